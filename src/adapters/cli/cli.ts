@@ -1,0 +1,78 @@
+import { Builtins, Cli, type CommandClass } from 'clipanion';
+import { EXIT_USAGE } from './base-command.js';
+import { CancelCommand } from './commands/cancel.command.js';
+import { ClaimCommand } from './commands/claim.command.js';
+import { CreateCommand } from './commands/create.command.js';
+import { DaemonStatusCommand } from './commands/daemon-status.command.js';
+import { DaemonStopCommand } from './commands/daemon-stop.command.js';
+import { DoneCommand } from './commands/done.command.js';
+import { EscalateCommand } from './commands/escalate.command.js';
+import { EventsCommand } from './commands/events.command.js';
+import { FailCommand } from './commands/fail.command.js';
+import { GraphCommand } from './commands/graph.command.js';
+import { HeartbeatCommand } from './commands/heartbeat.command.js';
+import { InitCommand } from './commands/init.command.js';
+import { MigrateCommand } from './commands/migrate.command.js';
+import { ReadyCommand } from './commands/ready.command.js';
+import { StatusCommand } from './commands/status.command.js';
+import { UpdateCommand } from './commands/update.command.js';
+import type { LoomCliContext } from './context.js';
+
+export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
+  InitCommand,
+  MigrateCommand,
+  CreateCommand,
+  UpdateCommand,
+  ReadyCommand,
+  ClaimCommand,
+  HeartbeatCommand,
+  DoneCommand,
+  FailCommand,
+  EscalateCommand,
+  CancelCommand,
+  StatusCommand,
+  GraphCommand,
+  EventsCommand,
+  DaemonStatusCommand,
+  DaemonStopCommand,
+];
+
+/**
+ * The `loom` command line. `enableColors` defaults to clipanion's guess from
+ * the process's stdout; pass `false` when output goes elsewhere.
+ */
+export function buildCli(binaryVersion: string, opts: { enableColors?: boolean } = {}): Cli<LoomCliContext> {
+  const cli = new Cli<LoomCliContext>({
+    binaryLabel: 'Loom',
+    binaryName: 'loom',
+    binaryVersion,
+    ...(opts.enableColors === undefined ? {} : { enableColors: opts.enableColors }),
+  });
+  for (const command of COMMANDS) cli.register(command);
+  cli.register(Builtins.HelpCommand);
+  cli.register(Builtins.VersionCommand);
+  return cli;
+}
+
+/**
+ * Runs one `loom` invocation and returns its exit code: 0 ok, 1 a Loom (or
+ * unexpected) error, 2 a usage error (unknown command, unknown or malformed
+ * option). Never exits the process: the entry point does that.
+ */
+export async function runCli(
+  argv: string[],
+  context: LoomCliContext,
+  cli: Cli<LoomCliContext> = buildCli('0.0.0', { enableColors: context.colorDepth > 1 }),
+): Promise<number> {
+  const colored = cli.enableColors ?? context.colorDepth > 1;
+  // Parse first, so that clipanion's parse errors (which `Cli.run` reports on
+  // stdout with exit 1) go to stderr with the usage exit code.
+  let command;
+  try {
+    command = cli.process(argv, context);
+  } catch (error) {
+    context.stderr.write(cli.error(error, { colored }));
+    return EXIT_USAGE;
+  }
+  return cli.run(command, context);
+}

@@ -1,0 +1,36 @@
+import { Command, Option } from 'clipanion';
+import { LoomCommand } from '../base-command.js';
+import { timeWithRelative } from '../output.js';
+import { parsePositiveInt } from '../parse.js';
+
+export class HeartbeatCommand extends LoomCommand {
+  static override paths = [['heartbeat']];
+
+  static override usage = Command.Usage({
+    description: 'Extend the lease on a claimed task',
+    details: `
+      Shows Loom you are still working: the lease is extended from now. Call it well before the lease expires; once it has expired the task may go to another agent and this is refused with LEASE_LOST.
+    `,
+    examples: [['Extend the lease by 10 minutes', '$0 heartbeat loom-1a2b3c4d --agent worker-1 --token TOKEN --lease-seconds 600']],
+  });
+
+  id = Option.String({ name: 'id' });
+  agent = Option.String('--agent', { required: true, description: 'The agent holding the lease' });
+  token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
+  leaseSeconds = Option.String('--lease-seconds', { description: 'New lease length in seconds, from now' });
+
+  async execute(): Promise<number> {
+    const leaseSeconds = parsePositiveInt('--lease-seconds', this.leaseSeconds);
+    const result = await this.withApi((api, project) =>
+      api.heartbeat({
+        project_id: project.project_id,
+        task_id: this.id,
+        agent_id: this.agent,
+        lease_token: this.token,
+        ...(leaseSeconds === undefined ? {} : { lease_seconds: leaseSeconds }),
+      }),
+    );
+    this.emit(result, () => `lease on ${result.task.id} extended: expires ${timeWithRelative(result.lease.expires_at)}`);
+    return 0;
+  }
+}

@@ -1,0 +1,98 @@
+import type { Writable } from 'node:stream';
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string;
+  align?: 'left' | 'right';
+}
+
+/** An aligned, plain-text table: a header row, then one line per row; no trailing spaces. */
+export function renderTable<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
+  const cells = [columns.map((c) => c.header), ...rows.map((row) => columns.map((c) => oneLine(c.value(row))))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
+  return cells
+    .map((line) =>
+      line
+        .map((cell, i) => {
+          const width = widths[i] ?? 0;
+          if (i === line.length - 1 && columns[i]?.align !== 'right') return cell;
+          return columns[i]?.align === 'right' ? cell.padStart(width) : cell.padEnd(width);
+        })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
+
+const UNITS: Array<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+];
+
+/** A short duration, rounded to its largest unit: 45s, 12m, 3h, 2d. */
+export function formatDuration(ms: number): string {
+  const abs = Math.abs(ms);
+  for (const [unit, size] of UNITS) {
+    if (abs >= size) return `${Math.round(abs / size)}${unit}`;
+  }
+  return '0s';
+}
+
+/** "3m ago" or "in 5m", relative to `now`. */
+export function relativeTime(iso: string, now: Date = new Date()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const delta = at - now.getTime();
+  if (Math.abs(delta) < 1_000) return 'now';
+  return delta < 0 ? `${formatDuration(delta)} ago` : `in ${formatDuration(delta)}`;
+}
+
+/** Age of something created at `iso`: "12m", "3d". */
+export function age(iso: string, now: Date = new Date()): string {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? iso : formatDuration(Math.max(0, now.getTime() - at));
+}
+
+/** Local wall-clock time, to the second: 2025-01-31 14:05:09. */
+export function shortTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** A time both ways: "2025-01-31 14:05:09 (in 5m)". */
+export function timeWithRelative(iso: string, now: Date = new Date()): string {
+  return `${shortTime(iso)} (${relativeTime(iso, now)})`;
+}
+
+/** One JSON document, 2-space indent, newline-terminated. */
+export function printJson(stream: Writable, value: unknown): void {
+  stream.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Quotes a word for a POSIX shell only when it needs it, so printed commands can be pasted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export const listOrNone = (items: readonly string[]): string => (items.length === 0 ? 'none' : items.join(', '));
+
+/** Aligned "key  value" lines; entries with an undefined value are left out. */
+export function renderFields(fields: ReadonlyArray<[string, string | undefined]>): string {
+  const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
+  const width = Math.max(0, ...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n');
+}
+
+export const indent = (text: string, by = '  '): string =>
+  text
+    .split('\n')
+    .map((line) => (line === '' ? line : by + line))
+    .join('\n');

@@ -1,0 +1,90 @@
+import { validationFailed } from '../../domain/errors.js';
+import { GRAPH_FORMATS, type GraphFormat } from '../../domain/graph.js';
+import { PRIORITIES, type JsonObject, type Origin, type Priority } from '../../domain/task.js';
+
+/*
+ * Flag parsing for the CLI. Each helper turns a raw flag into the value the
+ * API expects, or throws VALIDATION_FAILED (exit 1, with a hint) so that a
+ * malformed flag never reaches the API. Deeper validation is the API's job.
+ */
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+
+/** `--context '{"k":1}'`: must parse, and must be a JSON object. */
+export function parseJsonObject(flag: string, text: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw validationFailed(`${flag} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, {
+      flag,
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw validationFailed(`${flag} must be a JSON object like '{"key": "value"}', got ${describe(value)}`, { flag });
+  }
+  return value as JsonObject;
+}
+
+export function parseOptionalJsonObject(flag: string, text: string | undefined): JsonObject | undefined {
+  return text === undefined ? undefined : parseJsonObject(flag, text);
+}
+
+/** `--origin KIND:ID`; without it, the operator at this terminal: `cli:$USER`. */
+export function parseOrigin(text: string | undefined, env: Record<string, string | undefined>): Origin {
+  if (text === undefined) {
+    const user = env.USER ?? env.USERNAME;
+    return { kind: 'cli', id: user !== undefined && user !== '' ? user : 'operator' };
+  }
+  const colon = text.indexOf(':');
+  const kind = colon < 0 ? '' : text.slice(0, colon).trim();
+  const id = colon < 0 ? '' : text.slice(colon + 1).trim();
+  if (kind === '' || id === '') {
+    throw validationFailed(`--origin must look like KIND:ID (for example agent:claude-1), got '${text}'`, {
+      flag: '--origin',
+    });
+  }
+  return { kind, id };
+}
+
+export function parsePriority(text: string | undefined): Priority | undefined {
+  if (text === undefined) return undefined;
+  const p = text.trim().toLowerCase();
+  if ((PRIORITIES as readonly string[]).includes(p)) return p as Priority;
+  throw validationFailed(`--priority must be one of ${PRIORITIES.join(', ')} (p0 is the most urgent), got '${text}'`, {
+    flag: '--priority',
+  });
+}
+
+export function parseGraphFormat(text: string | undefined): GraphFormat {
+  if (text === undefined) return 'summary';
+  if ((GRAPH_FORMATS as readonly string[]).includes(text)) return text as GraphFormat;
+  throw validationFailed(`--format must be one of ${GRAPH_FORMATS.join(', ')}, got '${text}'`, { flag: '--format' });
+}
+
+function parseInteger(flag: string, text: string, min: number, what: string): number {
+  const trimmed = text.trim();
+  const n = /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw validationFailed(`${flag} must be ${what}, got '${text}'`, { flag });
+  }
+  return n;
+}
+
+/** `--limit`, `--max-attempts`, `--lease-seconds`: a whole number of at least 1. */
+export function parsePositiveInt(flag: string, text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parseInteger(flag, text, 1, 'a positive integer');
+}
+
+/** `--since`: an event id, 0 meaning from the start. */
+export function parseNonNegativeInt(flag: string, text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parseInteger(flag, text, 0, 'a non-negative integer');
+}
+
+/** `--depends-on A --depends-on B,C` -> [A, B, C], trimmed and de-duplicated in order. */
+export function parseIdList(values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const ids = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return [...new Set(ids)];
+}

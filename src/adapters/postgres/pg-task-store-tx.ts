@@ -1,0 +1,232 @@
+import type pg from 'pg';
+import type { Escalation } from '../../domain/escalation.js';
+import type { LoomEvent, NewEvent } from '../../domain/events.js';
+import type { Project, Task } from '../../domain/task.js';
+import type { DependencyRef, TaskStoreTx } from '../../ports/task-store.js';
+import { TASK_COLUMNS, toEvent, toTask } from './rows.js';
+
+/** The statements a use case runs inside one transaction, on one connection. */
+export class PgTaskStoreTx implements TaskStoreTx {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  private q(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    return this.client.query(text, params);
+  }
+
+  async insertProject(project: Project): Promise<void> {
+    await this.q('INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)', [project.id, project.name, project.created_at]);
+  }
+
+  async getProject(projectId: string): Promise<Project | null> {
+    const r = await this.q('SELECT id, name, created_at FROM projects WHERE id = $1', [projectId]);
+    const row = r.rows[0];
+    return row === undefined ? null : { id: row.id, name: row.name, created_at: new Date(row.created_at).toISOString() };
+  }
+
+  async lockTask(projectId: string, taskId: string): Promise<Task | null> {
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = $2 FOR UPDATE`, [projectId, taskId]);
+    return r.rows[0] === undefined ? null : toTask(r.rows[0]);
+  }
+
+  async lockTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = ANY($2::text[]) ORDER BY t.id FOR UPDATE`,
+      [projectId, [...taskIds]],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async lockGraph(projectId: string): Promise<void> {
+    await this.q(`SELECT pg_advisory_xact_lock(hashtext('loom.graph'), hashtext($1))`, [projectId]);
+  }
+
+  async reachableDependencies(projectId: string, from: readonly string[]): Promise<Map<string, string[]>> {
+    const r = await this.q(
+      `WITH RECURSIVE reach(id) AS (
+         SELECT unnest($2::text[])
+         UNION
+         SELECT d.depends_on FROM task_deps d JOIN reach ON d.task_id = reach.id
+       )
+       SELECT d.task_id, d.depends_on FROM task_deps d JOIN reach ON d.task_id = reach.id
+        JOIN tasks t ON t.id = d.task_id AND t.project_id = $1`,
+      [projectId, [...from]],
+    );
+    const edges = new Map<string, string[]>();
+    for (const row of r.rows) {
+      const list = edges.get(row.task_id) ?? [];
+      list.push(row.depends_on);
+      edges.set(row.task_id, list);
+    }
+    return edges;
+  }
+
+  async lockAncestors(projectId: string, from: readonly string[]): Promise<string[]> {
+    if (from.length === 0) return [];
+    const r = await this.q(
+      `WITH RECURSIVE anc(id) AS (
+         SELECT unnest($2::text[])
+         UNION
+         SELECT d.depends_on FROM task_deps d JOIN anc ON d.task_id = anc.id
+       )
+       SELECT t.id FROM tasks t WHERE t.project_id = $1 AND t.id IN (SELECT id FROM anc) ORDER BY t.id FOR NO KEY UPDATE`,
+      [projectId, [...from]],
+    );
+    return r.rows.map((row) => row.id as string);
+  }
+
+  async insertTask(task: Task): Promise<boolean> {
+    const r = await this.q(
+      `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
+                          attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
+                          unmet_deps, weight, revision, created_at, updated_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        task.id, task.project_id, task.title, task.status, task.priority, task.parent_id, task.context, task.output,
+        task.done_when, task.origin, task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token,
+        task.lease_expires_at, task.blocked_reason, task.failure_reason, task.unmet_deps, task.weight, task.revision,
+        task.created_at, task.updated_at,
+      ],
+    );
+    return r.rowCount === 1;
+  }
+
+  async replaceDependencies(taskId: string, deps: readonly DependencyRef[]): Promise<void> {
+    await this.q('DELETE FROM task_deps WHERE task_id = $1', [taskId]);
+    if (deps.length === 0) return;
+    await this.q(
+      `INSERT INTO task_deps (task_id, depends_on, inherited) SELECT $1, unnest($2::text[]), unnest($3::boolean[])`,
+      [taskId, deps.map((d) => d.id), deps.map((d) => d.inherited)],
+    );
+  }
+
+  async dependencyRefs(taskId: string): Promise<DependencyRef[]> {
+    const r = await this.q('SELECT depends_on, inherited FROM task_deps WHERE task_id = $1 ORDER BY depends_on', [taskId]);
+    return r.rows.map((row) => ({ id: row.depends_on as string, inherited: row.inherited === true }));
+  }
+
+  async updateTask(task: Task): Promise<Task> {
+    const r = await this.q(
+      `UPDATE tasks t SET title = $3, status = $4, priority = $5, context = $6, output = $7, done_when = $8, assignee = $9,
+              attempts = $10, max_attempts = $11, run_after = $12, lease_token = $13, lease_expires_at = $14,
+              blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18
+        WHERE t.project_id = $1 AND t.id = $2
+        RETURNING ${TASK_COLUMNS}`,
+      [
+        task.project_id, task.id, task.title, task.status, task.priority, task.context, task.output, task.done_when,
+        task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token, task.lease_expires_at,
+        task.blocked_reason, task.failure_reason, task.unmet_deps, task.updated_at,
+      ],
+    );
+    return toTask(r.rows[0]);
+  }
+
+  async addWeight(projectId: string, taskIds: readonly string[], delta: number): Promise<void> {
+    if (taskIds.length === 0 || delta === 0) return;
+    await this.q(`UPDATE tasks SET weight = weight + $3 WHERE project_id = $1 AND id = ANY($2::text[])`, [projectId, [...taskIds], delta]);
+  }
+
+  async recomputeWeights(projectId: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.q(
+      `WITH RECURSIVE anc(id) AS (
+         SELECT unnest($2::text[])
+         UNION
+         SELECT d.depends_on FROM task_deps d JOIN anc ON d.task_id = anc.id
+       ),
+       des(root, id) AS (
+         SELECT d.depends_on, d.task_id FROM task_deps d WHERE d.depends_on IN (SELECT id FROM anc)
+         UNION
+         SELECT des.root, d.task_id FROM task_deps d JOIN des ON d.depends_on = des.id
+       ),
+       w AS (
+         SELECT des.root, count(*) FILTER (WHERE t.status IN ('pending','blocked','claimed')) AS n
+           FROM des JOIN tasks t ON t.id = des.id GROUP BY des.root
+       )
+       UPDATE tasks t SET weight = COALESCE((SELECT w.n FROM w WHERE w.root = t.id), 0)
+        WHERE t.project_id = $1 AND t.id IN (SELECT id FROM anc)`,
+      [projectId, [...taskIds]],
+    );
+  }
+
+  async releaseDependents(projectId: string, taskId: string, now: Date): Promise<string[]> {
+    const r = await this.q(
+      `UPDATE tasks t
+          SET unmet_deps = t.unmet_deps - 1,
+              status = CASE WHEN t.unmet_deps = 1 AND t.status = 'blocked' AND t.blocked_reason = 'dependencies' THEN 'pending' ELSE t.status END,
+              blocked_reason = CASE WHEN t.unmet_deps = 1 AND t.status = 'blocked' AND t.blocked_reason = 'dependencies' THEN NULL ELSE t.blocked_reason END,
+              revision = t.revision + 1, updated_at = $3
+         FROM task_deps d
+        WHERE d.depends_on = $2 AND t.id = d.task_id AND t.project_id = $1
+        RETURNING t.id, t.status, t.blocked_reason, t.unmet_deps`,
+      [projectId, taskId, now],
+    );
+    // RETURNING shows the new row: pending here means "just unblocked", since
+    // a pending task never has unmet dependencies.
+    return r.rows.filter((row) => row.status === 'pending').map((row) => row.id as string).sort();
+  }
+
+  async dependents(projectId: string, taskIds: readonly string[]): Promise<Task[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.project_id = $1 AND t.id IN (SELECT task_id FROM task_deps WHERE depends_on = ANY($2::text[]))
+        ORDER BY t.id FOR UPDATE`,
+      [projectId, [...taskIds]],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async openDescendants(projectId: string, taskIds: readonly string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(
+      `WITH RECURSIVE des(id) AS (
+         SELECT d.task_id FROM task_deps d WHERE d.depends_on = ANY($2::text[])
+         UNION
+         SELECT d.task_id FROM task_deps d JOIN des ON d.depends_on = des.id
+       )
+       SELECT t.id FROM tasks t WHERE t.project_id = $1 AND t.id IN (SELECT id FROM des)
+          AND t.status IN ('pending','blocked') ORDER BY t.id FOR UPDATE`,
+      [projectId, [...taskIds]],
+    );
+    return r.rows.map((row) => row.id as string);
+  }
+
+  async children(projectId: string, parentId: string): Promise<Task[]> {
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.parent_id = $2 ORDER BY t.id`, [projectId, parentId]);
+    return r.rows.map(toTask);
+  }
+
+  async cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(
+      `UPDATE tasks SET status = 'cancelled', failure_reason = $3, lease_token = NULL, lease_expires_at = NULL,
+              blocked_reason = NULL, revision = revision + 1, updated_at = $4
+        WHERE project_id = $1 AND id = ANY($2::text[]) AND status IN ('pending','blocked','claimed','epic')
+        RETURNING id`,
+      [projectId, [...taskIds], reason, now],
+    );
+    return r.rows.map((row) => row.id as string).sort();
+  }
+
+  async insertEscalation(e: Escalation): Promise<void> {
+    await this.q(
+      `INSERT INTO escalations (id, project_id, task_id, message, source, raised_by, status, resolution, created_at, resolved_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+      [e.id, e.project_id, e.task_id, e.message, e.source, e.raised_by, e.status, e.resolution, e.created_at, e.resolved_at],
+    );
+  }
+
+  async appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]> {
+    if (events.length === 0) return [];
+    const r = await this.q(
+      `INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
+       SELECT $1, e.type, e.task_id, e.agent_id, e.payload, $3
+         FROM jsonb_to_recordset($2::jsonb) AS e(type text, task_id text, agent_id text, payload jsonb)
+       RETURNING *`,
+      [projectId, JSON.stringify(events), at],
+    );
+    return r.rows.map(toEvent).sort((a, b) => a.id - b.id);
+  }
+}

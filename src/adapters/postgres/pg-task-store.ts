@@ -1,0 +1,218 @@
+import type pg from 'pg';
+import type { Escalation } from '../../domain/escalation.js';
+import type { LoomEvent } from '../../domain/events.js';
+import type { GraphNode } from '../../domain/graph.js';
+import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
+import type { ClaimOutcome, ClaimSpec, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
+import { isRetryableDbError, toLoomError } from './db-errors.js';
+import { PgTaskStoreTx } from './pg-task-store-tx.js';
+import { TASK_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
+
+const MAX_TX_ATTEMPTS = 5;
+
+/**
+ * The task store in SQL over node-postgres. The same class serves a real
+ * Postgres pool and the embedded PGlite (through its pg adapter).
+ */
+export class PgTaskStore implements TaskStore {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly ownsPool = true,
+  ) {}
+
+  async transaction<T>(fn: (tx: TaskStoreTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (e) {
+        throw toLoomError(e);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(new PgTaskStoreTx(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        if (isRetryableDbError(e) && attempt < MAX_TX_ATTEMPTS) continue;
+        throw toLoomError(e);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  private async q(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(text, params);
+    } catch (e) {
+      throw toLoomError(e);
+    }
+  }
+
+  async getProject(projectId: string): Promise<Project | null> {
+    const r = await this.q('SELECT id, name, created_at FROM projects WHERE id = $1', [projectId]);
+    const row = r.rows[0];
+    return row === undefined ? null : { id: row.id, name: row.name, created_at: new Date(row.created_at).toISOString() };
+  }
+
+  async getTask(projectId: string, taskId: string): Promise<Task | null> {
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = $2`, [projectId, taskId]);
+    return r.rows[0] === undefined ? null : toTask(r.rows[0]);
+  }
+
+  async ready(projectId: string, now: Date, limit: number, priority?: Priority): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.project_id = $1 AND t.status = 'pending' AND (t.run_after IS NULL OR t.run_after <= $2)
+          AND ($4::text IS NULL OR t.priority = $4)
+        ORDER BY t.priority, t.weight DESC, t.created_at, t.id
+        LIMIT $3`,
+      [projectId, now, limit, priority ?? null],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async readyCount(projectId: string, now: Date): Promise<number> {
+    const r = await this.q(
+      `SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)`,
+      [projectId, now],
+    );
+    return Number(r.rows[0].n);
+  }
+
+  /**
+   * One statement: pick the best ready task (skipping rows other claimers hold),
+   * lease it, and write its event. No round trip between choosing and taking.
+   */
+  async claimNext(projectId: string, spec: ClaimSpec): Promise<ClaimOutcome | null> {
+    return this.claim(
+      `SELECT id FROM tasks
+        WHERE project_id = $1 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)
+          AND ($6::text IS NULL OR priority = $6)
+        ORDER BY priority, weight DESC, created_at, id
+        LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [projectId, spec.now, spec.agent_id, spec.lease.token, new Date(spec.lease.expires_at), spec.priority ?? null],
+    );
+  }
+
+  async claimTask(projectId: string, taskId: string, spec: ClaimSpec): Promise<ClaimOutcome | null> {
+    return this.claim(
+      `SELECT id FROM tasks
+        WHERE project_id = $1 AND id = $6 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)
+        FOR UPDATE`,
+      [projectId, spec.now, spec.agent_id, spec.lease.token, new Date(spec.lease.expires_at), taskId],
+    );
+  }
+
+  private async claim(pick: string, params: unknown[]): Promise<ClaimOutcome | null> {
+    const r = await this.q(
+      `WITH picked AS (${pick}),
+       claimed AS (
+         UPDATE tasks t SET status = 'claimed', assignee = $3, lease_token = $4, lease_expires_at = $5,
+                attempts = t.attempts + 1, run_after = NULL, blocked_reason = NULL,
+                revision = t.revision + 1, updated_at = $2
+           FROM picked WHERE t.id = picked.id
+         RETURNING t.*),
+       ev AS (
+         INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
+         SELECT c.project_id, 'task.claimed', c.id, $3,
+                jsonb_build_object('attempt', c.attempts, 'lease_expires_at', c.lease_expires_at), $2
+           FROM claimed c
+         RETURNING id AS event_id, type AS event_type, payload AS event_payload, at AS event_at)
+       SELECT t.*, ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on, ev.*
+         FROM claimed t, ev`,
+      params,
+    );
+    const row = r.rows[0];
+    if (row === undefined) return null;
+    const task = toTask(row);
+    const event: LoomEvent = toEvent({
+      id: row.event_id,
+      project_id: task.project_id,
+      type: row.event_type,
+      task_id: task.id,
+      agent_id: task.assignee,
+      payload: row.event_payload,
+      at: row.event_at,
+    });
+    return { task, event };
+  }
+
+  async countByStatus(projectId: string): Promise<Record<TaskStatus, number>> {
+    const r = await this.q('SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status', [projectId]);
+    const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    for (const row of r.rows) counts[row.status as TaskStatus] = Number(row.n);
+    return counts;
+  }
+
+  async blockedTasks(projectId: string, limit: number): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'blocked' ORDER BY t.priority, t.created_at LIMIT $2`,
+      [projectId, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]> {
+    const r = await this.q(
+      `SELECT * FROM escalations WHERE project_id = $1 AND ($2::text IS NULL OR task_id = $2) AND ($3::text IS NULL OR status = $3)
+        ORDER BY created_at, id LIMIT $4`,
+      [projectId, filter.task_id ?? null, filter.status ?? null, filter.limit ?? 1000],
+    );
+    return r.rows.map(toEscalation);
+  }
+
+  async graphNodes(projectId: string): Promise<GraphNode[]> {
+    const r = await this.q(
+      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at,
+              COALESCE(d.deps, '{}') AS depends_on
+         FROM tasks t
+         LEFT JOIN (SELECT task_id, array_agg(depends_on ORDER BY depends_on) AS deps FROM task_deps GROUP BY task_id) d
+           ON d.task_id = t.id
+        WHERE t.project_id = $1
+        ORDER BY t.created_at, t.id`,
+      [projectId],
+    );
+    return r.rows.map(toGraphNode);
+  }
+
+  async dependentIds(projectId: string, taskId: string): Promise<string[]> {
+    const r = await this.q(
+      `SELECT d.task_id FROM task_deps d JOIN tasks t ON t.id = d.task_id WHERE d.depends_on = $2 AND t.project_id = $1 ORDER BY d.task_id`,
+      [projectId, taskId],
+    );
+    return r.rows.map((row) => row.task_id as string);
+  }
+
+  async childIds(projectId: string, parentId: string): Promise<string[]> {
+    const r = await this.q(`SELECT id FROM tasks WHERE project_id = $1 AND parent_id = $2 ORDER BY created_at, id`, [projectId, parentId]);
+    return r.rows.map((row) => row.id as string);
+  }
+
+  async events(projectId: string, filter: { since?: number; limit: number; task_id?: string }): Promise<LoomEvent[]> {
+    if (filter.since === undefined && filter.task_id !== undefined) {
+      // The most recent events of one task, oldest first.
+      const r = await this.q(
+        `SELECT * FROM (SELECT * FROM events WHERE project_id = $1 AND task_id = $2 ORDER BY id DESC LIMIT $3) e ORDER BY id`,
+        [projectId, filter.task_id, filter.limit],
+      );
+      return r.rows.map(toEvent);
+    }
+    const r = await this.q(
+      `SELECT * FROM events WHERE project_id = $1 AND id > $2 AND ($4::text IS NULL OR task_id = $4) ORDER BY id LIMIT $3`,
+      [projectId, filter.since ?? 0, filter.limit, filter.task_id ?? null],
+    );
+    return r.rows.map(toEvent);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+}

@@ -1,0 +1,84 @@
+import type { Escalation } from '../../domain/escalation.js';
+import type { EventType, LoomEvent } from '../../domain/events.js';
+import type { GraphNode } from '../../domain/graph.js';
+import type { Task } from '../../domain/task.js';
+
+/** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
+export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, t.parent_id, t.context, t.output,
+  t.done_when, t.origin, t.assignee, t.attempts, t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at,
+  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.revision, t.created_at, t.updated_at,
+  ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on`;
+
+type Row = Record<string, unknown>;
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+
+export function toTask(r: Row): Task {
+  return {
+    id: r.id as string,
+    project_id: r.project_id as string,
+    title: r.title as string,
+    status: r.status as Task['status'],
+    priority: r.priority as Task['priority'],
+    parent_id: (r.parent_id as string | null) ?? null,
+    depends_on: (r.depends_on as string[] | null) ?? [],
+    context: (r.context as Task['context']) ?? {},
+    output: (r.output as Task['output']) ?? null,
+    done_when: (r.done_when as string | null) ?? null,
+    origin: r.origin as Task['origin'],
+    assignee: (r.assignee as string | null) ?? null,
+    attempts: Number(r.attempts),
+    max_attempts: Number(r.max_attempts),
+    run_after: isoOrNull(r.run_after),
+    lease_token: (r.lease_token as string | null) ?? null,
+    lease_expires_at: isoOrNull(r.lease_expires_at),
+    blocked_reason: (r.blocked_reason as Task['blocked_reason']) ?? null,
+    failure_reason: (r.failure_reason as string | null) ?? null,
+    unmet_deps: Number(r.unmet_deps),
+    weight: Number(r.weight),
+    revision: Number(r.revision),
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+  };
+}
+
+export function toEvent(r: Row): LoomEvent {
+  return {
+    id: Number(r.id),
+    project_id: r.project_id as string,
+    type: r.type as EventType,
+    task_id: (r.task_id as string | null) ?? null,
+    agent_id: (r.agent_id as string | null) ?? null,
+    payload: (r.payload as LoomEvent['payload']) ?? {},
+    at: iso(r.at),
+  };
+}
+
+export function toEscalation(r: Row): Escalation {
+  return {
+    id: r.id as string,
+    project_id: r.project_id as string,
+    task_id: r.task_id as string,
+    message: r.message as string,
+    source: r.source as Escalation['source'],
+    raised_by: (r.raised_by as string | null) ?? null,
+    status: r.status as Escalation['status'],
+    resolution: (r.resolution as string | null) ?? null,
+    created_at: iso(r.created_at),
+    resolved_at: isoOrNull(r.resolved_at),
+  };
+}
+
+export function toGraphNode(r: Row): GraphNode {
+  return {
+    id: r.id as string,
+    title: r.title as string,
+    status: r.status as GraphNode['status'],
+    priority: r.priority as GraphNode['priority'],
+    parent_id: (r.parent_id as string | null) ?? null,
+    depends_on: (r.depends_on as string[] | null) ?? [],
+    weight: Number(r.weight),
+    created_at: iso(r.created_at),
+  };
+}

@@ -1,0 +1,160 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import * as yaml from 'js-yaml';
+import { LoomError } from '../domain/errors.js';
+import { DEFAULT_TASK_SETTINGS } from './settings.js';
+import { describeErrors } from './schemas.js';
+import type { TaskSettings } from './use-cases/deps.js';
+
+/** Config as a file may hold it: every key optional, nothing else allowed. */
+export interface LoomConfigFile {
+  project?: { id: string; name: string };
+  database_url?: string;
+  redis_url?: string;
+  tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
+  daemon?: { idle_timeout_seconds?: number };
+}
+
+export interface LoomConfig {
+  project_dir: string;
+  project: { id: string; name: string } | null;
+  database_url: string | null;
+  redis_url: string | null;
+  tasks: TaskSettings;
+  daemon: { idle_timeout_seconds: number };
+  /** Where each part came from, for `loom doctor` and error messages. */
+  sources: string[];
+}
+
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    project: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'name'],
+      properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' }, name: { type: 'string', minLength: 1 } },
+    },
+    database_url: { type: 'string', pattern: '^postgres(ql)?://' },
+    redis_url: { type: 'string', pattern: '^rediss?://' },
+    tasks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+        lease_seconds: { type: 'integer', minimum: 1, maximum: 86400 },
+        failure_policy: { enum: ['block', 'cancel'] },
+        retry: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { base_ms: positiveInt, factor: { type: 'number', minimum: 1 }, max_ms: positiveInt },
+        },
+      },
+    },
+    daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
+  },
+} as const;
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile<LoomConfigFile>(CONFIG_SCHEMA);
+
+export const PROJECT_CONFIG = join('.loom', 'config.yaml');
+
+function readConfigFile(path: string): LoomConfigFile {
+  let parsed: unknown;
+  try {
+    parsed = yaml.load(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new LoomError('CONFIG_INVALID', `${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'fix the file (or delete it and run `loom init` again)',
+      details: { file: path },
+    });
+  }
+  if (parsed === undefined || parsed === null) return {};
+  if (!validate(parsed)) {
+    throw new LoomError('CONFIG_INVALID', `${path}: ${describeErrors(validate.errors, '(top level)')}`, {
+      hint: 'fix the key named above; see the README for every config key',
+      details: { file: path },
+    });
+  }
+  return parsed;
+}
+
+function envConfig(env: NodeJS.ProcessEnv): LoomConfigFile {
+  const c: LoomConfigFile = {};
+  const tasks: NonNullable<LoomConfigFile['tasks']> = {};
+  const int = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1) {
+      throw new LoomError('CONFIG_INVALID', `${name}=${v} must be a positive integer`, { hint: `fix or unset ${name}`, details: { env: name } });
+    }
+    return Number(v);
+  };
+  if (env.LOOM_DATABASE_URL) c.database_url = env.LOOM_DATABASE_URL;
+  if (env.LOOM_REDIS_URL) c.redis_url = env.LOOM_REDIS_URL;
+  const maxAttempts = int('LOOM_MAX_ATTEMPTS');
+  if (maxAttempts !== undefined) tasks.max_attempts = maxAttempts;
+  const lease = int('LOOM_LEASE_SECONDS');
+  if (lease !== undefined) tasks.lease_seconds = lease;
+  if (env.LOOM_FAILURE_POLICY) tasks.failure_policy = env.LOOM_FAILURE_POLICY as 'block' | 'cancel';
+  if (Object.keys(tasks).length > 0) c.tasks = tasks;
+  const idle = int('LOOM_DAEMON_IDLE_SECONDS');
+  if (idle !== undefined) c.daemon = { idle_timeout_seconds: idle };
+  if (!validate(c)) {
+    throw new LoomError('CONFIG_INVALID', `LOOM_* environment: ${describeErrors(validate.errors)}`, { hint: 'fix the LOOM_* variable named above' });
+  }
+  return c;
+}
+
+/** The directory of the nearest `.loom/config.yaml` at or above `start`, or null. */
+export function findProjectDir(start: string): string | null {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, PROJECT_CONFIG))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+/**
+ * `~/.loom/config.yaml`, then the project's `.loom/config.yaml`, then LOOM_*
+ * variables; later sources override earlier ones key by key.
+ */
+export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.env): LoomConfig {
+  const sources: string[] = [];
+  const layers: LoomConfigFile[] = [];
+  const home = env.LOOM_HOME ?? join(env.HOME ?? homedir(), '.loom');
+  for (const path of [join(home, 'config.yaml'), join(projectDir, PROJECT_CONFIG)]) {
+    if (existsSync(path)) {
+      layers.push(readConfigFile(path));
+      sources.push(path);
+    }
+  }
+  layers.push(envConfig(env));
+  sources.push('environment');
+  const merged = layers.reduce<LoomConfigFile>(
+    (acc, l) => ({
+      ...acc,
+      ...l,
+      tasks: { ...acc.tasks, ...l.tasks, retry: { ...acc.tasks?.retry, ...l.tasks?.retry } },
+      daemon: { ...acc.daemon, ...l.daemon },
+    }),
+    {},
+  );
+  return {
+    project_dir: projectDir,
+    project: merged.project ?? null,
+    database_url: merged.database_url ?? null,
+    redis_url: merged.redis_url ?? null,
+    tasks: {
+      max_attempts: merged.tasks?.max_attempts ?? DEFAULT_TASK_SETTINGS.max_attempts,
+      lease_seconds: merged.tasks?.lease_seconds ?? DEFAULT_TASK_SETTINGS.lease_seconds,
+      failure_policy: merged.tasks?.failure_policy ?? DEFAULT_TASK_SETTINGS.failure_policy,
+      retry: { ...DEFAULT_TASK_SETTINGS.retry, ...merged.tasks?.retry },
+    },
+    daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },
+    sources,
+  };
+}

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import * as yaml from 'js-yaml';
+import pg from 'pg';
+import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
+import { DaemonClient } from '../adapters/embedded/daemon-client.js';
+import { ensureSchema, migrate } from '../adapters/postgres/migrator.js';
+import { LoomError } from '../domain/errors.js';
+import type { Project } from '../domain/task.js';
+import { LoomApi } from '../ports/loom-api.js';
+import type { DaemonStatus, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
+import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
+import { createContainer } from './service-factory.js';
+
+export interface ConnectorOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** The script that runs `daemon run` (the built CLI entry). */
+  daemonEntry: string;
+}
+
+const noProject = (where: string): LoomError =>
+  new LoomError('NO_PROJECT', `no project here: run \`loom init\` (looked in ${where} and its parents)`, {
+    hint: 'run `loom init` in the project directory, or pass --project-dir / set LOOM_PROJECT_DIR',
+  });
+
+/** Opens projects in the configured storage mode: the daemon (embedded) or Postgres (server). */
+export class AppConnector implements LoomConnector {
+  constructor(private readonly o: ConnectorOptions) {}
+
+  private projectDir(explicit: string | undefined): string {
+    const given = explicit ?? this.o.env.LOOM_PROJECT_DIR;
+    if (given !== undefined && given !== '') {
+      const dir = resolve(this.o.cwd, given);
+      if (!existsSync(join(dir, PROJECT_CONFIG))) throw noProject(dir);
+      return dir;
+    }
+    const found = findProjectDir(this.o.cwd);
+    if (found === null) throw noProject(this.o.cwd);
+    return found;
+  }
+
+  private daemonClient(projectDir: string): DaemonClient {
+    const loomDir = join(projectDir, '.loom');
+    mkdirSync(loomDir, { recursive: true });
+    return new DaemonClient({
+      socketPath: daemonSocketPath(join(loomDir, 'data')),
+      token: daemonToken(loomDir),
+      spawnDaemon: () => {
+        const logFd = openSync(join(loomDir, 'daemon.log'), 'a');
+        const child = spawn(process.execPath, [this.o.daemonEntry, 'daemon', 'run', '--project-dir', projectDir], {
+          detached: true,
+          stdio: ['ignore', logFd, logFd],
+          env: this.o.env,
+          cwd: projectDir,
+        });
+        child.unref();
+      },
+    });
+  }
+
+  private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode }> {
+    if (config.database_url !== null) {
+      const pool = new pg.Pool({ connectionString: config.database_url, max: 10 });
+      try {
+        await ensureSchema(pool);
+      } catch (e) {
+        await pool.end();
+        throw e;
+      }
+      return { api: createContainer(pool, { settings: config.tasks }).get(LoomApi), mode: 'server' };
+    }
+    const client = this.daemonClient(config.project_dir);
+    await client.connect();
+    return { api: client, mode: 'embedded' };
+  }
+
+  async open(opts: { projectDir?: string } = {}): Promise<{ api: LoomApi; project: ProjectContext }> {
+    const dir = this.projectDir(opts.projectDir);
+    const config = loadConfig(dir, this.o.env);
+    if (config.project === null) throw noProject(dir);
+    const { api, mode } = await this.apiFor(config);
+    return { api, project: { project_dir: dir, project_id: config.project.id, mode } };
+  }
+
+  async init(opts: { projectDir?: string; name?: string }): Promise<{ project: Project; created: boolean; config_path: string; mode: StorageMode }> {
+    const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
+    const loomDir = join(dir, '.loom');
+    mkdirSync(loomDir, { recursive: true });
+    const gitignore = join(loomDir, '.gitignore');
+    if (!existsSync(gitignore)) writeFileSync(gitignore, '# the embedded database and daemon files stay local\ndata/\ndaemon.*\n');
+    const configPath = join(dir, PROJECT_CONFIG);
+    const config = loadConfig(dir, this.o.env);
+    const { api, mode } = await this.apiFor(config);
+    try {
+      if (config.project !== null) {
+        // Idempotent: the project of the config exists (again) in this database.
+        const project = await api.getProject({ project_id: config.project.id }).catch(async (e: unknown) => {
+          if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return api.createProject({ id: config.project!.id, name: config.project!.name });
+          throw e;
+        });
+        return { project, created: false, config_path: configPath, mode };
+      }
+      const project = await api.createProject({ name: opts.name ?? basename(dir) });
+      const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
+      const text = yaml.dump({ project: { id: project.id, name: project.name }, ...existing }, { lineWidth: 100 });
+      writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
+      return { project, created: true, config_path: configPath, mode };
+    } finally {
+      await api.close();
+    }
+  }
+
+  async migrate(opts: { projectDir?: string } = {}): Promise<{ applied: string[]; version: number }> {
+    const dir = this.projectDir(opts.projectDir);
+    const config = loadConfig(dir, this.o.env);
+    if (config.database_url !== null) {
+      const pool = new pg.Pool({ connectionString: config.database_url, max: 1 });
+      try {
+        return await migrate(pool);
+      } finally {
+        await pool.end();
+      }
+    }
+    // The daemon migrates its database before it serves anything.
+    const client = this.daemonClient(dir);
+    try {
+      await client.connect();
+      await client.getProject({ project_id: config.project?.id ?? '_' }).catch(() => undefined); // waits for start-up
+      const info = await client.info();
+      return { applied: info?.migrations_applied ?? [], version: info?.schema_version ?? 0 };
+    } finally {
+      await client.close();
+    }
+  }
+
+  async daemonStatus(opts: { projectDir?: string } = {}): Promise<DaemonStatus> {
+    const dir = this.projectDir(opts.projectDir);
+    const config = loadConfig(dir, this.o.env);
+    const dataDir = join(dir, '.loom', 'data');
+    if (config.database_url !== null) {
+      return { running: false, data_dir: dataDir, note: 'server mode (database_url / LOOM_DATABASE_URL): no daemon, every process talks to Postgres' };
+    }
+    const client = this.daemonClient(dir);
+    try {
+      const info = await client.info();
+      if (info === null) return { running: false, data_dir: dataDir, note: 'not running: the next loom command starts it' };
+      return {
+        running: true,
+        data_dir: info.data_dir,
+        pid: info.pid,
+        started_at: info.started_at,
+        uptime_s: Math.round((Date.now() - Date.parse(info.started_at)) / 1000),
+        idle_timeout_s: info.idle_timeout_s,
+        requests: info.requests,
+      };
+    } finally {
+      await client.close();
+    }
+  }
+
+  async daemonStop(opts: { projectDir?: string } = {}): Promise<{ stopped: boolean; data_dir: string }> {
+    const dir = this.projectDir(opts.projectDir);
+    const client = this.daemonClient(dir);
+    try {
+      return { stopped: await client.stop(), data_dir: join(dir, '.loom', 'data') };
+    } finally {
+      await client.close();
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
+import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../adapters/embedded/daemon-server.js';
+import { openPglitePool, type PglitePool } from '../adapters/embedded/pglite-pool.js';
+import { migrate } from '../adapters/postgres/migrator.js';
+import { LoomApi } from '../ports/loom-api.js';
+import { loadConfig } from './config.js';
+import { createContainer } from './service-factory.js';
+
+/**
+ * The embedded daemon: the one process that owns a project's PGlite
+ * directory. It takes the owner lock (the socket) before touching the data,
+ * serves every other Loom process, and exits when idle.
+ */
+export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(projectDir, env);
+  const loomDir = join(projectDir, '.loom');
+  const dataDir = join(loomDir, 'data');
+  const socketPath = daemonSocketPath(dataDir);
+  const token = daemonToken(loomDir);
+  const log = (line: string): void => {
+    process.stderr.write(`${new Date().toISOString()} [daemon ${process.pid}] ${line}\n`);
+  };
+
+  let resolveApi!: (api: LoomApi) => void;
+  let rejectApi!: (e: unknown) => void;
+  const api = new Promise<LoomApi>((res, rej) => {
+    resolveApi = res;
+    rejectApi = rej;
+  });
+  api.catch(() => {});
+  const info: DaemonInfo = {
+    pid: process.pid,
+    data_dir: dataDir,
+    started_at: new Date().toISOString(),
+    idle_timeout_s: config.daemon.idle_timeout_seconds,
+    schema_version: 0,
+    migrations_applied: [],
+  };
+
+  let server: DaemonServer;
+  let pglite: PglitePool | undefined;
+  let stopping = false;
+  const stop = async (reason: string, code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping (${reason})`);
+    await server.close();
+    try {
+      await (await api).close();
+    } catch {
+      // the database never opened
+    }
+    await pglite?.close();
+    log('stopped');
+    process.exit(code);
+  };
+
+  try {
+    server = await startDaemonServer({
+      socketPath,
+      token,
+      api,
+      info: () => info,
+      idleTimeoutMs: config.daemon.idle_timeout_seconds * 1000,
+      onStop: (reason) => void stop(reason),
+      log,
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      log('another daemon already owns this project; exiting');
+      return;
+    }
+    throw e;
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log(`owning ${dataDir}`);
+
+  try {
+    pglite = await openPglitePool(dataDir);
+    const m = await migrate(pglite.pool);
+    info.schema_version = m.version;
+    info.migrations_applied = m.applied;
+    resolveApi(createContainer(pglite.pool, { settings: config.tasks, ownsPool: false }).get(LoomApi));
+    log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);
+  } catch (e) {
+    log(`cannot open the database: ${(e as Error)?.stack ?? String(e)}`);
+    rejectApi(e);
+    setTimeout(() => void stop('start-up failed', 1), 2000);
+  }
+}

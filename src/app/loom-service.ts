@@ -1,0 +1,105 @@
+import { LoomError } from '../domain/errors.js';
+import type { LoomEvent } from '../domain/events.js';
+import type { Project, Task } from '../domain/task.js';
+import type { LoomApi } from '../ports/loom-api.js';
+import { validateInput, type ApiMethod } from './schemas.js';
+import { claimTask } from './use-cases/claim-task.js';
+import { createTask } from './use-cases/create-task.js';
+import type { UseCaseDeps } from './use-cases/deps.js';
+import { cancelTask, escalateTask } from './use-cases/intervene.js';
+import { projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
+import { completeTask, failTask, heartbeat } from './use-cases/report-task.js';
+import { createProject } from './use-cases/create-project.js';
+import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
+
+/**
+ * The application service behind the LoomApi port: validates every input
+ * against its schema, checks the project exists, then runs one use case.
+ */
+export class LoomService implements LoomApi {
+  private readonly knownProjects = new Map<string, Project>();
+
+  constructor(
+    private readonly d: UseCaseDeps,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  private async project(method: ApiMethod, input: unknown): Promise<Project> {
+    validateInput(method, input);
+    const id = (input as { project_id: string }).project_id;
+    const known = this.knownProjects.get(id);
+    if (known !== undefined) return known; // projects are never deleted
+    const project = await this.d.store.getProject(id);
+    if (project === null) {
+      throw new LoomError('PROJECT_NOT_FOUND', `no project ${id} in this database`, {
+        hint: 'run `loom init` in the project directory, or check project.id in .loom/config.yaml',
+        details: { project_id: id },
+      });
+    }
+    this.knownProjects.set(id, project);
+    return project;
+  }
+
+  async createProject(input: { name: string; id?: string }): Promise<Project> {
+    validateInput('createProject', input);
+    return createProject(this.d, input);
+  }
+  async getProject(input: { project_id: string }): Promise<Project> {
+    return this.project('getProject', input);
+  }
+  async createTask(input: Parameters<LoomApi['createTask']>[0]): Promise<Task> {
+    await this.project('createTask', input);
+    return createTask(this.d, input);
+  }
+  async updateTask(input: Parameters<LoomApi['updateTask']>[0]): Promise<Task> {
+    await this.project('updateTask', input);
+    return updateTaskUseCase(this.d, input);
+  }
+  async ready(input: Parameters<LoomApi['ready']>[0]): Promise<Task[]> {
+    await this.project('ready', input);
+    return readyTasks(this.d, input);
+  }
+  async claim(input: Parameters<LoomApi['claim']>[0]): ReturnType<LoomApi['claim']> {
+    await this.project('claim', input);
+    return claimTask(this.d, input);
+  }
+  async heartbeat(input: Parameters<LoomApi['heartbeat']>[0]): ReturnType<LoomApi['heartbeat']> {
+    await this.project('heartbeat', input);
+    return heartbeat(this.d, input);
+  }
+  async done(input: Parameters<LoomApi['done']>[0]): ReturnType<LoomApi['done']> {
+    await this.project('done', input);
+    return completeTask(this.d, input);
+  }
+  async fail(input: Parameters<LoomApi['fail']>[0]): ReturnType<LoomApi['fail']> {
+    await this.project('fail', input);
+    return failTask(this.d, input);
+  }
+  async escalate(input: Parameters<LoomApi['escalate']>[0]): ReturnType<LoomApi['escalate']> {
+    await this.project('escalate', input);
+    return escalateTask(this.d, input);
+  }
+  async cancel(input: Parameters<LoomApi['cancel']>[0]): ReturnType<LoomApi['cancel']> {
+    await this.project('cancel', input);
+    return cancelTask(this.d, input);
+  }
+  async status(input: Parameters<LoomApi['status']>[0]): ReturnType<LoomApi['status']> {
+    await this.project('status', input);
+    return taskDetail(this.d, input);
+  }
+  async overview(input: { project_id: string }): ReturnType<LoomApi['overview']> {
+    return projectOverview(this.d, await this.project('overview', input));
+  }
+  async graph(input: Parameters<LoomApi['graph']>[0]): ReturnType<LoomApi['graph']> {
+    await this.project('graph', input);
+    return projectGraph(this.d, input);
+  }
+  async events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]> {
+    await this.project('events', input);
+    return this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) });
+  }
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}
+

@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildCli, runCli } from '../adapters/cli/cli.js';
+import { AppConnector } from './connector.js';
+import { runDaemon } from './daemon-main.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function packageVersion(): string {
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'loom-agents') return pkg.version ?? '0.0.0';
+    } catch {
+      // keep looking upwards
+    }
+  }
+  return '0.0.0';
+}
+
+/** The `loom` executable: the CLI, or the embedded daemon when started as one. */
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'daemon' && argv[1] === 'run') {
+    const i = argv.indexOf('--project-dir');
+    await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
+    return -1; // keeps running until idle or stopped
+  }
+  const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url) });
+  const colors = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  return runCli(
+    argv,
+    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector },
+    buildCli(packageVersion(), { enableColors: colors }),
+  );
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`INTERNAL: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,99 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { validationFailed } from '../domain/errors.js';
+import { GRAPH_FORMATS } from '../domain/graph.js';
+import { MAX_LEASE_SECONDS } from '../domain/lease.js';
+import { PRIORITIES } from '../domain/task.js';
+
+/** JSON Schemas of every API input: the edge where untrusted input is checked. */
+
+const taskId = { type: 'string', pattern: '^loom-[0-9a-f]{8}$' } as const;
+const projectId = { type: 'string', minLength: 1, maxLength: 100 } as const;
+const agentId = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const priority = { enum: [...PRIORITIES] } as const;
+const jsonObject = { type: 'object' } as const;
+const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
+const leaseSeconds = { type: 'integer', minimum: 1, maximum: MAX_LEASE_SECONDS } as const;
+
+const obj = (properties: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: false,
+});
+
+const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
+
+export const API_SCHEMAS = {
+  createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
+  getProject: obj({ project_id: projectId }, ['project_id']),
+  createTask: obj(
+    {
+      project_id: projectId,
+      title: text(500),
+      origin: obj({ kind: text(100), id: text(200) }, ['kind', 'id']),
+      context: jsonObject,
+      depends_on: { type: 'array', items: taskId, maxItems: 1000 },
+      priority,
+      parent_id: taskId,
+      done_when: text(5000),
+      epic: { type: 'boolean' },
+      max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+    },
+    ['project_id', 'title', 'origin'],
+  ),
+  updateTask: obj(
+    {
+      project_id: projectId,
+      task_id: taskId,
+      title: text(500),
+      context: jsonObject,
+      priority,
+      depends_on: { type: 'array', items: taskId, maxItems: 1000 },
+      done_when: { anyOf: [text(5000), { type: 'null' }] },
+      max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+    },
+    ['project_id', 'task_id'],
+  ),
+  ready: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 1000 }, priority }, ['project_id']),
+  claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
+  heartbeat: obj({ ...lease, lease_seconds: leaseSeconds }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
+  done: obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
+  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' } }, ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason']),
+  escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
+  cancel: obj({ project_id: projectId, task_id: taskId, reason: text(5000), agent_id: agentId }, ['project_id', 'task_id']),
+  status: obj({ project_id: projectId, task_id: taskId }, ['project_id', 'task_id']),
+  overview: obj({ project_id: projectId }, ['project_id']),
+  graph: obj({ project_id: projectId, format: { enum: [...GRAPH_FORMATS] } }, ['project_id']),
+  events: obj(
+    { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } },
+    ['project_id'],
+  ),
+} as const;
+
+export type ApiMethod = keyof typeof API_SCHEMAS;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(API_SCHEMAS).map(([name, schema]) => [name, ajv.compile(schema)]),
+);
+
+/** Explains ajv errors in words a person or a model can act on. */
+export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root = 'input'): string {
+  return (errors ?? [])
+    .map((e) => {
+      const where = e.instancePath === '' ? root : e.instancePath.slice(1).replace(/\//g, '.');
+      if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
+      if (e.keyword === 'required') return `${where}: missing required field "${String(e.params.missingProperty)}"`;
+      if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
+      if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+      return `${where}: ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+export function validateInput(method: ApiMethod, input: unknown): void {
+  const validate = validators.get(method)!;
+  if (!validate(input)) {
+    throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors)}`, { method });
+  }
+}

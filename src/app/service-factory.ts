@@ -1,0 +1,59 @@
+import { Container, type ServiceIdentifier } from 'inversify';
+import type pg from 'pg';
+import { memoryModule } from '../adapters/memory/module.js';
+import { postgresModule } from '../adapters/postgres/module.js';
+import { Clock } from '../ports/clock.js';
+import { EventBus } from '../ports/event-bus.js';
+import { IdGenerator } from '../ports/id-generator.js';
+import { LoomApi } from '../ports/loom-api.js';
+import { TaskStore } from '../ports/task-store.js';
+import { LoomService } from './loom-service.js';
+import { DEFAULT_TASK_SETTINGS } from './settings.js';
+import type { TaskSettings } from './use-cases/deps.js';
+
+export const TaskSettingsToken: ServiceIdentifier<TaskSettings> = Symbol.for('loom.TaskSettings');
+
+export interface ServiceOptions {
+  settings?: Partial<TaskSettings>;
+  clock?: Clock;
+  ids?: IdGenerator;
+  bus?: EventBus;
+  /** Ends the pool when the service closes (default true). */
+  ownsPool?: boolean;
+}
+
+/**
+ * The composition root for one database: loads the adapter modules into an
+ * inversify container and resolves the LoomApi. Works for a real Postgres
+ * pool and for the embedded PGlite pool alike.
+ */
+export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Container {
+  const container = new Container();
+  container.load(memoryModule(), postgresModule(pool, options.ownsPool ?? true));
+  if (options.clock !== undefined) container.rebind(Clock).toConstantValue(options.clock);
+  if (options.ids !== undefined) container.rebind(IdGenerator).toConstantValue(options.ids);
+  if (options.bus !== undefined) container.rebind(EventBus).toConstantValue(options.bus);
+  container.bind(TaskSettingsToken).toConstantValue({ ...DEFAULT_TASK_SETTINGS, ...options.settings });
+  container
+    .bind(LoomApi)
+    .toResolvedValue(
+      (store: TaskStore, clock: Clock, ids: IdGenerator, bus: EventBus, settings: TaskSettings) =>
+        new LoomService({ store, clock, ids, bus, settings }, async () => {
+          await bus.close();
+          await store.close();
+        }),
+      [TaskStore, Clock, IdGenerator, EventBus, TaskSettingsToken],
+    )
+    .inSingletonScope();
+  return container;
+}
+
+/** A LoomService over any node-postgres pool, with its bus and store. */
+export function serviceForPool(pool: pg.Pool, options: ServiceOptions = {}): { service: LoomService; bus: EventBus; store: TaskStore } {
+  const container = createContainer(pool, options);
+  return {
+    service: container.get(LoomApi) as LoomService,
+    bus: container.get(EventBus),
+    store: container.get(TaskStore),
+  };
+}

@@ -1,0 +1,22 @@
+import type { FailurePolicy } from '../../domain/task.js';
+import type { RetryPolicy } from '../../domain/retry.js';
+import type { Clock } from '../../ports/clock.js';
+import type { EventBus } from '../../ports/event-bus.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
+import type { TaskStore } from '../../ports/task-store.js';
+
+export interface TaskSettings {
+  max_attempts: number;
+  lease_seconds: number;
+  failure_policy: FailurePolicy;
+  retry: RetryPolicy;
+}
+
+/** What every use case runs against: ports only, wired by the composition root. */
+export interface UseCaseDeps {
+  store: TaskStore;
+  clock: Clock;
+  ids: IdGenerator;
+  bus: EventBus;
+  settings: TaskSettings;
+}

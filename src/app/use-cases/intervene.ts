@@ -1,0 +1,60 @@
+import { decideCancel, decideEscalate } from '../../domain/deciders.js';
+import { taskNotFound } from '../../domain/errors.js';
+import type { Escalation } from '../../domain/escalation.js';
+import type { NewEvent } from '../../domain/events.js';
+import type { Task } from '../../domain/task.js';
+import type { UseCaseDeps } from './deps.js';
+import { propagateFailureToDependents } from './propagation.js';
+
+/** Escalate and cancel: a person (or an agent asking for one) steps in. */
+
+export async function escalateTask(
+  d: UseCaseDeps,
+  input: { project_id: string; task_id: string; message: string; agent_id?: string },
+): Promise<{ task: Task; escalation: Escalation }> {
+  const now = d.clock.now();
+  const r = await d.store.transaction(async (tx) => {
+    const task = await tx.lockTask(input.project_id, input.task_id);
+    if (task === null) throw taskNotFound(input.task_id);
+    const decision = decideEscalate(task, input.message, d.ids.escalationId(), input.agent_id ?? null, 'agent', now);
+    const saved = await tx.updateTask(decision.task);
+    await tx.insertEscalation(decision.escalation);
+    return { task: saved, escalation: decision.escalation, events: await tx.appendEvents(input.project_id, decision.events, now) };
+  });
+  d.bus.publish(r.events);
+  return { task: r.task, escalation: r.escalation };
+}
+
+export async function cancelTask(
+  d: UseCaseDeps,
+  input: { project_id: string; task_id: string; reason?: string; agent_id?: string },
+): Promise<{ task: Task; cancelled: string[] }> {
+  const p = input.project_id;
+  const now = d.clock.now();
+  const reason = input.reason ?? 'cancelled by an operator';
+  const r = await d.store.transaction(async (tx) => {
+    const task = await tx.lockTask(p, input.task_id);
+    if (task === null) throw taskNotFound(input.task_id);
+    const decision = decideCancel(task, reason, now);
+    const saved = await tx.updateTask(decision.task);
+    const events: NewEvent[] = decision.events.map((e) => ({ ...e, agent_id: input.agent_id ?? null }));
+    const cancelled = [task.id];
+    // Cancelling an epic cancels its open children (and, through policy, what waits on them).
+    const roots = [task.id];
+    if (task.status === 'epic') {
+      const open = (await tx.children(p, task.id)).filter((c) => c.status === 'pending' || c.status === 'blocked' || c.status === 'claimed' || c.status === 'epic');
+      const ids = await tx.cancelTasks(p, open.map((c) => c.id), `epic ${task.id} was cancelled`, now);
+      for (const id of ids) events.push({ type: 'task.cancelled', task_id: id, agent_id: input.agent_id ?? null, payload: { reason: 'epic_cancelled', by: task.id } });
+      cancelled.push(...ids);
+      roots.push(...ids);
+    }
+    for (const root of roots) {
+      const propagation = await propagateFailureToDependents(tx, p, root, d.settings.failure_policy, now, d.ids, events);
+      cancelled.push(...propagation.cancelled);
+    }
+    await tx.recomputeWeights(p, [...task.depends_on, ...cancelled]);
+    return { task: saved, cancelled: [...new Set(cancelled)], events: await tx.appendEvents(p, events, now) };
+  });
+  d.bus.publish(r.events);
+  return { task: r.task, cancelled: r.cancelled };
+}

@@ -1,0 +1,56 @@
+import { taskNotFound } from '../../domain/errors.js';
+import { toMermaid, toSummaryText, toWavesText } from '../../domain/graph-format.js';
+import { buildGraphView, type GraphFormat } from '../../domain/graph.js';
+import type { Priority, Project, Task } from '../../domain/task.js';
+import type { GraphResult, ProjectOverview, TaskDetail } from '../../ports/loom-api.js';
+import type { UseCaseDeps } from './deps.js';
+
+export async function readyTasks(d: UseCaseDeps, input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]> {
+  return d.store.ready(input.project_id, d.clock.now(), input.limit ?? 20, input.priority);
+}
+
+export async function taskDetail(d: UseCaseDeps, input: { project_id: string; task_id: string }): Promise<TaskDetail> {
+  const task = await d.store.getTask(input.project_id, input.task_id);
+  if (task === null) throw taskNotFound(input.task_id);
+  const [dependents, children, escalations, recent_events] = await Promise.all([
+    d.store.dependentIds(input.project_id, task.id),
+    d.store.childIds(input.project_id, task.id),
+    d.store.escalations(input.project_id, { task_id: task.id }),
+    d.store.events(input.project_id, { task_id: task.id, limit: 20 }),
+  ]);
+  return { task, dependents, children, escalations, recent_events };
+}
+
+export async function projectOverview(d: UseCaseDeps, project: Project): Promise<ProjectOverview> {
+  const now = d.clock.now();
+  const [counts, ready, blocked, escalations] = await Promise.all([
+    d.store.countByStatus(project.id),
+    d.store.readyCount(project.id, now),
+    d.store.blockedTasks(project.id, 50),
+    d.store.escalations(project.id, { status: 'open', limit: 50 }),
+  ]);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return {
+    project,
+    counts,
+    total,
+    ready,
+    blocked: blocked.map((t) => ({ id: t.id, title: t.title, blocked_reason: t.blocked_reason, unmet_deps: t.unmet_deps })),
+    escalations,
+  };
+}
+
+export async function projectGraph(d: UseCaseDeps, input: { project_id: string; format?: GraphFormat }): Promise<GraphResult> {
+  const view = buildGraphView(await d.store.graphNodes(input.project_id));
+  const format = input.format ?? 'json';
+  switch (format) {
+    case 'json':
+      return { format, graph: view };
+    case 'mermaid':
+      return { format, graph: view, text: toMermaid(view) };
+    case 'waves':
+      return { format, graph: view, text: toWavesText(view) };
+    case 'summary':
+      return { format, graph: view, text: toSummaryText(view) };
+  }
+}

@@ -1,0 +1,85 @@
+import { decideDone, decideFail, decideHeartbeat } from '../../domain/deciders.js';
+import { taskNotFound } from '../../domain/errors.js';
+import type { NewEvent } from '../../domain/events.js';
+import type { Escalation } from '../../domain/escalation.js';
+import type { Lease, Task } from '../../domain/task.js';
+import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js';
+import type { JsonObject } from '../../domain/task.js';
+import type { UseCaseDeps } from './deps.js';
+import { completeEpics, propagateFailureToDependents, releaseDependents } from './propagation.js';
+
+/** Heartbeat, done and fail: reports that must present the task's current lease. */
+
+export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number }): Promise<{ task: Task; lease: Lease }> {
+  const now = d.clock.now();
+  const r = await d.store.transaction(async (tx) => {
+    const task = await tx.lockTask(input.project_id, input.task_id);
+    if (task === null) throw taskNotFound(input.task_id);
+    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, input.lease_seconds ?? d.settings.lease_seconds);
+    const saved = await tx.updateTask(decision.task);
+    return { task: saved, lease: decision.lease, events: await tx.appendEvents(input.project_id, decision.events, now) };
+  });
+  d.bus.publish(r.events);
+  return { task: r.task, lease: r.lease };
+}
+
+export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
+  const p = input.project_id;
+  const now = d.clock.now();
+  const r = await d.store.transaction(async (tx) => {
+    const task = await tx.lockTask(p, input.task_id);
+    if (task === null) throw taskNotFound(input.task_id);
+    const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
+    if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true, events: [] };
+    const saved = await tx.updateTask(decision.task);
+    const events: NewEvent[] = [...decision.events];
+    const unblocked = await releaseDependents(tx, p, task.id, now, events);
+    if (task.unmet_deps > 0) await tx.recomputeWeights(p, task.depends_on);
+    const completed = await completeEpics(tx, p, task.parent_id, now, events, unblocked);
+    return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };
+  });
+  d.bus.publish(r.events);
+  return { task: r.task, unblocked: r.unblocked, completed_epics: r.completed_epics, already_done: r.already_done };
+}
+
+export async function failTask(d: UseCaseDeps, input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult> {
+  const p = input.project_id;
+  const now = d.clock.now();
+  const r = await d.store.transaction(async (tx) => {
+    const task = await tx.lockTask(p, input.task_id);
+    if (task === null) throw taskNotFound(input.task_id);
+    const decision = decideFail(
+      task,
+      { token: input.lease_token, agentId: input.agent_id, reason: input.reason, retryable: input.retryable ?? true },
+      now,
+      d.settings.retry,
+      () => d.ids.random(),
+    );
+    const saved = await tx.updateTask(decision.task);
+    const events: NewEvent[] = [...decision.events];
+    if (decision.outcome === 'dead_lettered') {
+      const propagation = await propagateFailureToDependents(tx, p, task.id, d.settings.failure_policy, now, d.ids, events, false);
+      const escalation: Escalation = {
+        id: d.ids.escalationId(),
+        project_id: p,
+        task_id: task.id,
+        message:
+          `dead letter: ${task.id} failed after ${task.attempts} attempt(s): ${input.reason}` +
+          (propagation.blocked.length > 0 ? `; ${propagation.blocked.length} dependent task(s) are blocked on it` : '') +
+          (propagation.cancelled.length > 0 ? `; ${propagation.cancelled.length} dependent task(s) were cancelled` : ''),
+        source: 'policy',
+        raised_by: null,
+        status: 'open',
+        resolution: null,
+        created_at: now.toISOString(),
+        resolved_at: null,
+      };
+      await tx.insertEscalation(escalation);
+      events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
+      await tx.recomputeWeights(p, [...task.depends_on, ...propagation.cancelled]);
+    }
+    return { task: saved, outcome: decision.outcome, events: await tx.appendEvents(p, events, now) };
+  });
+  d.bus.publish(r.events);
+  return { task: r.task, outcome: r.outcome, run_after: r.task.run_after };
+}

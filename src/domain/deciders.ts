@@ -1,0 +1,259 @@
+import { LoomError, validationFailed } from './errors.js';
+import type { Escalation } from './escalation.js';
+import type { NewEvent } from './events.js';
+import { effectiveDependencies, initialStatus, unmetCount } from './graph.js';
+import { checkLease, newLease } from './lease.js';
+import { decideFailure, type RetryPolicy } from './retry.js';
+import type { JsonObject, Lease, Origin, Priority, Task } from './task.js';
+import { assertTransition } from './transitions.js';
+
+/**
+ * Pure deciders: given the current state, the input and the time, each
+ * returns the new state and the events that describe the change. Use cases
+ * load, call one of these, and persist the result in one transaction.
+ */
+
+export interface Decision {
+  task: Task;
+  events: NewEvent[];
+}
+
+export interface NewTaskInput {
+  id: string;
+  project_id: string;
+  title: string;
+  origin: Origin;
+  context?: JsonObject;
+  depends_on?: string[];
+  priority?: Priority;
+  parent_id?: string;
+  done_when?: string;
+  epic?: boolean;
+  max_attempts?: number;
+}
+
+export function decideCreate(
+  input: NewTaskInput,
+  deps: ReadonlyArray<Pick<Task, 'id' | 'status'>>,
+  parent: Task | null,
+  now: Date,
+  defaults: { max_attempts: number },
+): Decision {
+  if (input.parent_id !== undefined) {
+    if (parent === null) {
+      throw new LoomError('TASK_NOT_FOUND', `no parent task ${input.parent_id} in this project`, {
+        hint: 'the parent must be an epic of this project: create one with `loom create TITLE --epic`',
+        details: { task_id: input.parent_id },
+      });
+    }
+    if (parent.status !== 'epic') {
+      throw validationFailed(`parent ${parent.id} is ${parent.status === 'done' ? 'a completed epic' : 'not an epic'}`, {
+        parent_id: parent.id,
+      });
+    }
+  }
+  const dependsOn = effectiveDependencies(input.depends_on ?? [], parent);
+  const unmet = unmetCount(deps);
+  const { status, blocked_reason } = initialStatus(input.epic === true, unmet);
+  const at = now.toISOString();
+  const task: Task = {
+    id: input.id,
+    project_id: input.project_id,
+    title: input.title,
+    status,
+    priority: input.priority ?? 'p1',
+    parent_id: input.parent_id ?? null,
+    depends_on: dependsOn.sort(),
+    context: input.context ?? {},
+    output: null,
+    done_when: input.done_when ?? null,
+    origin: input.origin,
+    assignee: null,
+    attempts: 0,
+    max_attempts: input.max_attempts ?? defaults.max_attempts,
+    run_after: null,
+    lease_token: null,
+    lease_expires_at: null,
+    blocked_reason,
+    failure_reason: null,
+    unmet_deps: unmet,
+    weight: 0,
+    revision: 1,
+    created_at: at,
+    updated_at: at,
+  };
+  return {
+    task,
+    events: [
+      {
+        type: 'task.created',
+        task_id: task.id,
+        agent_id: input.origin.id,
+        payload: { title: task.title, status, priority: task.priority, depends_on: task.depends_on, parent_id: task.parent_id, epic: status === 'epic' },
+      },
+    ],
+  };
+}
+
+export interface TaskPatch {
+  title?: string;
+  context?: JsonObject;
+  priority?: Priority;
+  done_when?: string | null;
+  max_attempts?: number;
+}
+
+/** Field changes; dependency changes are decided by `decideDependencies`. */
+export function decideUpdate(task: Task, patch: TaskPatch, now: Date, agentId: string | null): Decision {
+  if (task.status === 'done' || task.status === 'cancelled') {
+    throw new LoomError('INVALID_TRANSITION', `cannot update task ${task.id}: it is ${task.status}`, {
+      hint: 'finished tasks are kept as they were; create a new task for more work',
+      details: { task_id: task.id, status: task.status },
+    });
+  }
+  const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+  const next: Task = {
+    ...task,
+    ...(patch.title !== undefined ? { title: patch.title } : {}),
+    ...(patch.context !== undefined ? { context: patch.context } : {}),
+    ...(patch.priority !== undefined ? { priority: patch.priority } : {}),
+    ...(patch.done_when !== undefined ? { done_when: patch.done_when } : {}),
+    ...(patch.max_attempts !== undefined ? { max_attempts: patch.max_attempts } : {}),
+    updated_at: now.toISOString(),
+  };
+  return { task: next, events: changed.length === 0 ? [] : [{ type: 'task.updated', task_id: task.id, agent_id: agentId, payload: { changed } }] };
+}
+
+/** New dependencies of an open task: its unmet count and, unless it runs already, its status follow. */
+export function decideDependencies(task: Task, deps: ReadonlyArray<Pick<Task, 'id' | 'status'>>, now: Date, agentId: string | null): Decision {
+  const unmet = unmetCount(deps);
+  let { status, blocked_reason } = task;
+  if (status === 'pending' || (status === 'blocked' && blocked_reason === 'dependencies')) {
+    ({ status, blocked_reason } = initialStatus(false, unmet));
+  }
+  const next: Task = { ...task, depends_on: deps.map((d) => d.id).sort(), unmet_deps: unmet, status, blocked_reason, updated_at: now.toISOString() };
+  const events: NewEvent[] = [
+    { type: 'task.updated', task_id: task.id, agent_id: agentId, payload: { changed: ['depends_on'], depends_on: next.depends_on } },
+  ];
+  if (status !== task.status) {
+    events.push({ type: status === 'blocked' ? 'task.blocked' : 'task.unblocked', task_id: task.id, agent_id: agentId, payload: { reason: 'dependencies changed' } });
+  }
+  return { task: next, events };
+}
+
+export function decideHeartbeat(task: Task, token: string, agentId: string, now: Date, leaseSeconds: number): Decision & { lease: Lease } {
+  const check = checkLease(task, token, now);
+  if (check.ok !== true) throw check.ok === false ? check.error : new Error('unreachable');
+  const lease = newLease(token, now, leaseSeconds);
+  return {
+    task: { ...task, lease_expires_at: lease.expires_at, updated_at: now.toISOString() },
+    lease,
+    events: [{ type: 'task.heartbeat', task_id: task.id, agent_id: agentId, payload: { lease_expires_at: lease.expires_at } }],
+  };
+}
+
+export type DoneDecision = (Decision & { already_done: false }) | { task: Task; events: []; already_done: true };
+
+export function decideDone(task: Task, token: string, agentId: string, output: JsonObject | undefined, now: Date): DoneDecision {
+  const check = checkLease(task, token, now, { allowDone: true });
+  if (check.ok === 'already_done') return { task, events: [], already_done: true };
+  if (check.ok === false) throw check.error;
+  assertTransition(task.id, task.status, 'done', 'complete');
+  return {
+    already_done: false,
+    task: { ...task, status: 'done', output: output ?? {}, lease_expires_at: null, updated_at: now.toISOString() },
+    events: [{ type: 'task.done', task_id: task.id, agent_id: agentId, payload: { attempt: task.attempts, has_output: output !== undefined } }],
+  };
+}
+
+export interface FailInput {
+  token: string;
+  agentId: string;
+  reason: string;
+  retryable: boolean;
+}
+
+export function decideFail(
+  task: Task,
+  input: FailInput,
+  now: Date,
+  policy: RetryPolicy,
+  random: () => number,
+): Decision & { outcome: 'retrying' | 'dead_lettered' } {
+  const check = checkLease(task, input.token, now);
+  if (check.ok !== true) throw check.ok === false ? check.error : new Error('unreachable');
+  const d = decideFailure(task.attempts, task.max_attempts, input.retryable, now, policy, random);
+  const base = { ...task, assignee: null, lease_token: null, lease_expires_at: null, failure_reason: input.reason, updated_at: now.toISOString() };
+  if (d.outcome === 'retrying') {
+    assertTransition(task.id, task.status, 'pending', 'retry');
+    return {
+      outcome: 'retrying',
+      task: { ...base, status: 'pending', run_after: d.run_after },
+      events: [
+        { type: 'task.failed', task_id: task.id, agent_id: input.agentId, payload: { reason: input.reason, attempt: task.attempts, retryable: true } },
+        { type: 'task.retrying', task_id: task.id, agent_id: input.agentId, payload: { run_after: d.run_after, delay_ms: d.delay_ms, attempt: task.attempts, max_attempts: task.max_attempts } },
+      ],
+    };
+  }
+  assertTransition(task.id, task.status, 'failed', 'fail');
+  return {
+    outcome: 'dead_lettered',
+    task: { ...base, status: 'failed', run_after: null },
+    events: [
+      { type: 'task.failed', task_id: task.id, agent_id: input.agentId, payload: { reason: input.reason, attempt: task.attempts, retryable: input.retryable } },
+      { type: 'task.dead_lettered', task_id: task.id, agent_id: input.agentId, payload: { reason: input.reason, why: d.why, attempts: task.attempts } },
+    ],
+  };
+}
+
+export function decideEscalate(
+  task: Task,
+  message: string,
+  escalationId: string,
+  raisedBy: string | null,
+  source: Escalation['source'],
+  now: Date,
+): Decision & { escalation: Escalation } {
+  if (task.status === 'epic' || task.status === 'done' || task.status === 'cancelled' || task.status === 'failed') {
+    throw new LoomError('INVALID_TRANSITION', `cannot escalate task ${task.id}: it is ${task.status}`, {
+      hint: 'escalate open work (pending, blocked or claimed tasks)',
+      details: { task_id: task.id, status: task.status },
+    });
+  }
+  assertTransition(task.id, task.status, 'blocked', 'escalate');
+  const at = now.toISOString();
+  const escalation: Escalation = {
+    id: escalationId,
+    project_id: task.project_id,
+    task_id: task.id,
+    message,
+    source,
+    raised_by: raisedBy,
+    status: 'open',
+    resolution: null,
+    created_at: at,
+    resolved_at: null,
+  };
+  return {
+    escalation,
+    task: { ...task, status: 'blocked', blocked_reason: 'escalation', assignee: null, lease_token: null, lease_expires_at: null, updated_at: at },
+    events: [{ type: 'escalation.raised', task_id: task.id, agent_id: raisedBy, payload: { escalation_id: escalationId, message, source } }],
+  };
+}
+
+export function decideCancel(task: Task, reason: string, now: Date): Decision {
+  assertTransition(task.id, task.status, 'cancelled', 'cancel');
+  return {
+    task: { ...task, status: 'cancelled', failure_reason: reason, blocked_reason: null, lease_token: null, lease_expires_at: null, updated_at: now.toISOString() },
+    events: [{ type: 'task.cancelled', task_id: task.id, agent_id: null, payload: { reason } }],
+  };
+}
+
+/** An epic whose children are all done completes itself. */
+export function decideEpicCompletion(epic: Task, now: Date): Decision {
+  assertTransition(epic.id, epic.status, 'done', 'complete');
+  return {
+    task: { ...epic, status: 'done', output: epic.output ?? {}, updated_at: now.toISOString() },
+    events: [{ type: 'epic.completed', task_id: epic.id, agent_id: null, payload: {} }],
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * One error type for every expected failure, recognised by a brand rather than
+ * `instanceof` (which fails when a plugin bundles its own copy of Loom).
+ */
+export const ERROR_CODES = [
+  'TASK_NOT_FOUND',
+  'PROJECT_NOT_FOUND',
+  'NO_PROJECT',
+  'DEPENDENCY_CYCLE',
+  'DEPENDENCY_NOT_FOUND',
+  'INVALID_TRANSITION',
+  'LEASE_LOST',
+  'NOT_CLAIMED',
+  'NOT_READY',
+  'VALIDATION_FAILED',
+  'CONFIG_INVALID',
+  'MIGRATION_AHEAD',
+  'DATABASE_UNAVAILABLE',
+  'DAEMON_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const BRAND = Symbol.for('loom.LoomError');
+
+export interface LoomErrorOptions {
+  hint?: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class LoomError extends Error {
+  readonly [BRAND] = true;
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: LoomErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LoomError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  static is(value: unknown): value is LoomError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  /** The shape shown to people and models: never a stack trace. */
+  toJSON(): SerializedError {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+
+  static fromJSON(value: SerializedError): LoomError {
+    const code = (ERROR_CODES as readonly string[]).includes(value.code) ? (value.code as ErrorCode) : 'INTERNAL';
+    return new LoomError(code, value.message, {
+      ...(value.hint === undefined ? {} : { hint: value.hint }),
+      ...(value.details === undefined ? {} : { details: value.details }),
+    });
+  }
+}
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  hint?: string;
+  details?: Record<string, unknown>;
+}
+
+export const taskNotFound = (id: string): LoomError =>
+  new LoomError('TASK_NOT_FOUND', `no task ${id} in this project`, {
+    hint: 'check the id with `loom status` or `loom ready`; ids look like loom-1a2b3c4d',
+    details: { task_id: id },
+  });
+
+export const dependencyNotFound = (ids: readonly string[]): LoomError =>
+  new LoomError('DEPENDENCY_NOT_FOUND', `unknown dependency ${ids.join(', ')}`, {
+    hint: 'a task can only depend on tasks of the same project; create the dependency first',
+    details: { task_ids: [...ids] },
+  });
+
+export const validationFailed = (message: string, details?: Record<string, unknown>): LoomError =>
+  new LoomError('VALIDATION_FAILED', message, {
+    hint: 'fix the input and try again; nothing was written',
+    ...(details === undefined ? {} : { details }),
+  });

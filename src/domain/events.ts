@@ -1,0 +1,35 @@
+import type { JsonObject } from './task.js';
+
+export const EVENT_TYPES = [
+  'project.created',
+  'task.created',
+  'task.updated',
+  'task.claimed',
+  'task.heartbeat',
+  'task.done',
+  'task.failed',
+  'task.retrying',
+  'task.dead_lettered',
+  'task.unblocked',
+  'task.blocked',
+  'task.cancelled',
+  'epic.completed',
+  'escalation.raised',
+  'escalation.resolved',
+  'message.sent',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event as a decider produces it, before the store gives it an id. */
+export interface NewEvent {
+  type: EventType;
+  task_id: string | null;
+  agent_id: string | null;
+  payload: JsonObject;
+}
+
+export interface LoomEvent extends NewEvent {
+  id: number;
+  project_id: string;
+  at: string;
+}

@@ -1,0 +1,223 @@
+import { LoomError } from './errors.js';
+import { priorityRank, type Priority, type Task, type TaskStatus } from './task.js';
+
+/** The slice of a task the graph algorithms need. */
+export interface GraphNode {
+  id: string;
+  title: string;
+  status: TaskStatus;
+  priority: Priority;
+  parent_id: string | null;
+  depends_on: string[];
+  weight: number;
+  created_at: string;
+}
+
+export interface GraphView {
+  nodes: GraphNode[];
+  /** [task, dependency]: the task waits for the dependency. */
+  edges: Array<[string, string]>;
+  waves: string[][];
+  /** Open tasks that can never run because a dependency failed or was cancelled. */
+  stuck: string[];
+}
+
+export const GRAPH_FORMATS = ['json', 'mermaid', 'summary', 'waves'] as const;
+export type GraphFormat = (typeof GRAPH_FORMATS)[number];
+
+/** Tasks that still have work ahead of them (epics are containers, not work). */
+const OPEN_WORK: readonly TaskStatus[] = ['pending', 'blocked', 'claimed'];
+
+/**
+ * Finds the cycle that adding `task -> newDeps` would close, given the
+ * dependency edges reachable from newDeps. Returns the path
+ * [task, dep, ..., task] or null.
+ */
+export function findCycle(
+  taskId: string,
+  newDeps: readonly string[],
+  dependsOn: ReadonlyMap<string, readonly string[]>,
+): string[] | null {
+  for (const start of newDeps) {
+    if (start === taskId) return [taskId, taskId];
+    // Iterative DFS keeping the path, so the error can name the whole cycle.
+    const seen = new Set<string>();
+    const stack: Array<{ id: string; path: string[] }> = [{ id: start, path: [taskId, start] }];
+    while (stack.length > 0) {
+      const { id, path } = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      for (const next of dependsOn.get(id) ?? []) {
+        if (next === taskId) return [...path, taskId];
+        if (!seen.has(next)) stack.push({ id: next, path: [...path, next] });
+      }
+    }
+  }
+  return null;
+}
+
+export function cycleError(cycle: readonly string[]): LoomError {
+  return new LoomError('DEPENDENCY_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`, {
+    hint: 'remove one of these dependencies; the task graph must stay acyclic. Nothing was written',
+    details: { cycle: [...cycle] },
+  });
+}
+
+/** Dependencies of a new or changed task: its own plus those its epic inherits to it, deduplicated. */
+export function effectiveDependencies(own: readonly string[], parent: Pick<Task, 'depends_on'> | null): string[] {
+  return [...new Set([...own, ...(parent?.depends_on ?? [])])];
+}
+
+/** How many of these dependencies are not done yet. */
+export function unmetCount(deps: ReadonlyArray<Pick<Task, 'status'>>): number {
+  return deps.filter((d) => d.status !== 'done').length;
+}
+
+/** A new task's status follows from being an epic and from its dependencies. */
+export function initialStatus(epic: boolean, unmet: number): { status: TaskStatus; blocked_reason: 'dependencies' | null } {
+  if (epic) return { status: 'epic', blocked_reason: null };
+  return unmet > 0 ? { status: 'blocked', blocked_reason: 'dependencies' } : { status: 'pending', blocked_reason: null };
+}
+
+/**
+ * Which dependents a completion unblocks: those blocked on dependencies whose
+ * only unmet dependency was the completed one.
+ */
+export function unblockedBy(
+  dependents: ReadonlyArray<Pick<Task, 'id' | 'status' | 'blocked_reason' | 'unmet_deps'>>,
+): string[] {
+  return dependents
+    .filter((d) => d.status === 'blocked' && d.blocked_reason === 'dependencies' && d.unmet_deps === 1)
+    .map((d) => d.id);
+}
+
+/** An epic completes when it has children and every one of them is done. */
+export function epicComplete(children: ReadonlyArray<Pick<Task, 'status'>>): boolean {
+  return children.length > 0 && children.every((c) => c.status === 'done');
+}
+
+/**
+ * What happens to the open dependents of a task that failed or was cancelled:
+ * `cancel` cancels them (and, transitively, theirs); `block` keeps them blocked
+ * with a reason a human can see, and raises an escalation.
+ */
+export function propagateFailure(
+  policy: 'block' | 'cancel',
+  dependents: ReadonlyArray<Pick<Task, 'id' | 'status'>>,
+): { cancel: string[]; block: string[] } {
+  const open = dependents.filter((d) => d.status === 'pending' || d.status === 'blocked').map((d) => d.id);
+  return policy === 'cancel' ? { cancel: open, block: [] } : { cancel: [], block: open };
+}
+
+/** Ready order: priority, then critical-path weight (heavier first), then age, then id. */
+export function compareReady(
+  a: Pick<Task, 'priority' | 'weight' | 'created_at' | 'id'>,
+  b: Pick<Task, 'priority' | 'weight' | 'created_at' | 'id'>,
+): number {
+  return (
+    priorityRank(a.priority) - priorityRank(b.priority) ||
+    b.weight - a.weight ||
+    (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/** Ready: pending, every dependency done, and any retry backoff over. */
+export function isReady(task: Pick<Task, 'status' | 'unmet_deps' | 'run_after'>, now: Date): boolean {
+  return (
+    task.status === 'pending' &&
+    task.unmet_deps === 0 &&
+    (task.run_after === null || Date.parse(task.run_after) <= now.getTime())
+  );
+}
+
+/**
+ * Critical-path weight of every node: the number of distinct transitive
+ * dependents that are still open work.
+ */
+export function criticalPathWeights(nodes: ReadonlyArray<Pick<GraphNode, 'id' | 'status' | 'depends_on'>>): Map<string, number> {
+  const dependents = new Map<string, string[]>();
+  const status = new Map<string, TaskStatus>();
+  for (const n of nodes) {
+    status.set(n.id, n.status);
+    for (const d of n.depends_on) {
+      const list = dependents.get(d) ?? [];
+      list.push(n.id);
+      dependents.set(d, list);
+    }
+  }
+  const weights = new Map<string, number>();
+  for (const n of nodes) {
+    const seen = new Set<string>();
+    const stack = [...(dependents.get(n.id) ?? [])];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(dependents.get(id) ?? []));
+    }
+    let w = 0;
+    for (const id of seen) if (OPEN_WORK.includes(status.get(id) ?? 'done')) w++;
+    weights.set(n.id, w);
+  }
+  return weights;
+}
+
+/**
+ * Waves: the open work grouped into levels that can run in parallel. Wave 0
+ * can start now (or is running); wave k waits only on waves < k. Tasks behind
+ * a failed or cancelled dependency are `stuck`, never in a wave.
+ */
+export function computeWaves(nodes: readonly GraphNode[]): { waves: string[][]; stuck: string[] } {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const open = nodes.filter((n) => OPEN_WORK.includes(n.status));
+  const level = new Map<string, number>();
+  const stuck = new Set<string>();
+  const visiting = new Set<string>();
+
+  const visit = (n: GraphNode): number => {
+    const known = level.get(n.id);
+    if (known !== undefined) return known;
+    if (stuck.has(n.id)) return -1;
+    if (visiting.has(n.id)) return -1; // a cycle cannot be written, but stay total
+    visiting.add(n.id);
+    let lvl = 0;
+    for (const depId of n.depends_on) {
+      const dep = byId.get(depId);
+      if (dep === undefined || dep.status === 'done') continue;
+      if (dep.status === 'failed' || dep.status === 'cancelled' || dep.status === 'epic') {
+        if (dep.status === 'epic') continue; // an epic's own blockers are inherited by its children
+        stuck.add(n.id);
+        visiting.delete(n.id);
+        return -1;
+      }
+      const l = visit(dep);
+      if (l < 0) {
+        stuck.add(n.id);
+        visiting.delete(n.id);
+        return -1;
+      }
+      lvl = Math.max(lvl, l + 1);
+    }
+    visiting.delete(n.id);
+    level.set(n.id, lvl);
+    return lvl;
+  };
+
+  for (const n of open) visit(n);
+  const waves: string[][] = [];
+  const ordered = [...open].sort(compareReady);
+  for (const n of ordered) {
+    const l = level.get(n.id);
+    if (l === undefined) continue;
+    (waves[l] ??= []).push(n.id);
+  }
+  return { waves: waves.filter((w) => w !== undefined), stuck: ordered.filter((n) => stuck.has(n.id)).map((n) => n.id) };
+}
+
+export function buildGraphView(nodes: readonly GraphNode[]): GraphView {
+  const edges: Array<[string, string]> = [];
+  for (const n of nodes) for (const d of n.depends_on) edges.push([n.id, d]);
+  const { waves, stuck } = computeWaves(nodes);
+  return { nodes: [...nodes], edges, waves, stuck };
+}

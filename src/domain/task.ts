@@ -1,0 +1,65 @@
+export const TASK_STATUSES = ['pending', 'blocked', 'claimed', 'done', 'failed', 'cancelled', 'epic'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const PRIORITIES = ['p0', 'p1', 'p2'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Lower rank runs first: p0 > p1 > p2. */
+export const priorityRank = (p: Priority): number => PRIORITIES.indexOf(p);
+
+export type FailurePolicy = 'block' | 'cancel';
+
+/** Why a task is blocked: waiting on its dependencies, or on a human. */
+export type BlockedReason = 'dependencies' | 'escalation' | 'dependency_failed';
+
+export interface Origin {
+  kind: string;
+  id: string;
+}
+
+export interface Lease {
+  token: string;
+  expires_at: string; // ISO 8601
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export interface Project {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface Task {
+  id: string;
+  project_id: string;
+  title: string;
+  status: TaskStatus;
+  priority: Priority;
+  parent_id: string | null;
+  depends_on: string[];
+  context: JsonObject;
+  output: JsonObject | null;
+  done_when: string | null;
+  origin: Origin;
+  assignee: string | null;
+  attempts: number;
+  max_attempts: number;
+  run_after: string | null;
+  lease_token: string | null;
+  lease_expires_at: string | null;
+  blocked_reason: BlockedReason | null;
+  failure_reason: string | null;
+  /** Dependencies not yet done: the task is ready when this is 0. */
+  unmet_deps: number;
+  /** Critical-path weight: transitive dependents not yet done. */
+  weight: number;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['done', 'failed', 'cancelled'];
+export const isTerminal = (s: TaskStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+export const TASK_ID_PATTERN = /^loom-[0-9a-f]{8}$/;

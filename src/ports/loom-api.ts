@@ -1,0 +1,110 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { Escalation } from '../domain/escalation.js';
+import type { LoomEvent } from '../domain/events.js';
+import type { GraphFormat, GraphView } from '../domain/graph.js';
+import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
+
+/**
+ * The driving port: every use case Loom offers, as plain JSON in and out.
+ * The CLI and the MCP server call it; it is served in-process (server mode)
+ * or by the project's daemon (embedded mode), so every input is untrusted
+ * and validated behind it.
+ */
+export interface LoomApi {
+  createProject(input: { name: string; id?: string }): Promise<Project>;
+  getProject(input: { project_id: string }): Promise<Project>;
+  createTask(input: CreateTaskInput): Promise<Task>;
+  updateTask(input: UpdateTaskInput): Promise<Task>;
+  ready(input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]>;
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  heartbeat(input: LeaseInput & { lease_seconds?: number }): Promise<{ task: Task; lease: Lease }>;
+  done(input: LeaseInput & { output?: JsonObject }): Promise<DoneResult>;
+  fail(input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult>;
+  escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
+  cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
+  status(input: { project_id: string; task_id: string }): Promise<TaskDetail>;
+  overview(input: { project_id: string }): Promise<ProjectOverview>;
+  graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
+  events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]>;
+  /** Closes what the implementation holds (connections, sockets). */
+  close(): Promise<void>;
+}
+export const LoomApi: ServiceIdentifier<LoomApi> = Symbol.for('loom.LoomApi');
+
+export interface CreateTaskInput {
+  project_id: string;
+  title: string;
+  origin: Origin;
+  context?: JsonObject;
+  depends_on?: string[];
+  priority?: Priority;
+  parent_id?: string;
+  done_when?: string;
+  epic?: boolean;
+  max_attempts?: number;
+}
+
+export interface UpdateTaskInput {
+  project_id: string;
+  task_id: string;
+  title?: string;
+  context?: JsonObject;
+  priority?: Priority;
+  depends_on?: string[];
+  done_when?: string | null;
+  max_attempts?: number;
+}
+
+export interface ClaimInput {
+  project_id: string;
+  agent_id: string;
+  task_id?: string;
+  lease_seconds?: number;
+}
+
+/** Nothing to claim is an expected outcome, not an error. */
+export type ClaimResult =
+  | { claimed: true; task: Task; lease: Lease }
+  | { claimed: false; reason: 'none_ready' | 'not_ready'; task?: Task };
+
+export interface LeaseInput {
+  project_id: string;
+  task_id: string;
+  agent_id: string;
+  lease_token: string;
+}
+
+export interface DoneResult {
+  task: Task;
+  unblocked: string[];
+  completed_epics: string[];
+  /** True when this lease had already completed the task: nothing changed. */
+  already_done: boolean;
+}
+
+export interface FailResult {
+  task: Task;
+  outcome: 'retrying' | 'dead_lettered';
+  run_after: string | null;
+}
+
+export interface TaskDetail {
+  task: Task;
+  dependents: string[];
+  children: string[];
+  escalations: Escalation[];
+  recent_events: LoomEvent[];
+}
+
+export interface ProjectOverview {
+  project: Project;
+  counts: Record<TaskStatus, number>;
+  total: number;
+  ready: number;
+  blocked: Array<Pick<Task, 'id' | 'title' | 'blocked_reason' | 'unmet_deps'>>;
+  escalations: Escalation[];
+}
+
+export type GraphResult =
+  | { format: 'json'; graph: GraphView }
+  | { format: 'mermaid' | 'summary' | 'waves'; graph: GraphView; text: string };

@@ -1,0 +1,39 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { Project } from '../domain/task.js';
+import type { LoomApi } from './loom-api.js';
+
+export type StorageMode = 'embedded' | 'server';
+
+export interface ProjectContext {
+  project_dir: string;
+  project_id: string;
+  mode: StorageMode;
+}
+
+export interface DaemonStatus {
+  running: boolean;
+  data_dir: string;
+  pid?: number;
+  started_at?: string;
+  uptime_s?: number;
+  idle_timeout_s?: number;
+  requests?: number;
+  /** Server mode has no daemon: the reason is given here. */
+  note?: string;
+}
+
+/**
+ * What the driving adapters (CLI, MCP) need from the composition root:
+ * open a project's API in the configured storage mode, and the operator
+ * actions that exist outside any project (init, migrate, the daemon).
+ */
+export interface LoomConnector {
+  /** Opens the project found from `projectDir` (or LOOM_PROJECT_DIR, or the cwd). Throws NO_PROJECT when none. */
+  open(opts?: { projectDir?: string }): Promise<{ api: LoomApi; project: ProjectContext }>;
+  /** Creates `.loom/config.yaml` with a new project; a second call returns the existing one. */
+  init(opts: { projectDir?: string; name?: string }): Promise<{ project: Project; created: boolean; config_path: string; mode: StorageMode }>;
+  migrate(opts?: { projectDir?: string }): Promise<{ applied: string[]; version: number }>;
+  daemonStatus(opts?: { projectDir?: string }): Promise<DaemonStatus>;
+  daemonStop(opts?: { projectDir?: string }): Promise<{ stopped: boolean; data_dir: string }>;
+}
+export const LoomConnector: ServiceIdentifier<LoomConnector> = Symbol.for('loom.LoomConnector');

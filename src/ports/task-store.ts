@@ -1,0 +1,88 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { Escalation } from '../domain/escalation.js';
+import type { LoomEvent, NewEvent } from '../domain/events.js';
+import type { GraphNode } from '../domain/graph.js';
+import type { Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
+
+export interface ClaimSpec {
+  agent_id: string;
+  lease: Lease;
+  now: Date;
+  priority?: Priority;
+}
+
+export interface ClaimOutcome {
+  task: Task;
+  event: LoomEvent;
+}
+
+export interface DependencyRef {
+  id: string;
+  inherited: boolean;
+}
+
+/**
+ * Persistence of the task graph. One SQL implementation serves Postgres and
+ * the embedded store. Reads outside `transaction` see committed state;
+ * everything that changes state runs inside one, events included.
+ */
+export interface TaskStore {
+  transaction<T>(fn: (tx: TaskStoreTx) => Promise<T>): Promise<T>;
+
+  getProject(projectId: string): Promise<Project | null>;
+  getTask(projectId: string, taskId: string): Promise<Task | null>;
+  /** Ready tasks in ready order (index-backed). */
+  ready(projectId: string, now: Date, limit: number, priority?: Priority): Promise<Task[]>;
+  readyCount(projectId: string, now: Date): Promise<number>;
+  /** Atomically claims the best ready task (SKIP LOCKED), writing its event. */
+  claimNext(projectId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;
+  /** Atomically claims one task if it is ready now; null when it is not. */
+  claimTask(projectId: string, taskId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;
+  countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
+  blockedTasks(projectId: string, limit: number): Promise<Task[]>;
+  escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]>;
+  graphNodes(projectId: string): Promise<GraphNode[]>;
+  dependentIds(projectId: string, taskId: string): Promise<string[]>;
+  childIds(projectId: string, parentId: string): Promise<string[]>;
+  events(projectId: string, filter: { since?: number; limit: number; task_id?: string }): Promise<LoomEvent[]>;
+  close(): Promise<void>;
+}
+export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
+
+export interface TaskStoreTx {
+  insertProject(project: Project): Promise<void>;
+  getProject(projectId: string): Promise<Project | null>;
+  /** Reads and row-locks one task (FOR UPDATE). */
+  lockTask(projectId: string, taskId: string): Promise<Task | null>;
+  /** Reads tasks of the project, row-locked in id order (so concurrent writers never deadlock on them). */
+  lockTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
+  /** Serialises changes to existing dependency edges of one project (cycle checks). */
+  lockGraph(projectId: string): Promise<void>;
+  /** The depends_on edges reachable from `from`, for cycle detection. */
+  reachableDependencies(projectId: string, from: readonly string[]): Promise<Map<string, string[]>>;
+  /** Locks the given tasks and all their transitive dependencies, in id order. */
+  lockAncestors(projectId: string, from: readonly string[]): Promise<string[]>;
+  /** False when the id is taken (ids are short and random). */
+  insertTask(task: Task): Promise<boolean>;
+  replaceDependencies(taskId: string, deps: readonly DependencyRef[]): Promise<void>;
+  dependencyRefs(taskId: string): Promise<DependencyRef[]>;
+  /** Writes every mutable column and bumps the revision. */
+  updateTask(task: Task): Promise<Task>;
+  /** Adds delta to the critical-path weight of each given task (already locked). */
+  addWeight(projectId: string, taskIds: readonly string[], delta: number): Promise<void>;
+  /** Recomputes weights from the graph for the given tasks and all their ancestors. */
+  recomputeWeights(projectId: string, taskIds: readonly string[]): Promise<void>;
+  /**
+   * A dependency finished: one statement decrements unmet_deps of every
+   * dependent and makes those with none left pending. Returns the unblocked ids.
+   */
+  releaseDependents(projectId: string, taskId: string, now: Date): Promise<string[]>;
+  dependents(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
+  /** Open dependents, transitively (for cancel propagation). */
+  openDescendants(projectId: string, taskIds: readonly string[]): Promise<string[]>;
+  children(projectId: string, parentId: string): Promise<Task[]>;
+  /** Sets status cancelled on those of these tasks still open; returns them. */
+  cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]>;
+  insertEscalation(escalation: Escalation): Promise<void>;
+  appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]>;
+}

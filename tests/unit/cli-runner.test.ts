@@ -1,0 +1,588 @@
+import { PassThrough } from 'node:stream';
+import { Command, UsageError } from 'clipanion';
+import { describe, expect, it } from 'vitest';
+import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
+import { LoomCommand } from '../../src/adapters/cli/base-command.js';
+import type { LoomCliContext } from '../../src/adapters/cli/context.js';
+import { LoomError, taskNotFound } from '../../src/domain/errors.js';
+import type { Task } from '../../src/domain/task.js';
+import type { LoomApi } from '../../src/ports/loom-api.js';
+import type { LoomConnector } from '../../src/ports/loom-connector.js';
+
+/*
+ * Argument mapping and exit codes of the CLI adapter, against a hand-written
+ * LoomApi stub that records its calls. The real API is tested elsewhere.
+ */
+
+const NOW = Date.now();
+const iso = (offsetMs: number): string => new Date(NOW + offsetMs).toISOString();
+
+function task(overrides: Partial<Task> = {}): Task {
+  return {
+    id: 'loom-0000000a',
+    project_id: 'proj-1',
+    title: 'Write the parser',
+    status: 'pending',
+    priority: 'p1',
+    parent_id: null,
+    depends_on: [],
+    context: {},
+    output: null,
+    done_when: null,
+    origin: { kind: 'cli', id: 'alice' },
+    assignee: null,
+    attempts: 0,
+    max_attempts: 3,
+    run_after: null,
+    lease_token: null,
+    lease_expires_at: null,
+    blocked_reason: null,
+    failure_reason: null,
+    unmet_deps: 0,
+    weight: 0,
+    revision: 1,
+    created_at: iso(-120_000),
+    updated_at: iso(-60_000),
+    ...overrides,
+  };
+}
+
+interface Call {
+  method: string;
+  input: unknown;
+}
+
+type ApiMethods = Omit<LoomApi, 'close'>;
+
+/** A LoomApi whose methods record their input and answer with canned results (overridable per test). */
+function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
+  const defaults: ApiMethods = {
+    createProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
+    getProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
+    createTask: async (input) => task({ title: input.title, origin: input.origin }),
+    updateTask: async () => task(),
+    ready: async () => [],
+    claim: async () => ({ claimed: false, reason: 'none_ready' }),
+    heartbeat: async () => ({ task: task({ status: 'claimed' }), lease: { token: 'tok-1', expires_at: iso(300_000) } }),
+    done: async () => ({ task: task({ status: 'done' }), unblocked: [], completed_epics: [], already_done: false }),
+    fail: async () => ({ task: task({ attempts: 1 }), outcome: 'retrying', run_after: iso(30_000) }),
+    escalate: async () => {
+      throw new Error('not stubbed');
+    },
+    cancel: async () => ({ task: task({ status: 'cancelled' }), cancelled: ['loom-0000000a'] }),
+    status: async () => {
+      throw new Error('not stubbed');
+    },
+    overview: async () => {
+      throw new Error('not stubbed');
+    },
+    graph: async () => ({ format: 'summary', graph: { nodes: [], edges: [], waves: [], stuck: [] }, text: '0 tasks' }),
+    events: async () => [],
+  };
+  const methods = { ...defaults, ...overrides } as Record<string, (input: unknown) => Promise<unknown>>;
+  const api: Record<string, unknown> = {
+    close: async () => {
+      calls.push({ method: 'close', input: undefined });
+    },
+  };
+  for (const [name, fn] of Object.entries(methods)) {
+    api[name] = async (input: unknown) => {
+      calls.push({ method: name, input });
+      return fn(input);
+    };
+  }
+  return api as unknown as LoomApi;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  calls: Call[];
+  /** Calls to the API proper, without open/close. */
+  apiCalls: Call[];
+}
+
+async function run(
+  argv: string[],
+  opts: { api?: Partial<ApiMethods>; connector?: Partial<LoomConnector>; env?: NodeJS.ProcessEnv; cli?: ReturnType<typeof buildCli> } = {},
+): Promise<Run> {
+  const calls: Call[] = [];
+  const connector: LoomConnector = {
+    open: async (o) => {
+      calls.push({ method: 'open', input: o });
+      return { api: stubApi(calls, opts.api ?? {}), project: { project_dir: '/p', project_id: 'proj-1', mode: 'embedded' } };
+    },
+    init: async (o) => {
+      calls.push({ method: 'init', input: o });
+      return {
+        project: { id: 'proj-1', name: o.name ?? 'demo', created_at: iso(0) },
+        created: true,
+        config_path: '/p/.loom/config.yaml',
+        mode: 'embedded',
+      };
+    },
+    migrate: async (o) => {
+      calls.push({ method: 'migrate', input: o });
+      return { applied: ['0001_task_graph'], version: 1 };
+    },
+    daemonStatus: async (o) => {
+      calls.push({ method: 'daemonStatus', input: o });
+      return { running: true, data_dir: '/p/.loom/data', pid: 4242, uptime_s: 90, requests: 7 };
+    },
+    daemonStop: async (o) => {
+      calls.push({ method: 'daemonStop', input: o });
+      return { stopped: true, data_dir: '/p/.loom/data' };
+    },
+    ...opts.connector,
+  };
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
+  const context: LoomCliContext = {
+    connector,
+    env: opts.env ?? { USER: 'alice' },
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    colorDepth: 1,
+  };
+  const code = await runCli(argv, context, opts.cli ?? buildCli('9.9.9', { enableColors: false }));
+  await new Promise((resolve) => setImmediate(resolve));
+  return {
+    code,
+    stdout: out.join(''),
+    stderr: err.join(''),
+    calls,
+    apiCalls: calls.filter((c) => c.method !== 'open' && c.method !== 'close'),
+  };
+}
+
+describe('loom create', () => {
+  it('maps flags to createTask and prints the new task', async () => {
+    const r = await run([
+      'create', 'Ship it',
+      '--priority', 'p0',
+      '--depends-on', 'loom-00000001',
+      '--depends-on', 'loom-00000002',
+      '--parent', 'loom-000000ee',
+      '--context', '{"file":"a.ts"}',
+      '--done-when', 'tests pass',
+      '--max-attempts', '5',
+      '--origin', 'agent:claude-1',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      {
+        method: 'createTask',
+        input: {
+          project_id: 'proj-1',
+          title: 'Ship it',
+          origin: { kind: 'agent', id: 'claude-1' },
+          priority: 'p0',
+          depends_on: ['loom-00000001', 'loom-00000002'],
+          parent_id: 'loom-000000ee',
+          context: { file: 'a.ts' },
+          done_when: 'tests pass',
+          max_attempts: 5,
+        },
+      },
+    ]);
+    expect(r.stdout).toMatch(/^created loom-0000000a {2}pending {2}Ship it\n/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('passes only what was given, with the operator as default origin, and closes the API', async () => {
+    const r = await run(['create', 'Plain'], { env: { USER: 'bob' } });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', title: 'Plain', origin: { kind: 'cli', id: 'bob' } });
+    expect(r.calls.map((c) => c.method)).toEqual(['open', 'createTask', 'close']);
+  });
+
+  it('--epic sets epic: true', async () => {
+    const r = await run(['create', 'Auth', '--epic']);
+    expect(r.apiCalls[0]?.input).toMatchObject({ epic: true });
+  });
+
+  it('--quiet prints only the id', async () => {
+    const r = await run(['create', 'Scripted', '-q']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('loom-0000000a\n');
+  });
+
+  it('--json prints the task as one JSON document', async () => {
+    const r = await run(['create', 'As JSON', '--json']);
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as Task;
+    expect(parsed).toMatchObject({ id: 'loom-0000000a', title: 'As JSON', status: 'pending' });
+  });
+
+  it.each([
+    [['--context', '{bad'], /^VALIDATION_FAILED: --context is not valid JSON: /],
+    [['--context', '[1,2]'], /^VALIDATION_FAILED: --context must be a JSON object/],
+    [['--priority', 'urgent'], /^VALIDATION_FAILED: --priority must be one of p0, p1, p2/],
+    [['--max-attempts', '0'], /^VALIDATION_FAILED: --max-attempts must be a positive integer/],
+    [['--origin', 'nobody'], /^VALIDATION_FAILED: --origin must look like KIND:ID/],
+  ])('%j gives VALIDATION_FAILED with a hint and never reaches the API', async (flags, message) => {
+    const r = await run(['create', 'Bad input', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/\nhint: .+\n$/);
+    expect(r.stdout).toBe('');
+    expect(r.calls).toEqual([]);
+  });
+
+  it('--json turns a validation error into a JSON error document on stdout', async () => {
+    const r = await run(['create', 'Bad', '--context', '{', '--json']);
+    expect(r.code).toBe(1);
+    const parsed = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } };
+    expect(parsed.error.code).toBe('VALIDATION_FAILED');
+    expect(parsed.error.message).toMatch(/^--context is not valid JSON/);
+    expect(parsed.error.hint).toBeTruthy();
+  });
+});
+
+describe('loom update', () => {
+  it('--no-deps sets depends_on to [] and passes only the fields given', async () => {
+    const r = await run(['update', 'loom-0000000a', '--no-deps', '--title', 'Renamed']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      { method: 'updateTask', input: { project_id: 'proj-1', task_id: 'loom-0000000a', title: 'Renamed', depends_on: [] } },
+    ]);
+  });
+
+  it('repeated --depends-on replaces the list; --done-when "" clears it', async () => {
+    const r = await run(['update', 'loom-0000000a', '--depends-on', 'loom-00000001', '--depends-on', 'loom-00000002', '--done-when', '']);
+    expect(r.apiCalls[0]?.input).toEqual({
+      project_id: 'proj-1',
+      task_id: 'loom-0000000a',
+      depends_on: ['loom-00000001', 'loom-00000002'],
+      done_when: null,
+    });
+  });
+
+  it.each([
+    [[], /nothing to update/],
+    [['--no-deps', '--depends-on', 'loom-00000001'], /either --depends-on or --no-deps/],
+  ])('%j is refused before the API', async (flags, message) => {
+    const r = await run(['update', 'loom-0000000a', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^VALIDATION_FAILED: /);
+    expect(r.stderr).toMatch(message);
+    expect(r.calls).toEqual([]);
+  });
+});
+
+describe('claim and reporting', () => {
+  it('claim prints the lease and the exact done command', async () => {
+    const r = await run(['claim', '--agent', 'worker-1', '--lease-seconds', '600'], {
+      api: {
+        claim: async () => ({
+          claimed: true,
+          task: task({ status: 'claimed', assignee: 'worker-1' }),
+          lease: { token: 'tok-abc', expires_at: iso(600_000) },
+        }),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', agent_id: 'worker-1', lease_seconds: 600 });
+    expect(r.stdout).toContain('claimed loom-0000000a');
+    expect(r.stdout).toContain('tok-abc');
+    expect(r.stdout).toContain('loom done loom-0000000a --agent worker-1 --token tok-abc');
+  });
+
+  it('claim of a given task passes its id', async () => {
+    const r = await run(['claim', 'loom-0000000b', '--agent', 'w']);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', agent_id: 'w', task_id: 'loom-0000000b' });
+  });
+
+  it.each([
+    [{ claimed: false as const, reason: 'none_ready' as const }, /nothing is ready/],
+    [{ claimed: false as const, reason: 'not_ready' as const, task: task({ id: 'loom-0000000b', status: 'blocked' }) }, /loom-0000000b is not ready \(it is blocked\)/],
+  ])('an unsuccessful claim is an expected outcome: exit 0 (%j)', async (result, message) => {
+    const r = await run(['claim', '--agent', 'w'], { api: { claim: async () => result } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(message);
+  });
+
+  it('claim --json prints the result object', async () => {
+    const r = await run(['claim', '--agent', 'w', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ claimed: false, reason: 'none_ready' });
+  });
+
+  it.each([
+    [[], true],
+    [['--no-retry'], false],
+  ])('fail %j maps to retryable %s', async (flags, retryable) => {
+    const r = await run(['fail', 'loom-0000000a', '--agent', 'w', '--token', 't', '--reason', 'boom', ...flags]);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      {
+        method: 'fail',
+        input: { project_id: 'proj-1', task_id: 'loom-0000000a', agent_id: 'w', lease_token: 't', reason: 'boom', retryable },
+      },
+    ]);
+  });
+
+  it('fail reports a dead letter', async () => {
+    const r = await run(['fail', 'loom-0000000a', '--agent', 'w', '--token', 't', '--reason', 'boom', '--no-retry'], {
+      api: {
+        fail: async () => ({ task: task({ status: 'failed', attempts: 1, failure_reason: 'boom' }), outcome: 'dead_lettered', run_after: null }),
+      },
+    });
+    expect(r.stdout).toMatch(/dead-lettered/);
+  });
+
+  it('done passes --output and prints what it unblocked', async () => {
+    const r = await run(['done', 'loom-0000000a', '--agent', 'w', '--token', 't', '--output', '{"pr":42}'], {
+      api: {
+        done: async () => ({ task: task({ status: 'done' }), unblocked: ['loom-00000002', 'loom-00000003'], completed_epics: ['loom-000000ee'], already_done: false }),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', task_id: 'loom-0000000a', agent_id: 'w', lease_token: 't', output: { pr: 42 } });
+    expect(r.stdout).toContain('unblocked: loom-00000002, loom-00000003');
+    expect(r.stdout).toContain('completed epics: loom-000000ee');
+  });
+
+  it('heartbeat maps the lease flags', async () => {
+    const r = await run(['heartbeat', 'loom-0000000a', '--agent', 'w', '--token', 't', '--lease-seconds', '60']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', task_id: 'loom-0000000a', agent_id: 'w', lease_token: 't', lease_seconds: 60 });
+  });
+});
+
+describe('errors and exit codes', () => {
+  it('a LoomError from the API prints CODE: message and the hint on stderr, exits 1, and still closes the API', async () => {
+    const r = await run(['cancel', 'loom-deadbeef'], {
+      api: {
+        cancel: async () => {
+          throw taskNotFound('loom-deadbeef');
+        },
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`TASK_NOT_FOUND: no task loom-deadbeef in this project\nhint: ${taskNotFound('x').hint}\n`);
+    expect(r.calls.at(-1)?.method).toBe('close');
+  });
+
+  it('with --json the LoomError is a JSON document on stdout', async () => {
+    const r = await run(['cancel', 'loom-deadbeef', '--json'], {
+      api: {
+        cancel: async () => {
+          throw taskNotFound('loom-deadbeef');
+        },
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'TASK_NOT_FOUND',
+        message: 'no task loom-deadbeef in this project',
+        hint: taskNotFound('x').hint,
+        details: { task_id: 'loom-deadbeef' },
+      },
+    });
+  });
+
+  it('an error from open (no project) is reported with its hint', async () => {
+    const r = await run(['ready'], {
+      connector: {
+        open: async () => {
+          throw new LoomError('NO_PROJECT', 'no Loom project here', { hint: 'run `loom init`' });
+        },
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('NO_PROJECT: no Loom project here\nhint: run `loom init`\n');
+  });
+
+  it('an unexpected error prints INTERNAL without a stack, unless LOOM_DEBUG=1', async () => {
+    const boom = { events: async (): Promise<never> => { throw new Error('socket hang up'); } };
+    const plain = await run(['events'], { api: boom });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^INTERNAL: socket hang up\n/);
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
+    const debug = await run(['events'], { api: boom, env: { LOOM_DEBUG: '1' } });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/^INTERNAL: socket hang up\n/);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [['frobnicate']],
+    [['ready', '--bogus']],
+    [['claim']], // --agent is required
+    [['done', 'loom-0000000a', '--agent', 'w']], // --token is required
+    [['create']], // the title is required
+    [['ready', '--limit']], // an option without its value
+  ])('usage error %j exits 2 on stderr without touching Loom', async (argv) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toBe('');
+    expect(r.stdout).toBe('');
+    expect(r.calls).toEqual([]);
+  });
+
+  it('a UsageError thrown while a command runs also exits 2', async () => {
+    class Strict extends LoomCommand {
+      static override paths = [['strict']];
+      async execute(): Promise<number> {
+        throw new UsageError('strict says no');
+      }
+    }
+    const cli = buildCli('9.9.9', { enableColors: false });
+    cli.register(Strict);
+    const r = await run(['strict'], { cli });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('strict says no');
+  });
+
+  it('--version and --help exit 0', async () => {
+    const version = await run(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe('9.9.9');
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('loom create [');
+    expect(help.stdout).not.toContain('\u001b['); // no colours when told so
+    const commandHelp = await run(['claim', '--help']);
+    expect(commandHelp.code).toBe(0);
+    expect(commandHelp.stdout).toContain('--lease-seconds');
+  });
+
+  it('keeps Command usage metadata on every command', () => {
+    const cli = buildCli('1.0.0');
+    for (const def of cli.definitions()) {
+      if (def.path === 'loom -h' || def.path === 'loom -v') continue;
+      expect(def.description, def.path).toBeTruthy();
+      expect(def.examples?.length, def.path).toBeGreaterThan(0);
+    }
+    expect(Command).toBeDefined();
+  });
+});
+
+describe('project directory', () => {
+  it('--project-dir is passed to the connector', async () => {
+    const r = await run(['ready', '--project-dir', '/somewhere']);
+    expect(r.calls[0]).toEqual({ method: 'open', input: { projectDir: '/somewhere' } });
+  });
+
+  it('falls back to LOOM_PROJECT_DIR, then to nothing', async () => {
+    const fromEnv = await run(['ready'], { env: { LOOM_PROJECT_DIR: '/from-env' } });
+    expect(fromEnv.calls[0]).toEqual({ method: 'open', input: { projectDir: '/from-env' } });
+    const none = await run(['ready'], { env: {} });
+    expect(none.calls[0]).toEqual({ method: 'open', input: {} });
+  });
+});
+
+describe('read commands', () => {
+  it('ready says so when nothing is ready, and renders a table otherwise', async () => {
+    const empty = await run(['ready']);
+    expect(empty.stdout).toMatch(/^nothing ready/);
+    const r = await run(['ready', '--limit', '2', '--priority', 'p0'], {
+      api: { ready: async () => [task({ priority: 'p0', weight: 12 }), task({ id: 'loom-0000000b', title: 'Second', priority: 'p0' })] },
+    });
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', limit: 2, priority: 'p0' });
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+PRI\s+WEIGHT\s+AGE\s+TITLE$/);
+    expect(lines[1]).toMatch(/^loom-0000000a\s+p0\s+12\s+2m\s+Write the parser$/);
+    expect(lines[2]).toMatch(/^loom-0000000b\s+p0\s+0\s+2m\s+Second$/);
+    // Aligned: the titles start where the TITLE header does.
+    const column = lines[0]!.indexOf('TITLE');
+    expect(lines[1]!.indexOf('Write the parser')).toBe(column);
+    expect(lines[2]!.indexOf('Second')).toBe(column);
+  });
+
+  it('status without an id shows the overview', async () => {
+    const r = await run(['status'], {
+      api: {
+        overview: async () => ({
+          project: { id: 'proj-1', name: 'demo', created_at: iso(0) },
+          counts: { pending: 2, blocked: 1, claimed: 0, done: 4, failed: 0, cancelled: 0, epic: 1 },
+          total: 8,
+          ready: 2,
+          blocked: [{ id: 'loom-0000000c', title: 'Waits', blocked_reason: 'dependencies', unmet_deps: 1 }],
+          escalations: [],
+        }),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]).toEqual({ method: 'overview', input: { project_id: 'proj-1' } });
+    expect(r.stdout).toMatch(/^pending\s+2$/m);
+    expect(r.stdout).toMatch(/^total\s+8$/m);
+    expect(r.stdout).toContain('ready to claim: 2');
+    expect(r.stdout).toMatch(/loom-0000000c\s+dependencies\s+1\s+Waits/);
+  });
+
+  it('status with an id shows the task detail', async () => {
+    const r = await run(['status', 'loom-0000000a'], {
+      api: {
+        status: async () => ({
+          task: task({ depends_on: ['loom-00000001'], done_when: 'green CI' }),
+          dependents: ['loom-00000009'],
+          children: [],
+          escalations: [],
+          recent_events: [{ id: 3, project_id: 'proj-1', type: 'task.created', task_id: 'loom-0000000a', agent_id: null, payload: {}, at: iso(-120_000) }],
+        }),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]).toEqual({ method: 'status', input: { project_id: 'proj-1', task_id: 'loom-0000000a' } });
+    expect(r.stdout).toMatch(/^depends on\s+loom-00000001$/m);
+    expect(r.stdout).toMatch(/^dependents\s+loom-00000009$/m);
+    expect(r.stdout).toMatch(/^done when\s+green CI$/m);
+    expect(r.stdout).toContain('task.created');
+  });
+
+  it.each([
+    [[], 'summary', '0 tasks\n'],
+    [['--format', 'waves'], 'waves', '0 tasks\n'],
+  ])('graph %j asks for %s and prints the text', async (flags, format, out) => {
+    const r = await run(['graph', ...flags]);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', format });
+    expect(r.stdout).toBe(out);
+  });
+
+  it('graph --format json prints the graph view; a bad format is refused', async () => {
+    const graph = { nodes: [], edges: [], waves: [], stuck: [] };
+    const r = await run(['graph', '--format', 'json'], { api: { graph: async () => ({ format: 'json', graph }) } });
+    expect(JSON.parse(r.stdout)).toEqual(graph);
+    const bad = await run(['graph', '--format', 'dot']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^VALIDATION_FAILED: --format/);
+    expect(bad.calls).toEqual([]);
+  });
+
+  it('events maps --since and --limit', async () => {
+    const r = await run(['events', '--since', '0', '--limit', '10']);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', since: 0, limit: 10 });
+  });
+});
+
+describe('operator commands', () => {
+  it('init passes --name and points at the next step', async () => {
+    const r = await run(['init', '--name', 'payments']);
+    expect(r.code).toBe(0);
+    expect(r.calls).toEqual([{ method: 'init', input: { name: 'payments' } }]);
+    expect(r.stdout).toContain('created project payments (proj-1)');
+    expect(r.stdout).toContain('/p/.loom/config.yaml');
+    expect(r.stdout).toContain('loom create "First task"');
+  });
+
+  it('migrate, daemon status and daemon stop call the connector', async () => {
+    const migrate = await run(['migrate', '--project-dir', '/x']);
+    expect(migrate.calls).toEqual([{ method: 'migrate', input: { projectDir: '/x' } }]);
+    expect(migrate.stdout).toContain('0001_task_graph');
+    const status = await run(['daemon', 'status', '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, pid: 4242 });
+    const stop = await run(['daemon', 'stop']);
+    expect(stop.calls).toEqual([{ method: 'daemonStop', input: {} }]);
+    expect(stop.stdout).toContain('stopped');
+  });
+});

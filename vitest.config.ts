@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  // Legacy (experimental) decorators for inversify's @injectable/@inject: vitest 4
+  // transforms TS with oxc, which only honours tsconfig's experimentalDecorators
+  // for files a tsconfig includes, so say it here too.
+  oxc: { decorator: { legacy: true } },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // clipanion's directory imports (clipanion/lib/platform) fail under vite's
+    // externalised loader; inlining it fixes that. Built output is unaffected.
+    server: { deps: { inline: ['clipanion'] } },
+    // Each test file runs in its own process and gets its own database, so the
+    // integration suites stay safe to run in parallel.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
