@@ -7,6 +7,7 @@ export default defineConfig({
   oxc: { decorator: { legacy: true } },
   test: {
     include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/support/global-build.ts'],
     // clipanion's directory imports (clipanion/lib/platform) fail under vite's
     // externalised loader; inlining it fixes that. Built output is unaffected.
     server: { deps: { inline: ['clipanion'] } },

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
 import { LoomError } from '../domain/errors.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
@@ -59,7 +59,13 @@ const CONFIG_SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile<LoomConfigFile>(CONFIG_SCHEMA);
+let compiled: ValidateFunction<LoomConfigFile> | undefined;
+const validate = ((data: unknown) => {
+  compiled ??= new Ajv({ allErrors: true, strict: true }).compile<LoomConfigFile>(CONFIG_SCHEMA);
+  const ok = compiled(data);
+  validate.errors = compiled.errors;
+  return ok;
+}) as ((data: unknown) => data is LoomConfigFile) & { errors?: ValidateFunction['errors'] };
 
 export const PROJECT_CONFIG = join('.loom', 'config.yaml');
 

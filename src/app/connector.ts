@@ -2,16 +2,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
-import pg from 'pg';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { DaemonClient } from '../adapters/embedded/daemon-client.js';
-import { ensureSchema, migrate } from '../adapters/postgres/migrator.js';
 import { LoomError } from '../domain/errors.js';
 import type { Project } from '../domain/task.js';
 import { LoomApi } from '../ports/loom-api.js';
 import type { DaemonStatus, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
-import { createContainer } from './service-factory.js';
 
 export interface ConnectorOptions {
   env: NodeJS.ProcessEnv;
@@ -62,7 +59,14 @@ export class AppConnector implements LoomConnector {
 
   private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode }> {
     if (config.database_url !== null) {
+      // Server mode only: the embedded CLI never loads the driver or the container.
+      const [{ default: pg }, { ensureSchema }, { createContainer }] = await Promise.all([
+        import('pg'),
+        import('../adapters/postgres/migrator.js'),
+        import('./service-factory.js'),
+      ]);
       const pool = new pg.Pool({ connectionString: config.database_url, max: 10 });
+      pool.on('error', () => {}); // an idle connection dropped (server restart): the next query reconnects
       try {
         await ensureSchema(pool);
       } catch (e) {
@@ -116,7 +120,9 @@ export class AppConnector implements LoomConnector {
     const dir = this.projectDir(opts.projectDir);
     const config = loadConfig(dir, this.o.env);
     if (config.database_url !== null) {
+      const [{ default: pg }, { migrate }] = await Promise.all([import('pg'), import('../adapters/postgres/migrator.js')]);
       const pool = new pg.Pool({ connectionString: config.database_url, max: 1 });
+      pool.on('error', () => {});
       try {
         return await migrate(pool);
       } finally {

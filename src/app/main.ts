@@ -4,7 +4,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCli, runCli } from '../adapters/cli/cli.js';
 import { AppConnector } from './connector.js';
-import { runDaemon } from './daemon-main.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -24,6 +23,8 @@ function packageVersion(): string {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'daemon' && argv[1] === 'run') {
     const i = argv.indexOf('--project-dir');
+    // Loaded only here: PGlite is large, and only the daemon needs it.
+    const { runDaemon } = await import('./daemon-main.js');
     await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
     return -1; // keeps running until idle or stopped
   }

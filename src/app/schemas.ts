@@ -72,10 +72,18 @@ export const API_SCHEMAS = {
 
 export type ApiMethod = keyof typeof API_SCHEMAS;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validators = new Map<string, ValidateFunction>(
-  Object.entries(API_SCHEMAS).map(([name, schema]) => [name, ajv.compile(schema)]),
-);
+// Compiled on first use: a CLI process that only forwards to the daemon never pays for them.
+let ajv: Ajv | undefined;
+const validators = new Map<string, ValidateFunction>();
+function validator(method: ApiMethod): ValidateFunction {
+  let v = validators.get(method);
+  if (v === undefined) {
+    ajv ??= new Ajv({ allErrors: true, strict: true });
+    v = ajv.compile(API_SCHEMAS[method]);
+    validators.set(method, v);
+  }
+  return v;
+}
 
 /** Explains ajv errors in words a person or a model can act on. */
 export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root = 'input'): string {
@@ -92,7 +100,7 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
 }
 
 export function validateInput(method: ApiMethod, input: unknown): void {
-  const validate = validators.get(method)!;
+  const validate = validator(method);
   if (!validate(input)) {
     throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors)}`, { method });
   }

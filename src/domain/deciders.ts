@@ -54,7 +54,7 @@ export function decideCreate(
   }
   const dependsOn = effectiveDependencies(input.depends_on ?? [], parent);
   const unmet = unmetCount(deps);
-  const { status, blocked_reason } = initialStatus(input.epic === true, unmet);
+  const { status, blocked_reason } = initialStatus(input.epic === true, deps);
   const at = now.toISOString();
   const task: Task = {
     id: input.id,
@@ -128,8 +128,9 @@ export function decideUpdate(task: Task, patch: TaskPatch, now: Date, agentId: s
 export function decideDependencies(task: Task, deps: ReadonlyArray<Pick<Task, 'id' | 'status'>>, now: Date, agentId: string | null): Decision {
   const unmet = unmetCount(deps);
   let { status, blocked_reason } = task;
-  if (status === 'pending' || (status === 'blocked' && blocked_reason === 'dependencies')) {
-    ({ status, blocked_reason } = initialStatus(false, unmet));
+  // Blocked for a human (an escalation) stays blocked; blocked on dependencies is re-derived.
+  if (status === 'pending' || (status === 'blocked' && blocked_reason !== 'escalation')) {
+    ({ status, blocked_reason } = initialStatus(false, deps));
   }
   const next: Task = { ...task, depends_on: deps.map((d) => d.id).sort(), unmet_deps: unmet, status, blocked_reason, updated_at: now.toISOString() };
   const events: NewEvent[] = [
@@ -251,6 +252,7 @@ export function decideCancel(task: Task, reason: string, now: Date): Decision {
 
 /** An epic whose children are all done completes itself. */
 export function decideEpicCompletion(epic: Task, now: Date): Decision {
+  if (epic.status !== 'epic') throw new LoomError('INVALID_TRANSITION', `task ${epic.id} is not an epic`, { details: { task_id: epic.id } });
   assertTransition(epic.id, epic.status, 'done', 'complete');
   return {
     task: { ...epic, status: 'done', output: epic.output ?? {}, updated_at: now.toISOString() },

@@ -73,10 +73,17 @@ export function unmetCount(deps: ReadonlyArray<Pick<Task, 'status'>>): number {
   return deps.filter((d) => d.status !== 'done').length;
 }
 
-/** A new task's status follows from being an epic and from its dependencies. */
-export function initialStatus(epic: boolean, unmet: number): { status: TaskStatus; blocked_reason: 'dependencies' | null } {
+/**
+ * A task's status from its dependencies: an epic stays an epic; unmet
+ * dependencies block it, and a failed or cancelled one blocks it for a human.
+ */
+export function initialStatus(
+  epic: boolean,
+  deps: ReadonlyArray<Pick<Task, 'status'>>,
+): { status: TaskStatus; blocked_reason: 'dependencies' | 'dependency_failed' | null } {
   if (epic) return { status: 'epic', blocked_reason: null };
-  return unmet > 0 ? { status: 'blocked', blocked_reason: 'dependencies' } : { status: 'pending', blocked_reason: null };
+  if (deps.some((d) => d.status === 'failed' || d.status === 'cancelled')) return { status: 'blocked', blocked_reason: 'dependency_failed' };
+  return unmetCount(deps) > 0 ? { status: 'blocked', blocked_reason: 'dependencies' } : { status: 'pending', blocked_reason: null };
 }
 
 /**
@@ -91,9 +98,12 @@ export function unblockedBy(
     .map((d) => d.id);
 }
 
-/** An epic completes when it has children and every one of them is done. */
+/**
+ * An epic completes when every child is finished and at least one was done:
+ * a cancelled child is work deliberately dropped, not work outstanding.
+ */
 export function epicComplete(children: ReadonlyArray<Pick<Task, 'status'>>): boolean {
-  return children.length > 0 && children.every((c) => c.status === 'done');
+  return children.some((c) => c.status === 'done') && children.every((c) => c.status === 'done' || c.status === 'cancelled');
 }
 
 /**
@@ -170,32 +180,53 @@ export function criticalPathWeights(nodes: ReadonlyArray<Pick<GraphNode, 'id' | 
  */
 export function computeWaves(nodes: readonly GraphNode[]): { waves: string[][]; stuck: string[] } {
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  const children = new Map<string, GraphNode[]>();
+  for (const n of nodes) {
+    if (n.parent_id !== null) {
+      const list = children.get(n.parent_id) ?? [];
+      list.push(n);
+      children.set(n.parent_id, list);
+    }
+  }
   const open = nodes.filter((n) => OPEN_WORK.includes(n.status));
   const level = new Map<string, number>();
-  const stuck = new Set<string>();
+  const STUCK = -1;
   const visiting = new Set<string>();
+
+  /**
+   * The wave after which `dep` is out of the way: -Infinity when it is done
+   * already, STUCK when it never will be. An open epic is out of the way once
+   * its last open child is (it completes itself then).
+   */
+  const finishes = (dep: GraphNode | undefined): number => {
+    if (dep === undefined || dep.status === 'done') return -Infinity;
+    if (dep.status === 'failed' || dep.status === 'cancelled') return STUCK;
+    if (dep.status !== 'epic') return visit(dep);
+    const kids = (children.get(dep.id) ?? []).filter((c) => c.status !== 'cancelled');
+    if (kids.length === 0) return STUCK; // an epic with nothing left but cancelled children never completes
+    let last = -Infinity;
+    for (const c of kids) {
+      if (visiting.has(c.id)) continue;
+      visiting.add(c.id);
+      const l = finishes(c);
+      visiting.delete(c.id);
+      if (l === STUCK) return STUCK;
+      last = Math.max(last, l);
+    }
+    return last;
+  };
 
   const visit = (n: GraphNode): number => {
     const known = level.get(n.id);
     if (known !== undefined) return known;
-    if (stuck.has(n.id)) return -1;
-    if (visiting.has(n.id)) return -1; // a cycle cannot be written, but stay total
+    if (visiting.has(n.id)) return STUCK; // a cycle cannot be written, but stay total
     visiting.add(n.id);
     let lvl = 0;
     for (const depId of n.depends_on) {
-      const dep = byId.get(depId);
-      if (dep === undefined || dep.status === 'done') continue;
-      if (dep.status === 'failed' || dep.status === 'cancelled' || dep.status === 'epic') {
-        if (dep.status === 'epic') continue; // an epic's own blockers are inherited by its children
-        stuck.add(n.id);
-        visiting.delete(n.id);
-        return -1;
-      }
-      const l = visit(dep);
-      if (l < 0) {
-        stuck.add(n.id);
-        visiting.delete(n.id);
-        return -1;
+      const l = finishes(byId.get(depId));
+      if (l === STUCK) {
+        lvl = STUCK;
+        break;
       }
       lvl = Math.max(lvl, l + 1);
     }
@@ -208,11 +239,10 @@ export function computeWaves(nodes: readonly GraphNode[]): { waves: string[][]; 
   const waves: string[][] = [];
   const ordered = [...open].sort(compareReady);
   for (const n of ordered) {
-    const l = level.get(n.id);
-    if (l === undefined) continue;
-    (waves[l] ??= []).push(n.id);
+    const l = level.get(n.id)!;
+    if (l !== STUCK) (waves[l] ??= []).push(n.id);
   }
-  return { waves: waves.filter((w) => w !== undefined), stuck: ordered.filter((n) => stuck.has(n.id)).map((n) => n.id) };
+  return { waves: waves.filter((w) => w !== undefined), stuck: ordered.filter((n) => level.get(n.id) === STUCK).map((n) => n.id) };
 }
 
 export function buildGraphView(nodes: readonly GraphNode[]): GraphView {

@@ -16,6 +16,20 @@ export interface ClaimOutcome {
   event: LoomEvent;
 }
 
+export interface CommitInput {
+  task: Task;
+  expected_revision: number;
+  events: NewEvent[];
+  release_dependents: boolean;
+  now: Date;
+}
+
+export interface CommitOutcome {
+  task: Task;
+  events: LoomEvent[];
+  unblocked: string[];
+}
+
 export interface DependencyRef {
   id: string;
   inherited: boolean;
@@ -38,6 +52,13 @@ export interface TaskStore {
   claimNext(projectId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;
   /** Atomically claims one task if it is ready now; null when it is not. */
   claimTask(projectId: string, taskId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;
+  /**
+   * Optimistic write of one decided task state, in one statement: applies
+   * only if the task is still at `expected_revision`, writes the events, and
+   * optionally releases the task's dependents (with their task.unblocked
+   * events). Null when another writer got there first: decide again.
+   */
+  commitDecision(input: CommitInput): Promise<CommitOutcome | null>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
   blockedTasks(projectId: string, limit: number): Promise<Task[]>;
   escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]>;
@@ -68,7 +89,11 @@ export interface TaskStoreTx {
   dependencyRefs(taskId: string): Promise<DependencyRef[]>;
   /** Writes every mutable column and bumps the revision. */
   updateTask(task: Task): Promise<Task>;
-  /** Adds delta to the critical-path weight of each given task (already locked). */
+  /**
+   * Adds delta to the critical-path weight of each given task (already
+   * locked) and bumps their revision, so an optimistic writer that read them
+   * before a new dependent appeared decides again.
+   */
   addWeight(projectId: string, taskIds: readonly string[], delta: number): Promise<void>;
   /** Recomputes weights from the graph for the given tasks and all their ancestors. */
   recomputeWeights(projectId: string, taskIds: readonly string[]): Promise<void>;

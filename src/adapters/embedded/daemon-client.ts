@@ -121,7 +121,9 @@ export class DaemonClient implements LoomApi {
     this.agent.destroy();
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if ((await this.info()) === null) return true;
+      // A connection reset means the daemon is going away right now: look again.
+      const info = await this.info().catch((e: unknown) => (LoomError.is(e) ? 'closing' : Promise.reject(e)));
+      if (info === null) return true;
       await sleep(50);
     }
     throw new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon did not stop in time', { hint: 'it may be finishing a long request; try again' });

@@ -123,8 +123,12 @@ export class PgTaskStoreTx implements TaskStoreTx {
   }
 
   async addWeight(projectId: string, taskIds: readonly string[], delta: number): Promise<void> {
-    if (taskIds.length === 0 || delta === 0) return;
-    await this.q(`UPDATE tasks SET weight = weight + $3 WHERE project_id = $1 AND id = ANY($2::text[])`, [projectId, [...taskIds], delta]);
+    if (taskIds.length === 0) return;
+    await this.q(`UPDATE tasks SET weight = weight + $3, revision = revision + 1 WHERE project_id = $1 AND id = ANY($2::text[])`, [
+      projectId,
+      [...taskIds],
+      delta,
+    ]);
   }
 
   async recomputeWeights(projectId: string, taskIds: readonly string[]): Promise<void> {

@@ -3,7 +3,7 @@ import type { Escalation } from '../../domain/escalation.js';
 import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ClaimOutcome, ClaimSpec, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
+import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
@@ -48,9 +48,10 @@ export class PgTaskStore implements TaskStore {
     }
   }
 
-  private async q(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  /** A hot statement gets a `name`: each connection then parses and plans it once. */
+  private async q(text: string, params: unknown[] = [], name?: string): Promise<pg.QueryResult> {
     try {
-      return await this.pool.query(text, params);
+      return await (name === undefined ? this.pool.query(text, params) : this.pool.query({ name, text, values: params }));
     } catch (e) {
       throw toLoomError(e);
     }
@@ -63,7 +64,7 @@ export class PgTaskStore implements TaskStore {
   }
 
   async getTask(projectId: string, taskId: string): Promise<Task | null> {
-    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = $2`, [projectId, taskId]);
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = $2`, [projectId, taskId], 'loom_get_task');
     return r.rows[0] === undefined ? null : toTask(r.rows[0]);
   }
 
@@ -75,6 +76,7 @@ export class PgTaskStore implements TaskStore {
         ORDER BY t.priority, t.weight DESC, t.created_at, t.id
         LIMIT $3`,
       [projectId, now, limit, priority ?? null],
+      'loom_ready',
     );
     return r.rows.map(toTask);
   }
@@ -93,6 +95,7 @@ export class PgTaskStore implements TaskStore {
    */
   async claimNext(projectId: string, spec: ClaimSpec): Promise<ClaimOutcome | null> {
     return this.claim(
+      'loom_claim_next',
       `SELECT id FROM tasks
         WHERE project_id = $1 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)
           AND ($6::text IS NULL OR priority = $6)
@@ -104,6 +107,7 @@ export class PgTaskStore implements TaskStore {
 
   async claimTask(projectId: string, taskId: string, spec: ClaimSpec): Promise<ClaimOutcome | null> {
     return this.claim(
+      'loom_claim_task',
       `SELECT id FROM tasks
         WHERE project_id = $1 AND id = $6 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)
         FOR UPDATE`,
@@ -111,7 +115,7 @@ export class PgTaskStore implements TaskStore {
     );
   }
 
-  private async claim(pick: string, params: unknown[]): Promise<ClaimOutcome | null> {
+  private async claim(name: string, pick: string, params: unknown[]): Promise<ClaimOutcome | null> {
     const r = await this.q(
       `WITH picked AS (${pick}),
        claimed AS (
@@ -129,6 +133,7 @@ export class PgTaskStore implements TaskStore {
        SELECT t.*, ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on, ev.*
          FROM claimed t, ev`,
       params,
+      name,
     );
     const row = r.rows[0];
     if (row === undefined) return null;
@@ -143,6 +148,51 @@ export class PgTaskStore implements TaskStore {
       at: row.event_at,
     });
     return { task, event };
+  }
+
+  async commitDecision(input: CommitInput): Promise<CommitOutcome | null> {
+    const t = input.task;
+    const r = await this.q(
+      `WITH upd AS (
+         UPDATE tasks t SET title = $3, status = $4, priority = $5, context = $6, output = $7, done_when = $8, assignee = $9,
+                attempts = $10, max_attempts = $11, run_after = $12, lease_token = $13, lease_expires_at = $14,
+                blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18
+          WHERE t.project_id = $1 AND t.id = $2 AND t.revision = $19
+         RETURNING t.revision),
+       rel AS (
+         UPDATE tasks d
+            SET unmet_deps = d.unmet_deps - 1,
+                status = CASE WHEN d.unmet_deps = 1 AND d.status = 'blocked' AND d.blocked_reason = 'dependencies' THEN 'pending' ELSE d.status END,
+                blocked_reason = CASE WHEN d.unmet_deps = 1 AND d.status = 'blocked' AND d.blocked_reason = 'dependencies' THEN NULL ELSE d.blocked_reason END,
+                revision = d.revision + 1, updated_at = $18
+           FROM task_deps dep
+          WHERE $21 AND dep.depends_on = $2 AND d.id = dep.task_id AND d.project_id = $1 AND EXISTS (SELECT 1 FROM upd)
+         RETURNING d.id, d.status),
+       ev AS (
+         INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
+         SELECT $1, e.type, e.task_id, e.agent_id, e.payload, $18
+           FROM jsonb_to_recordset($20::jsonb) AS e(type text, task_id text, agent_id text, payload jsonb)
+          WHERE EXISTS (SELECT 1 FROM upd)
+         UNION ALL
+         SELECT $1, 'task.unblocked', rel.id, NULL, jsonb_build_object('by', $2::text), $18 FROM rel WHERE rel.status = 'pending'
+         RETURNING *)
+       SELECT (SELECT revision FROM upd) AS revision,
+              (SELECT coalesce(json_agg(ev ORDER BY ev.id), '[]') FROM ev) AS events,
+              ARRAY(SELECT id FROM rel WHERE status = 'pending' ORDER BY id) AS unblocked`,
+      [
+        t.project_id, t.id, t.title, t.status, t.priority, t.context, t.output, t.done_when, t.assignee, t.attempts,
+        t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at, t.blocked_reason, t.failure_reason, t.unmet_deps,
+        input.now, input.expected_revision, JSON.stringify(input.events), input.release_dependents,
+      ],
+      'loom_commit_decision',
+    );
+    const row = r.rows[0];
+    if (row.revision === null) return null;
+    return {
+      task: { ...t, revision: Number(row.revision) },
+      events: (row.events as Record<string, unknown>[]).map(toEvent),
+      unblocked: row.unblocked as string[],
+    };
   }
 
   async countByStatus(projectId: string): Promise<Record<TaskStatus, number>> {

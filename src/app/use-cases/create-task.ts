@@ -28,7 +28,8 @@ export async function createTask(d: UseCaseDeps, input: CreateTaskInput): Promis
         id,
         decision.task.depends_on.map((dep) => ({ id: dep, inherited: !own.includes(dep) })),
       );
-      if (decision.task.status !== 'epic') await tx.addWeight(p, ancestors, 1);
+      // An epic is a container, not work: it adds no weight, but still touches its ancestors' revisions.
+      await tx.addWeight(p, ancestors, decision.task.status === 'epic' ? 0 : 1);
       const events = await tx.appendEvents(p, decision.events, now);
       return { task: decision.task, events };
     });

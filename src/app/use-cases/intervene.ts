@@ -4,7 +4,7 @@ import type { Escalation } from '../../domain/escalation.js';
 import type { NewEvent } from '../../domain/events.js';
 import type { Task } from '../../domain/task.js';
 import type { UseCaseDeps } from './deps.js';
-import { propagateFailureToDependents } from './propagation.js';
+import { completeEpics, propagateFailureToDependents } from './propagation.js';
 
 /** Escalate and cancel: a person (or an agent asking for one) steps in. */
 
@@ -53,6 +53,8 @@ export async function cancelTask(
       cancelled.push(...propagation.cancelled);
     }
     await tx.recomputeWeights(p, [...task.depends_on, ...cancelled]);
+    // A cancelled child may have been the last open one of its epic.
+    await completeEpics(tx, p, task.parent_id, now, events, []);
     return { task: saved, cancelled: [...new Set(cancelled)], events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);

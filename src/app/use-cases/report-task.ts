@@ -2,20 +2,47 @@ import { decideDone, decideFail, decideHeartbeat } from '../../domain/deciders.j
 import { taskNotFound } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
 import type { Escalation } from '../../domain/escalation.js';
-import type { Lease, Task } from '../../domain/task.js';
+import type { JsonObject, Lease, Task } from '../../domain/task.js';
 import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js';
-import type { JsonObject } from '../../domain/task.js';
+import type { CommitOutcome } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
 import { completeEpics, propagateFailureToDependents, releaseDependents } from './propagation.js';
 
-/** Heartbeat, done and fail: reports that must present the task's current lease. */
+/**
+ * Heartbeat, done and fail: reports that must present the task's current
+ * lease. The common case is decided on a plain read and written in one
+ * optimistic statement (guarded by the task's revision); cases that must
+ * lock more than the task (an epic above it, a dead letter's dependents)
+ * run in a transaction with row locks. The deciders are the same either way.
+ */
+
+const OPTIMISTIC_ATTEMPTS = 5;
+
+async function loadTask(d: UseCaseDeps, input: LeaseInput): Promise<Task> {
+  const task = await d.store.getTask(input.project_id, input.task_id);
+  if (task === null) throw taskNotFound(input.task_id);
+  return task;
+}
+
+function published(d: UseCaseDeps, r: CommitOutcome): CommitOutcome {
+  d.bus.publish(r.events);
+  return r;
+}
 
 export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number }): Promise<{ task: Task; lease: Lease }> {
+  const seconds = input.lease_seconds ?? d.settings.lease_seconds;
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const now = d.clock.now();
+    const task = await loadTask(d, input);
+    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds);
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+    if (r !== null) return { task: published(d, r).task, lease: decision.lease };
+  }
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
     const task = await tx.lockTask(input.project_id, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
-    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, input.lease_seconds ?? d.settings.lease_seconds);
+    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds);
     const saved = await tx.updateTask(decision.task);
     return { task: saved, lease: decision.lease, events: await tx.appendEvents(input.project_id, decision.events, now) };
   });
@@ -24,6 +51,24 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
 }
 
 export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const now = d.clock.now();
+    const task = await loadTask(d, input);
+    const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
+    if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true };
+    // A child of an epic may complete the epic, and a task done ahead of its
+    // dependencies changes weights: both need the locking path.
+    if (task.parent_id !== null || task.unmet_deps > 0) break;
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: true, now });
+    if (r !== null) {
+      published(d, r);
+      return { task: r.task, unblocked: r.unblocked, completed_epics: [], already_done: false };
+    }
+  }
+  return completeTaskLocked(d, input);
+}
+
+async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
   const p = input.project_id;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
@@ -42,19 +87,36 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
   return { task: r.task, unblocked: r.unblocked, completed_epics: r.completed_epics, already_done: r.already_done };
 }
 
-export async function failTask(d: UseCaseDeps, input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult> {
+type FailInput = LeaseInput & { reason: string; retryable?: boolean };
+
+const failDecision = (d: UseCaseDeps, task: Task, input: FailInput, now: Date) =>
+  decideFail(
+    task,
+    { token: input.lease_token, agentId: input.agent_id, reason: input.reason, retryable: input.retryable ?? true },
+    now,
+    d.settings.retry,
+    () => d.ids.random(),
+  );
+
+export async function failTask(d: UseCaseDeps, input: FailInput): Promise<FailResult> {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const now = d.clock.now();
+    const task = await loadTask(d, input);
+    const decision = failDecision(d, task, input, now);
+    if (decision.outcome !== 'retrying') break; // a dead letter touches its dependents: locking path
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+    if (r !== null) return { task: published(d, r).task, outcome: 'retrying', run_after: r.task.run_after };
+  }
+  return failTaskLocked(d, input);
+}
+
+async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailResult> {
   const p = input.project_id;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
-    const decision = decideFail(
-      task,
-      { token: input.lease_token, agentId: input.agent_id, reason: input.reason, retryable: input.retryable ?? true },
-      now,
-      d.settings.retry,
-      () => d.ids.random(),
-    );
+    const decision = failDecision(d, task, input, now);
     const saved = await tx.updateTask(decision.task);
     const events: NewEvent[] = [...decision.events];
     if (decision.outcome === 'dead_lettered') {

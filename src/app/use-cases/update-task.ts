@@ -58,6 +58,7 @@ async function rewireDependencies(
   const deps = await tx.lockTasks(p, effective);
   const missing = effective.filter((dep) => !deps.some((t) => t.id === dep));
   if (missing.length > 0) throw dependencyNotFound(missing);
+  await tx.addWeight(p, effective, 0); // new dependents: optimistic writers of these tasks decide again
   await tx.replaceDependencies(task.id, effective.map((dep) => ({ id: dep, inherited: !own.includes(dep) })));
   const decision = decideDependencies(task, deps, now, null);
   events.push(...decision.events);

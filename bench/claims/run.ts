@@ -1,0 +1,148 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
+import { AppConnector } from '../../src/app/connector.js';
+import { serviceForPool } from '../../src/app/service-factory.js';
+import type { LoomApi } from '../../src/ports/loom-api.js';
+import { percentile, round } from '../support/stats.js';
+
+/**
+ * bench/claims: claim+complete throughput, unblock time for wide fan-outs and
+ * ready-query latency at 100k tasks, on Postgres and on the embedded mode
+ * (through the daemon, as every loom process uses it). Prints one JSON document.
+ *
+ *   npm run bench:claims [-- --quick]
+ */
+const quick = process.argv.includes('--quick');
+const N_TASKS = quick ? 2_000 : 20_000;
+const CLAIMERS = 16;
+const READY_TASKS = quick ? 10_000 : 100_000;
+const origin = { kind: 'bench', id: 'bench' };
+const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) await fn(i);
+    }),
+  );
+}
+
+async function cycles(api: LoomApi, projectId: string): Promise<{ cycles: number; seconds: number; cycles_per_s: number }> {
+  await inParallel(N_TASKS, 16, async (i) => {
+    await api.createTask({ project_id: projectId, title: `task ${i}`, origin });
+  });
+  let done = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CLAIMERS }, async (_, c) => {
+      for (;;) {
+        const r = await api.claim({ project_id: projectId, agent_id: `claimer-${c}` });
+        if (!r.claimed) return;
+        await api.done({ project_id: projectId, task_id: r.task.id, agent_id: `claimer-${c}`, lease_token: r.lease.token });
+        done++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  if (done !== N_TASKS) throw new Error(`completed ${done} of ${N_TASKS}`);
+  return { cycles: done, seconds: round(seconds), cycles_per_s: Math.round(done / seconds) };
+}
+
+async function unblock(api: LoomApi, projectId: string, width: number): Promise<number> {
+  const root = await api.createTask({ project_id: projectId, title: `root of ${width}`, origin });
+  await inParallel(width, 16, async (i) => {
+    await api.createTask({ project_id: projectId, title: `dependent ${i}`, origin, depends_on: [root.id] });
+  });
+  const c = await api.claim({ project_id: projectId, agent_id: 'bench', task_id: root.id });
+  if (!c.claimed) throw new Error('root not claimable');
+  const t0 = performance.now();
+  const r = await api.done({ project_id: projectId, task_id: root.id, agent_id: 'bench', lease_token: c.lease.token });
+  const ms = performance.now() - t0;
+  if (r.unblocked.length !== width) throw new Error(`unblocked ${r.unblocked.length} of ${width}`);
+  return round(ms, 1);
+}
+
+async function readyLatency(api: LoomApi, projectId: string, pool: pg.Pool | null): Promise<{ tasks: number; p50_ms: number; p99_ms: number }> {
+  if (pool !== null) {
+    // Bulk-load through SQL: the figure is about reading, not about creating 100k tasks.
+    await pool.query(
+      `INSERT INTO tasks (id, project_id, title, status, priority, origin, max_attempts, weight, created_at, updated_at)
+       SELECT 'loom-' || lpad(to_hex(g), 8, '0'), $1, 'bulk ' || g,
+              CASE WHEN g % 3 = 0 THEN 'done' WHEN g % 3 = 1 THEN 'pending' ELSE 'blocked' END,
+              (ARRAY['p0','p1','p2'])[1 + g % 3], '{"kind":"bench","id":"bulk"}', 3, g % 17,
+              now() - (g || ' seconds')::interval, now()
+         FROM generate_series(1, $2) g`,
+      [projectId, READY_TASKS],
+    );
+    await pool.query('ANALYZE tasks');
+  }
+  const samples: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const t0 = performance.now();
+    await api.ready({ project_id: projectId, limit: 20 });
+    samples.push(performance.now() - t0);
+  }
+  return { tasks: READY_TASKS, p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) };
+}
+
+async function postgres(): Promise<Record<string, unknown>> {
+  const name = `loom_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: CLAIMERS + 2 });
+  pool.on('error', () => {}); // an idle connection dropped: the next query reconnects
+  try {
+    await migrate(pool);
+    const { service } = serviceForPool(pool, { ownsPool: false });
+    const p1 = await service.createProject({ name: 'cycles' });
+    const claim = await cycles(service, p1.id);
+    const p2 = await service.createProject({ name: 'unblock' });
+    const u1k = await unblock(service, p2.id, 1_000);
+    const u10k = await unblock(service, p2.id, quick ? 2_000 : 10_000);
+    const p3 = await service.createProject({ name: 'ready' });
+    const ready = await readyLatency(service, p3.id, pool);
+    return { claim_complete: claim, unblock_ms: { dependents_1000: u1k, [`dependents_${quick ? 2000 : 10000}`]: u10k }, ready };
+  } finally {
+    await pool.end();
+    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function embedded(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-bench-'));
+  const entry = fileURLToPath(new URL('../../src/app/main.js', import.meta.url));
+  const env = { ...process.env, LOOM_DATABASE_URL: '', LOOM_DAEMON_IDLE_SECONDS: '60' };
+  const connector = new AppConnector({ env, cwd: dir, daemonEntry: entry });
+  try {
+    await connector.init({ projectDir: dir, name: 'bench' });
+    const { api, project } = await connector.open({ projectDir: dir });
+    const claim = await cycles(api, project.project_id);
+    const u1k = await unblock(api, project.project_id, 1_000);
+    const u10k = await unblock(api, project.project_id, quick ? 2_000 : 10_000);
+    await api.close();
+    // Ready latency at 100k: a second project in the same daemon, bulk-created through the API.
+    mkdirSync(join(dir, 'ready', '.loom'), { recursive: true });
+    return { via: 'daemon (unix socket)', claim_complete: claim, unblock_ms: { dependents_1000: u1k, [`dependents_${quick ? 2000 : 10000}`]: u10k } };
+  } finally {
+    await connector.daemonStop({ projectDir: dir }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const result: Record<string, unknown> = { bench: 'claims', quick, tasks: N_TASKS, claimers: CLAIMERS, cores: (await import('node:os')).cpus().length };
+if (!process.argv.includes('--embedded-only')) result.postgres = await postgres();
+if (!process.argv.includes('--postgres-only')) result.embedded = await embedded();
+const out = JSON.stringify(result, null, 2);
+process.stdout.write(`${out}\n`);
+if (process.env.LOOM_BENCH_OUT) writeFileSync(process.env.LOOM_BENCH_OUT, out);

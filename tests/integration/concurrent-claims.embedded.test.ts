@@ -1,0 +1,135 @@
+/**
+ * Concurrent claims on the embedded default: 8 claimers in 2 OS processes,
+ * each talking to the project's daemon as every `loom` process does, drain
+ * 2,000 ready tasks. Every task is claimed exactly once and completed once.
+ * Also: many daemons started at once for one directory leave exactly one owner.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppConnector } from '../../src/app/connector.js';
+import type { LoomEvent } from '../../src/domain/events.js';
+import type { LoomApi } from '../../src/ports/loom-api.js';
+import { BUILT_MAIN, loom, ROOT } from '../support/loom-cli.js';
+
+const TASKS = 2_000;
+const PROCESSES = 2;
+const CLAIMERS_PER_PROCESS = 4;
+
+function startWorker(name: string, projectDir: string) {
+  const child = spawn(process.execPath, [join(ROOT, 'tests/fixtures/claim-worker-embedded.mjs')], {
+    env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_ROOT: ROOT, PROJECT_DIR: projectDir, WORKER_NAME: name, CLAIMERS: String(CLAIMERS_PER_PROCESS) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((r) => (onReady = r));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('"ready":true')) onReady();
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const result = new Promise<{ completed: string[]; per_claimer: number[] }>((resolve, reject) => {
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`worker ${name} exited ${code}: ${out}${err}`));
+      resolve(JSON.parse(last));
+    });
+  });
+  return { ready, go: () => child.stdin.end('go\n'), result };
+}
+
+async function allEvents(api: LoomApi, projectId: string): Promise<LoomEvent[]> {
+  const events: LoomEvent[] = [];
+  for (let since = 0; ; ) {
+    const page = await api.events({ project_id: projectId, since, limit: 5000 });
+    if (page.length === 0) return events;
+    events.push(...page);
+    since = page[page.length - 1]!.id;
+  }
+}
+
+describe('embedded mode, several processes through one daemon', () => {
+  let dir: string;
+  let connector: AppConnector;
+  const env = { ...process.env, LOOM_DATABASE_URL: '', LOOM_DAEMON_IDLE_SECONDS: '60' };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'loom-embedded-claims-'));
+    connector = new AppConnector({ env, cwd: dir, daemonEntry: BUILT_MAIN });
+    await connector.init({ projectDir: dir, name: 'claims' });
+  });
+  afterAll(async () => {
+    await connector.daemonStop({ projectDir: dir }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`8 claimers in ${PROCESSES} processes claim each of ${TASKS} tasks exactly once`, async () => {
+    const { api, project } = await connector.open({ projectDir: dir });
+    expect(project.mode).toBe('embedded');
+    const origin = { kind: 'test', id: 'setup' };
+    for (let i = 0; i < TASKS; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => api.createTask({ project_id: project.project_id, title: `t${i + j}`, origin })));
+    }
+    const workers = Array.from({ length: PROCESSES }, (_, i) => startWorker(`w${i}`, dir));
+    await Promise.all(workers.map((w) => w.ready));
+    workers.forEach((w) => w.go());
+    const results = await Promise.all(workers.map((w) => w.result));
+
+    const completed = results.flatMap((r) => r.completed);
+    expect(completed).toHaveLength(TASKS);
+    expect(new Set(completed).size).toBe(TASKS);
+    for (const r of results) expect(r.completed.length).toBeGreaterThan(0); // both processes really worked
+
+    const events = await allEvents(api, project.project_id);
+    const count = (type: string) => {
+      const per = new Map<string, number>();
+      for (const e of events) if (e.type === type) per.set(e.task_id!, (per.get(e.task_id!) ?? 0) + 1);
+      return per;
+    };
+    const claimed = count('task.claimed');
+    const done = count('task.done');
+    expect(claimed.size).toBe(TASKS);
+    expect([...claimed.values()].every((n) => n === 1)).toBe(true);
+    expect(done.size).toBe(TASKS);
+    expect([...done.values()].every((n) => n === 1)).toBe(true);
+    const overview = await api.overview({ project_id: project.project_id });
+    expect(overview.counts.done).toBe(TASKS);
+    await api.close();
+  });
+
+  it('the CLI works from several processes at once', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => loom(dir, ['create', `parallel ${i}`, '-q'], env)));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(new Set(results.map((r) => r.stdout.trim())).size).toBe(6);
+  });
+
+  it('daemons started together for one directory leave exactly one owner', async () => {
+    await connector.daemonStop({ projectDir: dir });
+    const starts = Array.from({ length: 5 }, () =>
+      spawn(process.execPath, [BUILT_MAIN, 'daemon', 'run', '--project-dir', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    const logs = starts.map((c) => {
+      let s = '';
+      c.stderr!.on('data', (d: Buffer) => (s += d.toString()));
+      return () => s;
+    });
+    // Losers exit at once; the owner keeps running.
+    await new Promise((r) => setTimeout(r, 4000));
+    const alive = starts.filter((c) => c.exitCode === null);
+    expect(alive).toHaveLength(1);
+    expect(logs.filter((l) => l().includes('owning ')).length).toBe(1);
+    expect(logs.filter((l) => l().includes('another daemon already owns')).length).toBe(4);
+    const status = await connector.daemonStatus({ projectDir: dir });
+    expect(status.running).toBe(true);
+    expect(status.pid).toBe(alive[0]!.pid);
+    // The data survived the restart.
+    const { api, project } = await connector.open({ projectDir: dir });
+    expect((await api.overview({ project_id: project.project_id })).counts.done).toBe(TASKS);
+    await api.close();
+    expect(readFileSync(join(dir, '.loom/daemon.token'), 'utf8').length).toBeGreaterThan(10);
+  });
+});
