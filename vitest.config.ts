@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-build.ts'],
+    reporters: ['default', './tests/support/summary-reporter.ts'],
     // clipanion's directory imports (clipanion/lib/platform) fail under vite's
     // externalised loader; inlining it fixes that. Built output is unaffected.
     server: { deps: { inline: ['clipanion'] } },

@@ -187,9 +187,11 @@ export function decideFail(
   const base = { ...task, assignee: null, lease_token: null, lease_expires_at: null, failure_reason: input.reason, updated_at: now.toISOString() };
   if (d.outcome === 'retrying') {
     assertTransition(task.id, task.status, 'pending', 'retry');
+    // A dependency added while it ran keeps it blocked until that is done.
+    const waiting = task.unmet_deps > 0;
     return {
       outcome: 'retrying',
-      task: { ...base, status: 'pending', run_after: d.run_after },
+      task: { ...base, status: waiting ? 'blocked' : 'pending', blocked_reason: waiting ? 'dependencies' : null, run_after: d.run_after },
       events: [
         { type: 'task.failed', task_id: task.id, agent_id: input.agentId, payload: { reason: input.reason, attempt: task.attempts, retryable: true } },
         { type: 'task.retrying', task_id: task.id, agent_id: input.agentId, payload: { run_after: d.run_after, delay_ms: d.delay_ms, attempt: task.attempts, max_attempts: task.max_attempts } },

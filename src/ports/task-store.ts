@@ -79,7 +79,10 @@ export interface TaskStoreTx {
   lockTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
   /** Serialises changes to existing dependency edges of one project (cycle checks). */
   lockGraph(projectId: string): Promise<void>;
-  /** The depends_on edges reachable from `from`, for cycle detection. */
+  /**
+   * The "waits for" edges reachable from `from` (a task waits for its
+   * dependencies, an epic for its children), for cycle detection.
+   */
   reachableDependencies(projectId: string, from: readonly string[]): Promise<Map<string, string[]>>;
   /** Locks the given tasks and all their transitive dependencies, in id order. */
   lockAncestors(projectId: string, from: readonly string[]): Promise<string[]>;

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IdGenerator } from '../../ports/id-generator.js';
 
 export class CryptoIds implements IdGenerator {
@@ -15,6 +15,6 @@ export class CryptoIds implements IdGenerator {
     return `lease-${randomBytes(16).toString('base64url')}`;
   }
   random(): number {
-    return randomInt(0, 2 ** 48) / 2 ** 48;
+    return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
   }
 }

@@ -42,20 +42,30 @@ export class PgTaskStoreTx implements TaskStoreTx {
   }
 
   async reachableDependencies(projectId: string, from: readonly string[]): Promise<Map<string, string[]>> {
+    // "Waits for" edges: a task waits for its dependencies, an epic for its children.
     const r = await this.q(
       `WITH RECURSIVE reach(id) AS (
          SELECT unnest($2::text[])
          UNION
-         SELECT d.depends_on FROM task_deps d JOIN reach ON d.task_id = reach.id
+         SELECT w.id FROM reach, LATERAL (
+           SELECT d.depends_on AS id FROM task_deps d WHERE d.task_id = reach.id
+           UNION ALL
+           SELECT c.id FROM tasks c WHERE c.parent_id = reach.id
+         ) w
        )
-       SELECT d.task_id, d.depends_on FROM task_deps d JOIN reach ON d.task_id = reach.id
-        JOIN tasks t ON t.id = d.task_id AND t.project_id = $1`,
+       SELECT reach.id AS task_id, w.id AS waits_for
+         FROM reach JOIN tasks t ON t.id = reach.id AND t.project_id = $1,
+         LATERAL (
+           SELECT d.depends_on AS id FROM task_deps d WHERE d.task_id = reach.id
+           UNION ALL
+           SELECT c.id FROM tasks c WHERE c.parent_id = reach.id
+         ) w`,
       [projectId, [...from]],
     );
     const edges = new Map<string, string[]>();
     for (const row of r.rows) {
       const list = edges.get(row.task_id) ?? [];
-      list.push(row.depends_on);
+      list.push(row.waits_for);
       edges.set(row.task_id, list);
     }
     return edges;

@@ -71,7 +71,7 @@ export class PgTaskStore implements TaskStore {
   async ready(projectId: string, now: Date, limit: number, priority?: Priority): Promise<Task[]> {
     const r = await this.q(
       `SELECT ${TASK_COLUMNS} FROM tasks t
-        WHERE t.project_id = $1 AND t.status = 'pending' AND (t.run_after IS NULL OR t.run_after <= $2)
+        WHERE t.project_id = $1 AND t.status = 'pending' AND t.unmet_deps = 0 AND (t.run_after IS NULL OR t.run_after <= $2)
           AND ($4::text IS NULL OR t.priority = $4)
         ORDER BY t.priority, t.weight DESC, t.created_at, t.id
         LIMIT $3`,
@@ -83,7 +83,7 @@ export class PgTaskStore implements TaskStore {
 
   async readyCount(projectId: string, now: Date): Promise<number> {
     const r = await this.q(
-      `SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)`,
+      `SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)`,
       [projectId, now],
     );
     return Number(r.rows[0].n);
@@ -97,7 +97,7 @@ export class PgTaskStore implements TaskStore {
     return this.claim(
       'loom_claim_next',
       `SELECT id FROM tasks
-        WHERE project_id = $1 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)
+        WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
           AND ($6::text IS NULL OR priority = $6)
         ORDER BY priority, weight DESC, created_at, id
         LIMIT 1 FOR UPDATE SKIP LOCKED`,
@@ -109,7 +109,7 @@ export class PgTaskStore implements TaskStore {
     return this.claim(
       'loom_claim_task',
       `SELECT id FROM tasks
-        WHERE project_id = $1 AND id = $6 AND status = 'pending' AND (run_after IS NULL OR run_after <= $2)
+        WHERE project_id = $1 AND id = $6 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
         FOR UPDATE`,
       [projectId, spec.now, spec.agent_id, spec.lease.token, new Date(spec.lease.expires_at), taskId],
     );

@@ -1,6 +1,6 @@
 import { decideCreate } from '../../domain/deciders.js';
 import { dependencyNotFound, LoomError } from '../../domain/errors.js';
-import { effectiveDependencies } from '../../domain/graph.js';
+import { cycleError, effectiveDependencies, findCycle } from '../../domain/graph.js';
 import type { Task } from '../../domain/task.js';
 import type { CreateTaskInput } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
@@ -22,6 +22,13 @@ export async function createTask(d: UseCaseDeps, input: CreateTaskInput): Promis
       const deps = await tx.lockTasks(p, effective);
       const missing = effective.filter((dep) => !deps.some((t) => t.id === dep));
       if (missing.length > 0) throw dependencyNotFound(missing);
+      if (parent !== null && effective.length > 0) {
+        // A new child makes its epic wait for it: refuse a dependency that waits for the epic.
+        const waits = await tx.reachableDependencies(p, effective);
+        waits.set(parent.id, [...(waits.get(parent.id) ?? []), id]);
+        const cycle = findCycle(id, effective, waits);
+        if (cycle !== null) throw cycleError(cycle);
+      }
       const decision = decideCreate({ ...input, id }, deps, parent, now, { max_attempts: d.settings.max_attempts });
       if (!(await tx.insertTask(decision.task))) return null; // id taken: try another
       await tx.replaceDependencies(

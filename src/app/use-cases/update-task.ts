@@ -13,7 +13,9 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
   const { task, events } = await d.store.transaction(async (tx) => {
     const current = await tx.lockTask(p, input.task_id);
     if (current === null) throw taskNotFound(input.task_id);
-    const fields = decideUpdate(current, input, now, null);
+    const { title, context, priority, done_when, max_attempts } = input;
+    const patch = Object.fromEntries(Object.entries({ title, context, priority, done_when, max_attempts }).filter(([, v]) => v !== undefined));
+    const fields = decideUpdate(current, patch, now, null);
     const events: NewEvent[] = [...fields.events];
     let next = fields.task;
     if (input.depends_on !== undefined) {
@@ -30,7 +32,7 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
       await tx.recomputeWeights(p, [...new Set([...oldDeps, ...next.depends_on])]);
     }
     const saved = await tx.updateTask(next);
-    return { task: saved, events: await tx.appendEvents(p, events, now) };
+    return { task: saved, events: await tx.appendEvents(p, mergeUpdates(current.id, events), now) };
   });
   d.bus.publish(events);
   return task;
@@ -63,4 +65,16 @@ async function rewireDependencies(
   const decision = decideDependencies(task, deps, now, null);
   events.push(...decision.events);
   return decision.task;
+}
+
+/** One task.updated event for the updated task, listing every changed field. */
+function mergeUpdates(taskId: string, events: NewEvent[]): NewEvent[] {
+  const own = events.filter((e) => e.type === 'task.updated' && e.task_id === taskId);
+  if (own.length < 2) return events;
+  const payload = own.reduce<Record<string, unknown>>(
+    (acc, e) => ({ ...acc, ...e.payload, changed: [...(acc.changed as string[]), ...(e.payload.changed as string[])] }),
+    { changed: [] },
+  );
+  const merged: NewEvent = { ...own[0]!, payload };
+  return [merged, ...events.filter((e) => !own.includes(e))];
 }

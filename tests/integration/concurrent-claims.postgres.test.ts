@@ -1,0 +1,191 @@
+/**
+ * Concurrent claims across OS processes on real Postgres: 8 claimers in 2
+ * processes drain 2,000 ready tasks; every task is claimed exactly once and
+ * completed exactly once.
+ *
+ * The workers (tests/fixtures/claim-worker.mjs) run the BUILT code: child
+ * processes cannot load TypeScript here, so beforeAll compiles the closure of
+ * src/app/service-factory.ts into a private folder under node_modules/.cache
+ * (not dist/, which other suites and `npm run build` write at the same time).
+ *
+ * TODO(embedded): the embedded-mode equivalent must go through the Loom
+ * daemon (one process owns the PGlite database; every other process talks to
+ * it through the LoomApi), so it belongs with the daemon's tests: spawn 2
+ * processes that each open the project through the daemon connector, run the
+ * same claim -> done loops over 2,000 tasks, and make the same assertions
+ * (one task.claimed and one task.done event per task, 2,000 distinct ids).
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
+import { serviceForPool } from '../../src/app/service-factory.js';
+import type { LoomService } from '../../src/app/loom-service.js';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { poolDrained } from '../support/pools.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BUILD_DIR = join(ROOT, 'node_modules/.cache/loom-tests/claim-worker-build');
+const WORKER = join(ROOT, 'tests/fixtures/claim-worker.mjs');
+const TASKS = 2_000;
+const PROCESSES = 2;
+const CLAIMERS_PER_PROCESS = 4;
+
+/** Compiles what the worker imports (service-factory and everything it reaches) with the project's compiler options. */
+async function buildWorkerCode(): Promise<void> {
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const rel = (p: string) => join(ROOT, p);
+  writeFileSync(
+    join(BUILD_DIR, 'tsconfig.json'),
+    JSON.stringify({
+      extends: rel('tsconfig.json'),
+      compilerOptions: { noEmit: false, rootDir: ROOT, outDir: BUILD_DIR, sourceMap: false },
+      files: [rel('src/app/service-factory.ts')],
+      include: [],
+    }),
+  );
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', join(BUILD_DIR, 'tsconfig.json')], { cwd: ROOT });
+  } catch (e) {
+    const out = e as { stdout?: string; stderr?: string };
+    throw new Error(`compiling the claim worker's code failed:\n${out.stdout ?? ''}${out.stderr ?? ''}`);
+  }
+  if (!existsSync(join(BUILD_DIR, 'src/app/service-factory.js'))) throw new Error(`tsc wrote no src/app/service-factory.js under ${BUILD_DIR}`);
+}
+
+interface WorkerResult {
+  completed: string[];
+  per_claimer: number[];
+}
+
+interface RunningWorker {
+  ready: Promise<void>;
+  go(): void;
+  result: Promise<WorkerResult>;
+}
+
+function startWorker(name: string, env: Record<string, string>): RunningWorker {
+  const child = spawn(process.execPath, [WORKER], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, WORKER_NAME: name },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((res) => (onReady = res));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (stdout.includes('{"ready":true}')) onReady();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const result = new Promise<WorkerResult>((res, rej) => {
+    child.on('error', rej);
+    child.on('exit', (code) => {
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) return rej(new Error(`${name} exited with ${code}: ${last}\n${stderr}`));
+      try {
+        res(JSON.parse(last) as WorkerResult);
+      } catch {
+        rej(new Error(`${name} printed no result: ${stdout}\n${stderr}`));
+      }
+    });
+  });
+  // a worker that dies before it is ready must not leave the test waiting
+  const readyOrExit = Promise.race([ready, result.then(() => Promise.reject(new Error(`${name} exited before it was ready`)))]);
+  return { ready: readyOrExit, go: () => child.stdin.end('go\n'), result };
+}
+
+describe('concurrent claims on postgres: 8 claimers in 2 processes', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let service: LoomService;
+  let projectId: string;
+  let taskIds: string[];
+
+  beforeAll(async () => {
+    const [, database] = await Promise.all([buildWorkerCode(), createTestDatabase('claims')]);
+    db = database;
+    pool = new pg.Pool({ connectionString: db.url, max: 10 });
+    await migrate(pool);
+    service = serviceForPool(pool).service;
+    projectId = (await service.createProject({ name: 'concurrent claims' })).id;
+    taskIds = [];
+    const priorities = ['p0', 'p1', 'p2'] as const;
+    for (let i = 0; i < TASKS; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(20, TASKS - i) }, (_, k) =>
+          service.createTask({ project_id: projectId, title: `task ${i + k}`, origin: { kind: 'test', id: 'claims' }, priority: priorities[(i + k) % 3]! }),
+        ),
+      );
+      taskIds.push(...batch.map((t) => t.id));
+    }
+  });
+
+  afterAll(async () => {
+    if (pool !== undefined) {
+      const drained = poolDrained(pool);
+      await service?.close();
+      await drained;
+    }
+    await db?.drop();
+  });
+
+  it('claims every task exactly once and records every completion once', async () => {
+    expect((await service.overview({ project_id: projectId })).ready).toBe(TASKS);
+
+    const workers = Array.from({ length: PROCESSES }, (_, i) =>
+      startWorker(`process-${i}`, {
+        LOOM_BUILD_DIR: BUILD_DIR,
+        DATABASE_URL: db.url,
+        PROJECT_ID: projectId,
+        CLAIMERS: String(CLAIMERS_PER_PROCESS),
+      }),
+    );
+    await Promise.all(workers.map((w) => w.ready));
+    for (const w of workers) w.go();
+    const results = await Promise.all(workers.map((w) => w.result));
+
+    // both processes took part, and together completed each task once
+    for (const r of results) {
+      expect(r.per_claimer).toHaveLength(CLAIMERS_PER_PROCESS);
+      expect(r.completed.length).toBeGreaterThan(0);
+    }
+    const completed = results.flatMap((r) => r.completed);
+    expect(completed).toHaveLength(TASKS);
+    expect(new Set(completed).size).toBe(TASKS);
+    expect(new Set(completed)).toEqual(new Set(taskIds));
+
+    // the database agrees: one claim and one completion per task, all by the 8 claimers
+    const claims = await pool.query<{ task_id: string; n: number }>(
+      `SELECT task_id, count(*)::int AS n FROM events WHERE project_id = $1 AND type = 'task.claimed' GROUP BY task_id`,
+      [projectId],
+    );
+    expect(claims.rows).toHaveLength(TASKS);
+    expect(claims.rows.filter((r) => r.n !== 1)).toEqual([]);
+    const done = await pool.query<{ events: number; tasks: number; agents: number }>(
+      `SELECT count(*)::int AS events, count(DISTINCT task_id)::int AS tasks, count(DISTINCT agent_id)::int AS agents
+         FROM events WHERE project_id = $1 AND type = 'task.done'`,
+      [projectId],
+    );
+    expect(done.rows[0]).toEqual({ events: TASKS, tasks: TASKS, agents: PROCESSES * CLAIMERS_PER_PROCESS });
+    const tasks = await pool.query<{ status: string; attempts: number; n: number }>(
+      `SELECT status, attempts, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status, attempts`,
+      [projectId],
+    );
+    expect(tasks.rows).toEqual([{ status: 'done', attempts: 1, n: TASKS }]);
+    // each task's output names the claimer that completed it, and that claimer held its claim
+    const mismatched = await pool.query(
+      `SELECT t.id FROM tasks t JOIN events e ON e.task_id = t.id AND e.type = 'task.claimed'
+        WHERE t.project_id = $1 AND (t.output->>'by' IS DISTINCT FROM e.agent_id OR t.assignee IS DISTINCT FROM e.agent_id)`,
+      [projectId],
+    );
+    expect(mismatched.rows).toEqual([]);
+  });
+});
