@@ -33,11 +33,16 @@ CREATE TABLE tasks (
   CONSTRAINT claimed_has_lease CHECK (status <> 'claimed' OR (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND assignee IS NOT NULL))
 );
 
+-- Every status change rewrites the row and inserts it into every index whose
+-- predicate it matches, so the indexes are partial: a claim touches
+-- tasks_claimed, a completion none of them.
 -- Ready order is index-backed: priority, critical-path weight, age.
 CREATE INDEX tasks_ready ON tasks (project_id, priority, weight DESC, created_at, id) WHERE status = 'pending';
-CREATE INDEX tasks_project_status ON tasks (project_id, status);
+-- Leases to sweep, and the claims of a project.
+CREATE INDEX tasks_claimed ON tasks (lease_expires_at) WHERE status = 'claimed';
+-- Blocked tasks and dead letters of a project.
+CREATE INDEX tasks_waiting ON tasks (project_id, status, priority, created_at) WHERE status IN ('blocked', 'failed');
 CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;
-CREATE INDEX tasks_lease_expiry ON tasks (lease_expires_at) WHERE status = 'claimed';
 
 CREATE TABLE task_deps (
   task_id     text NOT NULL REFERENCES tasks(id),
@@ -65,14 +70,18 @@ CREATE INDEX escalations_open ON escalations (project_id, created_at) WHERE stat
 CREATE INDEX escalations_task ON escalations (task_id);
 
 -- The outbox: every change writes its events in the same transaction.
+-- No foreign key on project_id: every change appends here, and concurrent
+-- key-share locks on the one project row would serialise writers (multixacts).
+-- The key is (project, id): every read is one project's log in id order, and
+-- one index fewer to maintain on the hottest insert. Ids come from one sequence.
 CREATE TABLE events (
-  id          bigserial PRIMARY KEY,
-  project_id  text NOT NULL REFERENCES projects(id),
+  id          bigserial,
+  project_id  text NOT NULL,
   type        text NOT NULL,
   task_id     text,
   agent_id    text,
   payload     jsonb NOT NULL DEFAULT '{}',
-  at          timestamptz NOT NULL
+  at          timestamptz NOT NULL,
+  PRIMARY KEY (project_id, id)
 );
-CREATE INDEX events_project ON events (project_id, id);
 CREATE INDEX events_task ON events (task_id, id) WHERE task_id IS NOT NULL;

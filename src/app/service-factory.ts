@@ -9,6 +9,7 @@ import { LoomApi } from '../ports/loom-api.js';
 import { TaskStore } from '../ports/task-store.js';
 import { LoomService } from './loom-service.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
+import { RecentTasks } from './use-cases/recent-tasks.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
 export const TaskSettingsToken: ServiceIdentifier<TaskSettings> = Symbol.for('loom.TaskSettings');
@@ -38,7 +39,7 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
     .bind(LoomApi)
     .toResolvedValue(
       (store: TaskStore, clock: Clock, ids: IdGenerator, bus: EventBus, settings: TaskSettings) =>
-        new LoomService({ store, clock, ids, bus, settings }, async () => {
+        new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks() }, async () => {
           await bus.close();
           await store.close();
         }),

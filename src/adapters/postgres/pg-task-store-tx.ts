@@ -171,8 +171,7 @@ export class PgTaskStoreTx implements TaskStoreTx {
               status = CASE WHEN t.unmet_deps = 1 AND t.status = 'blocked' AND t.blocked_reason = 'dependencies' THEN 'pending' ELSE t.status END,
               blocked_reason = CASE WHEN t.unmet_deps = 1 AND t.status = 'blocked' AND t.blocked_reason = 'dependencies' THEN NULL ELSE t.blocked_reason END,
               revision = t.revision + 1, updated_at = $3
-         FROM task_deps d
-        WHERE d.depends_on = $2 AND t.id = d.task_id AND t.project_id = $1
+        WHERE t.id = ANY(ARRAY(SELECT d.task_id FROM task_deps d WHERE d.depends_on = $2)) AND t.project_id = $1
         RETURNING t.id, t.status, t.blocked_reason, t.unmet_deps`,
       [projectId, taskId, now],
     );
@@ -185,7 +184,7 @@ export class PgTaskStoreTx implements TaskStoreTx {
     if (taskIds.length === 0) return [];
     const r = await this.q(
       `SELECT ${TASK_COLUMNS} FROM tasks t
-        WHERE t.project_id = $1 AND t.id IN (SELECT task_id FROM task_deps WHERE depends_on = ANY($2::text[]))
+        WHERE t.project_id = $1 AND t.id = ANY(ARRAY(SELECT task_id FROM task_deps WHERE depends_on = ANY($2::text[])))
         ORDER BY t.id FOR UPDATE`,
       [projectId, [...taskIds]],
     );

@@ -165,8 +165,9 @@ export class PgTaskStore implements TaskStore {
                 status = CASE WHEN d.unmet_deps = 1 AND d.status = 'blocked' AND d.blocked_reason = 'dependencies' THEN 'pending' ELSE d.status END,
                 blocked_reason = CASE WHEN d.unmet_deps = 1 AND d.status = 'blocked' AND d.blocked_reason = 'dependencies' THEN NULL ELSE d.blocked_reason END,
                 revision = d.revision + 1, updated_at = $18
-           FROM task_deps dep
-          WHERE $21 AND dep.depends_on = $2 AND d.id = dep.task_id AND d.project_id = $1 AND EXISTS (SELECT 1 FROM upd)
+          WHERE $21 AND EXISTS (SELECT 1 FROM upd) AND d.project_id = $1
+            -- an array drives the pkey lookups whatever the planner's statistics say
+            AND d.id = ANY(ARRAY(SELECT dep.task_id FROM task_deps dep WHERE dep.depends_on = $2))
          RETURNING d.id, d.status),
        ev AS (
          INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
@@ -176,9 +177,7 @@ export class PgTaskStore implements TaskStore {
          UNION ALL
          SELECT $1, 'task.unblocked', rel.id, NULL, jsonb_build_object('by', $2::text), $18 FROM rel WHERE rel.status = 'pending'
          RETURNING *)
-       SELECT (SELECT revision FROM upd) AS revision,
-              (SELECT coalesce(json_agg(ev ORDER BY ev.id), '[]') FROM ev) AS events,
-              ARRAY(SELECT id FROM rel WHERE status = 'pending' ORDER BY id) AS unblocked`,
+       SELECT * FROM ev ORDER BY id`,
       [
         t.project_id, t.id, t.title, t.status, t.priority, t.context, t.output, t.done_when, t.assignee, t.attempts,
         t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at, t.blocked_reason, t.failure_reason, t.unmet_deps,
@@ -186,12 +185,13 @@ export class PgTaskStore implements TaskStore {
       ],
       'loom_commit_decision',
     );
-    const row = r.rows[0];
-    if (row.revision === null) return null;
+    // Every decision carries at least one event, so no rows means the revision moved on.
+    if (r.rows.length === 0) return null;
+    const events = r.rows.map(toEvent);
     return {
-      task: { ...t, revision: Number(row.revision) },
-      events: (row.events as Record<string, unknown>[]).map(toEvent),
-      unblocked: row.unblocked as string[],
+      task: { ...t, revision: input.expected_revision + 1 },
+      events,
+      unblocked: events.filter((e) => e.type === 'task.unblocked').map((e) => e.task_id!).sort(),
     };
   }
 

@@ -11,6 +11,7 @@ export async function claimTask(d: UseCaseDeps, input: ClaimInput): Promise<Clai
   if (input.task_id === undefined) {
     const outcome = await d.store.claimNext(input.project_id, spec);
     if (outcome === null) return { claimed: false, reason: 'none_ready' };
+    d.recent?.remember(outcome.task);
     d.bus.publish([outcome.event]);
     return { claimed: true, task: outcome.task, lease };
   }
@@ -20,6 +21,7 @@ export async function claimTask(d: UseCaseDeps, input: ClaimInput): Promise<Clai
     if (task === null) throw taskNotFound(input.task_id);
     return { claimed: false, reason: 'not_ready', task };
   }
+  d.recent?.remember(outcome.task);
   d.bus.publish([outcome.event]);
   return { claimed: true, task: outcome.task, lease };
 }

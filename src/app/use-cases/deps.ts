@@ -4,6 +4,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { EventBus } from '../../ports/event-bus.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import type { RecentTasks } from './recent-tasks.js';
 
 export interface TaskSettings {
   max_attempts: number;
@@ -19,4 +20,6 @@ export interface UseCaseDeps {
   ids: IdGenerator;
   bus: EventBus;
   settings: TaskSettings;
+  /** Rows this process just wrote: lets a report skip its read (revision-guarded). */
+  recent?: RecentTasks;
 }

@@ -18,7 +18,10 @@ import { completeEpics, propagateFailureToDependents, releaseDependents } from '
 
 const OPTIMISTIC_ATTEMPTS = 5;
 
-async function loadTask(d: UseCaseDeps, input: LeaseInput): Promise<Task> {
+/** The row to decide on: the one this process just wrote on the first try, a fresh read after that. */
+async function loadTask(d: UseCaseDeps, input: LeaseInput, attempt: number): Promise<Task> {
+  const recent = attempt === 0 ? d.recent?.take(input.project_id, input.task_id) : undefined;
+  if (recent !== undefined) return recent;
   const task = await d.store.getTask(input.project_id, input.task_id);
   if (task === null) throw taskNotFound(input.task_id);
   return task;
@@ -33,10 +36,13 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
   const seconds = input.lease_seconds ?? d.settings.lease_seconds;
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
-    const task = await loadTask(d, input);
+    const task = await loadTask(d, input, attempt);
     const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds);
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
-    if (r !== null) return { task: published(d, r).task, lease: decision.lease };
+    if (r !== null) {
+      d.recent?.remember(r.task);
+      return { task: published(d, r).task, lease: decision.lease };
+    }
   }
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
@@ -53,7 +59,7 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
 export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
-    const task = await loadTask(d, input);
+    const task = await loadTask(d, input, attempt);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true };
     // A child of an epic may complete the epic, and a task done ahead of its
@@ -101,7 +107,7 @@ const failDecision = (d: UseCaseDeps, task: Task, input: FailInput, now: Date) =
 export async function failTask(d: UseCaseDeps, input: FailInput): Promise<FailResult> {
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
-    const task = await loadTask(d, input);
+    const task = await loadTask(d, input, attempt);
     const decision = failDecision(d, task, input, now);
     if (decision.outcome !== 'retrying') break; // a dead letter touches its dependents: locking path
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
