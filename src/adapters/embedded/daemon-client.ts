@@ -1,7 +1,8 @@
-import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { LoomError, type SerializedError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { DaemonInfo } from './daemon-server.js';
+import { onJsonLines, writeJsonLine } from './json-lines.js';
 
 export interface DaemonClientOptions {
   socketPath: string;
@@ -12,71 +13,121 @@ export interface DaemonClientOptions {
   startTimeoutMs?: number;
 }
 
+type Reply = { id: number; result?: unknown; error?: SerializedError };
+type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
 const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOENT']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const notListening = (e: unknown): boolean => NOT_LISTENING.has((e as NodeJS.ErrnoException)?.code ?? '');
 
-type Reply = { status: number; body: { result?: unknown; error?: SerializedError } };
+/** One authenticated connection to a daemon, carrying many requests at once. */
+class Connection {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  closed = false;
 
-/**
- * The LoomApi of an embedded project, served by its daemon. The first call
- * starts the daemon when none is running; a daemon that exits between two
- * calls is started again. Only calls that never reached a daemon are retried,
- * so nothing is applied twice.
- */
-export class DaemonClient implements LoomApi {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-  constructor(private readonly o: DaemonClientOptions) {}
-
-  private send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: this.o.socketPath,
-          path,
-          method,
-          agent: this.agent,
-          headers: {
-            authorization: `Bearer ${this.o.token}`,
-            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            try {
-              resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-            } catch (e) {
-              reject(e);
-            }
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
+  private constructor(private readonly socket: Socket) {
+    onJsonLines(
+      socket,
+      (msg) => {
+        const reply = msg as Reply;
+        const p = this.pending.get(reply.id);
+        if (p === undefined) return;
+        this.pending.delete(reply.id);
+        this.refCount();
+        if (reply.error !== undefined) p.reject(LoomError.fromJSON(reply.error));
+        else p.resolve(reply.result);
+      },
+      () => socket.destroy(),
+    );
+    socket.on('close', () => {
+      this.closed = true;
+      for (const p of this.pending.values()) {
+        p.reject(
+          new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon went away during the call', {
+            hint: 'check with `loom status` whether it took effect before retrying; .loom/daemon.log says why the daemon stopped',
+          }),
+        );
+      }
+      this.pending.clear();
     });
   }
 
-  /** Ensures a daemon answers, starting one if needed. */
-  async connect(): Promise<void> {
+  /** Rejects with the socket error (ECONNREFUSED when no daemon listens). */
+  static open(path: string, token: string): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        socket.on('error', () => socket.destroy());
+        const c = new Connection(socket);
+        c.request('hello', { token }).then(() => resolve(c), reject);
+      });
+    });
+  }
+
+  request(method: string, params: unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(new LoomError('DAEMON_UNAVAILABLE', 'the connection to the Loom daemon is closed'));
+    const id = this.nextId++;
+    const result = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.refCount();
+    writeJsonLine(this.socket, { id, method, params });
+    return result;
+  }
+
+  /** An idle connection must not keep a finished CLI process alive. */
+  private refCount(): void {
+    if (this.pending.size > 0) this.socket.ref();
+    else this.socket.unref();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * The LoomApi of an embedded project, served by its daemon over one socket
+ * connection. The first call starts the daemon when none is running; a
+ * daemon that exited between two calls is started again. A call is only
+ * retried when it never reached a daemon, so nothing is applied twice.
+ */
+export class DaemonClient implements LoomApi {
+  private conn: Promise<Connection> | null = null;
+
+  constructor(private readonly o: DaemonClientOptions) {}
+
+  private open(): Promise<Connection> {
+    return Connection.open(this.o.socketPath, this.o.token);
+  }
+
+  /** The open connection, starting a daemon if none answers. */
+  private async connection(): Promise<Connection> {
+    const current = this.conn === null ? null : await this.conn.catch(() => null);
+    if (current !== null && !current.closed) return current;
+    this.conn = this.startAndOpen();
+    this.conn.catch(() => {
+      this.conn = null;
+    });
+    return this.conn;
+  }
+
+  private async startAndOpen(): Promise<Connection> {
     try {
-      await this.send('GET', '/status');
-      return;
+      return await this.open();
     } catch (e) {
-      if (!NOT_LISTENING.has((e as NodeJS.ErrnoException).code ?? '')) throw unavailable(e);
+      if (LoomError.is(e)) throw e; // the daemon answered: a refused token, say
+      if (!notListening(e)) throw unavailable(e);
     }
     this.o.spawnDaemon();
     const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
     for (let wait = 20; Date.now() < deadline; wait = Math.min(wait * 2, 250)) {
       await sleep(wait);
       try {
-        await this.send('GET', '/status');
-        return;
+        return await this.open();
       } catch (e) {
-        if (!NOT_LISTENING.has((e as NodeJS.ErrnoException).code ?? '')) throw unavailable(e);
+        if (!notListening(e)) throw unavailable(e);
       }
     }
     throw new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon for this project did not start in time', {
@@ -84,45 +135,46 @@ export class DaemonClient implements LoomApi {
     });
   }
 
+  /** Ensures a daemon answers, starting one if needed. */
+  async connect(): Promise<void> {
+    await this.connection();
+  }
+
   private async call<T>(method: string, params: unknown): Promise<T> {
-    let reply: Reply;
-    try {
-      reply = await this.send('POST', `/rpc/${method}`, params);
-    } catch (e) {
-      if (!NOT_LISTENING.has((e as NodeJS.ErrnoException).code ?? '')) throw unavailable(e);
-      await this.connect(); // the daemon went idle and exited: start it again
-      reply = await this.send('POST', `/rpc/${method}`, params).catch((err: unknown) => {
-        throw unavailable(err);
-      });
-    }
-    if (reply.body.error !== undefined) throw LoomError.fromJSON(reply.body.error);
-    return reply.body.result as T;
+    return (await (await this.connection()).request(method, params)) as T;
   }
 
   /** The running daemon's facts, or null when none runs (never starts one). */
   async info(): Promise<(DaemonInfo & { requests: number; connections: number }) | null> {
+    let c: Connection;
     try {
-      const r = await this.send('GET', '/status');
-      return r.body.result as DaemonInfo & { requests: number; connections: number };
+      c = await this.open();
     } catch (e) {
-      if (NOT_LISTENING.has((e as NodeJS.ErrnoException).code ?? '')) return null;
+      if (notListening(e)) return null;
       throw unavailable(e);
+    }
+    try {
+      return (await c.request('daemon.status', {})) as DaemonInfo & { requests: number; connections: number };
+    } finally {
+      c.close();
     }
   }
 
   /** Asks the daemon to stop and waits until its socket is free. */
   async stop(timeoutMs = 15_000): Promise<boolean> {
+    await this.close();
+    let c: Connection;
     try {
-      await this.send('POST', '/stop');
+      c = await this.open();
     } catch (e) {
-      if (NOT_LISTENING.has((e as NodeJS.ErrnoException).code ?? '')) return false;
+      if (notListening(e)) return false;
       throw unavailable(e);
     }
-    this.agent.destroy();
+    await c.request('daemon.stop', {}).finally(() => c.close());
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      // A connection reset means the daemon is going away right now: look again.
-      const info = await this.info().catch((e: unknown) => (LoomError.is(e) ? 'closing' : Promise.reject(e)));
+      // A reset or refused hello means the daemon is going away right now: look again.
+      const info = await this.info().catch(() => 'closing' as const);
       if (info === null) return true;
       await sleep(50);
     }
@@ -146,7 +198,9 @@ export class DaemonClient implements LoomApi {
   events = (i: Parameters<LoomApi['events']>[0]) => this.call<Awaited<ReturnType<LoomApi['events']>>>('events', i);
 
   async close(): Promise<void> {
-    this.agent.destroy();
+    const c = this.conn === null ? null : await this.conn.catch(() => null);
+    this.conn = null;
+    c?.close();
   }
 }
 

@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
+import { onJsonLines, writeJsonLine } from './json-lines.js';
 
 /** The LoomApi methods a daemon serves (everything but close). */
 export const DAEMON_METHODS = [
@@ -32,92 +33,105 @@ export interface DaemonServerOptions {
 export interface DaemonServer {
   server: Server;
   stats(): { requests: number; in_flight: number; connections: number };
+  /** Stops accepting, lets in-flight requests finish, then closes every connection. */
   close(): Promise<void>;
 }
 
+/** A request: `{id, method, params}`; the first one on a connection must be `hello` with the token. */
+interface Request {
+  id: number;
+  method: string;
+  params?: unknown;
+}
+
 /**
- * Binds the socket (the owner lock) and serves the LoomApi as JSON over HTTP.
- * Rejects with EADDRINUSE when another daemon owns the directory.
+ * Binds the socket (the owner lock) and serves the LoomApi as JSON lines:
+ * many requests in flight per connection, answered by id. Rejects with
+ * EADDRINUSE when another daemon owns the directory.
  */
 export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer> {
   let requests = 0;
   let inFlight = 0;
-  let connections = 0;
   let lastActivity = Date.now();
-  const expected = Buffer.from(`Bearer ${o.token}`);
+  const sockets = new Set<Socket>();
+  const expected = Buffer.from(o.token);
+  const idle: Array<() => void> = [];
 
-  const authorised = (req: IncomingMessage): boolean => {
-    const got = Buffer.from(String(req.headers.authorization ?? ''));
+  const tokenOk = (token: unknown): boolean => {
+    const got = Buffer.from(typeof token === 'string' ? token : '');
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!authorised(req)) return send(res, 401, { error: { code: 'DAEMON_UNAVAILABLE', message: 'bad daemon token' } });
-    if (req.method === 'GET' && req.url === '/status') {
-      return send(res, 200, { result: { ...o.info(), requests, in_flight: inFlight - 1, connections } });
-    }
-    if (req.method === 'POST' && req.url === '/stop') {
-      send(res, 200, { result: { stopping: true } });
+  const answer = async (req: Request): Promise<unknown> => {
+    if (req.method === 'daemon.status') return { ...o.info(), requests, in_flight: inFlight - 1, connections: sockets.size };
+    if (req.method === 'daemon.stop') {
       setImmediate(() => o.onStop('requested'));
-      return;
+      return { stopping: true };
     }
-    const match = /^\/rpc\/([a-zA-Z]+)$/.exec(req.url ?? '');
-    const method = match?.[1] as (typeof DAEMON_METHODS)[number] | undefined;
-    if (req.method !== 'POST' || method === undefined || !DAEMON_METHODS.includes(method)) {
-      return send(res, 404, { error: { code: 'VALIDATION_FAILED', message: `unknown daemon route ${req.method} ${req.url}` } });
+    const method = req.method as (typeof DAEMON_METHODS)[number];
+    if (!DAEMON_METHODS.includes(method)) {
+      throw new LoomError('VALIDATION_FAILED', `the daemon has no method ${String(req.method)}`, { hint: 'the loom client and daemon versions differ: run `loom daemon stop`' });
     }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    let params: unknown;
-    try {
-      params = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-    } catch {
-      return send(res, 400, { error: { code: 'VALIDATION_FAILED', message: 'request body is not JSON' } });
-    }
-    try {
-      const api = await o.api;
-      const result = await (api[method] as (p: unknown) => Promise<unknown>).call(api, params);
-      send(res, 200, { result });
-    } catch (e) {
-      if (LoomError.is(e)) return send(res, 200, { error: e.toJSON() });
-      o.log(`internal error in ${method}: ${(e as Error)?.stack ?? String(e)}`);
-      send(res, 200, { error: { code: 'INTERNAL', message: `internal error in the Loom daemon: ${(e as Error)?.message ?? e}`, hint: 'see .loom/daemon.log' } });
-    }
+    const api = await o.api;
+    return (api[method] as (p: unknown) => Promise<unknown>).call(api, req.params ?? {});
   };
 
-  const server = createServer((req, res) => {
-    requests++;
-    inFlight++;
+  const serve = (socket: Socket): void => {
+    sockets.add(socket);
     lastActivity = Date.now();
-    handle(req, res)
-      .catch((e) => {
-        o.log(`request failed: ${String(e)}`);
-        if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'daemon request failed' } });
-      })
-      .finally(() => {
-        inFlight--;
-        lastActivity = Date.now();
-      });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => {
-    connections++;
-    lastActivity = Date.now();
+    let authorised = false;
     socket.on('close', () => {
-      connections--;
+      sockets.delete(socket);
       lastActivity = Date.now();
     });
-  });
+    socket.on('error', () => socket.destroy());
+    onJsonLines(
+      socket,
+      (msg) => {
+        const req = msg as Request;
+        if (typeof req?.id !== 'number' || typeof req.method !== 'string') {
+          socket.destroy();
+          return;
+        }
+        if (!authorised) {
+          if (req.method === 'hello' && tokenOk((req.params as { token?: unknown })?.token)) {
+            authorised = true;
+            writeJsonLine(socket, { id: req.id, result: { pid: process.pid } });
+          } else {
+            writeJsonLine(socket, { id: req.id, error: { code: 'DAEMON_UNAVAILABLE', message: 'bad daemon token', hint: 'the token is in .loom/daemon.token' } });
+            socket.end();
+          }
+          return;
+        }
+        requests++;
+        inFlight++;
+        lastActivity = Date.now();
+        answer(req)
+          .then(
+            (result) => writeJsonLine(socket, { id: req.id, result: result ?? null }),
+            (e: unknown) => {
+              if (LoomError.is(e)) return writeJsonLine(socket, { id: req.id, error: e.toJSON() });
+              o.log(`internal error in ${req.method}: ${(e as Error)?.stack ?? String(e)}`);
+              writeJsonLine(socket, {
+                id: req.id,
+                error: { code: 'INTERNAL', message: `internal error in the Loom daemon: ${(e as Error)?.message ?? e}`, hint: 'see .loom/daemon.log' },
+              });
+            },
+          )
+          .finally(() => {
+            inFlight--;
+            lastActivity = Date.now();
+            if (inFlight === 0) idle.splice(0).forEach((f) => f());
+          });
+      },
+      (e) => o.log(`dropped a connection: ${e.message}`),
+    );
+  };
 
-  // Idle: no request in flight, no client connected, for the whole timeout.
+  const server = createServer(serve);
+  // Idle: no request in flight and no client connected, for the whole timeout.
   const idleTimer = setInterval(() => {
-    if (inFlight === 0 && connections === 0 && Date.now() - lastActivity >= o.idleTimeoutMs) o.onStop('idle');
+    if (inFlight === 0 && sockets.size === 0 && Date.now() - lastActivity >= o.idleTimeoutMs) o.onStop('idle');
   }, Math.min(1000, o.idleTimeoutMs));
   idleTimer.unref();
 
@@ -127,13 +141,15 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
       server.off('error', reject);
       resolve({
         server,
-        stats: () => ({ requests, in_flight: inFlight, connections }),
-        close: () =>
-          new Promise<void>((done) => {
-            clearInterval(idleTimer);
-            server.close(() => done());
-            server.closeIdleConnections();
-          }),
+        stats: () => ({ requests, in_flight: inFlight, connections: sockets.size }),
+        close: async () => {
+          clearInterval(idleTimer);
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          if (inFlight > 0) await new Promise<void>((done) => idle.push(done));
+          for (const s of sockets) s.end();
+          setTimeout(() => sockets.forEach((s) => s.destroy()), 1000).unref();
+          await closed;
+        },
       });
     });
   });

@@ -1,0 +1,108 @@
+/**
+ * The embedded daemon's wire protocol, in-process: the real LoomService over
+ * an in-memory PGlite, served on an abstract socket and reached through the
+ * DaemonClient every `loom` process uses.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DaemonClient } from '../../src/adapters/embedded/daemon-client.js';
+import { startDaemonServer, type DaemonServer } from '../../src/adapters/embedded/daemon-server.js';
+import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
+import { serviceForPool } from '../../src/app/service-factory.js';
+import type { LoomApi } from '../../src/ports/loom-api.js';
+
+const info = () => ({ pid: process.pid, data_dir: 'memory', started_at: new Date().toISOString(), idle_timeout_s: 1, schema_version: 1, migrations_applied: [] });
+const socketPath = () => `\0loom-test-${randomBytes(8).toString('hex')}`;
+
+describe('daemon protocol', () => {
+  let pglite: PglitePool;
+  let api: LoomApi;
+  const servers: DaemonServer[] = [];
+
+  const serve = async (path: string, token: string, idleTimeoutMs = 60_000, onStop: (r: string) => void = () => {}) => {
+    const s = await startDaemonServer({ socketPath: path, token, api: Promise.resolve(api), info, idleTimeoutMs, onStop, log: () => {} });
+    servers.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    pglite = await openPglitePool(undefined);
+    await migrate(pglite.pool);
+    api = serviceForPool(pglite.pool, { ownsPool: false }).service;
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await pglite.close();
+  });
+
+  it('serves the API with coded errors, many calls in flight on one connection', async () => {
+    const path = socketPath();
+    await serve(path, 'secret');
+    const client = new DaemonClient({ socketPath: path, token: 'secret', spawnDaemon: () => {} });
+    const project = await client.createProject({ name: 'wire' });
+    const tasks = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.createTask({ project_id: project.id, title: `t${i}`, origin: { kind: 'test', id: 'x' } })),
+    );
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(50);
+    await expect(client.status({ project_id: project.id, task_id: 'loom-00000000' })).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+    await expect(client.createTask({ project_id: project.id, title: '', origin: { kind: 'a', id: 'b' } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((await client.info())?.requests).toBeGreaterThanOrEqual(52);
+    await client.close();
+  });
+
+  it('refuses a client without the token', async () => {
+    const path = socketPath();
+    const server = await serve(path, 'right-token');
+    const client = new DaemonClient({ socketPath: path, token: 'wrong-token', spawnDaemon: () => {} });
+    await expect(client.createProject({ name: 'x' })).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE', message: 'bad daemon token' });
+    expect(server.stats().requests).toBe(0);
+    await client.close();
+  });
+
+  it('starts a daemon when none listens, and only once for concurrent first calls', async () => {
+    const path = socketPath();
+    let spawned = 0;
+    const client = new DaemonClient({
+      socketPath: path,
+      token: 't',
+      spawnDaemon: () => {
+        spawned++;
+        setTimeout(() => void serve(path, 't'), 100);
+      },
+    });
+    const results = await Promise.all([client.createProject({ name: 'a' }), client.createProject({ name: 'b' }), client.createProject({ name: 'c' })]);
+    expect(results.map((p) => p.name)).toEqual(['a', 'b', 'c']);
+    expect(spawned).toBe(1);
+    await client.close();
+  });
+
+  it('stops when idle: no connection and nothing in flight', async () => {
+    const path = socketPath();
+    let stopped = '';
+    await serve(path, 't', 300, (reason) => (stopped = reason));
+    const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
+    await client.createProject({ name: 'idle' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stopped).toBe(''); // an open connection keeps it alive
+    await client.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stopped).toBe('idle');
+  });
+
+  it('tells the caller when the daemon goes away during a call', async () => {
+    const path = socketPath();
+    const slowApi = { ...api, ready: () => new Promise<never>(() => {}) } as unknown as LoomApi;
+    const server = await startDaemonServer({ socketPath: path, token: 't', api: Promise.resolve(slowApi), info, idleTimeoutMs: 60_000, onStop: () => {}, log: () => {} });
+    const serverSockets: Array<{ destroy(): void }> = [];
+    server.server.on('connection', (s) => serverSockets.push(s));
+    const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
+    await client.connect();
+    const pending = client.ready({ project_id: 'p' });
+    await new Promise((r) => setTimeout(r, 100));
+    serverSockets.forEach((s) => s.destroy()); // as a crashing daemon would
+    await expect(pending).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE', message: 'the Loom daemon went away during the call' });
+    server.server.close();
+    await client.close();
+  });
+});
