@@ -19,7 +19,7 @@ const PROCESSES = 2;
 const CLAIMERS_PER_PROCESS = 4;
 
 function startWorker(name: string, projectDir: string) {
-  const child = spawn(process.execPath, [join(ROOT, 'tests/fixtures/claim-worker-embedded.mjs')], {
+  const child = spawn(process.execPath, [join(ROOT, 'tests/fixtures/claim-worker.mjs')], {
     env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_ROOT: ROOT, PROJECT_DIR: projectDir, WORKER_NAME: name, CLAIMERS: String(CLAIMERS_PER_PROCESS) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -8,12 +8,7 @@
  * src/app/service-factory.ts into a private folder under node_modules/.cache
  * (not dist/, which other suites and `npm run build` write at the same time).
  *
- * TODO(embedded): the embedded-mode equivalent must go through the Loom
- * daemon (one process owns the PGlite database; every other process talks to
- * it through the LoomApi), so it belongs with the daemon's tests: spawn 2
- * processes that each open the project through the daemon connector, run the
- * same claim -> done loops over 2,000 tasks, and make the same assertions
- * (one task.claimed and one task.done event per task, 2,000 distinct ids).
+ * The embedded-mode twin is concurrent-claims.embedded.test.ts (through the daemon).
  */
 import { spawn, execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
