@@ -7,7 +7,8 @@ import { DaemonClient } from '../adapters/embedded/daemon-client.js';
 import { LoomError } from '../domain/errors.js';
 import type { Project } from '../domain/task.js';
 import { LoomApi } from '../ports/loom-api.js';
-import type { DaemonStatus, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
+import { EventBus } from '../ports/event-bus.js';
+import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
 
 export interface ConnectorOptions {
@@ -57,7 +58,7 @@ export class AppConnector implements LoomConnector {
     });
   }
 
-  private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode }> {
+  private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource }> {
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
       const [{ default: pg }, { ensureSchema }, { createContainer }] = await Promise.all([
@@ -73,19 +74,21 @@ export class AppConnector implements LoomConnector {
         await pool.end();
         throw e;
       }
-      return { api: createContainer(pool, { settings: config.tasks }).get(LoomApi), mode: 'server' };
+      const container = createContainer(pool, { settings: config.tasks });
+      // Until the Redis bus exists, server mode hears the events of this process only.
+      return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus) };
     }
     const client = this.daemonClient(config.project_dir);
     await client.connect();
-    return { api: client, mode: 'embedded' };
+    return { api: client, mode: 'embedded', events: client };
   }
 
-  async open(opts: { projectDir?: string } = {}): Promise<{ api: LoomApi; project: ProjectContext }> {
+  async open(opts: { projectDir?: string } = {}): Promise<{ api: LoomApi; project: ProjectContext; events: EventSource }> {
     const dir = this.projectDir(opts.projectDir);
     const config = loadConfig(dir, this.o.env);
     if (config.project === null) throw noProject(dir);
-    const { api, mode } = await this.apiFor(config);
-    return { api, project: { project_dir: dir, project_id: config.project.id, mode } };
+    const { api, mode, events } = await this.apiFor(config);
+    return { api, project: { project_dir: dir, project_id: config.project.id, mode }, events };
   }
 
   async init(opts: { projectDir?: string; name?: string }): Promise<{ project: Project; created: boolean; config_path: string; mode: StorageMode }> {

@@ -3,7 +3,9 @@ import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-addre
 import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../adapters/embedded/daemon-server.js';
 import { openPglitePool, type PglitePool } from '../adapters/embedded/pglite-pool.js';
 import { migrate } from '../adapters/postgres/migrator.js';
+import { EventBus } from '../ports/event-bus.js';
 import { LoomApi } from '../ports/loom-api.js';
+import type { EventSource } from '../ports/loom-connector.js';
 import { loadConfig } from './config.js';
 import { createContainer } from './service-factory.js';
 
@@ -29,6 +31,8 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     rejectApi = rej;
   });
   api.catch(() => {});
+  let resolveEvents!: (events: EventSource) => void;
+  const events = new Promise<EventSource>((res) => (resolveEvents = res));
   const info: DaemonInfo = {
     pid: process.pid,
     data_dir: dataDir,
@@ -61,6 +65,7 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
       socketPath,
       token,
       api,
+      events,
       info: () => info,
       idleTimeoutMs: config.daemon.idle_timeout_seconds * 1000,
       onStop: (reason) => void stop(reason),
@@ -83,7 +88,9 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     info.schema_version = m.version;
     info.migrations_applied = m.applied;
     await pglite.pool.query('ANALYZE');
-    resolveApi(createContainer(pglite.pool, { settings: config.tasks, ownsPool: false }).get(LoomApi));
+    const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false });
+    resolveEvents(container.get(EventBus));
+    resolveApi(container.get(LoomApi));
     log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);
     maintain(pglite, () => server.stats().requests, log);
   } catch (e) {

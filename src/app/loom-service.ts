@@ -1,5 +1,6 @@
 import { LoomError } from '../domain/errors.js';
 import type { LoomEvent } from '../domain/events.js';
+import type { Message } from '../domain/message.js';
 import type { Project, Task } from '../domain/task.js';
 import type { LoomApi } from '../ports/loom-api.js';
 import { validateInput, type ApiMethod } from './schemas.js';
@@ -8,7 +9,8 @@ import { createTask } from './use-cases/create-task.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
 import { projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
-import { completeTask, failTask, heartbeat } from './use-cases/report-task.js';
+import { completeTask, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
+import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
 
@@ -97,6 +99,22 @@ export class LoomService implements LoomApi {
   async events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]> {
     await this.project('events', input);
     return this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) });
+  }
+  async release(input: Parameters<LoomApi['release']>[0]): Promise<Task> {
+    await this.project('release', input);
+    return releaseTask(this.d, input);
+  }
+  async agentTasks(input: { project_id: string; agent_id: string }): Promise<Task[]> {
+    await this.project('agentTasks', input);
+    return this.d.store.agentTasks(input.project_id, input.agent_id);
+  }
+  async sendMessage(input: Parameters<LoomApi['sendMessage']>[0]): Promise<Message> {
+    await this.project('sendMessage', input);
+    return sendMessage(this.d, input);
+  }
+  async inbox(input: Parameters<LoomApi['inbox']>[0]): Promise<Message[]> {
+    await this.project('inbox', input);
+    return readInbox(this.d, input);
   }
   async close(): Promise<void> {
     await this.onClose();

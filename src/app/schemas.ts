@@ -68,6 +68,16 @@ export const API_SCHEMAS = {
     { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } },
     ['project_id'],
   ),
+  release: obj({ ...lease, reason: text(5000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
+  agentTasks: obj({ project_id: projectId, agent_id: agentId }, ['project_id', 'agent_id']),
+  sendMessage: obj(
+    { project_id: projectId, from_agent: agentId, to_agent: agentId, body: text(20000), thread_id: text(200) },
+    ['project_id', 'from_agent', 'to_agent', 'body'],
+  ),
+  inbox: obj(
+    { project_id: projectId, agent_id: agentId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 500 } },
+    ['project_id', 'agent_id'],
+  ),
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;

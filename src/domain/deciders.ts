@@ -261,3 +261,28 @@ export function decideEpicCompletion(epic: Task, now: Date): Decision {
     events: [{ type: 'epic.completed', task_id: epic.id, agent_id: null, payload: {} }],
   };
 }
+
+/**
+ * An agent gives a claimed task back (it cannot go on, or lost its context):
+ * the task returns to the queue at once, without backoff. The attempt still
+ * counts, as a lease expiry would: attempts record claims, which is also what
+ * tells a stale report (LEASE_LOST) from a task never claimed (NOT_CLAIMED).
+ */
+export function decideRelease(task: Task, token: string, agentId: string, reason: string | undefined, now: Date): Decision {
+  const check = checkLease(task, token, now);
+  if (check.ok !== true) throw check.ok === false ? check.error : new Error('unreachable');
+  const waiting = task.unmet_deps > 0;
+  assertTransition(task.id, task.status, waiting ? 'blocked' : 'pending', 'release');
+  return {
+    task: {
+      ...task,
+      status: waiting ? 'blocked' : 'pending',
+      blocked_reason: waiting ? 'dependencies' : null,
+      assignee: null,
+      lease_token: null,
+      lease_expires_at: null,
+      updated_at: now.toISOString(),
+    },
+    events: [{ type: 'task.released', task_id: task.id, agent_id: agentId, payload: { reason: reason ?? null } }],
+  };
+}

@@ -9,6 +9,7 @@ export const EVENT_TYPES = [
   'task.done',
   'task.failed',
   'task.retrying',
+  'task.released',
   'task.dead_lettered',
   'task.unblocked',
   'task.blocked',

@@ -1,6 +1,7 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { Escalation } from '../domain/escalation.js';
 import type { LoomEvent } from '../domain/events.js';
+import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
 import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
@@ -26,6 +27,13 @@ export interface LoomApi {
   overview(input: { project_id: string }): Promise<ProjectOverview>;
   graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
   events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]>;
+  /** Gives a claimed task back to the queue (no attempt used): for an agent that cannot go on. */
+  release(input: LeaseInput & { reason?: string }): Promise<Task>;
+  /** The tasks an agent holds now (claimed by it), with their leases. */
+  agentTasks(input: { project_id: string; agent_id: string }): Promise<Task[]>;
+  sendMessage(input: { project_id: string; from_agent: string; to_agent: string; body: string; thread_id?: string }): Promise<Message>;
+  /** Unread messages for an agent (direct and broadcast, not its own), oldest first; marks them read. */
+  inbox(input: { project_id: string; agent_id: string; since?: number; limit?: number }): Promise<Message[]>;
   /** Closes what the implementation holds (connections, sockets). */
   close(): Promise<void>;
 }

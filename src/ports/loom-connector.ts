@@ -1,6 +1,12 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { Project } from '../domain/task.js';
+import type { EventHandler } from './event-bus.js';
 import type { LoomApi } from './loom-api.js';
+
+/** Live events of a project as they commit, wherever they were made. Returns the unsubscribe function. */
+export interface EventSource {
+  subscribe(projectId: string, handler: EventHandler): () => void;
+}
 
 export type StorageMode = 'embedded' | 'server';
 
@@ -29,7 +35,7 @@ export interface DaemonStatus {
  */
 export interface LoomConnector {
   /** Opens the project found from `projectDir` (or LOOM_PROJECT_DIR, or the cwd). Throws NO_PROJECT when none. */
-  open(opts?: { projectDir?: string }): Promise<{ api: LoomApi; project: ProjectContext }>;
+  open(opts?: { projectDir?: string }): Promise<{ api: LoomApi; project: ProjectContext; events: EventSource }>;
   /** Creates `.loom/config.yaml` with a new project; a second call returns the existing one. */
   init(opts: { projectDir?: string; name?: string }): Promise<{ project: Project; created: boolean; config_path: string; mode: StorageMode }>;
   migrate(opts?: { projectDir?: string }): Promise<{ applied: string[]; version: number }>;

@@ -2,6 +2,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { Escalation } from '../domain/escalation.js';
 import type { LoomEvent, NewEvent } from '../domain/events.js';
 import type { GraphNode } from '../domain/graph.js';
+import type { Message } from '../domain/message.js';
 import type { Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
 export interface ClaimSpec {
@@ -59,6 +60,8 @@ export interface TaskStore {
    * events). Null when another writer got there first: decide again.
    */
   commitDecision(input: CommitInput): Promise<CommitOutcome | null>;
+  /** Tasks claimed by one agent now. */
+  agentTasks(projectId: string, agentId: string): Promise<Task[]>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
   blockedTasks(projectId: string, limit: number): Promise<Task[]>;
   escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]>;
@@ -112,5 +115,11 @@ export interface TaskStoreTx {
   /** Sets status cancelled on those of these tasks still open; returns them. */
   cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]>;
   insertEscalation(escalation: Escalation): Promise<void>;
+  /** Registers the agent (or marks it seen) and locks its row; returns its inbox cursor. */
+  touchAgent(projectId: string, agentId: string, now: Date): Promise<{ inbox_cursor: number }>;
+  setInboxCursor(projectId: string, agentId: string, cursor: number): Promise<void>;
+  insertMessage(message: Omit<Message, 'id'>): Promise<Message>;
+  /** Messages to the agent or to everyone, not its own, after `after`, oldest first. */
+  messagesFor(projectId: string, agentId: string, after: number, limit: number): Promise<Message[]>;
   appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]>;
 }

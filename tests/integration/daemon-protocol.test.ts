@@ -10,6 +10,7 @@ import { startDaemonServer, type DaemonServer } from '../../src/adapters/embedde
 import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
+import type { EventBus } from '../../src/ports/event-bus.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 
 const info = () => ({ pid: process.pid, data_dir: 'memory', started_at: new Date().toISOString(), idle_timeout_s: 1, schema_version: 1, migrations_applied: [] });
@@ -18,10 +19,11 @@ const socketPath = () => `\0loom-test-${randomBytes(8).toString('hex')}`;
 describe('daemon protocol', () => {
   let pglite: PglitePool;
   let api: LoomApi;
+  let bus: EventBus;
   const servers: DaemonServer[] = [];
 
   const serve = async (path: string, token: string, idleTimeoutMs = 60_000, onStop: (r: string) => void = () => {}) => {
-    const s = await startDaemonServer({ socketPath: path, token, api: Promise.resolve(api), info, idleTimeoutMs, onStop, log: () => {} });
+    const s = await startDaemonServer({ socketPath: path, token, api: Promise.resolve(api), events: Promise.resolve(bus), info, idleTimeoutMs, onStop, log: () => {} });
     servers.push(s);
     return s;
   };
@@ -29,7 +31,7 @@ describe('daemon protocol', () => {
   beforeAll(async () => {
     pglite = await openPglitePool(undefined);
     await migrate(pglite.pool);
-    api = serviceForPool(pglite.pool, { ownsPool: false }).service;
+    ({ service: api, bus } = serviceForPool(pglite.pool, { ownsPool: false }));
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -93,7 +95,7 @@ describe('daemon protocol', () => {
   it('tells the caller when the daemon goes away during a call', async () => {
     const path = socketPath();
     const slowApi = { ...api, ready: () => new Promise<never>(() => {}) } as unknown as LoomApi;
-    const server = await startDaemonServer({ socketPath: path, token: 't', api: Promise.resolve(slowApi), info, idleTimeoutMs: 60_000, onStop: () => {}, log: () => {} });
+    const server = await startDaemonServer({ socketPath: path, token: 't', api: Promise.resolve(slowApi), events: Promise.resolve(bus), info, idleTimeoutMs: 60_000, onStop: () => {}, log: () => {} });
     const serverSockets: Array<{ destroy(): void }> = [];
     server.server.on('connection', (s) => serverSockets.push(s));
     const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
@@ -104,5 +106,24 @@ describe('daemon protocol', () => {
     await expect(pending).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE', message: 'the Loom daemon went away during the call' });
     server.server.close();
     await client.close();
+  });
+
+  it('pushes the committed events of a subscribed project, and only those', async () => {
+    const path = socketPath();
+    await serve(path, 't');
+    const writer = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
+    const listener = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
+    const mine = await writer.createProject({ name: 'mine' });
+    const other = await writer.createProject({ name: 'other' });
+    const seen: string[] = [];
+    listener.subscribe(mine.id, (e) => seen.push(`${e.type} ${e.task_id}`));
+    await listener.connect();
+    await new Promise((r) => setTimeout(r, 100)); // the subscription is registered
+    const t = await writer.createTask({ project_id: mine.id, title: 'watched', origin: { kind: 'test', id: 'x' } });
+    await writer.createTask({ project_id: other.id, title: 'elsewhere', origin: { kind: 'test', id: 'x' } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual([`task.created ${t.id}`]);
+    await writer.close();
+    await listener.close();
   });
 });

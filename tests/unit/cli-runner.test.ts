@@ -78,6 +78,12 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     },
     graph: async () => ({ format: 'summary', graph: { nodes: [], edges: [], waves: [], stuck: [] }, text: '0 tasks' }),
     events: async () => [],
+    release: async () => task(),
+    agentTasks: async () => [],
+    sendMessage: async () => {
+      throw new Error('not stubbed');
+    },
+    inbox: async () => [],
   };
   const methods = { ...defaults, ...overrides } as Record<string, (input: unknown) => Promise<unknown>>;
   const api: Record<string, unknown> = {
@@ -111,7 +117,11 @@ async function run(
   const connector: LoomConnector = {
     open: async (o) => {
       calls.push({ method: 'open', input: o });
-      return { api: stubApi(calls, opts.api ?? {}), project: { project_dir: '/p', project_id: 'proj-1', mode: 'embedded' } };
+      return {
+        api: stubApi(calls, opts.api ?? {}),
+        project: { project_dir: '/p', project_id: 'proj-1', mode: 'embedded' },
+        events: { subscribe: () => () => {} },
+      };
     },
     init: async (o) => {
       calls.push({ method: 'init', input: o });

@@ -1,6 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { LoomError, type SerializedError } from '../../domain/errors.js';
+import type { LoomEvent } from '../../domain/events.js';
+import type { EventHandler } from '../../ports/event-bus.js';
 import type { LoomApi } from '../../ports/loom-api.js';
+import type { EventSource } from '../../ports/loom-connector.js';
 import type { DaemonInfo } from './daemon-server.js';
 import { onJsonLines, writeJsonLine } from './json-lines.js';
 
@@ -13,7 +16,7 @@ export interface DaemonClientOptions {
   startTimeoutMs?: number;
 }
 
-type Reply = { id: number; result?: unknown; error?: SerializedError };
+type Reply = { id: number; result?: unknown; error?: SerializedError; event?: LoomEvent };
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOENT']);
@@ -26,11 +29,15 @@ class Connection {
   private readonly pending = new Map<number, Pending>();
   closed = false;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly onEvent: (event: LoomEvent) => void,
+  ) {
     onJsonLines(
       socket,
       (msg) => {
         const reply = msg as Reply;
+        if (reply.event !== undefined) return onEvent(reply.event);
         const p = this.pending.get(reply.id);
         if (p === undefined) return;
         this.pending.delete(reply.id);
@@ -54,14 +61,14 @@ class Connection {
   }
 
   /** Rejects with the socket error (ECONNREFUSED when no daemon listens). */
-  static open(path: string, token: string): Promise<Connection> {
+  static open(path: string, token: string, onEvent: (event: LoomEvent) => void = () => {}): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = connect(path);
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
         socket.on('error', () => socket.destroy());
-        const c = new Connection(socket);
+        const c = new Connection(socket, onEvent);
         c.request('hello', { token }).then(() => resolve(c), reject);
       });
     });
@@ -76,9 +83,12 @@ class Connection {
     return result;
   }
 
+  /** Keeps the process alive while it waits for events (an MCP bridge, say). */
+  listening = false;
+
   /** An idle connection must not keep a finished CLI process alive. */
   private refCount(): void {
-    if (this.pending.size > 0) this.socket.ref();
+    if (this.pending.size > 0 || this.listening) this.socket.ref();
     else this.socket.unref();
   }
 
@@ -93,13 +103,43 @@ class Connection {
  * daemon that exited between two calls is started again. A call is only
  * retried when it never reached a daemon, so nothing is applied twice.
  */
-export class DaemonClient implements LoomApi {
+export class DaemonClient implements LoomApi, EventSource {
   private conn: Promise<Connection> | null = null;
+  private readonly handlers = new Map<string, Set<EventHandler>>();
 
   constructor(private readonly o: DaemonClientOptions) {}
 
   private open(): Promise<Connection> {
-    return Connection.open(this.o.socketPath, this.o.token);
+    return Connection.open(this.o.socketPath, this.o.token, (event) => {
+      for (const h of this.handlers.get(event.project_id) ?? []) {
+        try {
+          h(event);
+        } catch {
+          // a subscriber's failure is its own
+        }
+      }
+    });
+  }
+
+  /**
+   * Live events of a project, pushed by the daemon. A new connection (after
+   * the daemon restarted) subscribes again; events in between are in the log.
+   */
+  subscribe(projectId: string, handler: EventHandler): () => void {
+    const set = this.handlers.get(projectId) ?? new Set();
+    set.add(handler);
+    this.handlers.set(projectId, set);
+    if (set.size === 1) void this.resubscribe().catch(() => undefined);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0) this.handlers.delete(projectId);
+    };
+  }
+
+  private async resubscribe(): Promise<void> {
+    const c = await this.connection();
+    c.listening = this.handlers.size > 0;
+    await Promise.all([...this.handlers.keys()].map((projectId) => c.request('events.subscribe', { project_id: projectId })));
   }
 
   /** The open connection, starting a daemon if none answers. */
@@ -107,9 +147,14 @@ export class DaemonClient implements LoomApi {
     const current = this.conn === null ? null : await this.conn.catch(() => null);
     if (current !== null && !current.closed) return current;
     this.conn = this.startAndOpen();
-    this.conn.catch(() => {
-      this.conn = null;
-    });
+    this.conn.then(
+      () => {
+        if (current !== null && this.handlers.size > 0) void this.resubscribe().catch(() => undefined);
+      },
+      () => {
+        this.conn = null;
+      },
+    );
     return this.conn;
   }
 
@@ -196,6 +241,10 @@ export class DaemonClient implements LoomApi {
   overview = (i: Parameters<LoomApi['overview']>[0]) => this.call<Awaited<ReturnType<LoomApi['overview']>>>('overview', i);
   graph = (i: Parameters<LoomApi['graph']>[0]) => this.call<Awaited<ReturnType<LoomApi['graph']>>>('graph', i);
   events = (i: Parameters<LoomApi['events']>[0]) => this.call<Awaited<ReturnType<LoomApi['events']>>>('events', i);
+  release = (i: Parameters<LoomApi['release']>[0]) => this.call<Awaited<ReturnType<LoomApi['release']>>>('release', i);
+  agentTasks = (i: Parameters<LoomApi['agentTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['agentTasks']>>>('agentTasks', i);
+  sendMessage = (i: Parameters<LoomApi['sendMessage']>[0]) => this.call<Awaited<ReturnType<LoomApi['sendMessage']>>>('sendMessage', i);
+  inbox = (i: Parameters<LoomApi['inbox']>[0]) => this.call<Awaited<ReturnType<LoomApi['inbox']>>>('inbox', i);
 
   async close(): Promise<void> {
     const c = this.conn === null ? null : await this.conn.catch(() => null);

@@ -2,12 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
+import type { EventSource } from '../../ports/loom-connector.js';
 import { onJsonLines, writeJsonLine } from './json-lines.js';
 
 /** The LoomApi methods a daemon serves (everything but close). */
 export const DAEMON_METHODS = [
   'createProject', 'getProject', 'createTask', 'updateTask', 'ready', 'claim', 'heartbeat', 'done', 'fail',
-  'escalate', 'cancel', 'status', 'overview', 'graph', 'events',
+  'escalate', 'cancel', 'status', 'overview', 'graph', 'events', 'release', 'agentTasks', 'sendMessage', 'inbox',
 ] as const satisfies ReadonlyArray<keyof LoomApi>;
 
 export interface DaemonInfo {
@@ -24,6 +25,8 @@ export interface DaemonServerOptions {
   token: string;
   /** Resolves once the database is open; requests wait for it. */
   api: Promise<LoomApi>;
+  /** Committed events, pushed to connections that subscribed to their project. */
+  events: Promise<EventSource>;
   info: () => DaemonInfo;
   idleTimeoutMs: number;
   onStop: (reason: 'idle' | 'requested') => void;
@@ -62,7 +65,16 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
 
-  const answer = async (req: Request): Promise<unknown> => {
+  const answer = async (req: Request, socket: Socket, subscriptions: Map<string, () => void>): Promise<unknown> => {
+    if (req.method === 'events.subscribe') {
+      // Pushes `{event}` lines on this connection, until it closes.
+      const projectId = String((req.params as { project_id?: unknown })?.project_id ?? '');
+      if (!subscriptions.has(projectId)) {
+        const source = await o.events;
+        subscriptions.set(projectId, source.subscribe(projectId, (event) => writeJsonLine(socket, { event })));
+      }
+      return { subscribed: projectId };
+    }
     if (req.method === 'daemon.status') return { ...o.info(), requests, in_flight: inFlight - 1, connections: sockets.size };
     if (req.method === 'daemon.stop') {
       setImmediate(() => o.onStop('requested'));
@@ -80,7 +92,9 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
     sockets.add(socket);
     lastActivity = Date.now();
     let authorised = false;
+    const subscriptions = new Map<string, () => void>();
     socket.on('close', () => {
+      subscriptions.forEach((off) => off());
       sockets.delete(socket);
       lastActivity = Date.now();
     });
@@ -106,7 +120,7 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
         requests++;
         inFlight++;
         lastActivity = Date.now();
-        answer(req)
+        answer(req, socket, subscriptions)
           .then(
             (result) => writeJsonLine(socket, { id: req.id, result: result ?? null }),
             (e: unknown) => {

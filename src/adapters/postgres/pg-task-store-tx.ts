@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import type { Escalation } from '../../domain/escalation.js';
+import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
 import type { DependencyRef, TaskStoreTx } from '../../ports/task-store.js';
-import { TASK_COLUMNS, toEvent, toTask } from './rows.js';
+import { TASK_COLUMNS, toEvent, toMessage, toTask } from './rows.js';
 
 /** The statements a use case runs inside one transaction, on one connection. */
 export class PgTaskStoreTx implements TaskStoreTx {
@@ -229,6 +230,38 @@ export class PgTaskStoreTx implements TaskStoreTx {
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
       [e.id, e.project_id, e.task_id, e.message, e.source, e.raised_by, e.status, e.resolution, e.created_at, e.resolved_at],
     );
+  }
+
+  async touchAgent(projectId: string, agentId: string, now: Date): Promise<{ inbox_cursor: number }> {
+    const r = await this.q(
+      `INSERT INTO agents (project_id, agent_id, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+       ON CONFLICT (project_id, agent_id) DO UPDATE SET last_seen = excluded.last_seen
+       RETURNING inbox_cursor`,
+      [projectId, agentId, now],
+    );
+    return { inbox_cursor: Number(r.rows[0].inbox_cursor) };
+  }
+
+  async setInboxCursor(projectId: string, agentId: string, cursor: number): Promise<void> {
+    await this.q('UPDATE agents SET inbox_cursor = greatest(inbox_cursor, $3) WHERE project_id = $1 AND agent_id = $2', [projectId, agentId, cursor]);
+  }
+
+  async insertMessage(m: Omit<Message, 'id'>): Promise<Message> {
+    const r = await this.q(
+      `INSERT INTO messages (project_id, from_agent, to_agent, thread_id, body, created_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING *`,
+      [m.project_id, m.from_agent, m.to_agent, m.thread_id, m.body, m.created_at],
+    );
+    return toMessage(r.rows[0]);
+  }
+
+  async messagesFor(projectId: string, agentId: string, after: number, limit: number): Promise<Message[]> {
+    const r = await this.q(
+      `SELECT * FROM messages
+        WHERE project_id = $1 AND id > $3 AND to_agent IN ($2, '*') AND from_agent <> $2
+        ORDER BY id LIMIT $4`,
+      [projectId, agentId, after, limit],
+    );
+    return r.rows.map(toMessage);
   }
 
   async appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]> {

@@ -195,6 +195,14 @@ export class PgTaskStore implements TaskStore {
     };
   }
 
+  async agentTasks(projectId: string, agentId: string): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.status = 'claimed' AND t.project_id = $1 AND t.assignee = $2 ORDER BY t.lease_expires_at`,
+      [projectId, agentId],
+    );
+    return r.rows.map(toTask);
+  }
+
   async countByStatus(projectId: string): Promise<Record<TaskStatus, number>> {
     const r = await this.q('SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status', [projectId]);
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;

@@ -1,6 +1,7 @@
 import type { Escalation } from '../../domain/escalation.js';
 import type { EventType, LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
+import type { Message } from '../../domain/message.js';
 import type { Task } from '../../domain/task.js';
 
 /** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
@@ -79,6 +80,18 @@ export function toGraphNode(r: Row): GraphNode {
     parent_id: (r.parent_id as string | null) ?? null,
     depends_on: (r.depends_on as string[] | null) ?? [],
     weight: Number(r.weight),
+    created_at: iso(r.created_at),
+  };
+}
+
+export function toMessage(r: Row): Message {
+  return {
+    id: Number(r.id),
+    project_id: r.project_id as string,
+    from_agent: r.from_agent as string,
+    to_agent: r.to_agent as string,
+    thread_id: (r.thread_id as string | null) ?? null,
+    body: r.body as string,
     created_at: iso(r.created_at),
   };
 }

@@ -1,5 +1,5 @@
-import { decideDone, decideFail, decideHeartbeat } from '../../domain/deciders.js';
-import { taskNotFound } from '../../domain/errors.js';
+import { decideDone, decideFail, decideHeartbeat, decideRelease } from '../../domain/deciders.js';
+import { LoomError, taskNotFound } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
@@ -150,4 +150,15 @@ async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailRes
   });
   d.bus.publish(r.events);
   return { task: r.task, outcome: r.outcome, run_after: r.task.run_after };
+}
+
+export async function releaseTask(d: UseCaseDeps, input: LeaseInput & { reason?: string }): Promise<Task> {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const now = d.clock.now();
+    const task = await loadTask(d, input, attempt);
+    const decision = decideRelease(task, input.lease_token, input.agent_id, input.reason, now);
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+    if (r !== null) return published(d, r).task;
+  }
+  throw new LoomError('INTERNAL', `task ${input.task_id} kept changing while it was being released`, { hint: 'try again' });
 }
