@@ -7,6 +7,7 @@ import { EventBus } from '../ports/event-bus.js';
 import { LoomApi } from '../ports/loom-api.js';
 import type { EventSource } from '../ports/loom-connector.js';
 import { loadConfig } from './config.js';
+import type { LoomService } from './loom-service.js';
 import { createContainer } from './service-factory.js';
 
 /**
@@ -90,7 +91,11 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     await pglite.pool.query('ANALYZE');
     const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false });
     resolveEvents(container.get(EventBus));
-    resolveApi(container.get(LoomApi));
+    const service = container.get(LoomApi) as LoomService;
+    // Crash recovery before serving, then every few seconds while running.
+    await sweep(service, log);
+    setInterval(() => void sweep(service, log), LEASE_SWEEP_MS).unref();
+    resolveApi(service);
     log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);
     maintain(pglite, () => server.stats().requests, log);
   } catch (e) {
@@ -126,4 +131,17 @@ function maintain(pglite: PglitePool, requests: () => number, log: (line: string
       });
   }, MAINTENANCE_CHECK_MS);
   timer.unref();
+}
+
+const LEASE_SWEEP_MS = 5_000;
+
+async function sweep(service: LoomService, log: (line: string) => void): Promise<void> {
+  try {
+    const r = await service.sweepExpiredLeases();
+    if (r.requeued.length + r.dead_lettered.length > 0) {
+      log(`expired leases: requeued ${r.requeued.length}, dead-lettered ${r.dead_lettered.length}`);
+    }
+  } catch (e) {
+    log(`lease sweep failed: ${String(e)}`);
+  }
 }

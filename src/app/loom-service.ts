@@ -9,7 +9,7 @@ import { createTask } from './use-cases/create-task.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
 import { projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
-import { completeTask, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
+import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
@@ -99,6 +99,14 @@ export class LoomService implements LoomApi {
   async events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]> {
     await this.project('events', input);
     return this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) });
+  }
+  async recoverLeases(input: { project_id: string }): Promise<{ requeued: string[]; dead_lettered: string[] }> {
+    await this.project('recoverLeases', input);
+    return expireLeases(this.d, input.project_id);
+  }
+  /** The periodic sweep of a process that serves every project (the embedded daemon). */
+  async sweepExpiredLeases(): Promise<{ requeued: string[]; dead_lettered: string[] }> {
+    return expireLeases(this.d, null);
   }
   async release(input: Parameters<LoomApi['release']>[0]): Promise<Task> {
     await this.project('release', input);

@@ -68,6 +68,7 @@ export const API_SCHEMAS = {
     { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } },
     ['project_id'],
   ),
+  recoverLeases: obj({ project_id: projectId }, ['project_id']),
   release: obj({ ...lease, reason: text(5000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
   agentTasks: obj({ project_id: projectId, agent_id: agentId }, ['project_id', 'agent_id']),
   sendMessage: obj(

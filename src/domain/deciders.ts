@@ -2,7 +2,7 @@ import { LoomError, validationFailed } from './errors.js';
 import type { Escalation } from './escalation.js';
 import type { NewEvent } from './events.js';
 import { effectiveDependencies, initialStatus, unmetCount } from './graph.js';
-import { checkLease, newLease } from './lease.js';
+import { checkLease, isLeaseExpired, newLease } from './lease.js';
 import { decideFailure, type RetryPolicy } from './retry.js';
 import type { JsonObject, Lease, Origin, Priority, Task } from './task.js';
 import { assertTransition } from './transitions.js';
@@ -284,5 +284,36 @@ export function decideRelease(task: Task, token: string, agentId: string, reason
       updated_at: now.toISOString(),
     },
     events: [{ type: 'task.released', task_id: task.id, agent_id: agentId, payload: { reason: reason ?? null } }],
+  };
+}
+
+/**
+ * A lease ran out without a report (the agent crashed, stalled or lost its
+ * context): the task goes back to the queue with backoff, or to the dead
+ * letters when its attempts are used up. Null when the lease has not expired.
+ */
+export function decideLeaseExpiry(
+  task: Task,
+  now: Date,
+  policy: RetryPolicy,
+  random: () => number,
+): (Decision & { outcome: 'retrying' | 'dead_lettered' }) | null {
+  if (!isLeaseExpired(task, now)) return null;
+  const d = decideFailure(task.attempts, task.max_attempts, true, now, policy, random);
+  const reason = `lease expired at ${task.lease_expires_at} without a report from ${task.assignee ?? 'its agent'}`;
+  const base = { ...task, assignee: null, lease_token: null, lease_expires_at: null, failure_reason: reason, updated_at: now.toISOString() };
+  const expired: NewEvent = { type: 'task.lease_expired', task_id: task.id, agent_id: task.assignee, payload: { attempt: task.attempts, lease_expires_at: task.lease_expires_at } };
+  if (d.outcome === 'retrying') {
+    const waiting = task.unmet_deps > 0;
+    return {
+      outcome: 'retrying',
+      task: { ...base, status: waiting ? 'blocked' : 'pending', blocked_reason: waiting ? 'dependencies' : null, run_after: d.run_after },
+      events: [expired, { type: 'task.retrying', task_id: task.id, agent_id: null, payload: { run_after: d.run_after, delay_ms: d.delay_ms, attempt: task.attempts, max_attempts: task.max_attempts } }],
+    };
+  }
+  return {
+    outcome: 'dead_lettered',
+    task: { ...base, status: 'failed', run_after: null },
+    events: [expired, { type: 'task.dead_lettered', task_id: task.id, agent_id: null, payload: { reason, why: d.why, attempts: task.attempts } }],
   };
 }

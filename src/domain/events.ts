@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   'task.failed',
   'task.retrying',
   'task.released',
+  'task.lease_expired',
   'task.dead_lettered',
   'task.unblocked',
   'task.blocked',

@@ -27,6 +27,8 @@ export interface LoomApi {
   overview(input: { project_id: string }): Promise<ProjectOverview>;
   graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
   events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]>;
+  /** Crash recovery: claimed tasks whose lease ran out go back to the queue (or to the dead letters). */
+  recoverLeases(input: { project_id: string }): Promise<{ requeued: string[]; dead_lettered: string[] }>;
   /** Gives a claimed task back to the queue (no attempt used): for an agent that cannot go on. */
   release(input: LeaseInput & { reason?: string }): Promise<Task>;
   /** The tasks an agent holds now (claimed by it), with their leases. */

@@ -60,6 +60,8 @@ export interface TaskStore {
    * events). Null when another writer got there first: decide again.
    */
   commitDecision(input: CommitInput): Promise<CommitOutcome | null>;
+  /** Claimed tasks whose lease ran out, oldest expiry first (all projects when projectId is null). */
+  expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]>;
   /** Tasks claimed by one agent now. */
   agentTasks(projectId: string, agentId: string): Promise<Task[]>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;

@@ -79,6 +79,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     graph: async () => ({ format: 'summary', graph: { nodes: [], edges: [], waves: [], stuck: [] }, text: '0 tasks' }),
     events: async () => [],
     release: async () => task(),
+    recoverLeases: async () => ({ requeued: [], dead_lettered: [] }),
     agentTasks: async () => [],
     sendMessage: async () => {
       throw new Error('not stubbed');

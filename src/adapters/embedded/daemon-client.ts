@@ -241,6 +241,7 @@ export class DaemonClient implements LoomApi, EventSource {
   overview = (i: Parameters<LoomApi['overview']>[0]) => this.call<Awaited<ReturnType<LoomApi['overview']>>>('overview', i);
   graph = (i: Parameters<LoomApi['graph']>[0]) => this.call<Awaited<ReturnType<LoomApi['graph']>>>('graph', i);
   events = (i: Parameters<LoomApi['events']>[0]) => this.call<Awaited<ReturnType<LoomApi['events']>>>('events', i);
+  recoverLeases = (i: Parameters<LoomApi['recoverLeases']>[0]) => this.call<Awaited<ReturnType<LoomApi['recoverLeases']>>>('recoverLeases', i);
   release = (i: Parameters<LoomApi['release']>[0]) => this.call<Awaited<ReturnType<LoomApi['release']>>>('release', i);
   agentTasks = (i: Parameters<LoomApi['agentTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['agentTasks']>>>('agentTasks', i);
   sendMessage = (i: Parameters<LoomApi['sendMessage']>[0]) => this.call<Awaited<ReturnType<LoomApi['sendMessage']>>>('sendMessage', i);

@@ -195,6 +195,16 @@ export class PgTaskStore implements TaskStore {
     };
   }
 
+  async expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.status = 'claimed' AND t.lease_expires_at <= $2 AND ($1::text IS NULL OR t.project_id = $1)
+        ORDER BY t.lease_expires_at LIMIT $3`,
+      [projectId, now, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
   async agentTasks(projectId: string, agentId: string): Promise<Task[]> {
     const r = await this.q(
       `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.status = 'claimed' AND t.project_id = $1 AND t.assignee = $2 ORDER BY t.lease_expires_at`,

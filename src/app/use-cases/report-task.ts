@@ -1,10 +1,10 @@
-import { decideDone, decideFail, decideHeartbeat, decideRelease } from '../../domain/deciders.js';
+import { decideDone, decideFail, decideHeartbeat, decideLeaseExpiry, decideRelease } from '../../domain/deciders.js';
 import { LoomError, taskNotFound } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
 import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js';
-import type { CommitOutcome } from '../../ports/task-store.js';
+import type { CommitOutcome, TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
 import { completeEpics, propagateFailureToDependents, releaseDependents } from './propagation.js';
 
@@ -125,27 +125,7 @@ async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailRes
     const decision = failDecision(d, task, input, now);
     const saved = await tx.updateTask(decision.task);
     const events: NewEvent[] = [...decision.events];
-    if (decision.outcome === 'dead_lettered') {
-      const propagation = await propagateFailureToDependents(tx, p, task.id, d.settings.failure_policy, now, d.ids, events, false);
-      const escalation: Escalation = {
-        id: d.ids.escalationId(),
-        project_id: p,
-        task_id: task.id,
-        message:
-          `dead letter: ${task.id} failed after ${task.attempts} attempt(s): ${input.reason}` +
-          (propagation.blocked.length > 0 ? `; ${propagation.blocked.length} dependent task(s) are blocked on it` : '') +
-          (propagation.cancelled.length > 0 ? `; ${propagation.cancelled.length} dependent task(s) were cancelled` : ''),
-        source: 'policy',
-        raised_by: null,
-        status: 'open',
-        resolution: null,
-        created_at: now.toISOString(),
-        resolved_at: null,
-      };
-      await tx.insertEscalation(escalation);
-      events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
-      await tx.recomputeWeights(p, [...task.depends_on, ...propagation.cancelled]);
-    }
+    if (decision.outcome === 'dead_lettered') await deadLetterConsequences(d, tx, task, input.reason, now, events);
     return { task: saved, outcome: decision.outcome, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
@@ -161,4 +141,71 @@ export async function releaseTask(d: UseCaseDeps, input: LeaseInput & { reason?:
     if (r !== null) return published(d, r).task;
   }
   throw new LoomError('INTERNAL', `task ${input.task_id} kept changing while it was being released`, { hint: 'try again' });
+}
+
+/** A dead letter blocks or cancels its dependents (per policy) and asks a human to look. */
+async function deadLetterConsequences(d: UseCaseDeps, tx: TaskStoreTx, task: Task, reason: string, now: Date, events: NewEvent[]): Promise<void> {
+  const p = task.project_id;
+  const propagation = await propagateFailureToDependents(tx, p, task.id, d.settings.failure_policy, now, d.ids, events, false);
+  const escalation: Escalation = {
+    id: d.ids.escalationId(),
+    project_id: p,
+    task_id: task.id,
+    message:
+      `dead letter: ${task.id} failed after ${task.attempts} attempt(s): ${reason}` +
+      (propagation.blocked.length > 0 ? `; ${propagation.blocked.length} dependent task(s) are blocked on it` : '') +
+      (propagation.cancelled.length > 0 ? `; ${propagation.cancelled.length} dependent task(s) were cancelled` : ''),
+    source: 'policy',
+    raised_by: null,
+    status: 'open',
+    resolution: null,
+    created_at: now.toISOString(),
+    resolved_at: null,
+  };
+  await tx.insertEscalation(escalation);
+  events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
+  await tx.recomputeWeights(p, [...task.depends_on, ...propagation.cancelled]);
+}
+
+/**
+ * Crash recovery: every claimed task whose lease ran out goes back to the
+ * queue (or to the dead letters). Safe to run in many processes at once:
+ * each change is guarded by the task's revision (or its row lock), so a task
+ * is requeued once, and never after its agent's last-moment heartbeat.
+ */
+export async function expireLeases(
+  d: UseCaseDeps,
+  projectId: string | null,
+  limit = 1000,
+): Promise<{ requeued: string[]; dead_lettered: string[] }> {
+  const requeued: string[] = [];
+  const deadLettered: string[] = [];
+  const random = () => d.ids.random();
+  for (const task of await d.store.expiredLeases(projectId, d.clock.now(), limit)) {
+    const now = d.clock.now();
+    const decision = decideLeaseExpiry(task, now, d.settings.retry, random);
+    if (decision === null) continue;
+    if (decision.outcome === 'retrying') {
+      const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+      if (r !== null) {
+        published(d, r);
+        requeued.push(task.id);
+      }
+      continue;
+    }
+    const r = await d.store.transaction(async (tx) => {
+      const current = await tx.lockTask(task.project_id, task.id);
+      const again = current === null ? null : decideLeaseExpiry(current, now, d.settings.retry, random);
+      if (current === null || again === null || again.outcome !== 'dead_lettered') return null; // someone else acted first
+      await tx.updateTask(again.task);
+      const events: NewEvent[] = [...again.events];
+      await deadLetterConsequences(d, tx, current, again.task.failure_reason ?? 'lease expired', now, events);
+      return tx.appendEvents(task.project_id, events, now);
+    });
+    if (r !== null) {
+      d.bus.publish(r);
+      deadLettered.push(task.id);
+    }
+  }
+  return { requeued, dead_lettered: deadLettered };
 }
