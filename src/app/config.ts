@@ -15,6 +15,7 @@ export interface LoomConfigFile {
   redis_url?: string;
   tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
   daemon?: { idle_timeout_seconds?: number };
+  mcp?: { tools?: string[] };
 }
 
 export interface LoomConfig {
@@ -24,6 +25,7 @@ export interface LoomConfig {
   redis_url: string | null;
   tasks: TaskSettings;
   daemon: { idle_timeout_seconds: number };
+  mcp: { tools: string[] | undefined };
   /** Where each part came from, for `loom doctor` and error messages. */
   sources: string[];
 }
@@ -56,6 +58,11 @@ const CONFIG_SCHEMA = {
       },
     },
     daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { tools: { type: 'array', items: { enum: ['core'] }, minItems: 1, uniqueItems: true } },
+    },
   },
 } as const;
 
@@ -146,6 +153,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       ...l,
       tasks: { ...acc.tasks, ...l.tasks, retry: { ...acc.tasks?.retry, ...l.tasks?.retry } },
       daemon: { ...acc.daemon, ...l.daemon },
+      mcp: { ...acc.mcp, ...l.mcp },
     }),
     {},
   );
@@ -161,6 +169,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       retry: { ...DEFAULT_TASK_SETTINGS.retry, ...merged.tasks?.retry },
     },
     daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },
+    mcp: { tools: merged.mcp?.tools },
     sources,
   };
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { DaemonClient } from '../adapters/embedded/daemon-client.js';
@@ -9,11 +9,14 @@ import type { Project } from '../domain/task.js';
 import { LoomApi } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
+import { mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
 
 export interface ConnectorOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Loom's version, reported by the MCP server. */
+  version?: string;
   /** The script that runs `daemon run` (the built CLI entry). */
   daemonEntry: string;
 }
@@ -91,7 +94,7 @@ export class AppConnector implements LoomConnector {
     return { api, project: { project_dir: dir, project_id: config.project.id, mode }, events };
   }
 
-  async init(opts: { projectDir?: string; name?: string }): Promise<{ project: Project; created: boolean; config_path: string; mode: StorageMode }> {
+  async init(opts: { projectDir?: string; name?: string }): ReturnType<LoomConnector['init']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
     const loomDir = join(dir, '.loom');
     mkdirSync(loomDir, { recursive: true });
@@ -107,16 +110,22 @@ export class AppConnector implements LoomConnector {
           if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return api.createProject({ id: config.project!.id, name: config.project!.name });
           throw e;
         });
-        return { project, created: false, config_path: configPath, mode };
+        return { project, created: false, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
       }
       const project = await api.createProject({ name: opts.name ?? basename(dir) });
       const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
       const text = yaml.dump({ project: { id: project.id, name: project.name }, ...existing }, { lineWidth: 100 });
       writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
-      return { project, created: true, config_path: configPath, mode };
+      return { project, created: true, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
     } finally {
       await api.close();
     }
+  }
+
+  /** The `.mcp.json` entry that starts `loom mcp`, and the AGENTS.md section on how to use Loom. */
+  private setUpClaudeCode(dir: string): { mcp_json: FileChange; agents_md: FileChange } {
+    const bin = join(dirname(this.o.daemonEntry), '..', '..', '..', 'bin', 'loom.js');
+    return { mcp_json: writeMcpJson(dir, mcpServerEntry(bin, this.o.env)), agents_md: writeAgentsMd(dir) };
   }
 
   async migrate(opts: { projectDir?: string } = {}): Promise<{ applied: string[]; version: number }> {
@@ -167,6 +176,11 @@ export class AppConnector implements LoomConnector {
     } finally {
       await client.close();
     }
+  }
+
+  async serveMcp(opts: { projectDir?: string; agentId?: string } = {}): Promise<void> {
+    const { serveMcpStdio } = await import('./mcp-main.js');
+    await serveMcpStdio(this, { ...opts, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
   async daemonStop(opts: { projectDir?: string } = {}): Promise<{ stopped: boolean; data_dir: string }> {

@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
     return -1; // keeps running until idle or stopped
   }
-  const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url) });
+  const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });
   const colors = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
   return runCli(
     argv,

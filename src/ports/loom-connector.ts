@@ -37,9 +37,21 @@ export interface LoomConnector {
   /** Opens the project found from `projectDir` (or LOOM_PROJECT_DIR, or the cwd). Throws NO_PROJECT when none. */
   open(opts?: { projectDir?: string }): Promise<{ api: LoomApi; project: ProjectContext; events: EventSource }>;
   /** Creates `.loom/config.yaml` with a new project; a second call returns the existing one. */
-  init(opts: { projectDir?: string; name?: string }): Promise<{ project: Project; created: boolean; config_path: string; mode: StorageMode }>;
+  init(opts: { projectDir?: string; name?: string }): Promise<{
+    project: Project;
+    created: boolean;
+    config_path: string;
+    mode: StorageMode;
+    /** What init did to the Claude Code files of the project. */
+    claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; agents_md: 'created' | 'updated' | 'unchanged' };
+  }>;
   migrate(opts?: { projectDir?: string }): Promise<{ applied: string[]; version: number }>;
   daemonStatus(opts?: { projectDir?: string }): Promise<DaemonStatus>;
   daemonStop(opts?: { projectDir?: string }): Promise<{ stopped: boolean; data_dir: string }>;
+  /**
+   * Serves MCP over this process's stdin/stdout (what Claude Code spawns)
+   * until the client goes away or a signal asks it to stop.
+   */
+  serveMcp(opts?: { projectDir?: string; agentId?: string }): Promise<void>;
 }
 export const LoomConnector: ServiceIdentifier<LoomConnector> = Symbol.for('loom.LoomConnector');

@@ -145,8 +145,11 @@ async function run(
       calls.push({ method: 'daemonStop', input: o });
       return { stopped: true, data_dir: '/p/.loom/data' };
     },
+    serveMcp: async (o) => {
+      calls.push({ method: 'serveMcp', input: o });
+    },
     ...opts.connector,
-  };
+  } as LoomConnector;
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: string[] = [];

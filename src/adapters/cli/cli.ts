@@ -12,6 +12,7 @@ import { FailCommand } from './commands/fail.command.js';
 import { GraphCommand } from './commands/graph.command.js';
 import { HeartbeatCommand } from './commands/heartbeat.command.js';
 import { InitCommand } from './commands/init.command.js';
+import { McpCommand } from './commands/mcp.command.js';
 import { MigrateCommand } from './commands/migrate.command.js';
 import { ReadyCommand } from './commands/ready.command.js';
 import { StatusCommand } from './commands/status.command.js';
@@ -35,6 +36,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   EventsCommand,
   DaemonStatusCommand,
   DaemonStopCommand,
+  McpCommand,
 ];
 
 /**

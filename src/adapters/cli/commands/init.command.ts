@@ -26,8 +26,13 @@ export class InitCommand extends LoomCommand {
       `${result.created ? 'created project' : 'project already exists:'} ${result.project.name} (${result.project.id})`,
       `config  ${result.config_path}`,
       `mode    ${result.mode}`,
+      ...(result.claude_code === undefined
+        ? []
+        : [
+            `claude  .mcp.json ${result.claude_code.mcp_json} (the loom MCP server), AGENTS.md ${result.claude_code.agents_md} (how agents use Loom)`,
+          ]),
       '',
-      `next: loom create "First task"`,
+      `next: loom create "First task", then start Claude Code here: it finds the loom tools in .mcp.json`,
     ]);
     return 0;
   }

@@ -1,0 +1,112 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoomError } from '../../domain/errors.js';
+import type { LoomApi } from '../../ports/loom-api.js';
+import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
+import { EventForwarder } from './notifications.js';
+import { errorResult, okResult, toToolError } from './present.js';
+import { McpSession } from './session.js';
+import { toolsOf } from './tools/index.js';
+import type { ToolContext } from './tools/tool.js';
+import { validateArgs } from './validation.js';
+
+export interface LoomMcpServerOptions {
+  api: LoomApi;
+  /** Live events of the project, forwarded to the client as notifications/loom/task_event. */
+  events: EventSource;
+  project: ProjectContext;
+  /** Loom's version, reported as the server version. */
+  version: string;
+  /** Tool groups to offer (config `mcp.tools`); default ['core']. */
+  toolGroups?: string[];
+  /** A fixed agent id for this session; default `<client name>-<6 hex>`. */
+  agentId?: string;
+  /** Where internal errors and dropped events are reported (stderr in `loom mcp`); never stdout. */
+  log?: (line: string) => void;
+}
+
+export interface LoomMcpServer {
+  server: Server;
+  session: McpSession;
+  /** Stops the notifications and closes the server (and its transport). */
+  close(): Promise<void>;
+}
+
+const INSTRUCTIONS =
+  'Loom is the task graph this team of agents shares. Work loop: loom_ready or loom_claim -> do the work ' +
+  '(loom_heartbeat on long work) -> loom_done or loom_fail. This session remembers your leases. ' +
+  'Read loom_inbox now and then; loom_escalate when only a human can unblock you; loom_recover after losing context.';
+
+/**
+ * The Loom MCP server for one client session, on the SDK's low-level Server
+ * so tools publish plain JSON Schema checked with ajv. The caller connects a
+ * transport. The factory owns `server.oninitialized` and `server.onclose`.
+ */
+export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
+  const log = o.log ?? (() => {});
+  const tools = toolsOf(o.toolGroups ?? ['core']);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const listed: ListToolsResult = {
+    tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, annotations: t.annotations })),
+  };
+  const session = new McpSession(o.agentId);
+  const ctx: ToolContext = { api: o.api, project_id: o.project.project_id, session, log };
+
+  const server = new Server({ name: 'loom', version: o.version }, { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS });
+
+  server.setRequestHandler(ListToolsRequestSchema, () => listed);
+  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const name = request.params.name;
+    const tool = byName.get(name);
+    try {
+      if (tool === undefined) {
+        throw new LoomError('VALIDATION_FAILED', `unknown tool ${name}; available: ${[...byName.keys()].join(', ')}`, {
+          hint: 'call one of the tools listed above',
+        });
+      }
+      const args = request.params.arguments ?? {};
+      validateArgs(tool, args);
+      return okResult(await tool.run(args, ctx));
+    } catch (error) {
+      return errorResult(toToolError(error, log, name));
+    }
+  });
+
+  const forwarder = new EventForwarder({
+    send: (n) => server.notification(n),
+    log,
+    onDropped: (count) => {
+      server
+        .sendLoggingMessage({ level: 'warning', logger: 'loom', data: `${count} task events were dropped because this client fell behind; loom_status shows the current state` })
+        .catch(() => undefined);
+    },
+  });
+  let unsubscribe: (() => void) | undefined;
+  let closed = false;
+  const stop = (): void => {
+    closed = true;
+    unsubscribe?.();
+    unsubscribe = undefined;
+    forwarder.close();
+  };
+
+  server.oninitialized = () => {
+    session.identify(server.getClientVersion()?.name);
+    if (closed || unsubscribe !== undefined) return;
+    try {
+      unsubscribe = o.events.subscribe(o.project.project_id, forwarder.push);
+    } catch (error) {
+      log(`loom mcp: could not subscribe to project events: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  server.onclose = stop;
+
+  return {
+    server,
+    session,
+    async close() {
+      stop();
+      await server.close();
+    },
+  };
+}

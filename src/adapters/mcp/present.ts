@@ -1,0 +1,58 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoomError, type ErrorCode } from '../../domain/errors.js';
+
+/** What a model sees of a failure: a stable code, a message, and what to do next. */
+export interface ToolError {
+  code: string;
+  message: string;
+  hint: string;
+}
+
+/** Where the API's hints speak to a person at a terminal, a model gets one in terms of its tools. */
+const MODEL_HINTS: Partial<Record<ErrorCode, string>> = {
+  NO_PROJECT: 'run `loom init` in the project directory (a human may need to do it), then restart this MCP server',
+  PROJECT_NOT_FOUND: 'run `loom init` in the project directory, or check project.id in .loom/config.yaml',
+  LEASE_LOST:
+    'the task went back to the queue: stop working on it and claim new work with loom_claim. Nothing you reported was recorded',
+  TASK_NOT_FOUND: 'check the id with loom_ready or loom_status; ids look like loom-1a2b3c4d',
+  NOT_CLAIMED: 'claim the task with loom_claim first; this session then remembers its lease',
+};
+
+const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
+  VALIDATION_FAILED: 'fix the arguments and call again; nothing was written',
+  INTERNAL: 'nothing you can fix: retry once, and if it fails again tell a human with loom_escalate',
+};
+
+const GENERIC_HINT = 'read the message, adjust the call and try again';
+
+/**
+ * Maps anything thrown to the shape shown to the model. A LoomError keeps
+ * its code and message; anything else (and INTERNAL, whose message may carry
+ * driver text from a daemon) becomes a plain "internal error" and is logged.
+ */
+export function toToolError(error: unknown, log: (line: string) => void, where: string): ToolError {
+  if (LoomError.is(error) && error.code !== 'INTERNAL') {
+    return {
+      code: error.code,
+      message: error.message,
+      hint: MODEL_HINTS[error.code] ?? error.hint ?? DEFAULT_HINTS[error.code] ?? GENERIC_HINT,
+    };
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  log(`loom mcp: internal error in ${where}: ${detail}`);
+  const hint = LoomError.is(error) && error.hint !== undefined ? error.hint : DEFAULT_HINTS.INTERNAL!;
+  return { code: 'INTERNAL', message: 'internal error', hint };
+}
+
+export function errorResult(error: ToolError): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: JSON.stringify(error) }],
+    structuredContent: { error: { ...error } },
+  };
+}
+
+/** structuredContent must be an object: tools return objects (lists wrapped as {tasks: [...]}). */
+export function okResult(result: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
+}

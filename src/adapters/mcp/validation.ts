@@ -1,0 +1,44 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { LoomError } from '../../domain/errors.js';
+import type { LoomTool } from './tools/tool.js';
+
+// One compiler for the process; each tool's schema is compiled on its first call.
+let ajv: Ajv | undefined;
+const validators = new WeakMap<LoomTool, ValidateFunction>();
+
+function validatorOf(tool: LoomTool): ValidateFunction {
+  let v = validators.get(tool);
+  if (v === undefined) {
+    ajv ??= new Ajv({ allErrors: true, strict: true });
+    v = ajv.compile(tool.inputSchema);
+    validators.set(tool, v);
+  }
+  return v;
+}
+
+/** ajv errors in words a model can act on, naming the argument. */
+export function describeErrors(errors: readonly ErrorObject[] | null | undefined): string {
+  const seen = new Set<string>();
+  return (errors ?? [])
+    .map((e) => {
+      const where = e.instancePath === '' ? 'arguments' : e.instancePath.slice(1).replace(/\//g, '.');
+      if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
+      if (e.keyword === 'required') return `${where}: missing required field "${String(e.params.missingProperty)}"`;
+      if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
+      if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+      if (e.keyword === 'anyOf') return `${where}: does not match any allowed form`;
+      return `${where}: ${e.message ?? 'is invalid'}`;
+    })
+    .filter((line) => !seen.has(line) && seen.add(line) !== undefined)
+    .join('; ');
+}
+
+/** Checks a tool's arguments against its schema; throws VALIDATION_FAILED naming each bad field. */
+export function validateArgs(tool: LoomTool, args: unknown): void {
+  const validate = validatorOf(tool);
+  if (validate(args)) return;
+  throw new LoomError('VALIDATION_FAILED', `invalid ${tool.name} arguments: ${describeErrors(validate.errors)}`, {
+    hint: 'fix the arguments named above and call again; nothing was written',
+    details: { tool: tool.name },
+  });
+}

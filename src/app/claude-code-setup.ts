@@ -1,0 +1,101 @@
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { LoomError } from '../domain/errors.js';
+
+export type FileChange = 'created' | 'updated' | 'unchanged';
+
+export interface McpServerEntry {
+  command: string;
+  args: string[];
+}
+
+/**
+ * How Claude Code should start `loom mcp`: plain `loom` when that is this
+ * install on the PATH, otherwise node with this install's absolute path.
+ * Claude Code starts it in the project directory, where `loom` finds the project.
+ */
+export function mcpServerEntry(loomBin: string, env: NodeJS.ProcessEnv): McpServerEntry {
+  const ours = realpathSync(loomBin);
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'loom');
+    try {
+      if (statSync(candidate).isFile() && realpathSync(candidate) === ours) return { command: 'loom', args: ['mcp'] };
+    } catch {
+      // not there
+    }
+  }
+  return { command: process.execPath, args: [ours, 'mcp'] };
+}
+
+/** Writes or merges the `loom` server into the project's `.mcp.json`, keeping every other server. */
+export function writeMcpJson(projectDir: string, entry: McpServerEntry): FileChange {
+  const path = join(projectDir, '.mcp.json');
+  let config: { mcpServers?: Record<string, unknown> } & Record<string, unknown> = {};
+  const existed = existsSync(path);
+  if (existed) {
+    try {
+      config = JSON.parse(readFileSync(path, 'utf8')) as typeof config;
+    } catch (e) {
+      throw new LoomError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}`, {
+        hint: 'fix it by hand (Loom will not overwrite it), then run `loom init` again',
+        details: { file: path },
+      });
+    }
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+      throw new LoomError('CONFIG_INVALID', `${path} must hold a JSON object`, { hint: 'fix it by hand, then run `loom init` again', details: { file: path } });
+    }
+  }
+  const servers = (config.mcpServers ?? {}) as Record<string, unknown>;
+  if (JSON.stringify(servers.loom) === JSON.stringify(entry)) return 'unchanged';
+  config.mcpServers = { ...servers, loom: entry };
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  return existed ? 'updated' : 'created';
+}
+
+const BEGIN = '<!-- loom:begin (written by `loom init`; edits inside are replaced) -->';
+const END = '<!-- loom:end -->';
+
+const AGENTS_SECTION = `${BEGIN}
+## Working with Loom
+
+This project's work is a shared task graph in Loom. Several agents work it at once, so take work only by claiming it.
+
+With the Loom MCP tools (Claude Code starts \`loom mcp\` from \`.mcp.json\`):
+1. \`loom_inbox\`: read messages from other agents first.
+2. \`loom_claim\` (no arguments: the best ready task) or \`loom_ready\` to look first. A claim gives you a lease; this session remembers it.
+3. Do the work. On long work call \`loom_heartbeat\` before the lease runs out (5 minutes by default).
+4. \`loom_done\` with an \`output\` object (what you did, links, files), or \`loom_fail\` with a \`reason\` (\`retryable: false\` when retrying cannot help).
+5. Only a human can help? \`loom_escalate\` with a message. Want another agent to know something? \`loom_message\` (\`to\`: an agent id or \`*\`).
+6. Lost your context? \`loom_recover\` lists what you hold; \`execute: "heartbeat"\` keeps it, \`"release"\` gives it back.
+A \`LEASE_LOST\` error means the task went back to the queue: stop working on it and claim new work.
+
+New work goes in with \`loom_create\` (\`depends_on\` for order, \`parent_id\` for an epic, \`done_when\` for the acceptance test).
+
+A subagent without MCP reports through the CLI, with the task id and lease token its parent gives it:
+\`\`\`sh
+loom done TASK_ID --agent NAME --token LEASE_TOKEN --output '{"summary": "..."}'
+loom fail TASK_ID --agent NAME --token LEASE_TOKEN --reason "..."
+loom heartbeat TASK_ID --agent NAME --token LEASE_TOKEN
+\`\`\`
+\`loom status\`, \`loom ready\` and \`loom graph --format waves\` show where the project stands.
+${END}
+`;
+
+/** Creates AGENTS.md, or adds or refreshes Loom's section between its markers. */
+export function writeAgentsMd(projectDir: string): FileChange {
+  const path = join(projectDir, 'AGENTS.md');
+  if (!existsSync(path)) {
+    writeFileSync(path, `# Agents\n\n${AGENTS_SECTION}`);
+    return 'created';
+  }
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  const next =
+    start >= 0 && end > start
+      ? `${text.slice(0, start)}${AGENTS_SECTION.trimEnd()}${text.slice(end + END.length)}`
+      : `${text.trimEnd()}\n\n${AGENTS_SECTION}`;
+  if (next === text) return 'unchanged';
+  writeFileSync(path, next);
+  return 'updated';
+}

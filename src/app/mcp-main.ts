@@ -1,0 +1,96 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { createLoomMcpServer } from '../adapters/mcp/loom-mcp-server.js';
+import { LoomError } from '../domain/errors.js';
+import type { LoomApi } from '../ports/loom-api.js';
+import type { EventSource, LoomConnector, ProjectContext } from '../ports/loom-connector.js';
+import { loadConfig } from './config.js';
+
+const SHUTDOWN_GRACE_MS = 4_000;
+
+/**
+ * `loom mcp`: one MCP session over stdio. In embedded mode the API is the
+ * project's daemon (this process is a bridge to it); in server mode it runs
+ * here against Postgres. Expired leases are recovered before any tool is
+ * served. SIGTERM, SIGINT or stdin closing stop it: no new work is accepted,
+ * calls in flight finish (up to 4 s), then connections close.
+ */
+export async function serveMcpStdio(
+  connector: LoomConnector,
+  o: { projectDir?: string; agentId?: string; version: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  const log = (line: string): void => void process.stderr.write(`[loom mcp] ${line}\n`);
+  let api: LoomApi;
+  let events: EventSource;
+  let project: ProjectContext;
+  let toolGroups: string[] | undefined;
+  try {
+    ({ api, events, project } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir }));
+    toolGroups = loadConfig(project.project_dir, o.env).mcp.tools;
+    const recovered = await api.recoverLeases({ project_id: project.project_id });
+    if (recovered.requeued.length + recovered.dead_lettered.length > 0) {
+      log(`recovered expired leases: requeued ${recovered.requeued.length}, dead-lettered ${recovered.dead_lettered.length}`);
+    }
+  } catch (e) {
+    if (!LoomError.is(e)) throw e;
+    // Serve anyway, so the model reads what is wrong and how to fix it on its first call.
+    log(`${e.code}: ${e.message}`);
+    api = failingApi(e);
+    events = { subscribe: () => () => {} };
+    project = { project_dir: o.projectDir ?? process.cwd(), project_id: '(none)', mode: 'embedded' };
+  }
+
+  const mcp = createLoomMcpServer({
+    api,
+    events,
+    project,
+    version: o.version,
+    log,
+    ...(toolGroups === undefined ? {} : { toolGroups }),
+    ...(o.agentId === undefined ? {} : { agentId: o.agentId }),
+  });
+  const transport = new StdioServerTransport();
+  await mcp.server.connect(transport);
+
+  // Calls in flight, by JSON-RPC id: shutdown waits for their answers.
+  const inFlight = new Set<string | number>();
+  const receive = transport.onmessage;
+  transport.onmessage = (msg: JSONRPCMessage) => {
+    if ('method' in msg && 'id' in msg) inFlight.add(msg.id);
+    receive?.(msg);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (msg: JSONRPCMessage) => {
+    await send(msg);
+    if (!('method' in msg) && 'id' in msg && msg.id !== undefined) inFlight.delete(msg.id);
+  };
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = async (why: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      log(`stopping (${why})`);
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await mcp.close().catch(() => undefined);
+      await api.close().catch(() => undefined);
+      resolve();
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.stdin.once('end', () => void stop('stdin closed'));
+    process.stdin.once('close', () => void stop('stdin closed'));
+    mcp.server.onclose = ((previous) => () => {
+      previous?.();
+      void stop('client closed');
+    })(mcp.server.onclose);
+  });
+}
+
+/** Every call fails with the error that kept the project from opening. */
+function failingApi(error: LoomError): LoomApi {
+  return new Proxy({} as LoomApi, {
+    get: (_t, prop) => (prop === 'close' ? async () => {} : async () => Promise.reject(error)),
+  });
+}
