@@ -124,8 +124,7 @@ export class AppConnector implements LoomConnector {
 
   /** The `.mcp.json` entry that starts `loom mcp`, and the AGENTS.md section on how to use Loom. */
   private setUpClaudeCode(dir: string): { mcp_json: FileChange; agents_md: FileChange } {
-    const bin = join(dirname(this.o.daemonEntry), '..', '..', '..', 'bin', 'loom.js');
-    return { mcp_json: writeMcpJson(dir, mcpServerEntry(bin, this.o.env)), agents_md: writeAgentsMd(dir) };
+    return { mcp_json: writeMcpJson(dir, mcpServerEntry(this.loomBin(), this.o.env)), agents_md: writeAgentsMd(dir) };
   }
 
   async migrate(opts: { projectDir?: string } = {}): Promise<{ applied: string[]; version: number }> {
@@ -181,6 +180,15 @@ export class AppConnector implements LoomConnector {
   async serveMcp(opts: { projectDir?: string; agentId?: string } = {}): Promise<void> {
     const { serveMcpStdio } = await import('./mcp-main.js');
     await serveMcpStdio(this, { ...opts, version: this.o.version ?? '0.0.0', env: this.o.env });
+  }
+
+  async runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }> {
+    const { runDemo } = await import('./demo-main.js');
+    return runDemo(this, { ...opts, loomBin: this.loomBin(), env: this.o.env });
+  }
+
+  private loomBin(): string {
+    return join(dirname(this.o.daemonEntry), '..', '..', '..', 'bin', 'loom.js');
   }
 
   async daemonStop(opts: { projectDir?: string } = {}): Promise<{ stopped: boolean; data_dir: string }> {

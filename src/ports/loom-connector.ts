@@ -53,5 +53,7 @@ export interface LoomConnector {
    * until the client goes away or a signal asks it to stop.
    */
   serveMcp(opts?: { projectDir?: string; agentId?: string }): Promise<void>;
+  /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
+  runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
 }
 export const LoomConnector: ServiceIdentifier<LoomConnector> = Symbol.for('loom.LoomConnector');

@@ -148,6 +148,10 @@ async function run(
     serveMcp: async (o) => {
       calls.push({ method: 'serveMcp', input: o });
     },
+    runDemo: async (o) => {
+      calls.push({ method: 'runDemo', input: o });
+      return { complete: true, dir: '/tmp/demo' };
+    },
     ...opts.connector,
   } as LoomConnector;
   const stdout = new PassThrough();

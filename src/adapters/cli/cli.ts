@@ -4,6 +4,7 @@ import { CancelCommand } from './commands/cancel.command.js';
 import { ClaimCommand } from './commands/claim.command.js';
 import { CreateCommand } from './commands/create.command.js';
 import { DaemonStatusCommand } from './commands/daemon-status.command.js';
+import { DemoCommand } from './commands/demo.command.js';
 import { DaemonStopCommand } from './commands/daemon-stop.command.js';
 import { DoneCommand } from './commands/done.command.js';
 import { EscalateCommand } from './commands/escalate.command.js';
@@ -37,6 +38,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DaemonStatusCommand,
   DaemonStopCommand,
   McpCommand,
+  DemoCommand,
 ];
 
 /**
