@@ -91,6 +91,7 @@ export async function serveMcpStdio(
 /** Every call fails with the error that kept the project from opening. */
 function failingApi(error: LoomError): LoomApi {
   return new Proxy({} as LoomApi, {
-    get: (_t, prop) => (prop === 'close' ? async () => {} : async () => Promise.reject(error)),
+    // `then` stays undefined, so the proxy is not mistaken for a promise.
+    get: (_t, prop) => (prop === 'then' ? undefined : prop === 'close' ? async () => {} : async () => Promise.reject(error)),
   });
 }

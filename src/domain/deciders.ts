@@ -264,9 +264,8 @@ export function decideEpicCompletion(epic: Task, now: Date): Decision {
 
 /**
  * An agent gives a claimed task back (it cannot go on, or lost its context):
- * the task returns to the queue at once, without backoff. The attempt still
- * counts, as a lease expiry would: attempts record claims, which is also what
- * tells a stale report (LEASE_LOST) from a task never claimed (NOT_CLAIMED).
+ * the task returns to the queue at once, without backoff, and the attempt
+ * is not counted: giving work back is not failing at it.
  */
 export function decideRelease(task: Task, token: string, agentId: string, reason: string | undefined, now: Date): Decision {
   const check = checkLease(task, token, now);
@@ -281,6 +280,7 @@ export function decideRelease(task: Task, token: string, agentId: string, reason
       assignee: null,
       lease_token: null,
       lease_expires_at: null,
+      attempts: Math.max(0, task.attempts - 1),
       updated_at: now.toISOString(),
     },
     events: [{ type: 'task.released', task_id: task.id, agent_id: agentId, payload: { reason: reason ?? null } }],

@@ -74,7 +74,7 @@ describe.each(stores)('messages and release (%s)', (_name, open) => {
     expect((await api.events({ project_id: p })).map((e) => e.type)).toEqual(['project.created']);
   });
 
-  it('lists what an agent holds, and releases it back to the queue at once', async () => {
+  it('lists what an agent holds, and releases it back to the queue at once, without using an attempt', async () => {
     const p = (await api.createProject({ name: 'recover' })).id;
     const origin = { kind: 'test', id: 't' };
     const a = await api.createTask({ project_id: p, title: 'a', origin });
@@ -86,12 +86,19 @@ describe.each(stores)('messages and release (%s)', (_name, open) => {
 
     await expect(api.release({ project_id: p, task_id: a.id, agent_id: 'ada', lease_token: 'forged' })).rejects.toMatchObject({ code: 'LEASE_LOST' });
     const released = await api.release({ project_id: p, task_id: a.id, agent_id: 'ada', lease_token: ca.lease.token, reason: 'context lost' });
-    expect(released).toMatchObject({ status: 'pending', attempts: 1, assignee: null, lease_token: null, run_after: null });
+    expect(released).toMatchObject({ status: 'pending', attempts: 0, assignee: null, lease_token: null, run_after: null });
     expect((await api.ready({ project_id: p })).map((t) => t.id)).toEqual([a.id]);
     expect(await api.agentTasks({ project_id: p, agent_id: 'ada' })).toEqual([]);
     const types = (await api.events({ project_id: p })).map((e) => e.type);
     expect(types.filter((t) => t === 'task.released')).toHaveLength(1);
-    // the old lease is dead
-    await expect(api.done({ project_id: p, task_id: a.id, agent_id: 'ada', lease_token: ca.lease.token })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    // the old lease is dead: the task is simply not claimed any more
+    await expect(api.done({ project_id: p, task_id: a.id, agent_id: 'ada', lease_token: ca.lease.token })).rejects.toMatchObject({ code: 'NOT_CLAIMED' });
+    // releasing again and again never uses up attempts
+    for (let i = 0; i < 4; i++) {
+      const c = await api.claim({ project_id: p, agent_id: 'ada', task_id: a.id });
+      if (!c.claimed) throw new Error('claim failed');
+      await api.release({ project_id: p, task_id: a.id, agent_id: 'ada', lease_token: c.lease.token });
+    }
+    expect((await api.status({ project_id: p, task_id: a.id })).task.attempts).toBe(0);
   });
 });

@@ -68,6 +68,23 @@ describe('remembered leases', () => {
     await other.close();
   });
 
+  it("no tool shows another session's lease token", async () => {
+    const project = await newProject(b.api);
+    const a = await connect(b, project, { agentId: 'a' });
+    const other = await connect(b, project, { agentId: 'b' });
+    const t = await b.api.createTask({ project_id: project.project_id, title: 't', origin, context: { lease_token: 'user data stays' } });
+    const claim = await a.ok('loom_claim', { task_id: t.id });
+    expect(claim.task.lease_token).toBe(claim.lease.token);
+    // Reads never carry a token, not even to its holder: the session keeps it.
+    expect(JSON.stringify(await a.ok('loom_status', { task_id: t.id }))).not.toContain(claim.lease.token);
+    const seen = await other.ok('loom_status', { task_id: t.id });
+    expect(seen.task).toMatchObject({ status: 'claimed', assignee: 'a', context: { lease_token: 'user data stays' } });
+    expect(seen.task).not.toHaveProperty('lease_token');
+    expect(JSON.stringify(await other.ok('loom_graph', { format: 'json' }))).not.toContain(claim.lease.token);
+    await a.close();
+    await other.close();
+  });
+
   it('an expired lease gets LEASE_LOST, and the session forgets it', async () => {
     const project = await newProject(b.api);
     const s = await connect(b, project);
@@ -216,8 +233,8 @@ describe('loom_recover', () => {
     expect((await s.ok('loom_ready')).tasks.map((t: { id: string }) => t.id).sort()).toEqual([c1.task.id, c2.task.id].sort());
     expect((await s.ok('loom_recover')).tasks).toEqual([]);
     expect(s.mcp.session.heldTasks()).toEqual([]);
-    // Released, not failed: no attempt is used up, and a released lease reports nothing.
-    expect((await s.call('loom_done', { task_id: c1.task.id, lease_token: c1.lease.token })).data.error.code).toBe('LEASE_LOST');
+    // Released, not failed: no attempt is used up, and a released lease reports nothing (the task is just not claimed).
+    expect((await s.call('loom_done', { task_id: c1.task.id, lease_token: c1.lease.token })).data.error.code).toBe('NOT_CLAIMED');
     await s.close();
   });
 

@@ -128,7 +128,7 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
               o.log(`internal error in ${req.method}: ${(e as Error)?.stack ?? String(e)}`);
               writeJsonLine(socket, {
                 id: req.id,
-                error: { code: 'INTERNAL', message: `internal error in the Loom daemon: ${(e as Error)?.message ?? e}`, hint: 'see .loom/daemon.log' },
+                error: { code: 'INTERNAL', message: `internal error in the Loom daemon (${req.method})`, hint: 'details are in .loom/daemon.log' },
               });
             },
           )

@@ -4,7 +4,7 @@ import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
 import { EventForwarder } from './notifications.js';
-import { errorResult, okResult, toToolError } from './present.js';
+import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
 import { McpSession } from './session.js';
 import { toolsOf } from './tools/index.js';
 import type { ToolContext } from './tools/tool.js';
@@ -66,7 +66,8 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
       }
       const args = request.params.arguments ?? {};
       validateArgs(tool, args);
-      return okResult(await tool.run(args, ctx));
+      const result = await tool.run(args, ctx);
+      return okResult(hideForeignLeases(result, (id) => session.tokenFor(id)) as Record<string, unknown>);
     } catch (error) {
       return errorResult(toToolError(error, log, name));
     }

@@ -56,3 +56,21 @@ export function errorResult(error: ToolError): CallToolResult {
 export function okResult(result: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
 }
+
+/**
+ * A lease token is the proof of a claim: a model must never read another
+ * session's (loom_status of a task someone else holds would otherwise show
+ * it, and with it anyone could report on that task). Copies, never mutates:
+ * API results may be shared with the service's caches in-process.
+ */
+export function hideForeignLeases(value: unknown, ownToken: (taskId: string) => string | undefined): unknown {
+  if (Array.isArray(value)) return value.map((v) => hideForeignLeases(v, ownToken));
+  if (typeof value !== 'object' || value === null) return value;
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(record)) {
+    if (key === 'lease_token' && typeof v === 'string' && typeof record.id === 'string' && ownToken(record.id) !== v) continue;
+    out[key] = key === 'context' || key === 'output' || key === 'payload' ? v : hideForeignLeases(v, ownToken);
+  }
+  return out;
+}

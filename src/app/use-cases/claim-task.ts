@@ -2,6 +2,7 @@ import { taskNotFound } from '../../domain/errors.js';
 import { newLease } from '../../domain/lease.js';
 import type { ClaimInput, ClaimResult } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
+import { publicView } from './read-models.js';
 
 /** Claims a given task, or the best ready one; nothing to claim is a result, not an error. */
 export async function claimTask(d: UseCaseDeps, input: ClaimInput): Promise<ClaimResult> {
@@ -19,7 +20,7 @@ export async function claimTask(d: UseCaseDeps, input: ClaimInput): Promise<Clai
   if (outcome === null) {
     const task = await d.store.getTask(input.project_id, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
-    return { claimed: false, reason: 'not_ready', task };
+    return { claimed: false, reason: 'not_ready', task: publicView(task) };
   }
   d.recent?.remember(outcome.task);
   d.bus.publish([outcome.event]);

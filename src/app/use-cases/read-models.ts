@@ -5,6 +5,13 @@ import type { Priority, Project, Task } from '../../domain/task.js';
 import type { GraphResult, ProjectOverview, TaskDetail } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
 
+/**
+ * A task as anyone may see it: the lease token is the holder's alone (it is
+ * what lets a report through), so reads show who holds a lease and until
+ * when, never the token.
+ */
+export const publicView = (task: Task): Task => (task.lease_token === null ? task : { ...task, lease_token: null });
+
 export async function readyTasks(d: UseCaseDeps, input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]> {
   return d.store.ready(input.project_id, d.clock.now(), input.limit ?? 20, input.priority);
 }
@@ -18,7 +25,7 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
     d.store.escalations(input.project_id, { task_id: task.id }),
     d.store.events(input.project_id, { task_id: task.id, limit: 20 }),
   ]);
-  return { task, dependents, children, escalations, recent_events };
+  return { task: publicView(task), dependents, children, escalations, recent_events };
 }
 
 export async function projectOverview(d: UseCaseDeps, project: Project): Promise<ProjectOverview> {

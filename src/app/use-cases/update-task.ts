@@ -6,6 +6,7 @@ import type { Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UpdateTaskInput } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
+import { publicView } from './read-models.js';
 
 export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promise<Task> {
   const p = input.project_id;
@@ -35,7 +36,7 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
     return { task: saved, events: await tx.appendEvents(p, mergeUpdates(current.id, events), now) };
   });
   d.bus.publish(events);
-  return task;
+  return publicView(task);
 }
 
 /** A child's own dependencies are its edges not inherited from its epic. */
