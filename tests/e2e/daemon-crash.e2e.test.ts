@@ -1,0 +1,38 @@
+/** The embedded daemon killed outright: the next command starts a new one, and nothing committed is lost. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loom, loomJson } from '../support/loom-cli.js';
+
+describe('daemon crash', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-crash-'));
+  const env = { LOOM_DAEMON_IDLE_SECONDS: '60' };
+  afterAll(async () => {
+    await loom(dir, ['daemon', 'stop'], env);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('recovers from SIGKILL with committed work intact and a claim still fenced', async () => {
+    await loomJson(dir, ['init', '--name', 'crash'], env);
+    const a = await loomJson(dir, ['create', 'survives', '--priority', 'p0'], env);
+    const b = await loomJson(dir, ['create', 'also survives', '--depends-on', a.id], env);
+    const claim = await loomJson(dir, ['claim', '--agent', 'alice'], env);
+    const first = await loomJson(dir, ['daemon', 'status'], env);
+    expect(first.running).toBe(true);
+
+    process.kill(first.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+
+    const overview = await loomJson(dir, ['status'], env); // starts a new daemon
+    expect(overview.total).toBe(2);
+    expect(overview.counts.claimed).toBe(1);
+    const second = await loomJson(dir, ['daemon', 'status'], env);
+    expect(second.pid).not.toBe(first.pid);
+    // The lease taken before the crash still works for its holder, and only for it.
+    const forged = await loom(dir, ['done', a.id, '--agent', 'mallory', '--token', 'lease-forged'], env);
+    expect(forged.code).toBe(1);
+    const done = await loomJson(dir, ['done', a.id, '--agent', 'alice', '--token', claim.lease.token], env);
+    expect(done.unblocked).toEqual([b.id]);
+  });
+});
