@@ -27,24 +27,34 @@ export function mcpServerEntry(loomBin: string, env: NodeJS.ProcessEnv): McpServ
   return { command: process.execPath, args: [ours, 'mcp'] };
 }
 
+/** Throws CONFIG_INVALID when an existing `.mcp.json` cannot be merged (checked before init writes anything). */
+export function checkMcpJson(projectDir: string): void {
+  readMcpJson(join(projectDir, '.mcp.json'));
+}
+
+function readMcpJson(path: string): ({ mcpServers?: Record<string, unknown> } & Record<string, unknown>) | null {
+  if (!existsSync(path)) return null;
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new LoomError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}`, {
+      hint: 'fix it by hand (Loom will not overwrite it), then run `loom init` again',
+      details: { file: path },
+    });
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new LoomError('CONFIG_INVALID', `${path} must hold a JSON object`, { hint: 'fix it by hand, then run `loom init` again', details: { file: path } });
+  }
+  return config as { mcpServers?: Record<string, unknown> } & Record<string, unknown>;
+}
+
 /** Writes or merges the `loom` server into the project's `.mcp.json`, keeping every other server. */
 export function writeMcpJson(projectDir: string, entry: McpServerEntry): FileChange {
   const path = join(projectDir, '.mcp.json');
-  let config: { mcpServers?: Record<string, unknown> } & Record<string, unknown> = {};
-  const existed = existsSync(path);
-  if (existed) {
-    try {
-      config = JSON.parse(readFileSync(path, 'utf8')) as typeof config;
-    } catch (e) {
-      throw new LoomError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}`, {
-        hint: 'fix it by hand (Loom will not overwrite it), then run `loom init` again',
-        details: { file: path },
-      });
-    }
-    if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-      throw new LoomError('CONFIG_INVALID', `${path} must hold a JSON object`, { hint: 'fix it by hand, then run `loom init` again', details: { file: path } });
-    }
-  }
+  const existing = readMcpJson(path);
+  const existed = existing !== null;
+  const config = existing ?? {};
   const servers = (config.mcpServers ?? {}) as Record<string, unknown>;
   if (JSON.stringify(servers.loom) === JSON.stringify(entry)) return 'unchanged';
   config.mcpServers = { ...servers, loom: entry };
@@ -91,10 +101,11 @@ export function writeAgentsMd(projectDir: string): FileChange {
   const text = readFileSync(path, 'utf8');
   const start = text.indexOf(BEGIN);
   const end = text.indexOf(END);
+  // A section whose end marker was deleted runs to the end of the file.
   const next =
-    start >= 0 && end > start
-      ? `${text.slice(0, start)}${AGENTS_SECTION.trimEnd()}${text.slice(end + END.length)}`
-      : `${text.trimEnd()}\n\n${AGENTS_SECTION}`;
+    start < 0
+      ? `${text.trimEnd()}\n\n${AGENTS_SECTION}`
+      : `${text.slice(0, start)}${AGENTS_SECTION.trimEnd()}${end > start ? text.slice(end + END.length) : '\n'}`;
   if (next === text) return 'unchanged';
   writeFileSync(path, next);
   return 'updated';

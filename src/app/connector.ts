@@ -9,7 +9,7 @@ import type { Project } from '../domain/task.js';
 import { LoomApi } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
-import { mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
+import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
 
 export interface ConnectorOptions {
@@ -97,6 +97,7 @@ export class AppConnector implements LoomConnector {
   async init(opts: { projectDir?: string; name?: string }): ReturnType<LoomConnector['init']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
     const loomDir = join(dir, '.loom');
+    checkMcpJson(dir); // refuse before anything is created, not halfway
     mkdirSync(loomDir, { recursive: true });
     const gitignore = join(loomDir, '.gitignore');
     if (!existsSync(gitignore)) writeFileSync(gitignore, '# the embedded database and daemon files stay local\ndata/\ndaemon.*\n');

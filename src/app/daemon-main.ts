@@ -88,7 +88,6 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     const m = await migrate(pglite.pool);
     info.schema_version = m.version;
     info.migrations_applied = m.applied;
-    await pglite.pool.query('ANALYZE');
     const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false });
     resolveEvents(container.get(EventBus));
     const service = container.get(LoomApi) as LoomService;
@@ -96,6 +95,8 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     await sweep(service, log);
     setInterval(() => void sweep(service, log), LEASE_SWEEP_MS).unref();
     resolveApi(service);
+    // Statistics help every later query, but nobody should wait for them.
+    void pglite.pool.query('ANALYZE').catch((e: unknown) => log(`analyze failed: ${String(e)}`));
     log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);
     maintain(pglite, () => server.stats().requests, log);
   } catch (e) {

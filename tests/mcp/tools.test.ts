@@ -165,7 +165,7 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_claim', { agent_id: '' }, 'VALIDATION_FAILED', /agent_id/],
     ['loom_claim', { force: true }, 'VALIDATION_FAILED', /unknown field "force"/],
     ['loom_heartbeat', {}, 'VALIDATION_FAILED', /missing required field "task_id"/],
-    ['loom_heartbeat', { task_id: UNKNOWN }, 'NOT_CLAIMED', /no lease/],
+    ['loom_heartbeat', { task_id: UNKNOWN }, 'TASK_NOT_FOUND', new RegExp(UNKNOWN)], // an unknown task is said so, not "claim it first"
     ['loom_heartbeat', { task_id: UNKNOWN, lease_token: 'x' }, 'TASK_NOT_FOUND'],
     ['loom_heartbeat', { task_id: UNKNOWN, lease_token: 42 }, 'VALIDATION_FAILED', /lease_token/],
     ['loom_heartbeat', { task_id: UNKNOWN, lease_seconds: 1.5, lease_token: 'x' }, 'VALIDATION_FAILED', /lease_seconds/],

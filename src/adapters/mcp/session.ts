@@ -65,6 +65,10 @@ export class McpSession {
   }
 
   /** The token to present for `taskId`: the one passed, else the remembered one, else NOT_CLAIMED. */
+  holds(taskId: string): boolean {
+    return this.leases.has(taskId);
+  }
+
   leaseToken(taskId: string, passed: string | undefined): string {
     const token = passed ?? this.leases.get(taskId);
     if (token !== undefined) return token;

@@ -7,6 +7,10 @@ import { defineTool, int, jsonObject, leaseSeconds, leaseToken, obj, priority, R
 
 /** Runs a report with the session's lease and keeps the session's memory of it true. */
 async function withLease<T>(ctx: ToolContext, task_id: string, passed: string | undefined, report: (token: string) => Promise<T>, done: boolean): Promise<T> {
+  if (passed === undefined && !ctx.session.holds(task_id)) {
+    // No lease to present: say first whether the task exists at all (TASK_NOT_FOUND), then that it is not ours.
+    await ctx.api.status({ project_id: ctx.project_id, task_id });
+  }
   const token = ctx.session.leaseToken(task_id, passed);
   try {
     const result = await report(token);
