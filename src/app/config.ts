@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
 import { LoomError } from '../domain/errors.js';
+import { DEFAULT_ORCHESTRATION, type OrchestrationPolicy } from '../domain/policy.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
 import { describeErrors } from './schemas.js';
 import type { TaskSettings } from './use-cases/deps.js';
@@ -16,6 +17,13 @@ export interface LoomConfigFile {
   tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
   daemon?: { idle_timeout_seconds?: number };
   mcp?: { tools?: string[] };
+  orchestration?: {
+    tick_seconds?: number;
+    stuck_after_seconds?: number;
+    max_lease_expiries?: number;
+    agent_idle_after_seconds?: number;
+    agent_gone_after_seconds?: number;
+  };
 }
 
 export interface LoomConfig {
@@ -26,6 +34,8 @@ export interface LoomConfig {
   tasks: TaskSettings;
   daemon: { idle_timeout_seconds: number };
   mcp: { tools: string[] | undefined };
+  /** How often the reconcile tick runs. */
+  orchestration: { tick_seconds: number };
   /** Where each part came from, for `loom doctor` and error messages. */
   sources: string[];
 }
@@ -58,6 +68,17 @@ const CONFIG_SCHEMA = {
       },
     },
     daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
+    orchestration: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        tick_seconds: positiveInt,
+        stuck_after_seconds: positiveInt,
+        max_lease_expiries: positiveInt,
+        agent_idle_after_seconds: positiveInt,
+        agent_gone_after_seconds: positiveInt,
+      },
+    },
     mcp: {
       type: 'object',
       additionalProperties: false,
@@ -154,6 +175,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       tasks: { ...acc.tasks, ...l.tasks, retry: { ...acc.tasks?.retry, ...l.tasks?.retry } },
       daemon: { ...acc.daemon, ...l.daemon },
       mcp: { ...acc.mcp, ...l.mcp },
+      orchestration: { ...acc.orchestration, ...l.orchestration },
     }),
     {},
   );
@@ -167,9 +189,22 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       lease_seconds: merged.tasks?.lease_seconds ?? DEFAULT_TASK_SETTINGS.lease_seconds,
       failure_policy: merged.tasks?.failure_policy ?? DEFAULT_TASK_SETTINGS.failure_policy,
       retry: { ...DEFAULT_TASK_SETTINGS.retry, ...merged.tasks?.retry },
+      orchestration: orchestrationPolicy(merged.orchestration),
     },
     daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },
     mcp: { tools: merged.mcp?.tools },
+    orchestration: { tick_seconds: merged.orchestration?.tick_seconds ?? 5 },
     sources,
+  };
+}
+
+function orchestrationPolicy(o: LoomConfigFile['orchestration']): OrchestrationPolicy {
+  const d = DEFAULT_ORCHESTRATION;
+  const ms = (s: number | undefined, fallback: number) => (s === undefined ? fallback : s * 1000);
+  return {
+    stuck_after_ms: ms(o?.stuck_after_seconds, d.stuck_after_ms),
+    max_lease_expiries: o?.max_lease_expiries ?? d.max_lease_expiries,
+    agent_idle_after_ms: ms(o?.agent_idle_after_seconds, d.agent_idle_after_ms),
+    agent_gone_after_ms: ms(o?.agent_gone_after_seconds, d.agent_gone_after_ms),
   };
 }

@@ -2,7 +2,8 @@ import { LoomError } from '../domain/errors.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { Project, Task } from '../domain/task.js';
-import type { LoomApi } from '../ports/loom-api.js';
+import type { LoomApi, TickReport } from '../ports/loom-api.js';
+import { deadLetters, listAgents, listEscalations, reconcile, redrive, resolveEscalation } from './use-cases/orchestration.js';
 import { validateInput, type ApiMethod } from './schemas.js';
 import { claimTask } from './use-cases/claim-task.js';
 import { createTask } from './use-cases/create-task.js';
@@ -100,12 +101,40 @@ export class LoomService implements LoomApi {
     await this.project('events', input);
     return this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) });
   }
-  async recoverLeases(input: { project_id: string }): Promise<{ requeued: string[]; dead_lettered: string[] }> {
+  async recoverLeases(input: { project_id: string }): ReturnType<LoomApi['recoverLeases']> {
     await this.project('recoverLeases', input);
     return expireLeases(this.d, input.project_id);
   }
+  async reconcile(input: { project_id: string }): Promise<TickReport> {
+    await this.project('reconcile', input);
+    return reconcile(this.d, input.project_id);
+  }
+  /** The tick of a process that serves every project (the embedded daemon). */
+  async reconcileAll(): Promise<TickReport> {
+    return reconcile(this.d, null);
+  }
+  async deadLetters(input: { project_id: string; limit?: number }): Promise<Task[]> {
+    await this.project('deadLetters', input);
+    return deadLetters(this.d, input);
+  }
+  async redrive(input: Parameters<LoomApi['redrive']>[0]): ReturnType<LoomApi['redrive']> {
+    await this.project('redrive', input);
+    return redrive(this.d, input);
+  }
+  async escalations(input: Parameters<LoomApi['escalations']>[0]): ReturnType<LoomApi['escalations']> {
+    await this.project('escalations', input);
+    return listEscalations(this.d, input);
+  }
+  async resolveEscalation(input: Parameters<LoomApi['resolveEscalation']>[0]): ReturnType<LoomApi['resolveEscalation']> {
+    await this.project('resolveEscalation', input);
+    return resolveEscalation(this.d, input);
+  }
+  async agents(input: { project_id: string }): ReturnType<LoomApi['agents']> {
+    await this.project('agents', input);
+    return listAgents(this.d, input);
+  }
   /** The periodic sweep of a process that serves every project (the embedded daemon). */
-  async sweepExpiredLeases(): Promise<{ requeued: string[]; dead_lettered: string[] }> {
+  async sweepExpiredLeases(): ReturnType<LoomApi['recoverLeases']> {
     return expireLeases(this.d, null);
   }
   async release(input: Parameters<LoomApi['release']>[0]): Promise<Task> {

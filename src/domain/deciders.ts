@@ -78,6 +78,9 @@ export function decideCreate(
     failure_reason: null,
     unmet_deps: unmet,
     weight: 0,
+    expiry_count: 0,
+    progress: null,
+    progress_at: null,
     revision: 1,
     created_at: at,
     updated_at: at,
@@ -142,14 +145,26 @@ export function decideDependencies(task: Task, deps: ReadonlyArray<Pick<Task, 'i
   return { task: next, events };
 }
 
-export function decideHeartbeat(task: Task, token: string, agentId: string, now: Date, leaseSeconds: number): Decision & { lease: Lease } {
+export function decideHeartbeat(task: Task, token: string, agentId: string, now: Date, leaseSeconds: number, progress?: string): Decision & { lease: Lease } {
   const check = checkLease(task, token, now);
   if (check.ok !== true) throw check.ok === false ? check.error : new Error('unreachable');
   const lease = newLease(token, now, leaseSeconds);
   return {
-    task: { ...task, lease_expires_at: lease.expires_at, updated_at: now.toISOString() },
+    task: {
+      ...task,
+      lease_expires_at: lease.expires_at,
+      ...(progress === undefined ? {} : { progress, progress_at: now.toISOString() }),
+      updated_at: now.toISOString(),
+    },
     lease,
-    events: [{ type: 'task.heartbeat', task_id: task.id, agent_id: agentId, payload: { lease_expires_at: lease.expires_at } }],
+    events: [
+      {
+        type: 'task.heartbeat',
+        task_id: task.id,
+        agent_id: agentId,
+        payload: { lease_expires_at: lease.expires_at, ...(progress === undefined ? {} : { progress }) },
+      },
+    ],
   };
 }
 
@@ -297,12 +312,18 @@ export function decideLeaseExpiry(
   now: Date,
   policy: RetryPolicy,
   random: () => number,
-): (Decision & { outcome: 'retrying' | 'dead_lettered' }) | null {
+  maxExpiries = Infinity,
+): (Decision & { outcome: 'retrying' | 'dead_lettered' | 'escalated' }) | null {
   if (!isLeaseExpired(task, now)) return null;
   const d = decideFailure(task.attempts, task.max_attempts, true, now, policy, random);
   const reason = `lease expired at ${task.lease_expires_at} without a report from ${task.assignee ?? 'its agent'}`;
-  const base = { ...task, assignee: null, lease_token: null, lease_expires_at: null, failure_reason: reason, updated_at: now.toISOString() };
-  const expired: NewEvent = { type: 'task.lease_expired', task_id: task.id, agent_id: task.assignee, payload: { attempt: task.attempts, lease_expires_at: task.lease_expires_at } };
+  const expiries = task.expiry_count + 1;
+  const base = { ...task, assignee: null, lease_token: null, lease_expires_at: null, failure_reason: reason, expiry_count: expiries, updated_at: now.toISOString() };
+  const expired: NewEvent = { type: 'task.lease_expired', task_id: task.id, agent_id: task.assignee, payload: { attempt: task.attempts, lease_expires_at: task.lease_expires_at, expiries } };
+  if (d.outcome === 'retrying' && expiries >= maxExpiries) {
+    // It keeps bouncing: agents take it and vanish. A person should look before the next one does.
+    return { outcome: 'escalated', task: { ...base, status: 'blocked', blocked_reason: 'escalation', run_after: null }, events: [expired] };
+  }
   if (d.outcome === 'retrying') {
     const waiting = task.unmet_deps > 0;
     return {

@@ -13,3 +13,12 @@ export interface Escalation {
   created_at: string;
   resolved_at: string | null;
 }
+
+/** An agent as the orchestrator sees it. */
+export interface AgentView {
+  agent_id: string;
+  first_seen: string;
+  last_seen: string;
+  claims: string[];
+  status: 'active' | 'idle' | 'gone';
+}

@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   'task.retrying',
   'task.released',
   'task.lease_expired',
+  'task.redriven',
+  'task.stuck',
   'task.dead_lettered',
   'task.unblocked',
   'task.blocked',

@@ -54,6 +54,11 @@ export interface Task {
   unmet_deps: number;
   /** Critical-path weight: transitive dependents not yet done. */
   weight: number;
+  /** Lease expiries without a report; a task that keeps bouncing is escalated. */
+  expiry_count: number;
+  /** The agent's last progress note and when it came (set at claim, moved by heartbeats that report progress). */
+  progress: string | null;
+  progress_at: string | null;
   revision: number;
   created_at: string;
   updated_at: string;

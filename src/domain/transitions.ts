@@ -6,7 +6,7 @@ export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = 
   pending: ['claimed', 'blocked', 'cancelled', 'done'],
   blocked: ['pending', 'blocked', 'cancelled', 'done'],
   claimed: ['done', 'pending', 'failed', 'blocked', 'cancelled'],
-  failed: ['pending', 'cancelled'],
+  failed: ['pending', 'blocked', 'cancelled', 'done'],
   epic: ['done', 'cancelled'],
   done: [],
   cancelled: [],

@@ -1,5 +1,5 @@
 import type { ServiceIdentifier } from 'inversify';
-import type { Escalation } from '../domain/escalation.js';
+import type { AgentView, Escalation } from '../domain/escalation.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
@@ -18,7 +18,8 @@ export interface LoomApi {
   updateTask(input: UpdateTaskInput): Promise<Task>;
   ready(input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]>;
   claim(input: ClaimInput): Promise<ClaimResult>;
-  heartbeat(input: LeaseInput & { lease_seconds?: number }): Promise<{ task: Task; lease: Lease }>;
+  /** Extends the lease; `progress` (a short note) tells the orchestrator the work moves on. */
+  heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }>;
   done(input: LeaseInput & { output?: JsonObject }): Promise<DoneResult>;
   fail(input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
@@ -28,7 +29,24 @@ export interface LoomApi {
   graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
   events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]>;
   /** Crash recovery: claimed tasks whose lease ran out go back to the queue (or to the dead letters). */
-  recoverLeases(input: { project_id: string }): Promise<{ requeued: string[]; dead_lettered: string[] }>;
+  recoverLeases(input: { project_id: string }): Promise<{ requeued: string[]; dead_lettered: string[]; escalated: string[] }>;
+  /** One reconcile tick for the project: leases, stuck work, epic and failure backstops, agent liveness. */
+  reconcile(input: { project_id: string }): Promise<TickReport>;
+  /** Dead letters: failed tasks, newest first, with their last failure. */
+  deadLetters(input: { project_id: string; limit?: number }): Promise<Task[]>;
+  /** Puts one dead letter (or all) back in the queue with its attempts reset. */
+  redrive(input: { project_id: string; task_id?: string; all?: boolean; agent_id?: string }): Promise<{ redriven: string[] }>;
+  escalations(input: { project_id: string; status?: 'open' | 'resolved' | 'all' }): Promise<Escalation[]>;
+  resolveEscalation(input: {
+    project_id: string;
+    escalation_id: string;
+    action: 'retry' | 'cancel' | 'done' | 'unblock';
+    output?: JsonObject;
+    note?: string;
+    agent_id?: string;
+  }): Promise<{ escalation: Escalation; task: Task }>;
+  /** Agents seen in the project, with their claims and whether they are active, idle or gone. */
+  agents(input: { project_id: string }): Promise<AgentView[]>;
   /** Gives a claimed task back to the queue (no attempt used): for an agent that cannot go on. */
   release(input: LeaseInput & { reason?: string }): Promise<Task>;
   /** The tasks an agent holds now (claimed by it), with their leases. */
@@ -118,3 +136,13 @@ export interface ProjectOverview {
 export type GraphResult =
   | { format: 'json'; graph: GraphView }
   | { format: 'mermaid' | 'summary' | 'waves'; graph: GraphView; text: string };
+
+export interface TickReport {
+  requeued: string[];
+  dead_lettered: string[];
+  escalated: string[];
+  stuck: string[];
+  epics_completed: string[];
+  dependents_blocked: string[];
+  dependents_cancelled: string[];
+}

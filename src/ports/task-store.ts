@@ -62,6 +62,17 @@ export interface TaskStore {
   commitDecision(input: CommitInput): Promise<CommitOutcome | null>;
   /** Claimed tasks whose lease ran out, oldest expiry first (all projects when projectId is null). */
   expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]>;
+  /** Claimed tasks, lease alive, whose last progress is older than `progressBefore`. */
+  stuckCandidates(projectId: string | null, now: Date, progressBefore: Date, limit: number): Promise<Task[]>;
+  /** Open epics whose children are all finished, at least one done (a backstop: completions normally close them). */
+  completableEpics(projectId: string | null, limit: number): Promise<Task[]>;
+  /** Tasks still blocked on dependencies although one of them failed or was cancelled (a backstop). */
+  orphanedDependents(projectId: string | null, limit: number): Promise<Task[]>;
+  projectIds(): Promise<string[]>;
+  /** Reads agents' last-seen times from the event log since the last sync (off the hot path). */
+  syncAgents(projectId: string): Promise<void>;
+  agents(projectId: string): Promise<Array<{ agent_id: string; first_seen: string; last_seen: string; claims: string[] }>>;
+  deadLetters(projectId: string, limit: number): Promise<Task[]>;
   /** Tasks claimed by one agent now. */
   agentTasks(projectId: string, agentId: string): Promise<Task[]>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
@@ -117,6 +128,11 @@ export interface TaskStoreTx {
   /** Sets status cancelled on those of these tasks still open; returns them. */
   cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]>;
   insertEscalation(escalation: Escalation): Promise<void>;
+  lockEscalation(projectId: string, escalationId: string): Promise<Escalation | null>;
+  updateEscalation(escalation: Escalation): Promise<void>;
+  openEscalationsFor(projectId: string, taskId: string): Promise<Escalation[]>;
+  /** Open tasks of the project, row-locked, that are blocked behind this failed task. */
+  failedDependents(projectId: string, taskId: string): Promise<Task[]>;
   /** Registers the agent (or marks it seen) and locks its row; returns its inbox cursor. */
   touchAgent(projectId: string, agentId: string, now: Date): Promise<{ inbox_cursor: number }>;
   setInboxCursor(projectId: string, agentId: string, cursor: number): Promise<void>;

@@ -40,6 +40,9 @@ function task(overrides: Partial<Task> = {}): Task {
     failure_reason: null,
     unmet_deps: 0,
     weight: 0,
+    expiry_count: 0,
+    progress: null,
+    progress_at: null,
     revision: 1,
     created_at: iso(-120_000),
     updated_at: iso(-60_000),
@@ -79,7 +82,15 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     graph: async () => ({ format: 'summary', graph: { nodes: [], edges: [], waves: [], stuck: [] }, text: '0 tasks' }),
     events: async () => [],
     release: async () => task(),
-    recoverLeases: async () => ({ requeued: [], dead_lettered: [] }),
+    recoverLeases: async () => ({ requeued: [], dead_lettered: [], escalated: [] }),
+    reconcile: async () => ({ requeued: [], dead_lettered: [], escalated: [], stuck: [], epics_completed: [], dependents_blocked: [], dependents_cancelled: [] }),
+    deadLetters: async () => [],
+    redrive: async () => ({ redriven: [] }),
+    escalations: async () => [],
+    resolveEscalation: async () => {
+      throw new Error('not stubbed');
+    },
+    agents: async () => [],
     agentTasks: async () => [],
     sendMessage: async () => {
       throw new Error('not stubbed');

@@ -242,6 +242,12 @@ export class DaemonClient implements LoomApi, EventSource {
   graph = (i: Parameters<LoomApi['graph']>[0]) => this.call<Awaited<ReturnType<LoomApi['graph']>>>('graph', i);
   events = (i: Parameters<LoomApi['events']>[0]) => this.call<Awaited<ReturnType<LoomApi['events']>>>('events', i);
   recoverLeases = (i: Parameters<LoomApi['recoverLeases']>[0]) => this.call<Awaited<ReturnType<LoomApi['recoverLeases']>>>('recoverLeases', i);
+  reconcile = (i: Parameters<LoomApi['reconcile']>[0]) => this.call<Awaited<ReturnType<LoomApi['reconcile']>>>('reconcile', i);
+  deadLetters = (i: Parameters<LoomApi['deadLetters']>[0]) => this.call<Awaited<ReturnType<LoomApi['deadLetters']>>>('deadLetters', i);
+  redrive = (i: Parameters<LoomApi['redrive']>[0]) => this.call<Awaited<ReturnType<LoomApi['redrive']>>>('redrive', i);
+  escalations = (i: Parameters<LoomApi['escalations']>[0]) => this.call<Awaited<ReturnType<LoomApi['escalations']>>>('escalations', i);
+  resolveEscalation = (i: Parameters<LoomApi['resolveEscalation']>[0]) => this.call<Awaited<ReturnType<LoomApi['resolveEscalation']>>>('resolveEscalation', i);
+  agents = (i: Parameters<LoomApi['agents']>[0]) => this.call<Awaited<ReturnType<LoomApi['agents']>>>('agents', i);
   release = (i: Parameters<LoomApi['release']>[0]) => this.call<Awaited<ReturnType<LoomApi['release']>>>('release', i);
   agentTasks = (i: Parameters<LoomApi['agentTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['agentTasks']>>>('agentTasks', i);
   sendMessage = (i: Parameters<LoomApi['sendMessage']>[0]) => this.call<Awaited<ReturnType<LoomApi['sendMessage']>>>('sendMessage', i);

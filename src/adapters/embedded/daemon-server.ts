@@ -8,7 +8,8 @@ import { onJsonLines, writeJsonLine } from './json-lines.js';
 /** The LoomApi methods a daemon serves (everything but close). */
 export const DAEMON_METHODS = [
   'createProject', 'getProject', 'createTask', 'updateTask', 'ready', 'claim', 'heartbeat', 'done', 'fail',
-  'escalate', 'cancel', 'status', 'overview', 'graph', 'events', 'release', 'agentTasks', 'sendMessage', 'inbox', 'recoverLeases',
+  'escalate', 'cancel', 'status', 'overview', 'graph', 'events', 'release', 'agentTasks', 'sendMessage', 'inbox', 'recoverLeases', 'reconcile', 'deadLetters', 'redrive', 'escalations',
+  'resolveEscalation', 'agents',
 ] as const satisfies ReadonlyArray<keyof LoomApi>;
 
 export interface DaemonInfo {

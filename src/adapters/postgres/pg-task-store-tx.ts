@@ -4,7 +4,7 @@ import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
 import type { DependencyRef, TaskStoreTx } from '../../ports/task-store.js';
-import { TASK_COLUMNS, toEvent, toMessage, toTask } from './rows.js';
+import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask } from './rows.js';
 
 /** The statements a use case runs inside one transaction, on one connection. */
 export class PgTaskStoreTx implements TaskStoreTx {
@@ -90,14 +90,14 @@ export class PgTaskStoreTx implements TaskStoreTx {
     const r = await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)
        ON CONFLICT (id) DO NOTHING`,
       [
         task.id, task.project_id, task.title, task.status, task.priority, task.parent_id, task.context, task.output,
         task.done_when, task.origin, task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token,
         task.lease_expires_at, task.blocked_reason, task.failure_reason, task.unmet_deps, task.weight, task.revision,
-        task.created_at, task.updated_at,
+        task.created_at, task.updated_at, task.expiry_count, task.progress, task.progress_at,
       ],
     );
     return r.rowCount === 1;
@@ -121,13 +121,14 @@ export class PgTaskStoreTx implements TaskStoreTx {
     const r = await this.q(
       `UPDATE tasks t SET title = $3, status = $4, priority = $5, context = $6, output = $7, done_when = $8, assignee = $9,
               attempts = $10, max_attempts = $11, run_after = $12, lease_token = $13, lease_expires_at = $14,
-              blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18
+              blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18,
+              expiry_count = $19, progress = $20, progress_at = $21
         WHERE t.project_id = $1 AND t.id = $2
         RETURNING ${TASK_COLUMNS}`,
       [
         task.project_id, task.id, task.title, task.status, task.priority, task.context, task.output, task.done_when,
         task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token, task.lease_expires_at,
-        task.blocked_reason, task.failure_reason, task.unmet_deps, task.updated_at,
+        task.blocked_reason, task.failure_reason, task.unmet_deps, task.updated_at, task.expiry_count, task.progress, task.progress_at,
       ],
     );
     return toTask(r.rows[0]);
@@ -230,6 +231,40 @@ export class PgTaskStoreTx implements TaskStoreTx {
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
       [e.id, e.project_id, e.task_id, e.message, e.source, e.raised_by, e.status, e.resolution, e.created_at, e.resolved_at],
     );
+  }
+
+  async lockEscalation(projectId: string, escalationId: string): Promise<Escalation | null> {
+    const r = await this.q('SELECT * FROM escalations WHERE project_id = $1 AND id = $2 FOR UPDATE', [projectId, escalationId]);
+    return r.rows[0] === undefined ? null : toEscalation(r.rows[0]);
+  }
+
+  async updateEscalation(e: Escalation): Promise<void> {
+    await this.q('UPDATE escalations SET status = $3, resolution = $4, resolved_at = $5 WHERE project_id = $1 AND id = $2', [
+      e.project_id,
+      e.id,
+      e.status,
+      e.resolution,
+      e.resolved_at,
+    ]);
+  }
+
+  async openEscalationsFor(projectId: string, taskId: string): Promise<Escalation[]> {
+    const r = await this.q(`SELECT * FROM escalations WHERE project_id = $1 AND task_id = $2 AND status = 'open' ORDER BY created_at FOR UPDATE`, [
+      projectId,
+      taskId,
+    ]);
+    return r.rows.map(toEscalation);
+  }
+
+  async failedDependents(projectId: string, taskId: string): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.project_id = $1 AND t.status = 'blocked' AND t.blocked_reason = 'dependency_failed'
+          AND t.id = ANY(ARRAY(SELECT d.task_id FROM task_deps d WHERE d.depends_on = $2))
+        ORDER BY t.id FOR UPDATE`,
+      [projectId, taskId],
+    );
+    return r.rows.map(toTask);
   }
 
   async touchAgent(projectId: string, agentId: string, now: Date): Promise<{ inbox_cursor: number }> {

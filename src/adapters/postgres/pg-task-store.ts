@@ -120,7 +120,7 @@ export class PgTaskStore implements TaskStore {
       `WITH picked AS (${pick}),
        claimed AS (
          UPDATE tasks t SET status = 'claimed', assignee = $3, lease_token = $4, lease_expires_at = $5,
-                attempts = t.attempts + 1, run_after = NULL, blocked_reason = NULL,
+                attempts = t.attempts + 1, run_after = NULL, blocked_reason = NULL, progress = NULL, progress_at = $2,
                 revision = t.revision + 1, updated_at = $2
            FROM picked WHERE t.id = picked.id
          RETURNING t.*),
@@ -156,7 +156,8 @@ export class PgTaskStore implements TaskStore {
       `WITH upd AS (
          UPDATE tasks t SET title = $3, status = $4, priority = $5, context = $6, output = $7, done_when = $8, assignee = $9,
                 attempts = $10, max_attempts = $11, run_after = $12, lease_token = $13, lease_expires_at = $14,
-                blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18
+                blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18,
+                expiry_count = $22, progress = $23, progress_at = $24
           WHERE t.project_id = $1 AND t.id = $2 AND t.revision = $19
          RETURNING t.revision),
        rel AS (
@@ -182,6 +183,7 @@ export class PgTaskStore implements TaskStore {
         t.project_id, t.id, t.title, t.status, t.priority, t.context, t.output, t.done_when, t.assignee, t.attempts,
         t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at, t.blocked_reason, t.failure_reason, t.unmet_deps,
         input.now, input.expected_revision, JSON.stringify(input.events), input.release_dependents,
+        t.expiry_count, t.progress, t.progress_at,
       ],
       'loom_commit_decision',
     );
@@ -201,6 +203,89 @@ export class PgTaskStore implements TaskStore {
         WHERE t.status = 'claimed' AND t.lease_expires_at <= $2 AND ($1::text IS NULL OR t.project_id = $1)
         ORDER BY t.lease_expires_at LIMIT $3`,
       [projectId, now, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async stuckCandidates(projectId: string | null, now: Date, progressBefore: Date, limit: number): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.status = 'claimed' AND t.lease_expires_at > $2 AND t.progress_at < $3 AND ($1::text IS NULL OR t.project_id = $1)
+          AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.task_id = t.id AND e.status = 'open')
+        ORDER BY t.progress_at LIMIT $4`,
+      [projectId, now, progressBefore, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async completableEpics(projectId: string | null, limit: number): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.status = 'epic' AND ($1::text IS NULL OR t.project_id = $1)
+          AND EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id AND c.status = 'done')
+          AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id AND c.status NOT IN ('done', 'cancelled'))
+        LIMIT $2`,
+      [projectId, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async orphanedDependents(projectId: string | null, limit: number): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.status = 'blocked' AND t.blocked_reason = 'dependencies' AND ($1::text IS NULL OR t.project_id = $1)
+          AND EXISTS (SELECT 1 FROM task_deps d JOIN tasks x ON x.id = d.depends_on
+                       WHERE d.task_id = t.id AND x.status IN ('failed', 'cancelled'))
+        LIMIT $2`,
+      [projectId, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async projectIds(): Promise<string[]> {
+    const r = await this.q('SELECT id FROM projects ORDER BY id');
+    return r.rows.map((row) => row.id as string);
+  }
+
+  async syncAgents(projectId: string): Promise<void> {
+    // Event ids of concurrent transactions can commit out of order; a late one
+    // only means an agent looks a little older until its next event.
+    await this.q(
+      `WITH cur AS (SELECT coalesce((SELECT value FROM loom_state WHERE key = 'agents:' || $1), 0) AS v),
+       seen AS (
+         SELECT e.agent_id, min(e.at) AS first_seen, max(e.at) AS last_seen
+           FROM events e, cur WHERE e.project_id = $1 AND e.id > cur.v AND e.agent_id IS NOT NULL GROUP BY e.agent_id),
+       up AS (
+         INSERT INTO agents (project_id, agent_id, first_seen, last_seen)
+         SELECT $1, agent_id, first_seen, last_seen FROM seen
+         ON CONFLICT (project_id, agent_id) DO UPDATE SET last_seen = greatest(agents.last_seen, excluded.last_seen)
+         RETURNING 1),
+       mx AS (SELECT max(e.id) AS m FROM events e, cur WHERE e.project_id = $1 AND e.id > cur.v)
+       INSERT INTO loom_state (key, value) SELECT 'agents:' || $1, m FROM mx WHERE m IS NOT NULL
+       ON CONFLICT (key) DO UPDATE SET value = greatest(loom_state.value, excluded.value)`,
+      [projectId],
+    );
+  }
+
+  async agents(projectId: string): Promise<Array<{ agent_id: string; first_seen: string; last_seen: string; claims: string[] }>> {
+    const r = await this.q(
+      `SELECT a.agent_id, a.first_seen, a.last_seen,
+              ARRAY(SELECT t.id FROM tasks t WHERE t.status = 'claimed' AND t.project_id = a.project_id AND t.assignee = a.agent_id ORDER BY t.id) AS claims
+         FROM agents a WHERE a.project_id = $1 ORDER BY a.last_seen DESC`,
+      [projectId],
+    );
+    return r.rows.map((row) => ({
+      agent_id: row.agent_id as string,
+      first_seen: new Date(row.first_seen).toISOString(),
+      last_seen: new Date(row.last_seen).toISOString(),
+      claims: row.claims as string[],
+    }));
+  }
+
+  async deadLetters(projectId: string, limit: number): Promise<Task[]> {
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'failed' ORDER BY t.updated_at DESC, t.id LIMIT $2`,
+      [projectId, limit],
     );
     return r.rows.map(toTask);
   }

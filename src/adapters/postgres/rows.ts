@@ -7,7 +7,7 @@ import type { Task } from '../../domain/task.js';
 /** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
 export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, t.parent_id, t.context, t.output,
   t.done_when, t.origin, t.assignee, t.attempts, t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at,
-  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.revision, t.created_at, t.updated_at,
+  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at,
   ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on`;
 
 type Row = Record<string, unknown>;
@@ -38,6 +38,9 @@ export function toTask(r: Row): Task {
     failure_reason: (r.failure_reason as string | null) ?? null,
     unmet_deps: Number(r.unmet_deps),
     weight: Number(r.weight),
+    expiry_count: Number(r.expiry_count ?? 0),
+    progress: (r.progress as string | null) ?? null,
+    progress_at: isoOrNull(r.progress_at),
     revision: Number(r.revision),
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),

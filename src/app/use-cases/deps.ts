@@ -1,4 +1,5 @@
 import type { FailurePolicy } from '../../domain/task.js';
+import type { OrchestrationPolicy } from '../../domain/policy.js';
 import type { RetryPolicy } from '../../domain/retry.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EventBus } from '../../ports/event-bus.js';
@@ -7,6 +8,8 @@ import type { TaskStore } from '../../ports/task-store.js';
 import type { RecentTasks } from './recent-tasks.js';
 
 export interface TaskSettings {
+  /** Stuck work, bouncing tasks and agent liveness. */
+  orchestration: OrchestrationPolicy;
   max_attempts: number;
   lease_seconds: number;
   failure_policy: FailurePolicy;

@@ -32,12 +32,12 @@ function published(d: UseCaseDeps, r: CommitOutcome): CommitOutcome {
   return r;
 }
 
-export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number }): Promise<{ task: Task; lease: Lease }> {
+export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }> {
   const seconds = input.lease_seconds ?? d.settings.lease_seconds;
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
-    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds);
+    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds, input.progress);
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
     if (r !== null) {
       d.recent?.remember(r.task);
@@ -48,7 +48,7 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
   const r = await d.store.transaction(async (tx) => {
     const task = await tx.lockTask(input.project_id, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
-    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds);
+    const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds, input.progress);
     const saved = await tx.updateTask(decision.task);
     return { task: saved, lease: decision.lease, events: await tx.appendEvents(input.project_id, decision.events, now) };
   });
@@ -177,13 +177,15 @@ export async function expireLeases(
   d: UseCaseDeps,
   projectId: string | null,
   limit = 1000,
-): Promise<{ requeued: string[]; dead_lettered: string[] }> {
+): Promise<{ requeued: string[]; dead_lettered: string[]; escalated: string[] }> {
   const requeued: string[] = [];
   const deadLettered: string[] = [];
+  const escalated: string[] = [];
   const random = () => d.ids.random();
+  const decide = (t: Task, now: Date) => decideLeaseExpiry(t, now, d.settings.retry, random, d.settings.orchestration.max_lease_expiries);
   for (const task of await d.store.expiredLeases(projectId, d.clock.now(), limit)) {
     const now = d.clock.now();
-    const decision = decideLeaseExpiry(task, now, d.settings.retry, random);
+    const decision = decide(task, now);
     if (decision === null) continue;
     if (decision.outcome === 'retrying') {
       const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
@@ -193,19 +195,37 @@ export async function expireLeases(
       }
       continue;
     }
+    // A dead letter or an escalation touches more than the task: under its row lock.
     const r = await d.store.transaction(async (tx) => {
       const current = await tx.lockTask(task.project_id, task.id);
-      const again = current === null ? null : decideLeaseExpiry(current, now, d.settings.retry, random);
-      if (current === null || again === null || again.outcome !== 'dead_lettered') return null; // someone else acted first
+      const again = current === null ? null : decide(current, now);
+      if (current === null || again === null || again.outcome === 'retrying') return null; // someone else acted first
       await tx.updateTask(again.task);
       const events: NewEvent[] = [...again.events];
-      await deadLetterConsequences(d, tx, current, again.task.failure_reason ?? 'lease expired', now, events);
-      return tx.appendEvents(task.project_id, events, now);
+      if (again.outcome === 'dead_lettered') {
+        await deadLetterConsequences(d, tx, current, again.task.failure_reason ?? 'lease expired', now, events);
+      } else {
+        const escalation: Escalation = {
+          id: d.ids.escalationId(),
+          project_id: task.project_id,
+          task_id: task.id,
+          message: `${task.id} keeps bouncing: its lease ran out ${again.task.expiry_count} times without a report (last holder ${current.assignee ?? 'unknown'})`,
+          source: 'policy',
+          raised_by: null,
+          status: 'open',
+          resolution: null,
+          created_at: now.toISOString(),
+          resolved_at: null,
+        };
+        await tx.insertEscalation(escalation);
+        events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
+      }
+      return { outcome: again.outcome, events: await tx.appendEvents(task.project_id, events, now) };
     });
     if (r !== null) {
-      d.bus.publish(r);
-      deadLettered.push(task.id);
+      d.bus.publish(r.events);
+      (r.outcome === 'dead_lettered' ? deadLettered : escalated).push(task.id);
     }
   }
-  return { requeued, dead_lettered: deadLettered };
+  return { requeued, dead_lettered: deadLettered, escalated };
 }
