@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
 import { LoomError } from '../domain/errors.js';
+import { NOTIFIERS_CONFIG_SCHEMA, type NotifiersConfigFile } from '../adapters/notifiers/config-schema.js';
 import { DEFAULT_ORCHESTRATION, type OrchestrationPolicy } from '../domain/policy.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
 import { describeErrors } from './schemas.js';
@@ -17,6 +18,7 @@ export interface LoomConfigFile {
   tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
   daemon?: { idle_timeout_seconds?: number };
   mcp?: { tools?: string[] };
+  notifications?: NotifiersConfigFile;
   orchestration?: {
     tick_seconds?: number;
     stuck_after_seconds?: number;
@@ -36,6 +38,8 @@ export interface LoomConfig {
   mcp: { tools: string[] | undefined };
   /** How often the reconcile tick runs. */
   orchestration: { tick_seconds: number };
+  /** Notifiers and which events each gets (the project file's section replaces the user file's). */
+  notifications: NotifiersConfigFile;
   /** Where each part came from, for `loom doctor` and error messages. */
   sources: string[];
 }
@@ -68,6 +72,7 @@ const CONFIG_SCHEMA = {
       },
     },
     daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
+    notifications: NOTIFIERS_CONFIG_SCHEMA,
     orchestration: {
       type: 'object',
       additionalProperties: false,
@@ -194,6 +199,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
     daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },
     mcp: { tools: merged.mcp?.tools },
     orchestration: { tick_seconds: merged.orchestration?.tick_seconds ?? 5 },
+    notifications: merged.notifications ?? {},
     sources,
   };
 }

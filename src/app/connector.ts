@@ -183,6 +183,11 @@ export class AppConnector implements LoomConnector {
     await serveMcpStdio(this, { ...opts, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
+  async orchestrate(opts: Parameters<LoomConnector['orchestrate']>[0]): ReturnType<LoomConnector['orchestrate']> {
+    const { runOrchestrator } = await import('./orchestrate-main.js');
+    return runOrchestrator(this, { ...opts, env: this.o.env });
+  }
+
   async runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }> {
     const { runDemo } = await import('./demo-main.js');
     return runDemo(this, { ...opts, loomBin: this.loomBin(), env: this.o.env });

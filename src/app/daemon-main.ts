@@ -9,6 +9,7 @@ import type { EventSource } from '../ports/loom-connector.js';
 import { loadConfig } from './config.js';
 import type { LoomService } from './loom-service.js';
 import { createContainer } from './service-factory.js';
+import { startNotifiers } from './notifications.js';
 
 /**
  * The embedded daemon: the one process that owns a project's PGlite
@@ -46,11 +47,13 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
   let server: DaemonServer;
   let pglite: PglitePool | undefined;
   let stopping = false;
+  let router: { close(): Promise<void> } | undefined;
   const stop = async (reason: string, code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log(`stopping (${reason})`);
     await server.close();
+    await router?.close().catch(() => undefined);
     try {
       await (await api).close();
     } catch {
@@ -92,8 +95,10 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     resolveEvents(container.get(EventBus));
     const service = container.get(LoomApi) as LoomService;
     // Crash recovery before serving, then every few seconds while running.
-    await sweep(service, log);
-    setInterval(() => void sweep(service, log), LEASE_SWEEP_MS).unref();
+    await tick(service, log);
+    const ticker = setInterval(() => void tick(service, log), config.orchestration.tick_seconds * 1000);
+    ticker.unref();
+    router = startNotifiers(config, container.get(EventBus), log);
     resolveApi(service);
     // Statistics help every later query, but nobody should wait for them.
     void pglite.pool.query('ANALYZE').catch((e: unknown) => log(`analyze failed: ${String(e)}`));
@@ -134,15 +139,19 @@ function maintain(pglite: PglitePool, requests: () => number, log: (line: string
   timer.unref();
 }
 
-const LEASE_SWEEP_MS = 5_000;
+let ticking = false;
 
-async function sweep(service: LoomService, log: (line: string) => void): Promise<void> {
+/** The reconcile tick (crash recovery included), never two at once in this process. */
+async function tick(service: LoomService, log: (line: string) => void): Promise<void> {
+  if (ticking) return;
+  ticking = true;
   try {
-    const r = await service.sweepExpiredLeases();
-    if (r.requeued.length + r.dead_lettered.length > 0) {
-      log(`expired leases: requeued ${r.requeued.length}, dead-lettered ${r.dead_lettered.length}`);
-    }
+    const r = await service.reconcileAll();
+    const acted = Object.entries(r).filter(([, ids]) => ids.length > 0);
+    if (acted.length > 0) log(`tick: ${acted.map(([k, ids]) => `${k} ${ids.length}`).join(', ')}`);
   } catch (e) {
-    log(`lease sweep failed: ${String(e)}`);
+    log(`tick failed: ${String(e)}`);
+  } finally {
+    ticking = false;
   }
 }

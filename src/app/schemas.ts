@@ -73,7 +73,11 @@ export const API_SCHEMAS = {
   deadLetters: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 10000 } }, ['project_id']),
   redrive: {
     ...obj({ project_id: projectId, task_id: taskId, all: { const: true }, agent_id: agentId }, ['project_id']),
-    oneOf: [{ required: ['task_id'] }, { required: ['all'] }],
+    // exactly one of task_id and all
+    oneOf: [
+      { properties: { task_id: taskId }, required: ['task_id'] },
+      { properties: { all: { const: true } }, required: ['all'] },
+    ],
   },
   escalations: obj({ project_id: projectId, status: { enum: ['open', 'resolved', 'all'] } }, ['project_id']),
   resolveEscalation: obj(

@@ -53,6 +53,18 @@ export interface LoomConnector {
    * until the client goes away or a signal asks it to stop.
    */
   serveMcp(opts?: { projectDir?: string; agentId?: string }): Promise<void>;
+  /** `loom orchestrate`: the reconcile loop, and with `run` the agent runner; prints through `out`. */
+  orchestrate(opts: {
+    projectDir?: string;
+    once?: boolean;
+    intervalSeconds?: number;
+    run?: string;
+    concurrency?: number;
+    timeoutSeconds?: number;
+    exitWhenIdle?: boolean;
+    agentId?: string;
+    out: (line: string) => void;
+  }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; timed_out: string[]; lease_lost: string[] } | null }>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
 }

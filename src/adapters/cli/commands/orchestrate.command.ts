@@ -1,0 +1,53 @@
+import { Command, Option } from 'clipanion';
+import { validationFailed } from '../../../domain/errors.js';
+import { LoomCommand } from '../base-command.js';
+import { parsePositiveInt } from '../parse.js';
+
+export class OrchestrateCommand extends LoomCommand {
+  static override paths = [['orchestrate']];
+
+  static override usage = Command.Usage({
+    category: 'Orchestration',
+    description: 'Run the reconcile loop, and optionally dispatch ready tasks to a command',
+    details: `
+      Every tick (default 5 s, \`orchestration.tick_seconds\`) requeues or dead-letters expired leases, escalates stuck and bouncing work, completes epics whose children are done and records agents' last contact. Safe to run in several processes at once.
+
+      With \`--run\`, ready tasks are dispatched to a command, at most \`--concurrency\` at a time: the command gets the task in \`LOOM_TASK_ID\`, \`LOOM_TASK_TITLE\`, \`LOOM_LEASE_TOKEN\`, \`LOOM_PROJECT_DIR\` (and \`{task_id}\`, \`{title}\`, \`{lease_token}\`, \`{project_dir}\` placeholders, shell-quoted). Exit 0 records done (stdout is the output when it is JSON), anything else a retryable failure; a timeout kills the whole process tree first.
+    `,
+    examples: [
+      ['Reconcile once', '$0 orchestrate --once'],
+      ['Keep reconciling every 10 s', '$0 orchestrate --interval 10'],
+      ['Run Claude Code headless on every ready task, 3 at a time', `$0 orchestrate --run 'claude -p "Do loom task {task_id}: {title}. Report with loom done."' --concurrency 3 --timeout 1800 --exit-when-idle`],
+    ],
+  });
+
+  once = Option.Boolean('--once', false, { description: 'One tick, then exit' });
+  interval = Option.String('--interval', { description: 'Seconds between ticks' });
+  run = Option.String('--run', { description: 'Command template run for each ready task' });
+  concurrency = Option.String('--concurrency', { description: 'Most tasks running at once (with --run; default 1)' });
+  timeout = Option.String('--timeout', { description: 'Seconds a task may run before its process tree is killed (with --run)' });
+  exitWhenIdle = Option.Boolean('--exit-when-idle', false, { description: 'Stop once nothing is ready, claimed or waiting to retry (with --run)' });
+  agent = Option.String('--agent', { description: 'Agent id prefix of the runner (default runner-HOST-PID)' });
+
+  async execute(): Promise<number> {
+    const interval = parsePositiveInt('--interval', this.interval);
+    const concurrency = parsePositiveInt('--concurrency', this.concurrency);
+    const timeout = parsePositiveInt('--timeout', this.timeout);
+    if (this.run === undefined && (concurrency !== undefined || timeout !== undefined || this.exitWhenIdle)) {
+      throw validationFailed('--concurrency, --timeout and --exit-when-idle go with --run');
+    }
+    const result = await this.context.connector.orchestrate({
+      ...this.connectOptions(),
+      once: this.once,
+      exitWhenIdle: this.exitWhenIdle,
+      ...(interval === undefined ? {} : { intervalSeconds: interval }),
+      ...(this.run === undefined ? {} : { run: this.run }),
+      ...(concurrency === undefined ? {} : { concurrency }),
+      ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
+      ...(this.agent === undefined ? {} : { agentId: this.agent }),
+      out: (line) => (this.json ? this.context.stderr : this.context.stdout).write(`${line}\n`),
+    });
+    if (this.json) this.emit(result, () => '');
+    return 0;
+  }
+}

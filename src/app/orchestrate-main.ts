@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import { CommandRunner } from '../adapters/runner/command-runner.js';
+import type { LoomConnector } from '../ports/loom-connector.js';
+import type { TickReport } from '../ports/loom-api.js';
+import { loadConfig } from './config.js';
+import { startNotifiers } from './notifications.js';
+import { dispatch, type DispatchResult } from './orchestrator/dispatch.js';
+
+export interface OrchestrateOptions {
+  projectDir?: string;
+  once?: boolean;
+  intervalSeconds?: number;
+  /** A command template per ready task (`{task_id}` ... placeholders, LOOM_* variables). */
+  run?: string;
+  concurrency?: number;
+  timeoutSeconds?: number;
+  exitWhenIdle?: boolean;
+  agentId?: string;
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+}
+
+/**
+ * `loom orchestrate`: the reconcile tick on an interval (or `--once`), and
+ * with `--run` the agent runner dispatching ready tasks to processes. In
+ * server mode this process also owns the project's notifiers. SIGINT and
+ * SIGTERM stop it: running jobs are killed (verified gone) and recorded.
+ */
+export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOptions): Promise<{ ticks: number; dispatched: DispatchResult | null }> {
+  const { api, project, events } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
+  const config = loadConfig(project.project_dir, o.env);
+  const log = (line: string): void => o.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
+  const router = project.mode === 'server' ? startNotifiers(config, events, log) : undefined; // embedded: the daemon owns them
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+
+  let ticks = 0;
+  let ticking = false;
+  const tick = async (): Promise<void> => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const r = await api.reconcile({ project_id: project.project_id });
+      ticks++;
+      const summary = describe(r);
+      if (summary !== '' || o.once === true) log(`tick: ${summary || 'nothing to do'}`);
+    } catch (e) {
+      log(`tick failed: ${(e as Error).message}`);
+    } finally {
+      ticking = false;
+    }
+  };
+
+  let dispatched: DispatchResult | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await tick();
+    if (o.once === true && o.run === undefined) return { ticks, dispatched };
+    timer = setInterval(() => void tick(), (o.intervalSeconds ?? config.orchestration.tick_seconds) * 1000);
+    if (o.run !== undefined) {
+      const concurrency = o.concurrency ?? 1;
+      log(`dispatching ready tasks to \`${o.run}\`, ${concurrency} at a time${o.timeoutSeconds === undefined ? '' : `, ${o.timeoutSeconds}s each at most`}`);
+      dispatched = await dispatch({
+        api,
+        projectId: project.project_id,
+        projectDir: project.project_dir,
+        runner: new CommandRunner({ template: o.run, env: o.env, log }),
+        agentId: o.agentId ?? `runner-${hostname()}-${process.pid}`,
+        concurrency,
+        timeoutMs: o.timeoutSeconds === undefined ? null : o.timeoutSeconds * 1000,
+        leaseSeconds: config.tasks.lease_seconds,
+        exitWhenIdle: o.exitWhenIdle === true,
+        signal: controller.signal,
+        log,
+      });
+      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, lease lost ${dispatched.lease_lost.length}`);
+    } else {
+      log(`reconciling every ${o.intervalSeconds ?? config.orchestration.tick_seconds}s; Ctrl-C stops`);
+      await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
+    return { ticks, dispatched };
+  } finally {
+    if (timer !== undefined) clearInterval(timer);
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+    await router?.close().catch(() => undefined);
+    await api.close();
+  }
+}
+
+function describe(r: TickReport): string {
+  return Object.entries(r)
+    .filter(([, ids]) => (ids as string[]).length > 0)
+    .map(([k, ids]) => `${k.replace(/_/g, ' ')} ${(ids as string[]).length}`)
+    .join(', ');
+}

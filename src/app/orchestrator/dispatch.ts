@@ -1,0 +1,274 @@
+import { LoomError } from '../../domain/errors.js';
+import type { JsonObject, Lease, Task } from '../../domain/task.js';
+import type { AgentRunner, RunningJob, RunOutcome } from '../../ports/agent-runner.js';
+import type { ClaimResult, LoomApi } from '../../ports/loom-api.js';
+
+export interface DispatchOptions {
+  api: LoomApi;
+  projectId: string;
+  projectDir: string;
+  runner: AgentRunner;
+  /** Slot N claims as `${agentId}-${N}`. */
+  agentId: string;
+  /** Most jobs running at once. */
+  concurrency: number;
+  timeoutMs: number | null;
+  /** Lease asked for at claim and renewed every third of it while the job runs. */
+  leaseSeconds: number;
+  /** Return once nothing is ready, claimed (by anyone) or waiting on a retry backoff. */
+  exitWhenIdle: boolean;
+  /** Wait between claims when nothing is ready; default 1000. */
+  pollMs?: number;
+  /** Aborting it shuts down: no more claims; running jobs are killed and recorded as failed (retryable). */
+  signal?: AbortSignal;
+  log: (line: string) => void;
+}
+
+/** What was recorded, one entry per attempt (a task retried twice can appear twice). */
+export interface DispatchResult {
+  done: string[];
+  /** Recorded failed: non-zero exits, start failures, jobs stopped by a shutdown. */
+  failed: string[];
+  timed_out: string[];
+  /** Jobs stopped because their lease went elsewhere (expired, cancelled): nothing was recorded. */
+  lease_lost: string[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const isLeaseLost = (e: unknown): boolean => LoomError.is(e) && e.code === 'LEASE_LOST';
+/** Worth retrying later (the daemon restarting, the database away); anything else is a fault to report. */
+const isTransient = (e: unknown): boolean => !LoomError.is(e) || e.code === 'DAEMON_UNAVAILABLE' || e.code === 'DATABASE_UNAVAILABLE' || e.code === 'INTERNAL';
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const OUTPUT_TAIL_BYTES = 4096;
+
+function lastBytes(text: string, n: number): string {
+  const b = Buffer.from(text, 'utf8');
+  return b.length <= n ? text : b.subarray(b.length - n).toString('utf8');
+}
+
+/** The task's output: stdout when it is one JSON object, else the end of stdout. */
+export function outputFromStdout(stdout: string): JsonObject {
+  const text = stdout.trim();
+  if (text.startsWith('{')) {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as JsonObject;
+    } catch {
+      // not JSON: kept as text below
+    }
+  }
+  return { stdout: lastBytes(stdout, OUTPUT_TAIL_BYTES) };
+}
+
+/**
+ * The agent runner loop: claims ready tasks into at most `concurrency` slots,
+ * runs each through the runner while heartbeating its lease, and records the
+ * outcome under that lease.
+ *
+ * Never two runners on one task: a job exists only for a claim this loop won
+ * (the claim is one conditional update, so concurrent dispatchers and agents
+ * each get different tasks), every record is fenced by the lease token, and a
+ * heartbeat refused with LEASE_LOST (the lease expired and the task went
+ * elsewhere, or it was cancelled) kills the job and records nothing. A
+ * timed-out or shut-down job is recorded only after its process tree is
+ * verified gone, so the retry can never overlap it.
+ */
+export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${o.concurrency}`);
+  const pollMs = o.pollMs ?? 1000;
+  const result: DispatchResult = { done: [], failed: [], timed_out: [], lease_lost: [] };
+  const slots = new Map<number, { job: RunningJob | null; finished: Promise<void> }>();
+  const aborted = new Promise<void>((resolve) => {
+    if (o.signal === undefined) return;
+    if (o.signal.aborted) resolve();
+    else o.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const stopping = (): boolean => o.signal?.aborted === true;
+
+  let fatal: unknown = null;
+  while (!stopping() && fatal === null) {
+    let idle = false; // nothing claimable now (or the claim failed): poll later
+    for (let slot = 0; slot < o.concurrency && !stopping(); slot++) {
+      if (slots.has(slot)) continue;
+      const agentId = `${o.agentId}-${slot}`;
+      let claim: ClaimResult;
+      try {
+        claim = await o.api.claim({ project_id: o.projectId, agent_id: agentId, lease_seconds: o.leaseSeconds });
+      } catch (e) {
+        if (!isTransient(e)) fatal = e;
+        o.log(`claim failed: ${message(e)}`);
+        idle = true;
+        break;
+      }
+      if (!claim.claimed) {
+        idle = true;
+        break;
+      }
+      const entry: { job: RunningJob | null; finished: Promise<void> } = { job: null, finished: Promise.resolve() };
+      entry.finished = runOne(o, agentId, claim.task, claim.lease, result, (job) => (entry.job = job)).finally(() => slots.delete(slot));
+      slots.set(slot, entry);
+    }
+    if (stopping() || fatal !== null) break;
+
+    if (o.exitWhenIdle && idle && slots.size === 0) {
+      try {
+        const { counts } = await o.api.overview({ project_id: o.projectId });
+        // Nothing ready (the claim found none), nobody holds a claim, no retry waits on its backoff.
+        if (counts.claimed === 0 && counts.pending === 0) break;
+        if (counts.claimed > 0) {
+          // Only others' claims are out. One whose agent died would keep this loop waiting until a
+          // reconcile tick requeues it; do that much here (idempotent, safe beside a running tick).
+          const r = await o.api.recoverLeases({ project_id: o.projectId });
+          if (r.requeued.length + r.dead_lettered.length > 0) {
+            o.log(`expired leases: requeued ${r.requeued.join(', ') || 'none'}; dead-lettered ${r.dead_lettered.join(', ') || 'none'}`);
+          }
+        }
+      } catch (e) {
+        o.log(`idle check failed: ${message(e)}`);
+      }
+    }
+    // Wake on a finished job (its slot is free, its dependents may be ready), the poll interval, or shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    const waits: Promise<unknown>[] = [aborted, ...[...slots.values()].map((s) => s.finished)];
+    if (idle) waits.push(new Promise((r) => (timer = setTimeout(r, pollMs))));
+    await Promise.race(waits);
+    clearTimeout(timer);
+  }
+
+  if (slots.size > 0 && (stopping() || fatal !== null)) {
+    o.log(`shutting down: stopping ${slots.size} running job(s)`);
+    await Promise.all([...slots.values()].map((s) => s.job?.kill('shutdown')));
+  }
+  await Promise.all([...slots.values()].map((s) => s.finished));
+  if (fatal !== null) throw fatal;
+  return result;
+}
+
+/** One claimed task: run it, keep its lease alive, record how it ended. Never rejects. */
+async function runOne(
+  o: DispatchOptions,
+  agentId: string,
+  task: Task,
+  lease: Lease,
+  result: DispatchResult,
+  started: (job: RunningJob) => void,
+): Promise<void> {
+  const lease_input = { project_id: o.projectId, task_id: task.id, agent_id: agentId, lease_token: lease.token };
+  let job: RunningJob;
+  try {
+    job = o.runner.start({ task, lease_token: lease.token, agent_id: agentId, project_id: o.projectId, project_dir: o.projectDir, timeout_ms: o.timeoutMs });
+  } catch (e) {
+    const failed: Promise<RunOutcome> = Promise.resolve({ kind: 'spawn_failed', message: message(e) });
+    job = { pid: undefined, result: failed, kill: async () => {} };
+  }
+  started(job);
+  if (job.pid !== undefined) o.log(`${task.id} started as pid ${job.pid} (${agentId}): ${task.title}`);
+
+  // Heartbeats: one at a time, every third of the lease.
+  let leaseLost = false;
+  let selfReported = false;
+  let beating: Promise<void> = Promise.resolve();
+  const beat = async (): Promise<void> => {
+    try {
+      await o.api.heartbeat({ ...lease_input, lease_seconds: o.leaseSeconds });
+    } catch (e) {
+      if (!isLeaseLost(e)) {
+        o.log(`${task.id}: heartbeat failed (will retry): ${message(e)}`);
+        return;
+      }
+      // The process may have reported done itself (through the CLI, with this lease) and not exited yet.
+      if (await isDone(o, task.id)) {
+        selfReported = true;
+        return;
+      }
+      leaseLost = true;
+      o.log(`${task.id}: lease lost (${message(e)}): stopping its process; nothing will be recorded`);
+      void job.kill('lease_lost');
+    }
+  };
+  const timer = setInterval(() => {
+    if (leaseLost || selfReported) return;
+    beating = beating.then(beat);
+  }, Math.max(100, (o.leaseSeconds * 1000) / 3));
+
+  const outcome = await job.result.catch((e: unknown): RunOutcome => ({ kind: 'spawn_failed', message: `the runner failed: ${message(e)}` }));
+  clearInterval(timer);
+  await beating;
+  if (leaseLost) {
+    result.lease_lost.push(task.id);
+    return;
+  }
+  await record(o, task, lease_input, outcome, result);
+}
+
+/** Whether the task is done now (`status` hides lease tokens, so not by whom: a lost lease means it was not by this loop). */
+async function isDone(o: DispatchOptions, taskId: string): Promise<boolean> {
+  try {
+    return (await o.api.status({ project_id: o.projectId, task_id: taskId })).task.status === 'done';
+  } catch {
+    return false;
+  }
+}
+
+async function record(
+  o: DispatchOptions,
+  task: Task,
+  lease_input: { project_id: string; task_id: string; agent_id: string; lease_token: string },
+  outcome: RunOutcome,
+  result: DispatchResult,
+): Promise<void> {
+  const fail = async (reason: string, retryable: boolean, into: string[]): Promise<void> => {
+    const r = await withRetries(() => o.api.fail({ ...lease_input, reason, retryable }));
+    into.push(task.id);
+    o.log(`${task.id} failed (${r.outcome === 'retrying' ? `retry after ${r.run_after}` : 'dead letter'}): ${reason}`);
+  };
+  try {
+    switch (outcome.kind) {
+      case 'exited':
+        if (outcome.code === 0) {
+          // Fenced by the lease: if the process already reported done through the CLI with it, this
+          // changes nothing (already_done) and its own report and output stand.
+          const r = await withRetries(() => o.api.done({ ...lease_input, output: outputFromStdout(outcome.stdout) }));
+          result.done.push(task.id);
+          o.log(`${task.id} done${r.already_done ? ' (reported by its process)' : ''}`);
+          return;
+        }
+        await fail(`exit code ${outcome.code}${outcome.stderr_tail.trim() === '' ? '' : `: ${outcome.stderr_tail.trim()}`}`, true, result.failed);
+        return;
+      case 'killed':
+        if (outcome.reason === 'timeout') {
+          await fail(`timed out after ${(o.timeoutMs ?? 0) / 1000} s; its process tree was killed`, true, result.timed_out);
+        } else {
+          await fail('runner shut down', true, result.failed);
+        }
+        return;
+      case 'spawn_failed':
+        await fail(`could not start the agent command: ${outcome.message}`, false, result.failed);
+        return;
+    }
+  } catch (e) {
+    if (isLeaseLost(e) && (await isDone(o, task.id))) {
+      // Its process reported done through the CLI, then exited non-zero or ran past the timeout: the report stands.
+      result.done.push(task.id);
+      o.log(`${task.id} done (reported by its process; what came after changes nothing)`);
+    } else if (isLeaseLost(e)) {
+      result.lease_lost.push(task.id);
+      o.log(`${task.id}: lease lost before the outcome (${outcome.kind}) could be recorded: ${message(e)}`);
+    } else {
+      o.log(`${task.id}: could not record the outcome (${outcome.kind}): ${message(e)}; the lease will expire and requeue it`);
+    }
+  }
+}
+
+/** A report retried a few times through transient errors (a daemon restart); fenced by the lease, so repeating is safe. */
+async function withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts || !isTransient(e)) throw e;
+      await sleep(250 * i);
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Orchestration policy on real databases: crash recovery after a SIGKILL,
+ * retries into the dead letters and back, stuck and bouncing work, escalation
+ * resolution, agent liveness, and concurrent ticks acting once.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/adapters/postgres/migrator.js';
+import { AppConnector } from '../../src/app/connector.js';
+import { serviceForPool, type ServiceOptions } from '../../src/app/service-factory.js';
+import { DEFAULT_ORCHESTRATION } from '../../src/domain/policy.js';
+import type { LoomApi } from '../../src/ports/loom-api.js';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { BUILT_MAIN, ROOT } from '../support/loom-cli.js';
+import { poolDrained } from '../support/pools.js';
+
+const origin = { kind: 'test', id: 't' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const FAST_RETRY = { base_ms: 200, factor: 2, max_ms: 1000 };
+
+/** Starts the fixture that claims a task and hangs; resolves with its claim once printed. */
+function claimAndHang(env: Record<string, string>): Promise<{ child: ReturnType<typeof spawn>; task_id: string; lease_token: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'tests/fixtures/claim-and-hang.mjs')], { env: { ...process.env, LOOM_ROOT: ROOT, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) {
+        const r = JSON.parse(out.split('\n')[0]!);
+        if (r.error) reject(new Error(r.error));
+        else resolve({ child, ...r });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`fixture exited ${code}: ${out}${err}`)));
+  });
+}
+
+async function crashRecovery(api: LoomApi, projectId: string, env: Record<string, string>): Promise<void> {
+  const t = await api.createTask({ project_id: projectId, title: 'survives a crash', origin });
+  const dead = await claimAndHang({ ...env, LEASE_SECONDS: '1' });
+  expect(dead.task_id).toBe(t.id);
+  dead.child.kill('SIGKILL');
+  await sleep(1200);
+  const tick = await api.reconcile({ project_id: projectId });
+  expect(tick.requeued).toEqual([t.id]);
+  // Another agent takes it once the backoff has passed, and finishes it.
+  let claim = await api.claim({ project_id: projectId, agent_id: 'rescuer', task_id: t.id });
+  for (let i = 0; !claim.claimed && i < 50; i++) {
+    await sleep(100);
+    claim = await api.claim({ project_id: projectId, agent_id: 'rescuer', task_id: t.id });
+  }
+  if (!claim.claimed) throw new Error('not claimable again');
+  await api.done({ project_id: projectId, task_id: t.id, agent_id: 'rescuer', lease_token: claim.lease.token, output: { by: 'rescuer' } });
+  const before = await api.events({ project_id: projectId, limit: 10_000 });
+  await expect(api.done({ project_id: projectId, task_id: t.id, agent_id: 'doomed', lease_token: dead.lease_token })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+  expect(await api.events({ project_id: projectId, limit: 10_000 })).toEqual(before);
+  const after = (await api.status({ project_id: projectId, task_id: t.id })).task;
+  expect(after).toMatchObject({ status: 'done', output: { by: 'rescuer' }, attempts: 2 });
+}
+
+describe('orchestration (postgres)', () => {
+  let db: TestDatabase;
+  const pools: pg.Pool[] = [];
+  const service = (settings: ServiceOptions['settings'] = {}): LoomApi => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool.on('error', () => {});
+    pools.push(pool);
+    return serviceForPool(pool, { ownsPool: false, settings: { retry: FAST_RETRY, ...settings } }).service;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('orchestration');
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    await migrate(pool);
+    await pool.end();
+  });
+  afterAll(async () => {
+    const drained = Promise.all(pools.map(poolDrained));
+    await Promise.all(pools.map((p) => p.end()));
+    await drained;
+    await db.drop();
+  });
+
+  it('a claimer SIGKILLed mid-task: lease expires, task requeued and finished by another; the late done is refused', async () => {
+    const api = service();
+    const p = (await api.createProject({ name: 'crash' })).id;
+    await crashRecovery(api, p, { DATABASE_URL: db.url, PROJECT_ID: p });
+  });
+
+  it('fails 3 times into the dead letters with an escalation, respecting backoff; redrive brings it back', async () => {
+    const api = service();
+    const p = (await api.createProject({ name: 'retries' })).id;
+    const t = await api.createTask({ project_id: p, title: 'flaky', origin, max_attempts: 3 });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      let c = await api.claim({ project_id: p, agent_id: 'a', task_id: t.id });
+      const waited = Date.now();
+      while (!c.claimed) {
+        await sleep(25);
+        c = await api.claim({ project_id: p, agent_id: 'a', task_id: t.id });
+      }
+      if (attempt > 1) expect(Date.now() - waited).toBeGreaterThanOrEqual(50); // backoff: not claimable at once
+      const f = await api.fail({ project_id: p, task_id: t.id, agent_id: 'a', lease_token: c.lease.token, reason: `boom ${attempt}` });
+      if (attempt < 3) {
+        expect(f.outcome).toBe('retrying');
+        expect(Date.parse(f.run_after!)).toBeGreaterThan(Date.now());
+        expect(await api.ready({ project_id: p })).toEqual([]); // not before run_after
+      } else {
+        expect(f.outcome).toBe('dead_lettered');
+      }
+    }
+    await sleep(1100);
+    expect(await api.ready({ project_id: p })).toEqual([]); // a dead letter is never ready
+    expect((await api.deadLetters({ project_id: p })).map((x) => [x.id, x.attempts, x.failure_reason])).toEqual([[t.id, 3, 'boom 3']]);
+    const open = await api.escalations({ project_id: p });
+    expect(open).toHaveLength(1);
+    expect((await api.redrive({ project_id: p, task_id: t.id })).redriven).toEqual([t.id]);
+    expect((await api.ready({ project_id: p })).map((x) => [x.id, x.attempts])).toEqual([[t.id, 0]]);
+    expect(await api.escalations({ project_id: p })).toEqual([]); // the dead letter's escalation closed with the redrive
+    await expect(api.redrive({ project_id: p, task_id: t.id })).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+  });
+
+  it('escalates work that keeps heartbeating without progress, once', async () => {
+    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, stuck_after_ms: 400 } });
+    const p = (await api.createProject({ name: 'stuck' })).id;
+    const moving = await api.createTask({ project_id: p, title: 'moving', origin });
+    const stuck = await api.createTask({ project_id: p, title: 'stuck', origin });
+    const cm = await api.claim({ project_id: p, agent_id: 'busy', task_id: moving.id });
+    const cs = await api.claim({ project_id: p, agent_id: 'spinning', task_id: stuck.id });
+    if (!cm.claimed || !cs.claimed) throw new Error('claims failed');
+    await sleep(600);
+    await api.heartbeat({ project_id: p, task_id: moving.id, agent_id: 'busy', lease_token: cm.lease.token, progress: 'tests pass locally' });
+    await api.heartbeat({ project_id: p, task_id: stuck.id, agent_id: 'spinning', lease_token: cs.lease.token });
+    expect((await api.reconcile({ project_id: p })).stuck).toEqual([stuck.id]);
+    expect((await api.reconcile({ project_id: p })).stuck).toEqual([]); // not twice
+    const escalations = await api.escalations({ project_id: p });
+    expect(escalations.map((e) => [e.task_id, e.source])).toEqual([[stuck.id, 'policy']]);
+    expect((await api.status({ project_id: p, task_id: stuck.id })).task.status).toBe('claimed'); // the agent keeps working
+  });
+
+  it('escalates a task whose lease keeps running out instead of requeueing it forever', async () => {
+    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, max_lease_expiries: 2 } });
+    const p = (await api.createProject({ name: 'bounce' })).id;
+    const t = await api.createTask({ project_id: p, title: 'hot potato', origin, max_attempts: 10 });
+    for (let i = 0; i < 2; i++) {
+      let c = await api.claim({ project_id: p, agent_id: `vanisher-${i}`, task_id: t.id, lease_seconds: 1 });
+      while (!c.claimed) {
+        await sleep(50);
+        c = await api.claim({ project_id: p, agent_id: `vanisher-${i}`, task_id: t.id, lease_seconds: 1 });
+      }
+      await sleep(1100);
+      const tick = await api.reconcile({ project_id: p });
+      expect(i === 0 ? tick.requeued : tick.escalated).toEqual([t.id]);
+    }
+    const detail = await api.status({ project_id: p, task_id: t.id });
+    expect(detail.task).toMatchObject({ status: 'blocked', blocked_reason: 'escalation', expiry_count: 2 });
+    expect(detail.escalations[0]!.message).toContain('keeps bouncing');
+  });
+
+  it('resolves escalations with retry, unblock, done and cancel, each as one step with its events', async () => {
+    const api = service();
+    const p = (await api.createProject({ name: 'resolve' })).id;
+    const mk = async (title: string) => api.createTask({ project_id: p, title, origin });
+    const [a, b, c, d] = [await mk('a'), await mk('b'), await mk('c'), await mk('d')];
+    const after = await api.createTask({ project_id: p, title: 'after c', origin, depends_on: [c.id] });
+    const esc = async (id: string) => (await api.escalate({ project_id: p, task_id: id, message: `help with ${id}`, agent_id: 'ada' })).escalation.id;
+    const [ea, eb, ec, ed] = [await esc(a.id), await esc(b.id), await esc(c.id), await esc(d.id)];
+    expect((await api.ready({ project_id: p })).map((t) => t.id)).toEqual([]);
+
+    expect((await api.resolveEscalation({ project_id: p, escalation_id: ea, action: 'retry', note: 'try again' })).task.status).toBe('pending');
+    expect((await api.resolveEscalation({ project_id: p, escalation_id: eb, action: 'unblock' })).task.status).toBe('pending');
+    const done = await api.resolveEscalation({ project_id: p, escalation_id: ec, action: 'done', output: { decided: 'by hand' } });
+    expect(done.task).toMatchObject({ status: 'done', output: { decided: 'by hand' } });
+    expect((await api.status({ project_id: p, task_id: after.id })).task.status).toBe('pending'); // its dependent moved on
+    expect((await api.resolveEscalation({ project_id: p, escalation_id: ed, action: 'cancel' })).task.status).toBe('cancelled');
+    await expect(api.resolveEscalation({ project_id: p, escalation_id: ea, action: 'retry' })).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+    expect(await api.escalations({ project_id: p })).toEqual([]);
+    expect((await api.escalations({ project_id: p, status: 'resolved' })).map((e) => e.resolution).sort()).toEqual(['cancel', 'done', 'retry: try again', 'unblock']);
+    const types = (await api.events({ project_id: p, limit: 1000 })).map((e) => e.type);
+    expect(types.filter((t) => t === 'escalation.resolved')).toHaveLength(4);
+  });
+
+  it('lists agents with their claims as active, idle or gone; a gone agent keeps its lease until it expires', async () => {
+    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, agent_idle_after_ms: 300, agent_gone_after_ms: 900 } });
+    const p = (await api.createProject({ name: 'agents' })).id;
+    const t = await api.createTask({ project_id: p, title: 'held', origin });
+    await api.claim({ project_id: p, agent_id: 'holder', task_id: t.id, lease_seconds: 600 });
+    await api.sendMessage({ project_id: p, from_agent: 'chatter', to_agent: '*', body: 'hi' });
+    await sleep(500);
+    const mid = Object.fromEntries((await api.agents({ project_id: p })).map((a) => [a.agent_id, a]));
+    expect(mid.holder).toMatchObject({ status: 'active', claims: [t.id] });
+    expect(mid.chatter).toMatchObject({ status: 'idle', claims: [] });
+    await sleep(600);
+    const late = Object.fromEntries((await api.agents({ project_id: p })).map((a) => [a.agent_id, a]));
+    expect(late.holder!.status).toBe('gone');
+    expect((await api.reconcile({ project_id: p })).requeued).toEqual([]); // no early steal
+    expect((await api.status({ project_id: p, task_id: t.id })).task.status).toBe('claimed');
+  });
+
+  it('two ticks at once over 1,000 expired leases requeue each exactly once', async () => {
+    const [a, b] = [service(), service()];
+    const p = (await a.createProject({ name: 'race' })).id;
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => a.createTask({ project_id: p, title: `t${i + j}`, origin })));
+    }
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, () => a.claim({ project_id: p, agent_id: 'gone', lease_seconds: 1 })));
+    }
+    await sleep(1200);
+    const [ra, rb] = await Promise.all([a.reconcile({ project_id: p }), b.reconcile({ project_id: p })]);
+    const all = [...ra.requeued, ...rb.requeued];
+    expect(all).toHaveLength(1000);
+    expect(new Set(all).size).toBe(1000);
+    const expired = (await a.events({ project_id: p, limit: 10_000 })).filter((e) => e.type === 'task.lease_expired');
+    expect(expired).toHaveLength(1000);
+  });
+});
+
+describe('orchestration (embedded)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-orch-'));
+  const env = { ...process.env, LOOM_DATABASE_URL: '', LOOM_DAEMON_IDLE_SECONDS: '60' };
+  const connector = new AppConnector({ env, cwd: dir, daemonEntry: BUILT_MAIN });
+  afterAll(async () => {
+    await connector.daemonStop({ projectDir: dir }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a claimer SIGKILLed mid-task: lease expires, task requeued and finished by another; the late done is refused', async () => {
+    await connector.init({ projectDir: dir, name: 'crash' });
+    const { api, project } = await connector.open({ projectDir: dir });
+    try {
+      await crashRecovery(api, project.project_id, { PROJECT_DIR: dir, LOOM_DATABASE_URL: '' });
+    } finally {
+      await api.close();
+    }
+  });
+});
