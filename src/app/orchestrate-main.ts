@@ -27,6 +27,8 @@ export interface OrchestrateOptions {
  * SIGTERM stop it: running jobs are killed (verified gone) and recorded.
  */
 export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOptions): Promise<{ ticks: number; dispatched: DispatchResult | null }> {
+  // Built first: a bad template is refused before anything is claimed.
+  const runner = o.run === undefined ? null : new CommandRunner({ template: o.run, env: o.env, log: (line) => o.out(line) });
   const { api, project, events } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
   const config = loadConfig(project.project_dir, o.env);
   const log = (line: string): void => o.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -59,14 +61,14 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
     await tick();
     if (o.once === true && o.run === undefined) return { ticks, dispatched };
     timer = setInterval(() => void tick(), (o.intervalSeconds ?? config.orchestration.tick_seconds) * 1000);
-    if (o.run !== undefined) {
+    if (runner !== null) {
       const concurrency = o.concurrency ?? 1;
       log(`dispatching ready tasks to \`${o.run}\`, ${concurrency} at a time${o.timeoutSeconds === undefined ? '' : `, ${o.timeoutSeconds}s each at most`}`);
       dispatched = await dispatch({
         api,
         projectId: project.project_id,
         projectDir: project.project_dir,
-        runner: new CommandRunner({ template: o.run, env: o.env, log }),
+        runner,
         agentId: o.agentId ?? `runner-${hostname()}-${process.pid}`,
         concurrency,
         timeoutMs: o.timeoutSeconds === undefined ? null : o.timeoutSeconds * 1000,
@@ -75,7 +77,7 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
         signal: controller.signal,
         log,
       });
-      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, lease lost ${dispatched.lease_lost.length}`);
+      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, released ${dispatched.released.length}, lease lost ${dispatched.lease_lost.length}`);
     } else {
       log(`reconciling every ${o.intervalSeconds ?? config.orchestration.tick_seconds}s; Ctrl-C stops`);
       await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -64,7 +64,7 @@ export interface LoomConnector {
     exitWhenIdle?: boolean;
     agentId?: string;
     out: (line: string) => void;
-  }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; timed_out: string[]; lease_lost: string[] } | null }>;
+  }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; timed_out: string[]; lease_lost: string[]; released: string[] } | null }>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
 }

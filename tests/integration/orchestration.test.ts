@@ -185,16 +185,44 @@ describe('orchestration (postgres)', () => {
     expect(types.filter((t) => t === 'escalation.resolved')).toHaveLength(4);
   });
 
+  it('one decision settles every open escalation of the task, once each; an unknown id is ESCALATION_NOT_FOUND', async () => {
+    const api = service();
+    const p = (await api.createProject({ name: 'resolve-all' })).id;
+    const t = await api.createTask({ project_id: p, title: 'doomed', origin, max_attempts: 1 });
+    const c = await api.claim({ project_id: p, agent_id: 'a', task_id: t.id });
+    if (!c.claimed) throw new Error('no claim');
+    await api.fail({ project_id: p, task_id: t.id, agent_id: 'a', lease_token: c.lease.token, reason: 'broken' }); // dead letter: one policy escalation
+    const [dead] = await api.escalations({ project_id: p });
+    await api.resolveEscalation({ project_id: p, escalation_id: dead!.id, action: 'retry', note: 'fixed the env' });
+    const resolvedEvents = (await api.events({ project_id: p, limit: 1000 })).filter((e) => e.type === 'escalation.resolved');
+    expect(resolvedEvents).toHaveLength(1);
+    expect(resolvedEvents[0]!.payload).toMatchObject({ escalation_id: dead!.id, action: 'retry', note: 'fixed the env' });
+
+    const other = await api.createTask({ project_id: p, title: 'twice escalated', origin });
+    const e1 = (await api.escalate({ project_id: p, task_id: other.id, message: 'first' })).escalation.id;
+    const c2 = await api.claim({ project_id: p, agent_id: 'b', task_id: other.id }); // not claimable: blocked
+    expect(c2.claimed).toBe(false);
+    await api.resolveEscalation({ project_id: p, escalation_id: e1, action: 'unblock' });
+    await api.escalate({ project_id: p, task_id: other.id, message: 'second' });
+    await api.escalate({ project_id: p, task_id: other.id, message: 'third' }).catch(() => undefined); // blocked already: refused or not, at most one more
+    const open = await api.escalations({ project_id: p });
+    await api.resolveEscalation({ project_id: p, escalation_id: open[0]!.id, action: 'cancel' });
+    expect(await api.escalations({ project_id: p })).toEqual([]);
+    await expect(api.resolveEscalation({ project_id: p, escalation_id: 'esc-000000000000', action: 'retry' })).rejects.toMatchObject({ code: 'ESCALATION_NOT_FOUND' });
+  });
+
   it('lists agents with their claims as active, idle or gone; a gone agent keeps its lease until it expires', async () => {
     const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, agent_idle_after_ms: 300, agent_gone_after_ms: 900 } });
     const p = (await api.createProject({ name: 'agents' })).id;
     const t = await api.createTask({ project_id: p, title: 'held', origin });
     await api.claim({ project_id: p, agent_id: 'holder', task_id: t.id, lease_seconds: 600 });
     await api.sendMessage({ project_id: p, from_agent: 'chatter', to_agent: '*', body: 'hi' });
+    await api.createTask({ project_id: p, title: 'filed by an operator', origin: { kind: 'cli', id: 'operator' } });
     await sleep(500);
     const mid = Object.fromEntries((await api.agents({ project_id: p })).map((a) => [a.agent_id, a]));
     expect(mid.holder).toMatchObject({ status: 'active', claims: [t.id] });
     expect(mid.chatter).toMatchObject({ status: 'idle', claims: [] });
+    expect(mid.operator).toBeUndefined(); // filing a task does not make you an agent
     await sleep(600);
     const late = Object.fromEntries((await api.agents({ project_id: p })).map((a) => [a.agent_id, a]));
     expect(late.holder!.status).toBe('gone');

@@ -5,6 +5,7 @@ import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
 import { LoomCommand } from '../../src/adapters/cli/base-command.js';
 import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
+import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
@@ -158,6 +159,10 @@ async function run(
     },
     serveMcp: async (o) => {
       calls.push({ method: 'serveMcp', input: o });
+    },
+    orchestrate: async (o) => {
+      calls.push({ method: 'orchestrate', input: o });
+      return { ticks: 1, dispatched: null };
     },
     runDemo: async (o) => {
       calls.push({ method: 'runDemo', input: o });
@@ -613,5 +618,233 @@ describe('operator commands', () => {
     const stop = await run(['daemon', 'stop']);
     expect(stop.calls).toEqual([{ method: 'daemonStop', input: {} }]);
     expect(stop.stdout).toContain('stopped');
+  });
+});
+
+describe('orchestration commands', () => {
+  function escalation(overrides: Partial<Escalation> = {}): Escalation {
+    return {
+      id: 'esc-0123456789ab',
+      project_id: 'proj-1',
+      task_id: 'loom-0000000a',
+      message: 'which database?\nmore detail below',
+      source: 'agent',
+      raised_by: 'worker-1',
+      status: 'open',
+      resolution: null,
+      created_at: iso(-300_000),
+      resolved_at: null,
+      ...overrides,
+    };
+  }
+
+  it('dlq maps --limit and lists id, attempts, failed, title and the last failure on one line', async () => {
+    const r = await run(['dlq', '--limit', '5'], {
+      api: {
+        deadLetters: async () => [
+          task({ status: 'failed', attempts: 3, failure_reason: 'npm ci timed out\n  at step 4', updated_at: iso(-600_000) }),
+          task({ id: 'loom-0000000b', title: 'Other', status: 'failed', attempts: 1, max_attempts: 1, failure_reason: 'no' }),
+        ],
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'deadLetters', input: { project_id: 'proj-1', limit: 5 } }]);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+ATTEMPTS\s+FAILED\s+TITLE\s+LAST FAILURE$/);
+    expect(lines[1]).toMatch(/^loom-0000000a\s+3\/3\s+10m ago\s+Write the parser\s+npm ci timed out \.\.\.$/);
+    expect(lines[2]).toMatch(/^loom-0000000b\s+1\/1\s+1m ago\s+Other\s+no$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]!.indexOf('no', lines[0]!.indexOf('LAST FAILURE'))).toBe(lines[0]!.indexOf('LAST FAILURE'));
+  });
+
+  it('dlq with no dead letters says so; --json prints the list; a bad --limit never reaches the API', async () => {
+    expect((await run(['dlq'])).stdout).toMatch(/^no dead letters/);
+    expect((await run(['dlq'])).apiCalls[0]?.input).toEqual({ project_id: 'proj-1' });
+    const json = await run(['dlq', '--json'], { api: { deadLetters: async () => [task({ status: 'failed' })] } });
+    expect(JSON.parse(json.stdout)).toMatchObject([{ id: 'loom-0000000a', status: 'failed' }]);
+    const bad = await run(['dlq', '--limit', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^VALIDATION_FAILED: --limit must be a positive integer/);
+    expect(bad.calls).toEqual([]);
+  });
+
+  it.each([
+    [['redrive', 'loom-0000000a'], { project_id: 'proj-1', task_id: 'loom-0000000a' }],
+    [['redrive', '--all'], { project_id: 'proj-1', all: true }],
+  ])('%j maps to redrive %j and prints the ids put back', async (argv, input) => {
+    const r = await run(argv, { api: { redrive: async () => ({ redriven: ['loom-0000000a', 'loom-0000000b'] }) } });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'redrive', input }]);
+    expect(r.stdout).toBe('redriven loom-0000000a\nredriven loom-0000000b\n');
+  });
+
+  it('redrive --all with nothing to redrive says so', async () => {
+    const r = await run(['redrive', '--all']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^nothing to redrive/);
+  });
+
+  it.each([[['redrive']], [['redrive', 'loom-0000000a', '--all']]])('%j (neither or both) is VALIDATION_FAILED before the API', async (argv) => {
+    const r = await run(argv);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^VALIDATION_FAILED: give either a task id or --all \(not both\)\nhint: /);
+    expect(r.calls).toEqual([]);
+  });
+
+  it.each([
+    [[], 'open'],
+    [['--all'], 'all'],
+    [['--resolved'], 'resolved'],
+  ])('escalations %j asks for status %s', async (flags, status) => {
+    const r = await run(['escalations', ...flags]);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'escalations', input: { project_id: 'proj-1', status } }]);
+  });
+
+  it('escalations lists id, task, source, raised and the message on one line; resolved ones show their resolution', async () => {
+    const open = await run(['escalations'], {
+      api: { escalations: async () => [escalation(), escalation({ id: 'esc-00000000000b', source: 'policy', raised_by: null, message: 'dead letter' })] },
+    });
+    const lines = open.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TASK\s+SOURCE\s+RAISED\s+MESSAGE$/);
+    expect(lines[1]).toMatch(/^esc-0123456789ab\s+loom-0000000a\s+agent:worker-1\s+5m ago\s+which database\? \.\.\.$/);
+    expect(lines[2]).toMatch(/^esc-00000000000b\s+loom-0000000a\s+policy\s+5m ago\s+dead letter$/);
+    const all = await run(['escalations', '--all'], {
+      api: { escalations: async () => [escalation({ status: 'resolved', resolution: 'retry: key rotated', resolved_at: iso(-1000) }), escalation({ id: 'esc-00000000000c' })] },
+    });
+    const rows = all.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^ID\s+TASK\s+SOURCE\s+RAISED\s+STATUS\s+MESSAGE$/);
+    expect(rows[1]).toMatch(/\sresolved\s+which database\? \.\.\. -> retry: key rotated$/);
+    expect(rows[2]).toMatch(/^esc-00000000000c\s.*\sopen\s+which database\? \.\.\.$/);
+  });
+
+  it('escalations: none open says so; --all with --resolved is refused', async () => {
+    expect((await run(['escalations'])).stdout).toMatch(/^no open escalations/);
+    const bad = await run(['escalations', '--all', '--resolved']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^VALIDATION_FAILED: /);
+    expect(bad.calls).toEqual([]);
+  });
+
+  it('resolve maps every flag and prints what happened to the task', async () => {
+    const r = await run(['resolve', 'esc-0123456789ab', '--action', 'done', '--output', '{"pr":42}', '--note', 'did it myself', '--agent', 'lead'], {
+      api: {
+        resolveEscalation: async () => ({
+          escalation: escalation({ status: 'resolved', resolution: 'done: did it myself' }),
+          task: task({ status: 'done', output: { pr: 42 } }),
+        }),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      {
+        method: 'resolveEscalation',
+        input: { project_id: 'proj-1', escalation_id: 'esc-0123456789ab', action: 'done', output: { pr: 42 }, note: 'did it myself', agent_id: 'lead' },
+      },
+    ]);
+    expect(r.stdout).toBe('resolved esc-0123456789ab with done\nloom-0000000a is now done  Write the parser\n');
+  });
+
+  it.each(['retry', 'cancel', 'unblock'] as const)('resolve --action %s passes only what was given', async (action) => {
+    const r = await run(['resolve', 'esc-0123456789ab', '--action', action, '--json'], {
+      api: { resolveEscalation: async () => ({ escalation: escalation({ status: 'resolved', resolution: action }), task: task({ status: 'pending' }) }) },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', escalation_id: 'esc-0123456789ab', action });
+    expect(JSON.parse(r.stdout)).toMatchObject({ escalation: { resolution: action }, task: { status: 'pending' } });
+  });
+
+  it.each([
+    [['--action', 'ignore'], /^VALIDATION_FAILED: --action must be one of retry, cancel, done, unblock/],
+    [['--action', 'retry', '--output', '{}'], /^VALIDATION_FAILED: --output goes only with --action done/],
+    [['--action', 'done', '--output', '[1]'], /^VALIDATION_FAILED: --output must be a JSON object/],
+  ])('resolve %j is VALIDATION_FAILED before the API', async (flags, message) => {
+    const r = await run(['resolve', 'esc-0123456789ab', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.calls).toEqual([]);
+  });
+
+  it.each([[['resolve', 'esc-0123456789ab']], [['resolve', '--action', 'retry']]])('%j (no action or no id) is a usage error', async (argv) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.calls).toEqual([]);
+  });
+
+  it('a second resolve refused by the API exits 1 with its code', async () => {
+    const r = await run(['resolve', 'esc-0123456789ab', '--action', 'retry'], {
+      api: {
+        resolveEscalation: async () => {
+          throw new LoomError('INVALID_TRANSITION', 'escalation esc-0123456789ab is already resolved (retry)', { hint: '`loom escalations` lists the open ones' });
+        },
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^INVALID_TRANSITION: escalation esc-0123456789ab is already resolved/);
+    expect(r.calls.at(-1)?.method).toBe('close');
+  });
+
+  it('agents lists agent, status, last seen and claims', async () => {
+    const r = await run(['agents'], {
+      api: {
+        agents: async () => [
+          { agent_id: 'worker-1', first_seen: iso(-3_600_000), last_seen: iso(-120_000), claims: ['loom-0000000a', 'loom-0000000b'], status: 'active' },
+          { agent_id: 'w2', first_seen: iso(-7_200_000), last_seen: iso(-7_200_000), claims: [], status: 'gone' },
+        ],
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'agents', input: { project_id: 'proj-1' } }]);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^AGENT\s+STATUS\s+LAST SEEN\s+CLAIMS$/);
+    expect(lines[1]).toMatch(/^worker-1\s+active\s+2m ago\s+loom-0000000a, loom-0000000b$/);
+    expect(lines[2]).toMatch(/^w2\s+gone\s+2h ago\s+-$/);
+    expect((await run(['agents'])).stdout).toMatch(/^no agents seen yet/);
+  });
+
+  it('tick runs one reconcile and prints what it did, or "nothing to do"', async () => {
+    const idle = await run(['tick']);
+    expect(idle.code).toBe(0);
+    expect(idle.apiCalls).toEqual([{ method: 'reconcile', input: { project_id: 'proj-1' } }]);
+    expect(idle.stdout).toBe('nothing to do\n');
+    const busy = await run(['tick'], {
+      api: {
+        reconcile: async () => ({
+          requeued: ['loom-0000000a', 'loom-0000000b'],
+          dead_lettered: ['loom-0000000c'],
+          escalated: [],
+          stuck: ['loom-0000000d'],
+          epics_completed: ['loom-000000ee'],
+          dependents_blocked: [],
+          dependents_cancelled: ['loom-0000000f'],
+        }),
+      },
+    });
+    expect(busy.stdout).toBe(
+      [
+        'requeued              loom-0000000a, loom-0000000b',
+        'dead-lettered         loom-0000000c',
+        'stuck                 loom-0000000d',
+        'epics completed       loom-000000ee',
+        'dependents cancelled  loom-0000000f',
+        '',
+      ].join('\n'),
+    );
+    const json = await run(['tick', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ requeued: [], stuck: [] });
+  });
+
+  it('heartbeat --progress passes the note', async () => {
+    const r = await run(['heartbeat', 'loom-0000000a', '--agent', 'w', '--token', 't', '--progress', 'parser done']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', task_id: 'loom-0000000a', agent_id: 'w', lease_token: 't', progress: 'parser done' });
+  });
+
+  it('the new commands are listed under Orchestration', async () => {
+    const cli = buildCli('1.0.0');
+    const orchestration = cli.definitions().filter((d) => d.category?.trim() === 'Orchestration').map((d) => d.path);
+    for (const name of ['dlq', 'redrive', 'escalations', 'resolve', 'agents', 'tick']) {
+      expect(orchestration).toContain(`loom ${name}`);
+    }
   });
 });

@@ -22,7 +22,9 @@ const LEGAL: ReadonlyArray<[TaskStatus, TaskStatus, string]> = [
   ['claimed', 'blocked', 'the agent escalates to a human'],
   ['claimed', 'cancelled', 'a human cancels running work'],
   ['failed', 'pending', 'redrive'],
+  ['failed', 'blocked', 'redrive of a task whose dependencies are not done'],
   ['failed', 'cancelled', 'a human gives up on a dead letter'],
+  ['failed', 'done', 'a human resolves a dead letter by doing the work'],
   ['epic', 'done', 'every child is done'],
   ['epic', 'cancelled', 'a human cancels the epic'],
 ];
@@ -86,7 +88,7 @@ describe('hints', () => {
   });
 
   it.each([
-    ['failed', 'claimed', ['pending', 'cancelled']],
+    ['failed', 'claimed', ['pending', 'blocked', 'cancelled', 'done']],
     ['epic', 'claimed', ['done', 'cancelled']],
     ['pending', 'failed', ['claimed', 'blocked', 'cancelled', 'done']],
   ] as const)('from %s to %s list the statuses that are allowed', (from, to, allowed) => {

@@ -1,13 +1,16 @@
 import { Builtins, Cli, type CommandClass } from 'clipanion';
 import { EXIT_USAGE } from './base-command.js';
+import { AgentsCommand } from './commands/agents.command.js';
 import { CancelCommand } from './commands/cancel.command.js';
 import { ClaimCommand } from './commands/claim.command.js';
 import { CreateCommand } from './commands/create.command.js';
 import { DaemonStatusCommand } from './commands/daemon-status.command.js';
 import { DemoCommand } from './commands/demo.command.js';
 import { DaemonStopCommand } from './commands/daemon-stop.command.js';
+import { DlqCommand } from './commands/dlq.command.js';
 import { DoneCommand } from './commands/done.command.js';
 import { EscalateCommand } from './commands/escalate.command.js';
+import { EscalationsCommand } from './commands/escalations.command.js';
 import { EventsCommand } from './commands/events.command.js';
 import { FailCommand } from './commands/fail.command.js';
 import { GraphCommand } from './commands/graph.command.js';
@@ -15,8 +18,12 @@ import { HeartbeatCommand } from './commands/heartbeat.command.js';
 import { InitCommand } from './commands/init.command.js';
 import { McpCommand } from './commands/mcp.command.js';
 import { MigrateCommand } from './commands/migrate.command.js';
+import { OrchestrateCommand } from './commands/orchestrate.command.js';
 import { ReadyCommand } from './commands/ready.command.js';
+import { RedriveCommand } from './commands/redrive.command.js';
+import { ResolveCommand } from './commands/resolve.command.js';
 import { StatusCommand } from './commands/status.command.js';
+import { TickCommand } from './commands/tick.command.js';
 import { UpdateCommand } from './commands/update.command.js';
 import type { LoomCliContext } from './context.js';
 
@@ -35,10 +42,17 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   StatusCommand,
   GraphCommand,
   EventsCommand,
+  DlqCommand,
+  RedriveCommand,
+  EscalationsCommand,
+  ResolveCommand,
+  AgentsCommand,
+  TickCommand,
   DaemonStatusCommand,
   DaemonStopCommand,
   McpCommand,
   DemoCommand,
+  OrchestrateCommand,
 ];
 
 /**

@@ -254,7 +254,11 @@ export class PgTaskStore implements TaskStore {
       `WITH cur AS (SELECT coalesce((SELECT value FROM loom_state WHERE key = 'agents:' || $1), 0) AS v),
        seen AS (
          SELECT e.agent_id, min(e.at) AS first_seen, max(e.at) AS last_seen
-           FROM events e, cur WHERE e.project_id = $1 AND e.id > cur.v AND e.agent_id IS NOT NULL GROUP BY e.agent_id),
+           FROM events e, cur
+          WHERE e.project_id = $1 AND e.id > cur.v AND e.agent_id IS NOT NULL
+            -- the work of agents, not whoever filed a task or resolved an escalation
+            AND e.type IN ('task.claimed', 'task.heartbeat', 'task.done', 'task.failed', 'task.released', 'message.sent', 'escalation.raised')
+          GROUP BY e.agent_id),
        up AS (
          INSERT INTO agents (project_id, agent_id, first_seen, last_seen)
          SELECT $1, agent_id, first_seen, last_seen FROM seen

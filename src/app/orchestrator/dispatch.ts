@@ -27,7 +27,9 @@ export interface DispatchOptions {
 /** What was recorded, one entry per attempt (a task retried twice can appear twice). */
 export interface DispatchResult {
   done: string[];
-  /** Recorded failed: non-zero exits, start failures, jobs stopped by a shutdown. */
+  /** Given back unfinished (released, no attempt used) when the runner shut down. */
+  released: string[];
+  /** Recorded failed: non-zero exits, start failures. */
   failed: string[];
   timed_out: string[];
   /** Jobs stopped because their lease went elsewhere (expired, cancelled): nothing was recorded. */
@@ -77,7 +79,7 @@ export function outputFromStdout(stdout: string): JsonObject {
 export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${o.concurrency}`);
   const pollMs = o.pollMs ?? 1000;
-  const result: DispatchResult = { done: [], failed: [], timed_out: [], lease_lost: [] };
+  const result: DispatchResult = { done: [], failed: [], timed_out: [], lease_lost: [], released: [] };
   const slots = new Map<number, { job: RunningJob | null; finished: Promise<void> }>();
   const aborted = new Promise<void>((resolve) => {
     if (o.signal === undefined) return;
@@ -154,7 +156,7 @@ async function runOne(
   result: DispatchResult,
   started: (job: RunningJob) => void,
 ): Promise<void> {
-  const lease_input = { project_id: o.projectId, task_id: task.id, agent_id: agentId, lease_token: lease.token };
+  const leaseInput = { project_id: o.projectId, task_id: task.id, agent_id: agentId, lease_token: lease.token };
   let job: RunningJob;
   try {
     job = o.runner.start({ task, lease_token: lease.token, agent_id: agentId, project_id: o.projectId, project_dir: o.projectDir, timeout_ms: o.timeoutMs });
@@ -171,7 +173,7 @@ async function runOne(
   let beating: Promise<void> = Promise.resolve();
   const beat = async (): Promise<void> => {
     try {
-      await o.api.heartbeat({ ...lease_input, lease_seconds: o.leaseSeconds });
+      await o.api.heartbeat({ ...leaseInput, lease_seconds: o.leaseSeconds });
     } catch (e) {
       if (!isLeaseLost(e)) {
         o.log(`${task.id}: heartbeat failed (will retry): ${message(e)}`);
@@ -199,7 +201,7 @@ async function runOne(
     result.lease_lost.push(task.id);
     return;
   }
-  await record(o, task, lease_input, outcome, result);
+  await record(o, task, leaseInput, outcome, result);
 }
 
 /** Whether the task is done now (`status` hides lease tokens, so not by whom: a lost lease means it was not by this loop). */
@@ -214,12 +216,12 @@ async function isDone(o: DispatchOptions, taskId: string): Promise<boolean> {
 async function record(
   o: DispatchOptions,
   task: Task,
-  lease_input: { project_id: string; task_id: string; agent_id: string; lease_token: string },
+  leaseInput: { project_id: string; task_id: string; agent_id: string; lease_token: string },
   outcome: RunOutcome,
   result: DispatchResult,
 ): Promise<void> {
   const fail = async (reason: string, retryable: boolean, into: string[]): Promise<void> => {
-    const r = await withRetries(() => o.api.fail({ ...lease_input, reason, retryable }));
+    const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable }));
     into.push(task.id);
     o.log(`${task.id} failed (${r.outcome === 'retrying' ? `retry after ${r.run_after}` : 'dead letter'}): ${reason}`);
   };
@@ -229,7 +231,7 @@ async function record(
         if (outcome.code === 0) {
           // Fenced by the lease: if the process already reported done through the CLI with it, this
           // changes nothing (already_done) and its own report and output stand.
-          const r = await withRetries(() => o.api.done({ ...lease_input, output: outputFromStdout(outcome.stdout) }));
+          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout) }));
           result.done.push(task.id);
           o.log(`${task.id} done${r.already_done ? ' (reported by its process)' : ''}`);
           return;
@@ -240,7 +242,10 @@ async function record(
         if (outcome.reason === 'timeout') {
           await fail(`timed out after ${(o.timeoutMs ?? 0) / 1000} s; its process tree was killed`, true, result.timed_out);
         } else {
-          await fail('runner shut down', true, result.failed);
+          // Stopping the runner is not the task failing: give it back without using an attempt.
+          await withRetries(() => o.api.release({ ...leaseInput, reason: 'the runner shut down' }));
+          result.released.push(task.id);
+          o.log(`${task.id} released: the runner shut down`);
         }
         return;
       case 'spawn_failed':

@@ -150,7 +150,7 @@ export async function resolveEscalation(
   const r = await d.store.transaction(async (tx) => {
     const escalation = await tx.lockEscalation(p, input.escalation_id);
     if (escalation === null) {
-      throw new LoomError('VALIDATION_FAILED', `no escalation ${input.escalation_id} in this project`, {
+      throw new LoomError('ESCALATION_NOT_FOUND', `no escalation ${input.escalation_id} in this project`, {
         hint: '`loom escalations` lists them with their ids',
         details: { escalation_id: input.escalation_id },
       });
@@ -159,6 +159,9 @@ export async function resolveEscalation(
     const task = await tx.lockTask(p, escalation.task_id);
     if (task === null) throw taskNotFound(escalation.task_id);
     const events: NewEvent[] = [];
+    // Recorded first, so the action's own bookkeeping (a redrive closing open escalations) does not close it twice.
+    await tx.updateEscalation(resolved.escalation);
+    events.push(resolved.event);
     let result = task;
     switch (input.action) {
       case 'retry':
@@ -192,9 +195,12 @@ export async function resolveEscalation(
         break;
       }
     }
-    // Other open escalations of the same task close with it, except for a plain unblock.
-    await tx.updateEscalation(resolved.escalation);
-    events.push(resolved.event);
+    // Whatever else was open about this task is settled by the same decision.
+    for (const other of await tx.openEscalationsFor(p, task.id)) {
+      const r2 = decideEscalationResolved(other, input.action, `with ${escalation.id}`, by, now);
+      await tx.updateEscalation(r2.escalation);
+      events.push(r2.event);
+    }
     result = (await tx.lockTask(p, task.id))!;
     return { escalation: resolved.escalation, task: result, events: await tx.appendEvents(p, events, now) };
   });

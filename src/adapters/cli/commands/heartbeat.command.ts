@@ -10,14 +10,20 @@ export class HeartbeatCommand extends LoomCommand {
     description: 'Extend the lease on a claimed task',
     details: `
       Shows Loom you are still working: the lease is extended from now. Call it well before the lease expires; once it has expired the task may go to another agent and this is refused with LEASE_LOST.
+
+      \`--progress\` says what you have done since the last heartbeat. A task whose heartbeats carry no progress for a long time is reported as stuck and escalated to a human.
     `,
-    examples: [['Extend the lease by 10 minutes', '$0 heartbeat loom-1a2b3c4d --agent worker-1 --token TOKEN --lease-seconds 600']],
+    examples: [
+      ['Extend the lease by 10 minutes', '$0 heartbeat loom-1a2b3c4d --agent worker-1 --token TOKEN --lease-seconds 600'],
+      ['Extend it and report progress', '$0 heartbeat loom-1a2b3c4d --agent worker-1 --token TOKEN --progress "parser done, writing tests"'],
+    ],
   });
 
   id = Option.String({ name: 'id' });
   agent = Option.String('--agent', { required: true, description: 'The agent holding the lease' });
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   leaseSeconds = Option.String('--lease-seconds', { description: 'New lease length in seconds, from now' });
+  progress = Option.String('--progress', { description: 'What you have done since the last heartbeat' });
 
   async execute(): Promise<number> {
     const leaseSeconds = parsePositiveInt('--lease-seconds', this.leaseSeconds);
@@ -28,6 +34,7 @@ export class HeartbeatCommand extends LoomCommand {
         agent_id: this.agent,
         lease_token: this.token,
         ...(leaseSeconds === undefined ? {} : { lease_seconds: leaseSeconds }),
+        ...(this.progress === undefined ? {} : { progress: this.progress }),
       }),
     );
     this.emit(result, () => `lease on ${result.task.id} extended: expires ${timeWithRelative(result.lease.expires_at)}`);

@@ -12,12 +12,15 @@ export class OrchestrateCommand extends LoomCommand {
     details: `
       Every tick (default 5 s, \`orchestration.tick_seconds\`) requeues or dead-letters expired leases, escalates stuck and bouncing work, completes epics whose children are done and records agents' last contact. Safe to run in several processes at once.
 
-      With \`--run\`, ready tasks are dispatched to a command, at most \`--concurrency\` at a time: the command gets the task in \`LOOM_TASK_ID\`, \`LOOM_TASK_TITLE\`, \`LOOM_LEASE_TOKEN\`, \`LOOM_PROJECT_DIR\` (and \`{task_id}\`, \`{title}\`, \`{lease_token}\`, \`{project_dir}\` placeholders, shell-quoted). Exit 0 records done (stdout is the output when it is JSON), anything else a retryable failure; a timeout kills the whole process tree first.
+      With \`--run\`, ready tasks are dispatched to a command, at most \`--concurrency\` at a time, each in its own process group, heartbeated while it runs. The command gets the task in \`LOOM_TASK_ID\`, \`LOOM_TASK_TITLE\`, \`LOOM_LEASE_TOKEN\`, \`LOOM_AGENT_ID\`, \`LOOM_PROJECT_ID\` and \`LOOM_PROJECT_DIR\`, and in the placeholders \`{task_id}\`, \`{title}\`, \`{lease_token}\`, \`{agent_id}\`, \`{project_id}\`, \`{project_dir}\`, quoted for the shell: write them bare or inside double quotes, never inside single quotes (refused), and prefer the variables in anything a nested shell parses again. Exit 0 records done (stdout is the output when it is one JSON object; a process that reported itself with \`loom done\` keeps its report); anything else is a retryable failure; a timeout kills the whole process tree, verified gone, before the failure is recorded. Ctrl-C gives running tasks back without using an attempt.
     `,
     examples: [
       ['Reconcile once', '$0 orchestrate --once'],
       ['Keep reconciling every 10 s', '$0 orchestrate --interval 10'],
-      ['Run Claude Code headless on every ready task, 3 at a time', `$0 orchestrate --run 'claude -p "Do loom task {task_id}: {title}. Report with loom done."' --concurrency 3 --timeout 1800 --exit-when-idle`],
+      [
+        'Run Claude Code headless on every ready task, 3 at a time',
+        `$0 orchestrate --run 'claude -p "Do loom task {task_id}: {title}. When finished run: loom done $LOOM_TASK_ID --agent $LOOM_AGENT_ID --token $LOOM_LEASE_TOKEN --output <json>"' --concurrency 3 --timeout 1800 --exit-when-idle`,
+      ],
     ],
   });
 

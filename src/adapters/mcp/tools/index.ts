@@ -1,4 +1,5 @@
 import { LoomError } from '../../../domain/errors.js';
+import { loomAgents, loomDlq, loomEscalations, loomRedrive, loomResolve, loomTick } from './admin.js';
 import { loomInbox, loomMessage } from './messages.js';
 import { loomCreate, loomEscalate, loomGraph, loomStatus, loomUpdate } from './tasks.js';
 import type { LoomTool } from './tool.js';
@@ -19,6 +20,12 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomEscalate,
   loomMessage,
   loomInbox,
+  loomDlq,
+  loomRedrive,
+  loomEscalations,
+  loomResolve,
+  loomAgents,
+  loomTick,
 ];
 
 export const TOOL_GROUPS: readonly string[] = [...new Set(ALL_TOOLS.map((t) => t.group))];

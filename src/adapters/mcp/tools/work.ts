@@ -64,11 +64,19 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   },
 });
 
-export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string; lease_seconds?: number }>({
+export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string; lease_seconds?: number; progress?: string }>({
   name: 'loom_heartbeat',
   group: 'core',
   description: 'Extend your lease on a task you claimed; call before lease.expires_at on long work. LEASE_LOST: stop working on it.',
-  inputSchema: obj({ task_id: taskId(), lease_token: leaseToken, lease_seconds: leaseSeconds }, ['task_id']),
+  inputSchema: obj(
+    {
+      task_id: taskId(),
+      lease_token: leaseToken,
+      lease_seconds: leaseSeconds,
+      progress: text(2000, 'What you have done since the last heartbeat; without progress for a long time the task is reported as stuck'),
+    },
+    ['task_id'],
+  ),
   annotations: { ...SAFE_WRITE, idempotentHint: true },
   async run(args, ctx) {
     return withLease(ctx, args.task_id, args.lease_token, (lease_token) =>
