@@ -37,9 +37,9 @@ describe('lease expiry (postgres)', () => {
     const t = await api.createTask({ project_id: p, title: 'slow', origin });
     const c = await api.claim({ project_id: p, agent_id: 'crashed', lease_seconds: 1 });
     if (!c.claimed) throw new Error('no claim');
-    expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [], dead_lettered: [] }); // not yet
+    expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [], dead_lettered: [], escalated: [] }); // not yet
     await new Promise((r) => setTimeout(r, 1200));
-    expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [t.id], dead_lettered: [] });
+    expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [t.id], dead_lettered: [], escalated: [] });
     const after = (await api.status({ project_id: p, task_id: t.id })).task;
     expect(after).toMatchObject({ status: 'pending', assignee: null, lease_token: null, attempts: 1 });
     expect(Date.parse(after.run_after!)).toBeGreaterThan(Date.now() + 20_000); // backoff respected: not ready yet
@@ -56,7 +56,7 @@ describe('lease expiry (postgres)', () => {
     const t = await api.createTask({ project_id: p, title: 'doomed', origin, max_attempts: 1 });
     await api.claim({ project_id: p, agent_id: 'crashed', lease_seconds: 1 });
     await new Promise((r) => setTimeout(r, 1200));
-    expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [], dead_lettered: [t.id] });
+    expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [], dead_lettered: [t.id], escalated: [] });
     const detail = await api.status({ project_id: p, task_id: t.id });
     expect(detail.task.status).toBe('failed');
     expect(detail.escalations).toHaveLength(1);
