@@ -10,3 +10,6 @@ CREATE TABLE loom_state (
   key    text PRIMARY KEY,
   value  bigint NOT NULL
 );
+
+-- Open epics, for the tick's completion backstop (epics are few: cheap to keep).
+CREATE INDEX tasks_epics ON tasks (project_id) WHERE status = 'epic';
