@@ -179,8 +179,11 @@ export class AppConnector implements LoomConnector {
   }
 
   async serveMcp(opts: { projectDir?: string; agentId?: string } = {}): Promise<void> {
+    // Open the project (starting its daemon if needed) while the MCP code loads: both take a while.
+    const opening = this.open(opts.projectDir === undefined ? {} : { projectDir: opts.projectDir });
+    opening.catch(() => undefined);
     const { serveMcpStdio } = await import('./mcp-main.js');
-    await serveMcpStdio(this, { ...opts, version: this.o.version ?? '0.0.0', env: this.o.env });
+    await serveMcpStdio(this, { ...opts, opening, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
   async orchestrate(opts: Parameters<LoomConnector['orchestrate']>[0]): ReturnType<LoomConnector['orchestrate']> {

@@ -1,15 +1,12 @@
 import { join } from 'node:path';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../adapters/embedded/daemon-server.js';
-import { openPglitePool, type PglitePool } from '../adapters/embedded/pglite-pool.js';
-import { migrate } from '../adapters/postgres/migrator.js';
+import type { PglitePool } from '../adapters/embedded/pglite-pool.js';
 import { EventBus } from '../ports/event-bus.js';
 import { LoomApi } from '../ports/loom-api.js';
 import type { EventSource } from '../ports/loom-connector.js';
 import { loadConfig } from './config.js';
 import type { LoomService } from './loom-service.js';
-import { createContainer } from './service-factory.js';
-import { startNotifiers } from './notifications.js';
 
 /**
  * The embedded daemon: the one process that owns a project's PGlite
@@ -17,6 +14,14 @@ import { startNotifiers } from './notifications.js';
  * serves every other Loom process, and exits when idle.
  */
 export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // The database code loads while the lock is taken: both sit on the cold-start path.
+  const loading = Promise.all([
+    import('../adapters/embedded/pglite-pool.js'),
+    import('../adapters/postgres/migrator.js'),
+    import('./service-factory.js'),
+    import('./notifications.js'),
+  ]);
+  loading.catch(() => undefined);
   const config = loadConfig(projectDir, env);
   const loomDir = join(projectDir, '.loom');
   const dataDir = join(loomDir, 'data');
@@ -87,6 +92,7 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
   log(`owning ${dataDir}`);
 
   try {
+    const [{ openPglitePool }, { migrate }, { createContainer }, { startNotifiers }] = await loading;
     pglite = await openPglitePool(dataDir);
     const m = await migrate(pglite.pool);
     info.schema_version = m.version;
@@ -94,12 +100,13 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false });
     resolveEvents(container.get(EventBus));
     const service = container.get(LoomApi) as LoomService;
-    // Crash recovery before serving, then every few seconds while running.
-    await tick(service, log);
-    const ticker = setInterval(() => void tick(service, log), config.orchestration.tick_seconds * 1000);
-    ticker.unref();
     router = startNotifiers(config, container.get(EventBus), log);
     resolveApi(service);
+    // The first tick (crash recovery) right away, then every few seconds. It does not hold up the
+    // first request: a session recovers its project's leases itself before it serves (loom mcp).
+    void tick(service, log);
+    const ticker = setInterval(() => void tick(service, log), config.orchestration.tick_seconds * 1000);
+    ticker.unref();
     // Statistics help every later query, but nobody should wait for them.
     void pglite.pool.query('ANALYZE').catch((e: unknown) => log(`analyze failed: ${String(e)}`));
     log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);

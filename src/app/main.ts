@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCli, runCli } from '../adapters/cli/cli.js';
-import { AppConnector } from './connector.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
     await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
     return -1; // keeps running until idle or stopped
   }
+  // The CLI and connector load only here, so a starting daemon does not pay for them.
+  const [{ buildCli, runCli }, { AppConnector }] = await Promise.all([import('../adapters/cli/cli.js'), import('./connector.js')]);
   const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });
   const colors = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
   return runCli(

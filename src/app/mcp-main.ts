@@ -17,7 +17,14 @@ const SHUTDOWN_GRACE_MS = 4_000;
  */
 export async function serveMcpStdio(
   connector: LoomConnector,
-  o: { projectDir?: string; agentId?: string; version: string; env: NodeJS.ProcessEnv },
+  o: {
+    projectDir?: string;
+    agentId?: string;
+    version: string;
+    env: NodeJS.ProcessEnv;
+    /** The project already being opened by the caller, if it started early. */
+    opening?: ReturnType<LoomConnector['open']>;
+  },
 ): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`[loom mcp] ${line}\n`);
   let api: LoomApi;
@@ -25,7 +32,7 @@ export async function serveMcpStdio(
   let project: ProjectContext;
   let toolGroups: string[] | undefined;
   try {
-    ({ api, events, project } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir }));
+    ({ api, events, project } = await (o.opening ?? connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir })));
     toolGroups = loadConfig(project.project_dir, o.env).mcp.tools;
     const recovered = await api.recoverLeases({ project_id: project.project_id });
     if (recovered.requeued.length + recovered.dead_lettered.length > 0) {

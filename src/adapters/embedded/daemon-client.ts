@@ -167,7 +167,8 @@ export class DaemonClient implements LoomApi, EventSource {
     }
     this.o.spawnDaemon();
     const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
-    for (let wait = 20; Date.now() < deadline; wait = Math.min(wait * 2, 250)) {
+    // A fresh daemon binds its socket within a few hundred ms (before it opens the database): poll finely.
+    for (let wait = 15; Date.now() < deadline; wait = Math.min(wait + 5, 50)) {
       await sleep(wait);
       try {
         return await this.open();
