@@ -15,7 +15,7 @@ import type { JsonObject, Task } from '../../domain/task.js';
 import type { TickReport } from '../../ports/loom-api.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
-import { completeEpics, propagateFailureToDependents, releaseDependents } from './propagation.js';
+import { completeEpics, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 import { publicView } from './read-models.js';
 import { expireLeases } from './report-task.js';
 
@@ -39,12 +39,10 @@ export async function reconcile(d: UseCaseDeps, projectId: string | null): Promi
       const task = await tx.lockTask(candidate.project_id, candidate.id);
       if (task === null || !isStuck(task, now, policy) || (await tx.openEscalationsFor(task.project_id, task.id)).length > 0) return null;
       const quiet = Math.round((now.getTime() - Date.parse(task.progress_at!)) / 60_000);
-      const escalation = policyEscalation(d, task, `${task.id} looks stuck: ${task.assignee ?? 'its agent'} keeps its lease but reported no progress for ${quiet} min`, now);
-      await tx.insertEscalation(escalation);
-      return tx.appendEvents(task.project_id, [
-        { type: 'task.stuck', task_id: task.id, agent_id: task.assignee, payload: { progress_at: task.progress_at, minutes: quiet } },
-        raised(escalation),
-      ], now);
+      const events: NewEvent[] = [{ type: 'task.stuck', task_id: task.id, agent_id: task.assignee, payload: { progress_at: task.progress_at, minutes: quiet } }];
+      const message = `${task.id} looks stuck: ${task.assignee ?? 'its agent'} keeps its lease but reported no progress for ${quiet} min`;
+      await raisePolicyEscalation(d.ids, tx, task, message, now, events);
+      return tx.appendEvents(task.project_id, events, now);
     });
     if (events !== null) {
       d.bus.publish(events);
@@ -213,25 +211,3 @@ export async function listAgents(d: UseCaseDeps, input: { project_id: string }):
   const now = d.clock.now();
   return (await d.store.agents(input.project_id)).map((a) => ({ ...a, status: agentStatus(a.last_seen, a.claims.length, now, d.settings.orchestration) }));
 }
-
-function policyEscalation(d: UseCaseDeps, task: Task, message: string, now: Date): Escalation {
-  return {
-    id: d.ids.escalationId(),
-    project_id: task.project_id,
-    task_id: task.id,
-    message,
-    source: 'policy',
-    raised_by: null,
-    status: 'open',
-    resolution: null,
-    created_at: now.toISOString(),
-    resolved_at: null,
-  };
-}
-
-const raised = (e: Escalation): NewEvent => ({
-  type: 'escalation.raised',
-  task_id: e.task_id,
-  agent_id: null,
-  payload: { escalation_id: e.id, message: e.message, source: e.source },
-});

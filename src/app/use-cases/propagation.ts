@@ -2,9 +2,35 @@ import type { NewEvent } from '../../domain/events.js';
 import { epicComplete, propagateFailure } from '../../domain/graph.js';
 import { decideEpicCompletion } from '../../domain/deciders.js';
 import type { Escalation } from '../../domain/escalation.js';
-import type { FailurePolicy } from '../../domain/task.js';
+import type { FailurePolicy, Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
+
+/** Opens an escalation raised by policy (not by an agent) for a person to look at, with its event. */
+export async function raisePolicyEscalation(
+  ids: IdGenerator,
+  tx: TaskStoreTx,
+  task: Pick<Task, 'id' | 'project_id'>,
+  message: string,
+  now: Date,
+  events: NewEvent[],
+): Promise<Escalation> {
+  const escalation: Escalation = {
+    id: ids.escalationId(),
+    project_id: task.project_id,
+    task_id: task.id,
+    message,
+    source: 'policy',
+    raised_by: null,
+    status: 'open',
+    resolution: null,
+    created_at: now.toISOString(),
+    resolved_at: null,
+  };
+  await tx.insertEscalation(escalation);
+  events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message, source: 'policy' } });
+  return escalation;
+}
 
 /** A task finished: release its dependents in one statement and record who became ready. */
 export async function releaseDependents(tx: TaskStoreTx, projectId: string, taskId: string, now: Date, events: NewEvent[]): Promise<string[]> {
@@ -69,19 +95,13 @@ export async function propagateFailureToDependents(
   }
   if (block.length === 0 || !escalate) return { cancelled: [], blocked: block, escalation: null };
   if (block.length === 0) return { cancelled: [], blocked: [], escalation: null };
-  const escalation: Escalation = {
-    id: ids.escalationId(),
-    project_id: projectId,
-    task_id: failedId,
-    message: `${failedId} will not complete; ${block.length} dependent task(s) are blocked on it: ${block.slice(0, 10).join(', ')}${block.length > 10 ? ', ...' : ''}`,
-    source: 'policy',
-    raised_by: null,
-    status: 'open',
-    resolution: null,
-    created_at: at,
-    resolved_at: null,
-  };
-  await tx.insertEscalation(escalation);
-  events.push({ type: 'escalation.raised', task_id: failedId, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
+  const escalation = await raisePolicyEscalation(
+    ids,
+    tx,
+    { id: failedId, project_id: projectId },
+    `${failedId} will not complete; ${block.length} dependent task(s) are blocked on it: ${block.slice(0, 10).join(', ')}${block.length > 10 ? ', ...' : ''}`,
+    now,
+    events,
+  );
   return { cancelled: [], blocked: block, escalation };
 }

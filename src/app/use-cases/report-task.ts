@@ -1,12 +1,11 @@
 import { decideDone, decideFail, decideHeartbeat, decideLeaseExpiry, decideRelease } from '../../domain/deciders.js';
 import { LoomError, taskNotFound } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
-import type { Escalation } from '../../domain/escalation.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
 import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js';
 import type { CommitOutcome, TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
-import { completeEpics, propagateFailureToDependents, releaseDependents } from './propagation.js';
+import { completeEpics, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 
 /**
  * Heartbeat, done and fail: reports that must present the task's current
@@ -147,23 +146,16 @@ export async function releaseTask(d: UseCaseDeps, input: LeaseInput & { reason?:
 async function deadLetterConsequences(d: UseCaseDeps, tx: TaskStoreTx, task: Task, reason: string, now: Date, events: NewEvent[]): Promise<void> {
   const p = task.project_id;
   const propagation = await propagateFailureToDependents(tx, p, task.id, d.settings.failure_policy, now, d.ids, events, false);
-  const escalation: Escalation = {
-    id: d.ids.escalationId(),
-    project_id: p,
-    task_id: task.id,
-    message:
-      `dead letter: ${task.id} failed after ${task.attempts} attempt(s): ${reason}` +
+  await raisePolicyEscalation(
+    d.ids,
+    tx,
+    task,
+    `dead letter: ${task.id} failed after ${task.attempts} attempt(s): ${reason}` +
       (propagation.blocked.length > 0 ? `; ${propagation.blocked.length} dependent task(s) are blocked on it` : '') +
       (propagation.cancelled.length > 0 ? `; ${propagation.cancelled.length} dependent task(s) were cancelled` : ''),
-    source: 'policy',
-    raised_by: null,
-    status: 'open',
-    resolution: null,
-    created_at: now.toISOString(),
-    resolved_at: null,
-  };
-  await tx.insertEscalation(escalation);
-  events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
+    now,
+    events,
+  );
   await tx.recomputeWeights(p, [...task.depends_on, ...propagation.cancelled]);
 }
 
@@ -205,20 +197,8 @@ export async function expireLeases(
       if (again.outcome === 'dead_lettered') {
         await deadLetterConsequences(d, tx, current, again.task.failure_reason ?? 'lease expired', now, events);
       } else {
-        const escalation: Escalation = {
-          id: d.ids.escalationId(),
-          project_id: task.project_id,
-          task_id: task.id,
-          message: `${task.id} keeps bouncing: its lease ran out ${again.task.expiry_count} times without a report (last holder ${current.assignee ?? 'unknown'})`,
-          source: 'policy',
-          raised_by: null,
-          status: 'open',
-          resolution: null,
-          created_at: now.toISOString(),
-          resolved_at: null,
-        };
-        await tx.insertEscalation(escalation);
-        events.push({ type: 'escalation.raised', task_id: task.id, agent_id: null, payload: { escalation_id: escalation.id, message: escalation.message, source: 'policy' } });
+        const message = `${task.id} keeps bouncing: its lease ran out ${again.task.expiry_count} times without a report (last holder ${current.assignee ?? 'unknown'})`;
+        await raisePolicyEscalation(d.ids, tx, task, message, now, events);
       }
       return { outcome: again.outcome, events: await tx.appendEvents(task.project_id, events, now) };
     });
