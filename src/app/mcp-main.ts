@@ -34,10 +34,10 @@ export async function serveMcpStdio(
   try {
     ({ api, events, project } = await (o.opening ?? connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir })));
     toolGroups = loadConfig(project.project_dir, o.env).mcp.tools;
-    const recovered = await api.recoverLeases({ project_id: project.project_id });
-    if (recovered.requeued.length + recovered.dead_lettered.length > 0) {
-      log(`recovered expired leases: requeued ${recovered.requeued.length}, dead-lettered ${recovered.dead_lettered.length}`);
-    }
+    // Crash recovery before any tool is served: one reconcile tick of the project.
+    const tick = await api.reconcile({ project_id: project.project_id });
+    const acted = Object.entries(tick).filter(([, ids]) => ids.length > 0);
+    if (acted.length > 0) log(`start-up tick: ${acted.map(([k, ids]) => `${k} ${ids.length}`).join(', ')}`);
   } catch (e) {
     if (!LoomError.is(e)) throw e;
     // Serve anyway, so the model reads what is wrong and how to fix it on its first call.
