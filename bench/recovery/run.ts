@@ -38,6 +38,8 @@ async function measure(api: LoomService, maintain: () => Promise<void> = async (
   // 1. Recovery latency: claim with a 1 s lease, let it lapse, and poll for it to be claimable again.
   const p1 = (await api.createProject({ name: 'recovery' })).id;
   const samples: number[] = [];
+  const requeuedAfter: number[] = [];
+  const backoffs: number[] = [];
   const ticker = setInterval(() => void api.reconcileAll().catch(() => undefined), TICK_MS);
   try {
     for (let i = 0; i < (quick ? 5 : 15); i++) {
@@ -45,7 +47,16 @@ async function measure(api: LoomService, maintain: () => Promise<void> = async (
       const c = await api.claim({ project_id: p1, agent_id: 'crasher', task_id: t.id, lease_seconds: 1 });
       if (!c.claimed) throw new Error('claim failed');
       const expiresAt = Date.parse(c.lease.expires_at);
+      let requeued = false;
       for (;;) {
+        if (!requeued) {
+          const now = (await api.status({ project_id: p1, task_id: t.id })).task;
+          if (now.status === 'pending') {
+            requeued = true;
+            requeuedAfter.push(Date.now() - expiresAt);
+            backoffs.push(Date.parse(now.run_after!) - Date.now());
+          }
+        }
         const again = await api.claim({ project_id: p1, agent_id: 'rescuer', task_id: t.id });
         if (again.claimed) {
           samples.push(Date.now() - expiresAt);
@@ -83,6 +94,8 @@ async function measure(api: LoomService, maintain: () => Promise<void> = async (
   const r = await api.reconcile({ project_id: p2 });
   const expiredTick = performance.now() - t0;
   return {
+    lease_expiry_to_requeued_ms: { tick_interval_ms: TICK_MS, p50: round(percentile(requeuedAfter, 50)), max: round(Math.max(...requeuedAfter)) },
+    retry_backoff_after_requeue_ms: { p50: round(percentile(backoffs, 50)), note: 'retry.base_ms 5000 with equal jitter: 2.5-5 s for a first retry' },
     lease_expiry_to_claimable_ms: {
       tick_interval_ms: TICK_MS,
       p50: round(percentile(samples, 50)),
