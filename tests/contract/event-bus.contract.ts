@@ -13,10 +13,18 @@ const event = (projectId: string, type: LoomEvent['type'] = 'task.created'): Loo
   at: new Date().toISOString(),
 });
 
-const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+export interface EventBusContractOptions {
+  /**
+   * How long to wait for deliveries (and for the absence of one) after a
+   * publish: 50 ms by default; a bus that delivers through a server (Redis)
+   * needs room for the round trip on a loaded machine.
+   */
+  settleMs?: number;
+}
 
 /** What every EventBus adapter must do; run against each of them. */
-export function eventBusContract(name: string, open: () => Promise<EventBus>): void {
+export function eventBusContract(name: string, open: () => Promise<EventBus>, options: EventBusContractOptions = {}): void {
+  const settle = () => new Promise((r) => setTimeout(r, options.settleMs ?? 50));
   describe(`EventBus contract: ${name}`, () => {
     it('delivers a project\'s events, in order, to each of its subscribers and to no one else', async () => {
       const bus = await open();
