@@ -78,6 +78,7 @@ export function decideCreate(
     failure_reason: null,
     unmet_deps: unmet,
     weight: 0,
+    has_dependents: false,
     expiry_count: 0,
     progress: null,
     progress_at: null,

@@ -54,6 +54,8 @@ export interface Task {
   unmet_deps: number;
   /** Critical-path weight: transitive dependents not yet done. */
   weight: number;
+  /** Whether any task depends on this one (read from the edges; a new edge also moves this task's revision). */
+  has_dependents: boolean;
   /** Lease expiries without a report; a task that keeps bouncing is escalated. */
   expiry_count: number;
   /** The agent's last progress note and when it came (set at claim, moved by heartbeats that report progress). */

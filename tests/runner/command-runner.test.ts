@@ -42,6 +42,7 @@ const task = (title: string): Task => ({
   unmet_deps: 0,
   weight: 0,
   expiry_count: 0,
+  has_dependents: false,
   progress: null,
   progress_at: null,
   revision: 1,

@@ -42,6 +42,7 @@ function task(overrides: Partial<Task> = {}): Task {
     unmet_deps: 0,
     weight: 0,
     expiry_count: 0,
+    has_dependents: false,
     progress: null,
     progress_at: null,
     revision: 1,

@@ -27,7 +27,7 @@ function task(over: Partial<Task> = {}): Task {
     id: 'loom-0000000a', project_id: 'p', title: 't', status: 'claimed', priority: 'p1', parent_id: null, depends_on: [],
     context: {}, output: null, done_when: null, origin: { kind: 'test', id: 'x' }, assignee: 'ada', attempts: 1, max_attempts: 3,
     run_after: null, lease_token: 'tok', lease_expires_at: ahead(60_000), blocked_reason: null, failure_reason: null, unmet_deps: 0,
-    weight: 0, expiry_count: 0, progress: null, progress_at: ago(0), revision: 4, created_at: ago(3_600_000), updated_at: ago(0),
+    weight: 0, has_dependents: false, expiry_count: 0, progress: null, progress_at: ago(0), revision: 4, created_at: ago(3_600_000), updated_at: ago(0),
     ...over,
   };
 }

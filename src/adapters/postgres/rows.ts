@@ -8,7 +8,8 @@ import type { Task } from '../../domain/task.js';
 export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, t.parent_id, t.context, t.output,
   t.done_when, t.origin, t.assignee, t.attempts, t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at,
   t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at,
-  ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on`;
+  ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
+  EXISTS (SELECT 1 FROM task_deps x WHERE x.depends_on = t.id) AS has_dependents`;
 
 type Row = Record<string, unknown>;
 
@@ -38,6 +39,7 @@ export function toTask(r: Row): Task {
     failure_reason: (r.failure_reason as string | null) ?? null,
     unmet_deps: Number(r.unmet_deps),
     weight: Number(r.weight),
+    has_dependents: r.has_dependents === true,
     expiry_count: Number(r.expiry_count ?? 0),
     progress: (r.progress as string | null) ?? null,
     progress_at: isoOrNull(r.progress_at),

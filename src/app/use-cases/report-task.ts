@@ -64,7 +64,7 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
     // A child of an epic may complete the epic, and a task done ahead of its
     // dependencies changes weights: both need the locking path.
     if (task.parent_id !== null || task.unmet_deps > 0) break;
-    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: true, now });
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: task.has_dependents, now });
     if (r !== null) {
       published(d, r);
       return { task: r.task, unblocked: r.unblocked, completed_epics: [], already_done: false };
