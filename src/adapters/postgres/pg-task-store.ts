@@ -131,7 +131,7 @@ export class PgTaskStore implements TaskStore {
            FROM claimed c
          RETURNING id AS event_id, type AS event_type, payload AS event_payload, at AS event_at)
        SELECT t.*, ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
-              EXISTS (SELECT 1 FROM task_deps x WHERE x.depends_on = t.id) AS has_dependents, ev.*
+              COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents, ev.*
          FROM claimed t, ev`,
       params,
       name,

@@ -9,7 +9,7 @@ export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, 
   t.done_when, t.origin, t.assignee, t.attempts, t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at,
   t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at,
   ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
-  EXISTS (SELECT 1 FROM task_deps x WHERE x.depends_on = t.id) AS has_dependents`;
+  COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents`;
 
 type Row = Record<string, unknown>;
 
