@@ -133,10 +133,6 @@ export class LoomService implements LoomApi {
     await this.project('agents', input);
     return listAgents(this.d, input);
   }
-  /** The periodic sweep of a process that serves every project (the embedded daemon). */
-  async sweepExpiredLeases(): ReturnType<LoomApi['recoverLeases']> {
-    return expireLeases(this.d, null);
-  }
   async release(input: Parameters<LoomApi['release']>[0]): Promise<Task> {
     await this.project('release', input);
     return releaseTask(this.d, input);
