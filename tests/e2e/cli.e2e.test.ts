@@ -137,6 +137,20 @@ describe.each(modes)('loom CLI end to end ($name)', (mode) => {
     expect(after.total).toBe(before.total + 2);
   });
 
+  it('watch replays the log, then follows new events live', async () => {
+    const before = await json(['create', 'logged before watching']);
+    const watching = loom(dir, ['watch', '--for', '5', '--json'], mode.env());
+    await new Promise((r) => setTimeout(r, 2000));
+    const during = await json(['create', 'made while watching']);
+    const r = await watching;
+    expect(r.code, r.stderr).toBe(0);
+    const seen = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; type: string; task_id: string });
+    const created = seen.filter((e) => e.type === 'task.created').map((e) => e.task_id);
+    expect(created).toContain(before.id);
+    expect(created).toContain(during.id);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length); // each event once
+  });
+
   it('says how to make a project where there is none', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'loom-e2e-empty-'));
     try {

@@ -25,6 +25,7 @@ import { ResolveCommand } from './commands/resolve.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
 import { UpdateCommand } from './commands/update.command.js';
+import { WatchCommand } from './commands/watch.command.js';
 import type { LoomCliContext } from './context.js';
 
 export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
@@ -42,6 +43,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   StatusCommand,
   GraphCommand,
   EventsCommand,
+  WatchCommand,
   DlqCommand,
   RedriveCommand,
   EscalationsCommand,

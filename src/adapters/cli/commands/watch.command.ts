@@ -1,0 +1,91 @@
+import { Command, Option } from 'clipanion';
+import type { LoomEvent } from '../../../domain/events.js';
+import { LoomCommand } from '../base-command.js';
+import { shortTime } from '../output.js';
+import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
+
+const POLL_MS = 500;
+const BACKLOG = 20;
+
+export class WatchCommand extends LoomCommand {
+  static override paths = [['watch']];
+
+  static override usage = Command.Usage({
+    description: "Follow the project's events live",
+    details: `
+      Prints the latest events (or every event after \`--since N\`) from the log, then each new one as it commits, until Ctrl-C (or \`--for S\` seconds). With \`--json\`, one JSON event per line.
+
+      In embedded mode new events are pushed by the project's daemon; in server mode they are read from the log every half second (live push across machines comes with Redis).
+    `,
+    examples: [
+      ['Follow the project', '$0 watch'],
+      ['Replay from event 120, then follow, as JSON lines', '$0 watch --since 120 --json'],
+    ],
+  });
+
+  since = Option.String('--since', { description: 'Replay every event after this id first' });
+  for = Option.String('--for', { description: 'Stop after this many seconds' });
+
+  async execute(): Promise<number> {
+    const since = parseNonNegativeInt('--since', this.since);
+    const seconds = parsePositiveInt('--for', this.for);
+    const { api, project, events } = await this.context.connector.open(this.connectOptions());
+    const seen = new Set<number>();
+    const print = (e: LoomEvent): void => {
+      if (seen.has(e.id)) return; // the same event from the log and from the push
+      seen.add(e.id);
+      this.context.stdout.write(this.json ? `${JSON.stringify(e)}\n` : `${line(e)}\n`);
+    };
+    // Listen first, so nothing committed while the log is read is missed.
+    let replaying = true;
+    const early: LoomEvent[] = [];
+    const off = project.mode === 'embedded' ? events.subscribe(project.project_id, (e) => (replaying ? early.push(e) : print(e))) : () => {};
+    let cursor = since ?? 0;
+    let poll: NodeJS.Timeout | undefined;
+    try {
+      if (since === undefined) {
+        // The latest few, oldest first, for context.
+        const all = await api.events({ project_id: project.project_id, limit: 10_000 });
+        cursor = all.at(-1)?.id ?? 0;
+        all.slice(-BACKLOG).forEach(print);
+      }
+      for (;;) {
+        const page = await api.events({ project_id: project.project_id, since: cursor, limit: 1000 });
+        page.forEach(print);
+        if (page.length < 1000) break;
+        cursor = page.at(-1)!.id;
+      }
+      replaying = false;
+      early.sort((a, b) => a.id - b.id).forEach(print);
+      if (!this.json) this.context.stderr.write(`following ${project.project_id} (${project.mode} mode); Ctrl-C stops\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        if (seconds !== undefined) setTimeout(stop, seconds * 1000);
+        if (project.mode === 'server') {
+          // Until the Redis bus carries events across processes, server mode reads the log.
+          poll = setInterval(() => {
+            const after = Math.max(0, ...seen);
+            api.events({ project_id: project.project_id, since: after, limit: 1000 }).then((p) => p.forEach(print), () => undefined);
+          }, POLL_MS);
+        }
+      });
+    } finally {
+      if (poll !== undefined) clearInterval(poll);
+      off();
+      await api.close();
+    }
+    return 0;
+  }
+}
+
+function line(e: LoomEvent): string {
+  const payload = Object.entries(e.payload)
+    .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
+    .map(([k, v]) => `${k}=${String(v).replace(/\s+/g, ' ').slice(0, 60)}`)
+    .join(' ');
+  return [shortTime(e.at), `#${e.id}`.padStart(7), e.type.padEnd(19), e.task_id ?? '-', e.agent_id === null ? '' : `by ${e.agent_id}`, payload]
+    .filter((p) => p !== '')
+    .join('  ');
+}
