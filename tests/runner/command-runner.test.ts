@@ -1,4 +1,5 @@
 /** The command runner: what reaches the process, and that stopping a job leaves nothing of it running. */
+import { taskFixture } from '../support/task-fixture.js';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,36 +20,8 @@ const tempDir = (): string => {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 // The runner reads only the id and title; the rest is a plausible claimed task.
-const task = (title: string): Task => ({
-  id: 'loom-0a1b2c3d',
-  project_id: 'proj-1',
-  title,
-  status: 'claimed',
-  priority: 'p1',
-  parent_id: null,
-  depends_on: [],
-  context: {},
-  output: null,
-  done_when: null,
-  origin: { kind: 'test', id: 't' },
-  assignee: 'runner-0',
-  attempts: 1,
-  max_attempts: 3,
-  run_after: null,
-  lease_token: 'tok-123',
-  lease_expires_at: null,
-  blocked_reason: null,
-  failure_reason: null,
-  unmet_deps: 0,
-  weight: 0,
-  expiry_count: 0,
-  has_dependents: false,
-  progress: null,
-  progress_at: null,
-  revision: 1,
-  created_at: new Date().toISOString(),
-  updated_at: new Date().toISOString(),
-});
+const task = (title: string): Task =>
+  taskFixture({ id: 'loom-0a1b2c3d', title, status: 'claimed', assignee: 'runner-0', attempts: 1, lease_token: 'tok-123' });
 
 const job = (dir: string, over: Partial<RunJob> = {}): RunJob => ({
   task: task('a task'),

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { Command, UsageError } from 'clipanion';
+import { taskFixture } from '../support/task-fixture.js';
 import { describe, expect, it } from 'vitest';
 import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
 import { LoomCommand } from '../../src/adapters/cli/base-command.js';
@@ -19,37 +20,13 @@ const NOW = Date.now();
 const iso = (offsetMs: number): string => new Date(NOW + offsetMs).toISOString();
 
 function task(overrides: Partial<Task> = {}): Task {
-  return {
-    id: 'loom-0000000a',
-    project_id: 'proj-1',
+  return taskFixture({
     title: 'Write the parser',
-    status: 'pending',
-    priority: 'p1',
-    parent_id: null,
-    depends_on: [],
-    context: {},
-    output: null,
-    done_when: null,
     origin: { kind: 'cli', id: 'alice' },
-    assignee: null,
-    attempts: 0,
-    max_attempts: 3,
-    run_after: null,
-    lease_token: null,
-    lease_expires_at: null,
-    blocked_reason: null,
-    failure_reason: null,
-    unmet_deps: 0,
-    weight: 0,
-    expiry_count: 0,
-    has_dependents: false,
-    progress: null,
-    progress_at: null,
-    revision: 1,
     created_at: iso(-120_000),
     updated_at: iso(-60_000),
     ...overrides,
-  };
+  });
 }
 
 interface Call {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { taskFixture } from '../support/task-fixture.js';
 import {
   decideCancel,
   decideCreate,
@@ -26,37 +27,15 @@ const POLICY: RetryPolicy = { base_ms: 1_000, factor: 2, max_ms: 60_000 };
 const HALF = (): number => 0.5;
 
 function task(over: Partial<Task> = {}): Task {
-  return {
-    id: 'loom-0000000a',
-    project_id: 'proj-1',
-    title: 'write the parser',
-    status: 'pending',
-    priority: 'p1',
-    parent_id: null,
-    depends_on: [],
+  return taskFixture({
     context: { file: 'src/parser.ts' },
-    output: null,
     done_when: 'tests pass',
     origin: { kind: 'agent', id: 'planner' },
-    assignee: null,
-    attempts: 0,
-    max_attempts: 3,
-    run_after: null,
-    lease_token: null,
-    lease_expires_at: null,
-    blocked_reason: null,
-    failure_reason: null,
-    unmet_deps: 0,
-    weight: 0,
-    expiry_count: 0,
-    has_dependents: false,
-    progress: null,
-    progress_at: null,
     revision: 4,
     created_at: BEFORE,
     updated_at: BEFORE,
     ...over,
-  };
+  });
 }
 
 /** A task an agent holds right now with TOKEN. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { taskFixture } from '../support/task-fixture.js';
 import { decideLeaseExpiry, decideRelease } from '../../src/domain/deciders.js';
 import type { Escalation } from '../../src/domain/escalation.js';
 import {
@@ -23,13 +24,11 @@ const RETRY: RetryPolicy = { base_ms: 1_000, factor: 2, max_ms: 60_000 };
 const HALF = () => 0.5;
 
 function task(over: Partial<Task> = {}): Task {
-  return {
-    id: 'loom-0000000a', project_id: 'p', title: 't', status: 'claimed', priority: 'p1', parent_id: null, depends_on: [],
-    context: {}, output: null, done_when: null, origin: { kind: 'test', id: 'x' }, assignee: 'ada', attempts: 1, max_attempts: 3,
-    run_after: null, lease_token: 'tok', lease_expires_at: ahead(60_000), blocked_reason: null, failure_reason: null, unmet_deps: 0,
-    weight: 0, has_dependents: false, expiry_count: 0, progress: null, progress_at: ago(0), revision: 4, created_at: ago(3_600_000), updated_at: ago(0),
+  return taskFixture({
+    project_id: 'p', title: 't', status: 'claimed', origin: { kind: 'test', id: 'x' }, assignee: 'ada', attempts: 1,
+    lease_token: 'tok', lease_expires_at: ahead(60_000), progress_at: ago(0), revision: 4, created_at: ago(3_600_000), updated_at: ago(0),
     ...over,
-  };
+  });
 }
 
 describe('isStuck', () => {
