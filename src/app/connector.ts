@@ -191,6 +191,11 @@ export class AppConnector implements LoomConnector {
     return runOrchestrator(this, { ...opts, env: this.o.env });
   }
 
+  async doctor(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['doctor']> {
+    const { runDoctor } = await import('./doctor.js');
+    return runDoctor(this, { ...opts, cwd: this.o.cwd, env: this.o.env });
+  }
+
   async runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }> {
     const { runDemo } = await import('./demo-main.js');
     return runDemo(this, { ...opts, loomBin: this.loomBin(), env: this.o.env });

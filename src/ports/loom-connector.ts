@@ -3,6 +3,13 @@ import type { Project } from '../domain/task.js';
 import type { EventHandler } from './event-bus.js';
 import type { LoomApi } from './loom-api.js';
 
+export interface DoctorCheck {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
 /** Live events of a project as they commit, wherever they were made. Returns the unsubscribe function. */
 export interface EventSource {
   subscribe(projectId: string, handler: EventHandler): () => void;
@@ -65,6 +72,8 @@ export interface LoomConnector {
     agentId?: string;
     out: (line: string) => void;
   }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; timed_out: string[]; lease_lost: string[]; released: string[] } | null }>;
+  /** `loom doctor`: every part of the setup checked, each failure with a fix. */
+  doctor(opts?: { projectDir?: string }): Promise<DoctorCheck[]>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
 }

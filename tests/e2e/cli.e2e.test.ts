@@ -151,12 +151,25 @@ describe.each(modes)('loom CLI end to end ($name)', (mode) => {
     expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length); // each event once
   });
 
+  it('doctor checks the setup and names what fails', async () => {
+    const healthy = await run(['doctor', '--json']);
+    expect(healthy.code, healthy.stdout + healthy.stderr).toBe(0);
+    const checks = Object.fromEntries((JSON.parse(healthy.stdout) as Array<{ name: string; status: string }>).map((c) => [c.name, c.status]));
+    expect(checks).toMatchObject({ config: 'ok', project: 'ok', database: 'ok', migrations: 'ok' });
+    const badRedis = await loom(dir, ['doctor'], { ...mode.env(), LOOM_REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(badRedis.code).toBe(1);
+    expect(badRedis.stdout).toMatch(/redis\s+fail\s+redis:\/\/127\.0\.0\.1:1 is unreachable/);
+  });
+
   it('says how to make a project where there is none', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'loom-e2e-empty-'));
     try {
       const r = await loom(empty, ['ready'], mode.env());
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('NO_PROJECT: no project here: run `loom init`');
+      const doctor = await loom(empty, ['doctor'], mode.env());
+      expect(doctor.code).toBe(1);
+      expect(doctor.stdout).toContain('project: run `loom init` in the project directory');
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -142,6 +142,10 @@ async function run(
       calls.push({ method: 'orchestrate', input: o });
       return { ticks: 1, dispatched: null };
     },
+    doctor: async (o) => {
+      calls.push({ method: 'doctor', input: o });
+      return [{ name: 'config', status: 'ok', detail: 'fine' }];
+    },
     runDemo: async (o) => {
       calls.push({ method: 'runDemo', input: o });
       return { complete: true, dir: '/tmp/demo' };

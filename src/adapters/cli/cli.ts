@@ -6,6 +6,7 @@ import { ClaimCommand } from './commands/claim.command.js';
 import { CreateCommand } from './commands/create.command.js';
 import { DaemonStatusCommand } from './commands/daemon-status.command.js';
 import { DemoCommand } from './commands/demo.command.js';
+import { DoctorCommand } from './commands/doctor.command.js';
 import { DaemonStopCommand } from './commands/daemon-stop.command.js';
 import { DlqCommand } from './commands/dlq.command.js';
 import { DoneCommand } from './commands/done.command.js';
@@ -54,6 +55,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DaemonStopCommand,
   McpCommand,
   DemoCommand,
+  DoctorCommand,
   OrchestrateCommand,
 ];
 

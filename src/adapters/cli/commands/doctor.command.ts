@@ -1,0 +1,28 @@
+import { Command } from 'clipanion';
+import { LoomCommand } from '../base-command.js';
+import { renderTable } from '../output.js';
+
+export class DoctorCommand extends LoomCommand {
+  static override paths = [['doctor']];
+
+  static override usage = Command.Usage({
+    description: 'Check the setup: config, project, database, migrations, daemon, Redis',
+    details: `
+      Prints one line per check with what was found, and a fix for anything that fails. Exits 1 when a check fails.
+    `,
+    examples: [['Check this project', '$0 doctor']],
+  });
+
+  async execute(): Promise<number> {
+    const checks = await this.context.connector.doctor(this.connectOptions());
+    this.emit(checks, () => [
+      renderTable(checks, [
+        { header: 'CHECK', value: (c) => c.name },
+        { header: 'STATUS', value: (c) => c.status },
+        { header: 'DETAIL', value: (c) => c.detail },
+      ]),
+      ...checks.filter((c) => c.fix !== undefined && c.status !== 'ok').map((c) => `${c.name}: ${c.fix}`),
+    ]);
+    return checks.some((c) => c.status === 'fail') ? 1 : 0;
+  }
+}
