@@ -9,7 +9,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { AppConnector } from '../../src/app/connector.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { percentile, round } from '../support/stats.js';
+import { inParallel, percentile, round } from '../support/stats.js';
 
 /**
  * bench/claims: claim+complete throughput, unblock time for wide fan-outs and
@@ -25,14 +25,6 @@ const READY_TASKS = quick ? 10_000 : 100_000;
 const origin = { kind: 'bench', id: 'bench' };
 const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < n; i = next++) await fn(i);
-    }),
-  );
-}
 
 async function cycles(api: LoomApi, projectId: string): Promise<{ cycles: number; seconds: number; cycles_per_s: number }> {
   await inParallel(N_TASKS, 16, async (i) => {

@@ -6,7 +6,7 @@ import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomService } from '../../src/app/loom-service.js';
-import { percentile, round } from '../support/stats.js';
+import { inParallel, percentile, round } from '../support/stats.js';
 
 /**
  * bench/recovery: how fast crashed work comes back. Prints one JSON document:
@@ -27,12 +27,6 @@ const origin = { kind: 'bench', id: 'bench' };
 const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = next++; i < n; i = next++) await fn(i);
-  }));
-}
 
 async function measure(api: LoomService, maintain: () => Promise<void> = async () => {}): Promise<Record<string, unknown>> {
   // 1. Recovery latency: claim with a 1 s lease, let it lapse, and poll for it to be claimable again.

@@ -6,19 +6,8 @@ import { loadConfig } from './config.js';
 import { startNotifiers } from './notifications.js';
 import { dispatch, type DispatchResult } from './orchestrator/dispatch.js';
 
-export interface OrchestrateOptions {
-  projectDir?: string;
-  once?: boolean;
-  intervalSeconds?: number;
-  /** A command template per ready task (`{task_id}` ... placeholders, LOOM_* variables). */
-  run?: string;
-  concurrency?: number;
-  timeoutSeconds?: number;
-  exitWhenIdle?: boolean;
-  agentId?: string;
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-}
+/** What `loom orchestrate` takes (the port's options) plus the environment. */
+export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & { env: NodeJS.ProcessEnv };
 
 /**
  * `loom orchestrate`: the reconcile tick on an interval (or `--once`), and

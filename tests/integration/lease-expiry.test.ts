@@ -1,35 +1,10 @@
 /** Crash recovery: expired leases go back to the queue exactly once, or to the dead letters. */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
-import type { LoomApi } from '../../src/ports/loom-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { poolDrained } from '../support/pools.js';
+import { describe, expect, it } from 'vitest';
+import { usePgServices } from '../support/pg-services.js';
 
 describe('lease expiry (postgres)', () => {
-  let db: TestDatabase;
-  const pools: pg.Pool[] = [];
-  const service = (): LoomApi => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    pool.on('error', () => {});
-    pools.push(pool);
-    return serviceForPool(pool, { ownsPool: false, settings: { retry: { base_ms: 60_000, factor: 2, max_ms: 600_000 } } }).service;
-  };
+  const { service } = usePgServices('leases', { retry: { base_ms: 60_000, factor: 2, max_ms: 600_000 } });
   const origin = { kind: 'test', id: 't' };
-
-  beforeAll(async () => {
-    db = await createTestDatabase('leases');
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    await migrate(pool);
-    await pool.end();
-  });
-  afterAll(async () => {
-    const drained = Promise.all(pools.map(poolDrained));
-    await Promise.all(pools.map((p) => p.end()));
-    await drained;
-    await db.drop();
-  });
 
   it('requeues an expired claim with backoff; the late report of its agent is refused and changes nothing', async () => {
     const api = service();

@@ -7,16 +7,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AppConnector } from '../../src/app/connector.js';
-import { serviceForPool, type ServiceOptions } from '../../src/app/service-factory.js';
 import { DEFAULT_ORCHESTRATION } from '../../src/domain/policy.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { BUILT_MAIN, ROOT } from '../support/loom-cli.js';
-import { poolDrained } from '../support/pools.js';
+import { usePgServices } from '../support/pg-services.js';
 
 const origin = { kind: 'test', id: 't' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,32 +61,12 @@ async function crashRecovery(api: LoomApi, projectId: string, env: Record<string
 }
 
 describe('orchestration (postgres)', () => {
-  let db: TestDatabase;
-  const pools: pg.Pool[] = [];
-  const service = (settings: ServiceOptions['settings'] = {}): LoomApi => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    pool.on('error', () => {});
-    pools.push(pool);
-    return serviceForPool(pool, { ownsPool: false, settings: { retry: FAST_RETRY, ...settings } }).service;
-  };
-
-  beforeAll(async () => {
-    db = await createTestDatabase('orchestration');
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    await migrate(pool);
-    await pool.end();
-  });
-  afterAll(async () => {
-    const drained = Promise.all(pools.map(poolDrained));
-    await Promise.all(pools.map((p) => p.end()));
-    await drained;
-    await db.drop();
-  });
+  const { service, url } = usePgServices('orchestration', { retry: FAST_RETRY });
 
   it('a claimer SIGKILLed mid-task: lease expires, task requeued and finished by another; the late done is refused', async () => {
     const api = service();
     const p = (await api.createProject({ name: 'crash' })).id;
-    await crashRecovery(api, p, { DATABASE_URL: db.url, PROJECT_ID: p });
+    await crashRecovery(api, p, { DATABASE_URL: url(), PROJECT_ID: p });
   });
 
   it('fails 3 times into the dead letters with an escalation, respecting backoff; redrive brings it back', async () => {
