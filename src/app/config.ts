@@ -15,9 +15,12 @@ export interface LoomConfigFile {
   project?: { id: string; name: string };
   database_url?: string;
   redis_url?: string;
+  /** Server mode's Redis use: a key prefix (several Looms on one Redis) and whether reads use the cache. */
+  redis?: { key_prefix?: string; cache?: boolean };
   tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
   daemon?: { idle_timeout_seconds?: number };
   mcp?: { tools?: string[] };
+  serve?: { token?: string; host?: string; port?: number };
   notifications?: NotifiersConfigFile;
   orchestration?: {
     tick_seconds?: number;
@@ -33,9 +36,12 @@ export interface LoomConfig {
   project: { id: string; name: string } | null;
   database_url: string | null;
   redis_url: string | null;
+  redis: { key_prefix: string; cache: boolean };
   tasks: TaskSettings;
   daemon: { idle_timeout_seconds: number };
   mcp: { tools: string[] | undefined };
+  /** `loom serve`: the bearer token (LOOM_TOKEN wins), where it came from, and where to listen. */
+  serve: { token: string | null; token_source: string | null; host: string; port: number };
   /** How often the reconcile tick runs. */
   orchestration: { tick_seconds: number };
   /** Notifiers and which events each gets (the project file's section replaces the user file's). */
@@ -57,6 +63,11 @@ const CONFIG_SCHEMA = {
     },
     database_url: { type: 'string', pattern: '^postgres(ql)?://' },
     redis_url: { type: 'string', pattern: '^rediss?://' },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { key_prefix: { type: 'string', pattern: '^[!-~]{1,100}$' }, cache: { type: 'boolean' } },
+    },
     tasks: {
       type: 'object',
       additionalProperties: false,
@@ -88,6 +99,16 @@ const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: { tools: { type: 'array', items: { enum: ['core', 'admin'] }, minItems: 1, uniqueItems: true } },
+    },
+    serve: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // Sent in an HTTP header: printable ASCII, no spaces; long enough not to be guessed.
+        token: { type: 'string', pattern: '^[!-~]{16,512}$' },
+        host: { type: 'string', minLength: 1, maxLength: 255 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
     },
   },
 } as const;
@@ -135,6 +156,16 @@ function envConfig(env: NodeJS.ProcessEnv): LoomConfigFile {
   };
   if (env.LOOM_DATABASE_URL) c.database_url = env.LOOM_DATABASE_URL;
   if (env.LOOM_REDIS_URL) c.redis_url = env.LOOM_REDIS_URL;
+  if (env.LOOM_REDIS_PREFIX) c.redis = { key_prefix: env.LOOM_REDIS_PREFIX };
+  if (env.LOOM_TOKEN) {
+    if (!/^[!-~]{16,512}$/.test(env.LOOM_TOKEN)) {
+      throw new LoomError('CONFIG_INVALID', 'LOOM_TOKEN must be 16 to 512 printable characters without spaces', {
+        hint: 'make one with `loom serve --new-token`',
+        details: { env: 'LOOM_TOKEN' },
+      });
+    }
+    c.serve = { token: env.LOOM_TOKEN };
+  }
   const maxAttempts = int('LOOM_MAX_ATTEMPTS');
   if (maxAttempts !== undefined) tasks.max_attempts = maxAttempts;
   const lease = int('LOOM_LEASE_SECONDS');
@@ -180,6 +211,8 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       tasks: { ...acc.tasks, ...l.tasks, retry: { ...acc.tasks?.retry, ...l.tasks?.retry } },
       daemon: { ...acc.daemon, ...l.daemon },
       mcp: { ...acc.mcp, ...l.mcp },
+      serve: { ...acc.serve, ...l.serve },
+      redis: { ...acc.redis, ...l.redis },
       orchestration: { ...acc.orchestration, ...l.orchestration },
     }),
     {},
@@ -189,6 +222,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
     project: merged.project ?? null,
     database_url: merged.database_url ?? null,
     redis_url: merged.redis_url ?? null,
+    redis: { key_prefix: merged.redis?.key_prefix ?? 'loom:', cache: merged.redis?.cache ?? true },
     tasks: {
       max_attempts: merged.tasks?.max_attempts ?? DEFAULT_TASK_SETTINGS.max_attempts,
       lease_seconds: merged.tasks?.lease_seconds ?? DEFAULT_TASK_SETTINGS.lease_seconds,
@@ -198,10 +232,24 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
     },
     daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },
     mcp: { tools: merged.mcp?.tools },
+    serve: {
+      token: merged.serve?.token ?? null,
+      token_source: tokenSource(layers, sources),
+      host: merged.serve?.host ?? '127.0.0.1',
+      port: merged.serve?.port ?? 7411,
+    },
     orchestration: { tick_seconds: merged.orchestration?.tick_seconds ?? 5 },
     notifications: merged.notifications ?? {},
     sources,
   };
+}
+
+/** Which layer the serve token came from: LOOM_TOKEN or a file's path. */
+function tokenSource(layers: LoomConfigFile[], sources: string[]): string | null {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    if (layers[i]?.serve?.token !== undefined) return sources[i] === 'environment' ? 'LOOM_TOKEN' : (sources[i] ?? null);
+  }
+  return null;
 }
 
 function orchestrationPolicy(o: LoomConfigFile['orchestration']): OrchestrationPolicy {

@@ -61,7 +61,7 @@ export class AppConnector implements LoomConnector {
     });
   }
 
-  private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource }> {
+  private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource; redis?: boolean }> {
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
       const [{ default: pg }, { ensureSchema }, { createContainer }] = await Promise.all([
@@ -77,9 +77,14 @@ export class AppConnector implements LoomConnector {
         await pool.end();
         throw e;
       }
-      const container = createContainer(pool, { settings: config.tasks });
-      // Until the Redis bus exists, server mode hears the events of this process only.
-      return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus) };
+      // With Redis, every process hears every other's events (through the
+      // outbox relay) and `ready` reads the cache; without it, a process
+      // hears its own events only and reads Postgres.
+      const container = createContainer(pool, {
+        settings: config.tasks,
+        ...(config.redis_url === null ? {} : { redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } }),
+      });
+      return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null };
     }
     const client = this.daemonClient(config.project_dir);
     await client.connect();
@@ -90,8 +95,8 @@ export class AppConnector implements LoomConnector {
     const dir = this.projectDir(opts.projectDir);
     const config = loadConfig(dir, this.o.env);
     if (config.project === null) throw noProject(dir);
-    const { api, mode, events } = await this.apiFor(config);
-    return { api, project: { project_dir: dir, project_id: config.project.id, mode }, events };
+    const { api, mode, events, redis } = await this.apiFor(config);
+    return { api, project: { project_dir: dir, project_id: config.project.id, mode, ...(redis === true ? { redis } : {}) }, events };
   }
 
   async init(opts: { projectDir?: string; name?: string }): ReturnType<LoomConnector['init']> {
@@ -186,6 +191,12 @@ export class AppConnector implements LoomConnector {
     await serveMcpStdio(this, { ...opts, opening, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
+  async serveHttp(opts: Parameters<LoomConnector['serveHttp']>[0]): ReturnType<LoomConnector['serveHttp']> {
+    const projectDir = this.projectDir(opts.projectDir);
+    const { serveMcpHttp } = await import('./serve-main.js');
+    return serveMcpHttp(this, { ...opts, projectDir, version: this.o.version ?? '0.0.0', env: this.o.env });
+  }
+
   async orchestrate(opts: Parameters<LoomConnector['orchestrate']>[0]): ReturnType<LoomConnector['orchestrate']> {
     const { runOrchestrator } = await import('./orchestrate-main.js');
     return runOrchestrator(this, { ...opts, env: this.o.env });
@@ -194,6 +205,18 @@ export class AppConnector implements LoomConnector {
   async doctor(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['doctor']> {
     const { runDoctor } = await import('./doctor.js');
     return runDoctor(this, { ...opts, cwd: this.o.cwd, env: this.o.env });
+  }
+
+  async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {
+    const projectDir = this.projectDir(opts.projectDir);
+    const { runUp } = await import('./compose.js');
+    return runUp(this, { ...opts, projectDir, env: this.o.env });
+  }
+
+  async down(opts: Parameters<LoomConnector['down']>[0]): ReturnType<LoomConnector['down']> {
+    const projectDir = this.projectDir(opts.projectDir);
+    const { runDown } = await import('./compose.js');
+    return runDown({ ...opts, projectDir, env: this.o.env });
   }
 
   async runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }> {

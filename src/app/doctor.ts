@@ -62,14 +62,46 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
       const t0 = Date.now();
       await redis.connect();
       await redis.ping();
-      add('redis', true, `${redact(config.redis_url)} answered in ${Date.now() - t0} ms (not used yet: the Redis bus and cache come with issue 4)`);
+      add('redis', true, `${redact(config.redis_url)} answered in ${Date.now() - t0} ms: events reach every process through it, and ready lists are cached there`);
     } catch (e) {
-      add('redis', false, `${redact(config.redis_url)} is unreachable (${(e as Error).message})`, 'start Redis or fix LOOM_REDIS_URL; Loom keeps working on Postgres alone');
+      add(
+        'redis',
+        false,
+        `${redact(config.redis_url)} is unreachable (${(e as Error).message}): Loom runs degraded on Postgres alone (no live events across processes, no cache)`,
+        'start Redis or fix LOOM_REDIS_URL; events committed meanwhile are relayed when it answers again',
+      );
     } finally {
       redis.disconnect();
     }
+    if (config.database_url !== null) checks.push(await relayCheck(config.database_url));
   }
   return checks;
+}
+
+/** Events waiting in the outbox longer than this mean no relay is getting them out. */
+const RELAY_LAG_WARN_S = 5;
+
+/** How far the outbox relay is behind the event log (server mode with Redis). */
+async function relayCheck(databaseUrl: string): Promise<DoctorCheck> {
+  const [{ default: pg }, { PgOutboxStore }] = await Promise.all([import('pg'), import('../adapters/postgres/pg-outbox-store.js')]);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on('error', () => {});
+  try {
+    const lag = await new PgOutboxStore(pool, false).lag('redis');
+    const age = lag.oldest_at === null ? 0 : Math.max(0, (Date.now() - Date.parse(lag.oldest_at)) / 1000);
+    const detail = `${lag.pending} event(s) waiting${lag.oldest_at === null ? '' : `, the oldest for ${age.toFixed(1)} s`}; last published ${lag.published_at}`;
+    if (lag.pending === 0 || age < RELAY_LAG_WARN_S) return { name: 'relay', status: 'ok', detail };
+    return {
+      name: 'relay',
+      status: 'warn',
+      detail,
+      fix: 'events go out when a Loom process reaches both Postgres and Redis: check the redis line above, or run any loom command to relay them now',
+    };
+  } catch (e) {
+    return { name: 'relay', status: 'fail', detail: LoomError.is(e) ? `${e.code}: ${e.message}` : String(e), fix: 'run `loom migrate` (the relay cursor comes with schema version 4)' };
+  } finally {
+    await pool.end();
+  }
 }
 
 const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

@@ -2,12 +2,16 @@ import { Container, type ServiceIdentifier } from 'inversify';
 import type pg from 'pg';
 import { memoryModule } from '../adapters/memory/module.js';
 import { postgresModule } from '../adapters/postgres/module.js';
+import { redisModule, type RedisModuleOptions } from '../adapters/redis/module.js';
 import { Clock } from '../ports/clock.js';
 import { EventBus } from '../ports/event-bus.js';
 import { IdGenerator } from '../ports/id-generator.js';
 import { LoomApi } from '../ports/loom-api.js';
+import { EventSink, OutboxStore } from '../ports/outbox.js';
+import { TaskCache } from '../ports/task-cache.js';
 import { TaskStore } from '../ports/task-store.js';
 import { LoomService } from './loom-service.js';
+import { OutboxRelay, RelayedEventBus } from './relay.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
 import { RecentTasks } from './use-cases/recent-tasks.js';
 import type { TaskSettings } from './use-cases/deps.js';
@@ -21,6 +25,11 @@ export interface ServiceOptions {
   bus?: EventBus;
   /** Ends the pool when the service closes (default true). */
   ownsPool?: boolean;
+  /**
+   * Server mode with Redis: events reach every process through the outbox
+   * relay and Redis, and `ready` reads the cache first.
+   */
+  redis?: RedisModuleOptions & { relayPollMs?: number };
 }
 
 /**
@@ -35,14 +44,31 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
   if (options.ids !== undefined) container.rebind(IdGenerator).toConstantValue(options.ids);
   if (options.bus !== undefined) container.rebind(EventBus).toConstantValue(options.bus);
   container.bind(TaskSettingsToken).toConstantValue({ ...DEFAULT_TASK_SETTINGS, ...options.settings });
+  if (options.redis !== undefined) {
+    const { relayPollMs, ...redis } = options.redis;
+    container.load(redisModule(redis));
+    const cache = redis.cache === false ? undefined : container.get(TaskCache);
+    const relay = new OutboxRelay({
+      outbox: container.get(OutboxStore),
+      sink: container.get(EventSink),
+      ...(cache === undefined ? {} : { cache }),
+      ...(relayPollMs === undefined ? {} : { pollMs: relayPollMs }),
+      ...(redis.log === undefined ? {} : { log: redis.log }),
+    });
+    container.rebind(EventBus).toConstantValue(new RelayedEventBus(relay, container.get(EventSink)));
+    relay.start();
+  }
   container
     .bind(LoomApi)
     .toResolvedValue(
-      (store: TaskStore, clock: Clock, ids: IdGenerator, bus: EventBus, settings: TaskSettings) =>
-        new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks() }, async () => {
+      (store: TaskStore, clock: Clock, ids: IdGenerator, bus: EventBus, settings: TaskSettings) => {
+        const cache = container.isBound(TaskCache) ? container.get(TaskCache) : undefined;
+        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), ...(cache === undefined ? {} : { cache }) }, async () => {
           await bus.close();
+          await cache?.close();
           await store.close();
-        }),
+        });
+      },
       [TaskStore, Clock, IdGenerator, EventBus, TaskSettingsToken],
     )
     .inSingletonScope();

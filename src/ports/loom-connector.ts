@@ -21,6 +21,12 @@ export interface ProjectContext {
   project_dir: string;
   project_id: string;
   mode: StorageMode;
+  /**
+   * Server mode with Redis: the EventSource hears every process's events
+   * (through the outbox relay). Without Redis, server mode hears only this
+   * process's own; embedded mode always hears every process (the daemon).
+   */
+  redis?: boolean;
 }
 
 export interface DaemonStatus {
@@ -33,6 +39,70 @@ export interface DaemonStatus {
   requests?: number;
   /** Server mode has no daemon: the reason is given here. */
   note?: string;
+}
+
+export interface ComposeUpOptions {
+  projectDir?: string;
+  /** Host ports (bound to 127.0.0.1); default: the compose file's, else 5432 and 6379. */
+  postgresPort?: number;
+  redisPort?: number;
+  /** The Postgres role and database the container creates; default: the compose file's, else `loom`. */
+  postgresUser?: string;
+  postgresDb?: string;
+  out: (line: string) => void;
+}
+
+export interface ComposeUpResult {
+  compose_file: string;
+  /** `kept`: the file was edited by hand (no generated header) and used as it is. */
+  compose_file_change: 'created' | 'updated' | 'unchanged' | 'kept';
+  compose_project: string;
+  /** The password is masked; the config file holds the real URL. */
+  database_url: string;
+  redis_url: string;
+  migrations_applied: string[];
+  schema_version: number;
+  project_created: boolean;
+  config_path: string;
+  notes: string[];
+}
+
+export interface ComposeDownOptions {
+  projectDir?: string;
+  /** Also delete the named volumes: every task, event and message in them. */
+  volumes?: boolean;
+  out: (line: string) => void;
+}
+
+export interface ComposeDownResult {
+  compose_file: string;
+  compose_project: string;
+  volumes_removed: boolean;
+  notes: string[];
+}
+
+/** What `loom serve` reports once it listens. */
+export interface ServeInfo {
+  /** The endpoint of the project served: `http://host:port/mcp`. */
+  url: string;
+  host: string;
+  port: number;
+  project: { id: string; name: string };
+  mode: StorageMode;
+  /** Where the bearer token came from: `LOOM_TOKEN` or a config file's path. */
+  token_source: string;
+}
+
+export interface ServeHttpOptions {
+  projectDir?: string;
+  /** Default: config `serve.port`, else 7411 (0: any free port). */
+  port?: number;
+  /** Default: config `serve.host`, else 127.0.0.1. */
+  host?: string;
+  /** Called once, when the server listens. */
+  onReady: (info: ServeInfo) => void;
+  /** Sessions opening and closing, start-up ticks, shutdown. */
+  log: (line: string) => void;
 }
 
 /**
@@ -60,6 +130,12 @@ export interface LoomConnector {
    * until the client goes away or a signal asks it to stop.
    */
   serveMcp(opts?: { projectDir?: string; agentId?: string }): Promise<void>;
+  /**
+   * `loom serve`: MCP over Streamable HTTP for a shared team server, every
+   * request checked against the bearer token, until SIGINT/SIGTERM. Throws
+   * TOKEN_REQUIRED (before opening anything) when no token is configured.
+   */
+  serveHttp(opts: ServeHttpOptions): Promise<{ sessions: number }>;
   /** `loom orchestrate`: the reconcile loop, and with `run` the agent runner; prints through `out`. */
   orchestrate(opts: {
     projectDir?: string;
@@ -76,5 +152,9 @@ export interface LoomConnector {
   doctor(opts?: { projectDir?: string }): Promise<DoctorCheck[]>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
+  /** `loom up`: Postgres and Redis in Docker for this project, migrated, their URLs written to the config; prints through `out`. */
+  up(opts: ComposeUpOptions): Promise<ComposeUpResult>;
+  /** `loom down`: stops (with `volumes`, also deletes) what `loom up` started; the config is left alone. */
+  down(opts: ComposeDownOptions): Promise<ComposeDownResult>;
 }
 export const LoomConnector: ServiceIdentifier<LoomConnector> = Symbol.for('loom.LoomConnector');

@@ -1,12 +1,14 @@
-import { createServer } from 'node:net';
 import { Container } from 'inversify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisModule } from '../../src/adapters/redis/module.js';
 import { RedisEventBus, type RedisEventBusOptions } from '../../src/adapters/redis/redis-event-bus.js';
+import { RedisTaskCache } from '../../src/adapters/redis/redis-task-cache.js';
 import type { LoomEvent } from '../../src/domain/events.js';
-import { EventBus } from '../../src/ports/event-bus.js';
+import { EventSink } from '../../src/ports/outbox.js';
+import { TaskCache } from '../../src/ports/task-cache.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { unusedPort } from '../support/redis-server.js';
 import { eventBusContract } from './event-bus.contract.js';
 
 const prefix = uniquePrefix('event-bus');
@@ -56,15 +58,6 @@ async function until(done: () => boolean | Promise<boolean>, what: string, ms = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('RedisEventBus across processes', () => {
@@ -189,20 +182,46 @@ describe('RedisEventBus across processes', () => {
 });
 
 describe('redisModule', () => {
-  it('binds the EventBus port to one RedisEventBus', async () => {
+  it('binds the EventSink port to one RedisEventBus, and the TaskCache port unless the cache is off', async () => {
     const container = new Container();
     await container.load(redisModule({ url: await testRedisUrl(), keyPrefix: prefix, log: (l) => logged.push(l) }));
-    const bus = container.get(EventBus);
-    expect(bus).toBeInstanceOf(RedisEventBus);
-    expect(container.get(EventBus)).toBe(bus);
+    const sink = container.get(EventSink);
+    expect(sink).toBeInstanceOf(RedisEventBus);
+    expect(container.get(EventSink)).toBe(sink);
+    const cache = container.get(TaskCache);
+    expect(cache).toBeInstanceOf(RedisTaskCache);
     const seen: number[] = [];
-    bus.subscribe('module', (e) => seen.push(e.id));
+    sink.subscribe('module', (e) => seen.push(e.id));
+    await (sink as RedisEventBus).ready();
     const sent = events('module', 2);
-    bus.publish(sent);
+    await sink.append(sent.map((event, i) => ({ event, position: { tx: '1', id: String(i + 1) } })));
     await until(() => seen.length === 2, 'two events');
-    await bus.close();
-    bus.publish(events('module', 1)); // closed: dropped without a word
-    await new Promise((r) => setTimeout(r, 100));
+    await sink.close();
+    await cache.close();
+    await expect(sink.append(events('module', 1).map((event) => ({ event, position: { tx: '2', id: '1' } })))).rejects.toThrow(/closed/);
     expect(seen).toEqual(sent.map((e) => e.id));
+
+    const uncached = new Container();
+    await uncached.load(redisModule({ url: await testRedisUrl(), keyPrefix: prefix, cache: false }));
+    expect(uncached.isBound(TaskCache)).toBe(false);
+  });
+
+  it('appends a batch the relay sends again (after a crash) only once', async () => {
+    const bus = await openBus({ keyPrefix: `${prefix}append:` });
+    const project = `append-${nextId}`;
+    const seen: number[] = [];
+    bus.subscribe(project, (e) => seen.push(e.id));
+    await bus.ready();
+    const batch = events(project, 5).map((event, i) => ({ event, position: { tx: '900', id: String(100 + i) } }));
+    await bus.append(batch.slice(0, 3));
+    await bus.append(batch); // the first three again, then two new ones
+    await bus.append(batch.slice(4)); // already there
+    await until(() => seen.length >= 5, 'five events');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual(batch.map((b) => b.event.id));
+    const reader = new Redis(await testRedisUrl());
+    const stream = await reader.xrange(`${prefix}append:events:${project}`, '-', '+');
+    await reader.quit();
+    expect(stream.map(([, fields]) => Number(fields[fields.indexOf('id') + 1]))).toEqual(batch.map((b) => b.event.id));
   });
 });

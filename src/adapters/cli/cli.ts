@@ -10,6 +10,7 @@ import { DoctorCommand } from './commands/doctor.command.js';
 import { DaemonStopCommand } from './commands/daemon-stop.command.js';
 import { DlqCommand } from './commands/dlq.command.js';
 import { DoneCommand } from './commands/done.command.js';
+import { DownCommand } from './commands/down.command.js';
 import { EscalateCommand } from './commands/escalate.command.js';
 import { EscalationsCommand } from './commands/escalations.command.js';
 import { EventsCommand } from './commands/events.command.js';
@@ -23,8 +24,10 @@ import { OrchestrateCommand } from './commands/orchestrate.command.js';
 import { ReadyCommand } from './commands/ready.command.js';
 import { RedriveCommand } from './commands/redrive.command.js';
 import { ResolveCommand } from './commands/resolve.command.js';
+import { ServeCommand } from './commands/serve.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
+import { UpCommand } from './commands/up.command.js';
 import { UpdateCommand } from './commands/update.command.js';
 import { WatchCommand } from './commands/watch.command.js';
 import type { LoomCliContext } from './context.js';
@@ -32,6 +35,8 @@ import type { LoomCliContext } from './context.js';
 export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   InitCommand,
   MigrateCommand,
+  UpCommand,
+  DownCommand,
   CreateCommand,
   UpdateCommand,
   ReadyCommand,
@@ -54,6 +59,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DaemonStatusCommand,
   DaemonStopCommand,
   McpCommand,
+  ServeCommand,
   DemoCommand,
   DoctorCommand,
   OrchestrateCommand,

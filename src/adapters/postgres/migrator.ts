@@ -44,6 +44,8 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
     throw toLoomError(e);
   }
   const applied: string[] = [];
+  const dropped = (): void => {}; // a dropped connection fails the next statement; unheard, it would crash the process
+  client.on('error', dropped);
   try {
     await client.query(`SELECT pg_advisory_lock(${LOCK})`);
     try {
@@ -76,6 +78,7 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
   } catch (e) {
     throw toLoomError(e);
   } finally {
+    client.off('error', dropped);
     client.release();
   }
 }

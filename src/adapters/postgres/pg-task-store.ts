@@ -29,6 +29,12 @@ export class PgTaskStore implements TaskStore {
         throw toLoomError(e);
       }
       let broken = false;
+      // The connection may drop between two statements (a Postgres restart): the
+      // client then emits 'error', which must not go unheard (it would crash the process).
+      const dropped = (): void => {
+        broken = true;
+      };
+      client.on('error', dropped);
       try {
         await client.query('BEGIN');
         const result = await fn(new PgTaskStoreTx(client));
@@ -43,6 +49,7 @@ export class PgTaskStore implements TaskStore {
         if (isRetryableDbError(e) && attempt < MAX_TX_ATTEMPTS) continue;
         throw toLoomError(e);
       } finally {
+        client.off('error', dropped);
         client.release(broken);
       }
     }

@@ -11,7 +11,7 @@ export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, 
   ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
   COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents`;
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { LoomEvent } from '../../domain/events.js';
 import type { EventBus, EventHandler } from '../../ports/event-bus.js';
+import type { EventSink, RelayedEvent } from '../../ports/outbox.js';
 import { quit, redactedUrl, untilSettledOrError, whenReady, withTimeout } from './connection.js';
 import { OutageLog } from './outage-log.js';
 import { RecentIds } from './recent-ids.js';
@@ -22,31 +23,77 @@ interface ProjectChannel {
   projectId: string;
   handlers: Set<EventHandler>;
   recent: RecentIds;
+  /** Stream id of the newest entry delivered (or present when subscribing): where a replay resumes. */
+  lastStreamId: string | undefined;
+  /** Live messages held while a replay after a reconnect runs, so delivery stays in stream order. */
+  held: string[] | undefined;
 }
 
 interface Outgoing {
   key: string;
   id: string;
   json: string;
+  /** Relay order, zero-padded so that Lua compares it as a string; '' when unguarded. */
+  position: string;
 }
+
+/**
+ * Appends each event to its project's stream and publishes `<stream id> <json>`
+ * on the channel of the same name, in one atomic step per batch. With a
+ * position key (KEYS[1] non-empty), events at or before the last position
+ * stored there are skipped: a relay that republishes a batch after a crash
+ * reaches nobody twice.
+ * ARGV: maxlen, then (key, event id, position, json) per event.
+ */
+const APPEND_LUA = `
+local guard = KEYS[1] ~= ''
+local last = ''
+if guard then last = redis.call('GET', KEYS[1]) or '' end
+local n = 0
+for i = 2, #ARGV, 4 do
+  local key, id, pos, json = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if (not guard) or pos > last then
+    local sid = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'event', json)
+    redis.call('PUBLISH', key, sid .. ' ' .. json)
+    if guard then last = pos end
+    n = n + 1
+  end
+end
+if guard and n > 0 then redis.call('SET', KEYS[1], last) end
+return n
+`;
+
+/** How long `append` waits for Redis before rejecting (the relay then retries the batch). */
+const APPEND_TIMEOUT_MS = 2_000;
+/** Stream entries read per XRANGE while replaying after a reconnect. */
+const REPLAY_PAGE = 500;
+
+const pad = (digits: string): string => digits.padStart(20, '0');
+
+type AppendCommand = (key: string, ...args: string[]) => Promise<number>;
 
 /** Publishes wait at most this long for a SUBSCRIBE of this bus to be acknowledged. */
 const SUBSCRIBE_GATE_MS = 2_000;
 
 /**
- * The event bus of server mode: every Loom process on every machine shares
- * one Redis. Each event is appended to its project's stream
+ * Server mode's events over Redis: every Loom process on every machine
+ * shares one Redis. Each event is appended to its project's stream
  * (`{prefix}events:{project}`, for replay by cursor) and published on the
- * channel of the same name (for instant fan-out), both in one pipeline per
- * `publish` call. Redis holds derived data only: when it is unreachable,
- * events are dropped (logged once per outage) and the event log in Postgres
- * stays the source of truth.
+ * channel of the same name as `<stream id> <event json>` (instant fan-out),
+ * both in one Lua step per batch.
+ *
+ * The outbox relay feeds it through `append` (the EventSink port), which is
+ * idempotent by relay position and rejects when Redis is unreachable, so
+ * the relay keeps its cursor and nothing is lost. `publish` (the EventBus
+ * port) is the direct, fire-and-forget path: dropped, logged once per
+ * outage, when Redis is down.
  *
  * Subscribers share one dedicated subscriber connection, hear events from
- * every process (this one included) in the order Redis delivers them, and
- * never see the same event id twice in a row of recent ids.
+ * every process (this one included) in the order Redis delivers them, never
+ * see the same event id twice within the recent-ids window, and after a
+ * reconnect are given what the streams got meanwhile before live messages.
  */
-export class RedisEventBus implements EventBus {
+export class RedisEventBus implements EventBus, EventSink {
   private readonly url: string;
   private readonly prefix: string;
   private readonly streamMaxLen: number;
@@ -79,7 +126,7 @@ export class RedisEventBus implements EventBus {
     this.publishing = new OutageLog(
       {
         failing: `redis event bus: cannot publish to ${where}`,
-        meanwhile: 'events are dropped',
+        meanwhile: 'live events pause (relayed events wait in the event log; direct publishes are dropped)',
         recovered: `redis event bus: publishing to ${where} works again`,
       },
       this.log,
@@ -101,12 +148,17 @@ export class RedisEventBus implements EventBus {
       if (this.closing === undefined) this.publishing.fail(e);
     });
     this.publisher.on('ready', () => this.publishing.recover());
+    this.publisher.defineCommand('loomAppend', { numberOfKeys: 1, lua: APPEND_LUA });
+  }
+
+  private get appendCommand(): AppendCommand {
+    return (this.publisher as unknown as { loomAppend: AppendCommand }).loomAppend.bind(this.publisher);
   }
 
   publish(events: readonly LoomEvent[]): void {
     if (this.closing !== undefined || events.length === 0) return;
     // Serialised now: the caller may reuse its objects once publish returns.
-    const batch: Outgoing[] = events.map((e) => ({ key: this.keyOf(e.project_id), id: String(e.id), json: JSON.stringify(e) }));
+    const batch: Outgoing[] = events.map((e) => ({ key: this.keyOf(e.project_id), id: String(e.id), json: JSON.stringify(e), position: '' }));
     if (this.gate === undefined) this.send(batch);
     else this.after(() => this.send(batch));
   }
@@ -116,9 +168,10 @@ export class RedisEventBus implements EventBus {
     const channel = this.keyOf(projectId);
     let project = this.channels.get(channel);
     if (project === undefined) {
-      project = { projectId, handlers: new Set(), recent: new RecentIds(this.dedupeWindow) };
+      project = { projectId, handlers: new Set(), recent: new RecentIds(this.dedupeWindow), lastStreamId: undefined, held: undefined };
       this.channels.set(channel, project);
       const subscriber = this.subscriberConnection();
+      this.markStreamEnd(channel, project);
       const acknowledged = subscriber.subscribe(channel).then(
         () => {},
         (e: unknown) => this.listening.fail(e),
@@ -160,6 +213,25 @@ export class RedisEventBus implements EventBus {
     return this.closing;
   }
 
+  /**
+   * The relay's way in: appends the batch in order, skipping what an earlier
+   * (crashed) pass already appended, and resolves once Redis has it; rejects
+   * when Redis is unreachable or slow, so the relay keeps its cursor.
+   */
+  async append(batch: readonly RelayedEvent[]): Promise<void> {
+    if (this.closing !== undefined) throw new Error('redis event bus: closed');
+    if (batch.length === 0) return;
+    const connected = await withTimeout(whenReady(this.publisher).then(() => true as const), APPEND_TIMEOUT_MS);
+    if (connected === undefined) throw new Error(`redis event bus: ${redactedUrl(this.url)} did not answer within ${APPEND_TIMEOUT_MS} ms`);
+    const args: string[] = [String(this.streamMaxLen)];
+    for (const { event, position } of batch) {
+      args.push(this.keyOf(event.project_id), String(event.id), `${pad(position.tx)}:${pad(position.id)}`, JSON.stringify(event));
+    }
+    const sent = this.appendCommand(`${this.prefix}relay:position`, ...args);
+    const done = await withTimeout(sent.then(() => true as const), APPEND_TIMEOUT_MS);
+    if (done === undefined) throw new Error(`redis event bus: ${redactedUrl(this.url)} did not answer within ${APPEND_TIMEOUT_MS} ms`);
+  }
+
   private keyOf(projectId: string): string {
     return `${this.prefix}events:${projectId}`;
   }
@@ -172,6 +244,7 @@ export class RedisEventBus implements EventBus {
   /** The subscriber connection, made on first need. */
   private subscriberConnection(): Redis {
     if (this.subscriber !== undefined) return this.subscriber;
+    let connectedBefore = false;
     const subscriber = this.connect('loom-events-sub', {
       // SUBSCRIBE waits out an outage instead of failing (a failed SUBSCRIBE
       // would silently never be retried); ioredis resubscribes on reconnect.
@@ -181,7 +254,17 @@ export class RedisEventBus implements EventBus {
     subscriber.on('error', (e: unknown) => {
       if (this.closing === undefined) this.listening.fail(e);
     });
-    subscriber.on('ready', () => this.listening.recover());
+    // A dropped connection may reconnect before any attempt errors: still an outage for listeners.
+    subscriber.on('close', () => {
+      if (this.closing === undefined && connectedBefore) this.listening.fail(new Error('connection lost'));
+    });
+    subscriber.on('ready', () => {
+      this.listening.recover();
+      // Back after a dropped connection: what was published meanwhile is in
+      // the streams, not in the channels.
+      if (connectedBefore) void this.replayAll(subscriber);
+      connectedBefore = true;
+    });
     subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
     this.subscriber = subscriber;
     return subscriber;
@@ -206,16 +289,11 @@ export class RedisEventBus implements EventBus {
       this.publishing.drop(batch.length);
       return;
     }
-    const pipeline = this.publisher.pipeline();
-    for (const { key, id, json } of batch) {
-      pipeline.xadd(key, 'MAXLEN', '~', this.streamMaxLen, '*', 'id', id, 'event', json);
-      pipeline.publish(key, json);
-    }
-    pipeline.exec().then(
-      (results) => {
-        const failure = results?.find(([error]) => error !== null)?.[0];
-        if (failure) this.publishing.fail(failure, batch.length);
-        else if (this.publisher.status === 'ready') this.publishing.recover();
+    const args: string[] = [String(this.streamMaxLen)];
+    for (const { key, id, json, position } of batch) args.push(key, id, position, json);
+    this.appendCommand('', ...args).then(
+      () => {
+        if (this.publisher.status === 'ready') this.publishing.recover();
       },
       (e: unknown) => this.publishing.fail(e, batch.length),
     );
@@ -224,11 +302,21 @@ export class RedisEventBus implements EventBus {
   private deliver(channel: string, message: string): void {
     const project = this.channels.get(channel);
     if (project === undefined) return; // unsubscribed while the message was on its way
-    const event = parseEvent(message);
-    if (event === undefined || event.project_id !== project.projectId) {
-      this.log(`redis event bus: ignored a malformed message on ${channel}: ${message.slice(0, 200)}`);
+    if (project.held !== undefined) {
+      project.held.push(message);
       return;
     }
+    const space = message.indexOf(' ');
+    this.deliverEntry(channel, project, message.slice(0, space), message.slice(space + 1));
+  }
+
+  private deliverEntry(channel: string, project: ProjectChannel, streamId: string, json: string): void {
+    const event = parseEvent(json);
+    if (event === undefined || event.project_id !== project.projectId || !/^\d+-\d+$/.test(streamId)) {
+      this.log(`redis event bus: ignored a malformed message on ${channel}: ${json.slice(0, 200)}`);
+      return;
+    }
+    if (project.lastStreamId === undefined || compareStreamIds(streamId, project.lastStreamId) > 0) project.lastStreamId = streamId;
     if (!project.recent.add(event.id)) return;
     for (const handler of [...project.handlers]) {
       if (!project.handlers.has(handler)) continue; // unsubscribed by an earlier handler
@@ -239,6 +327,57 @@ export class RedisEventBus implements EventBus {
       }
     }
   }
+
+  /** Remembers where the stream ends when a project is first subscribed: a replay starts there. */
+  private markStreamEnd(channel: string, project: ProjectChannel): void {
+    this.publisher.xrevrange(channel, '+', '-', 'COUNT', 1).then(
+      (entries) => {
+        project.lastStreamId ??= entries[0]?.[0] ?? '0-0';
+      },
+      () => {}, // Redis unreachable: nothing to resume from; the replay starts at the stream's start
+    );
+  }
+
+  /**
+   * After a reconnect: once the channels are subscribed again (a PING on the
+   * subscriber connection is answered after its SUBSCRIBEs), delivers every
+   * stream entry newer than the last one seen, holding live messages back
+   * meanwhile, then those. Duplicates are dropped by event id as usual.
+   */
+  private async replayAll(subscriber: Redis): Promise<void> {
+    const projects = [...this.channels.entries()];
+    for (const [, project] of projects) project.held ??= [];
+    try {
+      await subscriber.ping();
+      for (const [channel, project] of projects) {
+        let from = project.lastStreamId ?? '0-0';
+        for (;;) {
+          const entries = await this.publisher.xrange(channel, `(${from}`, '+', 'COUNT', REPLAY_PAGE);
+          for (const [streamId, fields] of entries) {
+            const at = fields.indexOf('event');
+            if (at >= 0) this.deliverEntry(channel, project, streamId, fields[at + 1]!);
+            from = streamId;
+          }
+          if (entries.length < REPLAY_PAGE) break;
+        }
+      }
+    } catch (e) {
+      this.listening.fail(e);
+    } finally {
+      for (const [channel, project] of projects) {
+        const held = project.held ?? [];
+        project.held = undefined;
+        for (const message of held) this.deliver(channel, message);
+      }
+    }
+  }
+}
+
+/** Orders Redis stream ids (`<ms>-<seq>`). */
+function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
 }
 
 function parseEvent(message: string): LoomEvent | undefined {

@@ -4,6 +4,7 @@ import type { RetryPolicy } from '../../domain/retry.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EventBus } from '../../ports/event-bus.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
+import type { TaskCache } from '../../ports/task-cache.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { RecentTasks } from './recent-tasks.js';
 
@@ -25,4 +26,6 @@ export interface UseCaseDeps {
   settings: TaskSettings;
   /** Rows this process just wrote: lets a report skip its read (revision-guarded). */
   recent?: RecentTasks;
+  /** Server mode's read cache (Redis): `ready` asks it first and reads Postgres on a miss. */
+  cache?: TaskCache;
 }

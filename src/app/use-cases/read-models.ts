@@ -13,7 +13,10 @@ import type { UseCaseDeps } from './deps.js';
 export const publicView = (task: Task): Task => (task.lease_token === null ? task : { ...task, lease_token: null });
 
 export async function readyTasks(d: UseCaseDeps, input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]> {
-  return d.store.ready(input.project_id, d.clock.now(), input.limit ?? 20, input.priority);
+  const now = d.clock.now();
+  const limit = input.limit ?? 20;
+  const cached = await d.cache?.ready(input.project_id, now, limit, input.priority);
+  return cached ?? d.store.ready(input.project_id, now, limit, input.priority);
 }
 
 export async function taskDetail(d: UseCaseDeps, input: { project_id: string; task_id: string }): Promise<TaskDetail> {

@@ -6,6 +6,8 @@ import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
 
 const POLL_MS = 500;
 const BACKLOG = 20;
+/** How far behind the newest event seen a log poll starts, for events that committed late. */
+const LOOK_BACK = 200;
 
 export class WatchCommand extends LoomCommand {
   static override paths = [['watch']];
@@ -15,7 +17,7 @@ export class WatchCommand extends LoomCommand {
     details: `
       Prints the latest events (or every event after \`--since N\`) from the log, then each new one as it commits, until Ctrl-C (or \`--for S\` seconds). With \`--json\`, one JSON event per line.
 
-      In embedded mode new events are pushed by the project's daemon; in server mode they are read from the log every half second (live push across machines comes with Redis).
+      New events are pushed: by the project's daemon in embedded mode, through Redis in server mode. Server mode without Redis reads the log every half second instead.
     `,
     examples: [
       ['Follow the project', '$0 watch'],
@@ -39,7 +41,8 @@ export class WatchCommand extends LoomCommand {
     // Listen first, so nothing committed while the log is read is missed.
     let replaying = true;
     const early: LoomEvent[] = [];
-    const off = project.mode === 'embedded' ? events.subscribe(project.project_id, (e) => (replaying ? early.push(e) : print(e))) : () => {};
+    const pushed = project.mode === 'embedded' || project.redis === true;
+    const off = pushed ? events.subscribe(project.project_id, (e) => (replaying ? early.push(e) : print(e))) : () => {};
     let cursor = since ?? 0;
     let poll: NodeJS.Timeout | undefined;
     try {
@@ -63,10 +66,11 @@ export class WatchCommand extends LoomCommand {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         if (seconds !== undefined) setTimeout(stop, seconds * 1000);
-        if (project.mode === 'server') {
-          // Until the Redis bus carries events across processes, server mode reads the log.
+        if (!pushed) {
+          // No Redis: read the log. Transactions commit out of id order, so
+          // look back a little behind the newest id seen (printing dedupes).
           poll = setInterval(() => {
-            const after = Math.max(0, ...seen);
+            const after = Math.max(0, Math.max(0, ...seen) - LOOK_BACK);
             api.events({ project_id: project.project_id, since: after, limit: 1000 }).then((p) => p.forEach(print), () => undefined);
           }, POLL_MS);
         }

@@ -18,7 +18,7 @@ export const loomDlq = defineTool<{ limit?: number }>({
   inputSchema: obj({ limit: int(1, 1000, 'Default 100') }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    return { tasks: await ctx.api.deadLetters({ project_id: ctx.project_id, ...args }) };
+    return { tasks: await ctx.api.deadLetters({ ...args, project_id: ctx.project_id }) };
   },
 });
 
@@ -42,7 +42,7 @@ export const loomEscalations = defineTool<{ status?: 'open' | 'resolved' | 'all'
   inputSchema: obj({ status: { enum: ['open', 'resolved', 'all'] } }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    return { escalations: await ctx.api.escalations({ project_id: ctx.project_id, ...args }) };
+    return { escalations: await ctx.api.escalations({ ...args, project_id: ctx.project_id }) };
   },
 });
 
@@ -66,7 +66,7 @@ export const loomResolve = defineTool<{ escalation_id: string; action: ResolveAc
     if (args.output !== undefined && args.action !== 'done') {
       throw invalid(`invalid loom_resolve arguments: output goes only with action done, not ${args.action}`);
     }
-    return { ...(await ctx.api.resolveEscalation({ project_id: ctx.project_id, ...args, agent_id: ctx.session.agentId })) };
+    return { ...(await ctx.api.resolveEscalation({ ...args, project_id: ctx.project_id, agent_id: ctx.session.agentId })) };
   },
 });
 

@@ -31,6 +31,6 @@ export const loomInbox = defineTool<{ since?: number; limit?: number }>({
   annotations: READ_ONLY,
   async run(args, ctx) {
     const agent_id = ctx.session.agentId;
-    return { agent_id, messages: await ctx.api.inbox({ project_id: ctx.project_id, agent_id, ...args }) };
+    return { agent_id, messages: await ctx.api.inbox({ ...args, project_id: ctx.project_id, agent_id }) };
   },
 });

@@ -36,7 +36,7 @@ export const loomCreate = defineTool<{
   annotations: SAFE_WRITE,
   async run(args, ctx) {
     const origin = args.origin ?? { kind: 'agent', id: ctx.session.agentId };
-    return { task: await ctx.api.createTask({ project_id: ctx.project_id, ...args, origin }) };
+    return { task: await ctx.api.createTask({ ...args, project_id: ctx.project_id, origin }) };
   },
 });
 
@@ -64,7 +64,7 @@ export const loomUpdate = defineTool<{
   ),
   annotations: { readOnlyHint: false },
   async run(args, ctx) {
-    return { task: await ctx.api.updateTask({ project_id: ctx.project_id, ...args }) };
+    return { task: await ctx.api.updateTask({ ...args, project_id: ctx.project_id }) };
   },
 });
 
@@ -104,6 +104,6 @@ export const loomEscalate = defineTool<{ task_id: string; message: string }>({
   inputSchema: obj({ task_id: taskId(), message: text(5000) }, ['task_id', 'message']),
   annotations: SAFE_WRITE,
   async run(args, ctx) {
-    return { ...(await ctx.api.escalate({ project_id: ctx.project_id, ...args, agent_id: ctx.session.agentId })) };
+    return { ...(await ctx.api.escalate({ ...args, project_id: ctx.project_id, agent_id: ctx.session.agentId })) };
   },
 });

@@ -31,7 +31,7 @@ export const loomReady = defineTool<{ limit?: number; priority?: Priority }>({
   inputSchema: obj({ limit: int(1, 1000, 'Default 20'), priority: priority('Only this priority') }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    return { tasks: await ctx.api.ready({ project_id: ctx.project_id, ...args }) };
+    return { tasks: await ctx.api.ready({ ...args, project_id: ctx.project_id }) };
   },
 });
 
@@ -51,7 +51,7 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   async run(args, ctx) {
     if (args.agent_id !== undefined) ctx.session.useAgent(args.agent_id);
     const agent_id = ctx.session.agentId;
-    const result = await ctx.api.claim({ project_id: ctx.project_id, ...args, agent_id });
+    const result = await ctx.api.claim({ ...args, project_id: ctx.project_id, agent_id });
     if (result.claimed) {
       ctx.session.remember(result.task.id, result.lease.token);
       return { ...result, agent_id };
@@ -80,7 +80,7 @@ export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string;
   annotations: { ...SAFE_WRITE, idempotentHint: true },
   async run(args, ctx) {
     return withLease(ctx, args.task_id, args.lease_token, (lease_token) =>
-      ctx.api.heartbeat({ project_id: ctx.project_id, agent_id: ctx.session.agentId, ...args, lease_token }), false);
+      ctx.api.heartbeat({ ...args, project_id: ctx.project_id, agent_id: ctx.session.agentId, lease_token }), false);
   },
 });
 
@@ -95,7 +95,7 @@ export const loomDone = defineTool<{ task_id: string; output?: JsonObject; lease
   annotations: { ...SAFE_WRITE, idempotentHint: true },
   async run(args, ctx) {
     return { ...(await withLease(ctx, args.task_id, args.lease_token, (lease_token) =>
-      ctx.api.done({ project_id: ctx.project_id, agent_id: ctx.session.agentId, ...args, lease_token }), true)) };
+      ctx.api.done({ ...args, project_id: ctx.project_id, agent_id: ctx.session.agentId, lease_token }), true)) };
   },
 });
 
@@ -112,7 +112,7 @@ export const loomFail = defineTool<{ task_id: string; reason: string; retryable?
   annotations: SAFE_WRITE,
   async run(args, ctx) {
     return { ...(await withLease(ctx, args.task_id, args.lease_token, (lease_token) =>
-      ctx.api.fail({ project_id: ctx.project_id, agent_id: ctx.session.agentId, ...args, lease_token }), true)) };
+      ctx.api.fail({ ...args, project_id: ctx.project_id, agent_id: ctx.session.agentId, lease_token }), true)) };
   },
 });
 

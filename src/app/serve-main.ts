@@ -1,0 +1,95 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createLoomHttpServer } from '../adapters/mcp/http-server.js';
+import { LoomError } from '../domain/errors.js';
+import type { LoomApi } from '../ports/loom-api.js';
+import type { LoomConnector, ServeHttpOptions } from '../ports/loom-connector.js';
+import { loadConfig, PROJECT_CONFIG } from './config.js';
+
+export const tokenRequired = (): LoomError =>
+  new LoomError('TOKEN_REQUIRED', 'loom serve needs a bearer token, and none is set (LOOM_TOKEN, or serve.token in a config file)', {
+    hint:
+      '`loom serve --new-token` prints a fresh one; then `export LOOM_TOKEN=<token>` in the shell that runs loom serve, ' +
+      'or put it under `serve: {token: <token>}` in ~/.loom/config.yaml',
+  });
+
+/**
+ * `loom serve`: the Loom MCP tools over Streamable HTTP for a team sharing
+ * one server. Without a token nothing is opened. The project of `projectDir`
+ * is served at /mcp, any other project of the same database at
+ * /projects/<id>/mcp; each project gets its start-up tick (lease recovery)
+ * before its first tool call. Stops on SIGINT or SIGTERM: calls in flight
+ * finish (up to 4 s), sessions close, then the API.
+ */
+export async function serveMcpHttp(
+  connector: LoomConnector,
+  o: ServeHttpOptions & { projectDir: string; version: string; env: NodeJS.ProcessEnv },
+): Promise<{ sessions: number }> {
+  const config = loadConfig(o.projectDir, o.env);
+  const token = config.serve.token;
+  if (token === null) throw tokenRequired();
+  if (config.serve.token_source === join(o.projectDir, PROJECT_CONFIG)) {
+    o.log(`warning: the token is in ${config.serve.token_source}, a file that is usually committed; prefer LOOM_TOKEN or ~/.loom/config.yaml`);
+  }
+  const port = o.port ?? config.serve.port;
+  const host = o.host ?? config.serve.host;
+
+  const { api, events, project } = await connector.open({ projectDir: o.projectDir });
+  try {
+    const { name } = await api.getProject({ project_id: project.project_id });
+    await tick(api, project.project_id, o.log);
+    const http = createLoomHttpServer({
+      api,
+      events,
+      project,
+      token,
+      version: o.version,
+      log: o.log,
+      prepareProject: (id) => tick(api, id, o.log),
+      ...(config.mcp.tools === undefined ? {} : { toolGroups: config.mcp.tools }),
+    });
+    let bound: { host: string; port: number };
+    try {
+      bound = await http.listen(port, host);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new LoomError('CONFIG_INVALID', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (e as Error).message}`, {
+        hint: 'pick another port with --port (or serve.port in the config), or another address with --host',
+        details: { host, port },
+      });
+    }
+    const wildcard = host === '0.0.0.0' || host === '::';
+    const urlHost = wildcard ? hostname() : host.includes(':') ? `[${host}]` : host;
+    o.onReady({
+      url: `http://${urlHost}:${bound.port}/mcp`,
+      host,
+      port: bound.port,
+      project: { id: project.project_id, name },
+      mode: project.mode,
+      token_source: config.serve.token_source ?? 'LOOM_TOKEN',
+    });
+    const why = await new Promise<string>((resolve) => {
+      const onInt = (): void => done('SIGINT');
+      const onTerm = (): void => done('SIGTERM');
+      const done = (signal: string): void => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolve(signal);
+      };
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    o.log(`stopping (${why}): ${http.sessions().length} session(s) open`);
+    await http.close();
+    return { sessions: http.opened };
+  } finally {
+    await api.close().catch(() => undefined);
+  }
+}
+
+/** One reconcile tick of a project: crash recovery before its tools are served. */
+async function tick(api: LoomApi, projectId: string, log: (line: string) => void): Promise<void> {
+  const report = await api.reconcile({ project_id: projectId });
+  const acted = Object.entries(report).filter(([, ids]) => Array.isArray(ids) && ids.length > 0);
+  if (acted.length > 0) log(`start-up tick of ${projectId}: ${acted.map(([k, ids]) => `${k} ${(ids as unknown[]).length}`).join(', ')}`);
+}
