@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import pg from 'pg';
-import { createContainer } from '../../src/app/service-factory.js';
+import { createServerContainer } from '../../src/app/service-factory.js';
 import { EventBus } from '../../src/ports/event-bus.js';
 
 /**
@@ -11,7 +11,7 @@ import { EventBus } from '../../src/ports/event-bus.js';
 const now = (): number => performance.timeOrigin + performance.now();
 const { BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PREFIX, BENCH_PROJECT } = process.env;
 const pool = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: 2 });
-const container = createContainer(pool, { redis: { url: BENCH_REDIS_URL!, keyPrefix: BENCH_PREFIX!, cache: false } });
+const container = await createServerContainer(pool, { redis: { url: BENCH_REDIS_URL!, keyPrefix: BENCH_PREFIX!, cache: false } });
 const bus = container.get(EventBus);
 const arrivals: Array<[string, number]> = [];
 bus.subscribe(BENCH_PROJECT!, (e) => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { createContainer } from '../../src/app/service-factory.js';
+import { createContainer, createServerContainer } from '../../src/app/service-factory.js';
 import { LoomApi } from '../../src/ports/loom-api.js';
 import { TaskCache } from '../../src/ports/task-cache.js';
 import { percentile, round } from '../support/stats.js';
@@ -40,7 +40,7 @@ function summary(samples: number[]): { n: number; p50_ms: number; p99_ms: number
 
 async function eventLatency(url: string, prefix: string): Promise<Record<string, unknown>> {
   const pool = new pg.Pool({ connectionString: url, max: 8 });
-  const container = createContainer(pool, { redis: { url: redisUrl, keyPrefix: prefix } });
+  const container = await createServerContainer(pool, { redis: { url: redisUrl, keyPrefix: prefix } });
   const api = container.get(LoomApi);
   const project = await api.createProject({ name: 'events' });
   const listener = fork(fileURLToPath(new URL('./listener.js', import.meta.url)), {
@@ -97,7 +97,7 @@ async function eventLatency(url: string, prefix: string): Promise<Record<string,
 
 async function readyLatency(url: string, prefix: string): Promise<Record<string, unknown>> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
-  const cached = createContainer(pool, { ownsPool: false, redis: { url: redisUrl, keyPrefix: prefix } });
+  const cached = await createServerContainer(pool, { ownsPool: false, redis: { url: redisUrl, keyPrefix: prefix } });
   const plain = createContainer(pool, { ownsPool: false });
   const withCache = cached.get(LoomApi);
   const withoutCache = plain.get(LoomApi);

@@ -64,7 +64,7 @@ export class AppConnector implements LoomConnector {
   private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource; redis?: boolean }> {
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
-      const [{ default: pg }, { ensureSchema }, { createContainer }] = await Promise.all([
+      const [{ default: pg }, { ensureSchema }, { createContainer, createServerContainer }] = await Promise.all([
         import('pg'),
         import('../adapters/postgres/migrator.js'),
         import('./service-factory.js'),
@@ -80,10 +80,10 @@ export class AppConnector implements LoomConnector {
       // With Redis, every process hears every other's events (through the
       // outbox relay) and `ready` reads the cache; without it, a process
       // hears its own events only and reads Postgres.
-      const container = createContainer(pool, {
-        settings: config.tasks,
-        ...(config.redis_url === null ? {} : { redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } }),
-      });
+      const container =
+        config.redis_url === null
+          ? createContainer(pool, { settings: config.tasks })
+          : await createServerContainer(pool, { settings: config.tasks, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
       return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null };
     }
     const client = this.daemonClient(config.project_dir);

@@ -102,13 +102,12 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     const service = container.get(LoomApi) as LoomService;
     router = startNotifiers(config, container.get(EventBus), log);
     resolveApi(service);
-    // The first tick (crash recovery) right away, then every few seconds. It does not hold up the
-    // first request: a session recovers its project's leases itself before it serves (loom mcp).
-    void tick(service, log);
+    // The first tick (crash recovery) a moment after start-up, then every few seconds. PGlite has
+    // one connection, so a tick right away would hold up the request that started the daemon (a
+    // session recovers its own project's leases before it serves anyway: loom mcp).
+    setTimeout(() => void tick(service, log), FIRST_TICK_DELAY_MS).unref();
     const ticker = setInterval(() => void tick(service, log), config.orchestration.tick_seconds * 1000);
     ticker.unref();
-    // Statistics help every later query, but nobody should wait for them.
-    void pglite.pool.query('ANALYZE').catch((e: unknown) => log(`analyze failed: ${String(e)}`));
     log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);
     maintain(pglite, () => server.stats().requests, log);
   } catch (e) {
@@ -120,6 +119,7 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
 
 const MAINTENANCE_CHECK_MS = 5_000;
 const REQUESTS_BETWEEN_VACUUMS = 2_000;
+const FIRST_TICK_DELAY_MS = 1_000;
 
 /**
  * PGlite runs no autovacuum: without it dead row versions pile up in the
@@ -129,15 +129,25 @@ const REQUESTS_BETWEEN_VACUUMS = 2_000;
  */
 function maintain(pglite: PglitePool, requests: () => number, log: (line: string) => void): void {
   let last = requests();
+  let seen = last;
+  // Fresh statistics at start-up too, but only once the daemon is idle: on PGlite's one
+  // connection an ANALYZE (~250 ms even when small) holds up every request behind it.
+  let analyzed = false;
   let running = false;
   const timer = setInterval(() => {
-    if (running || requests() - last < REQUESTS_BETWEEN_VACUUMS) return;
+    const now = requests();
+    const idle = now === seen;
+    seen = now;
+    if (running) return;
+    const burst = now - last >= REQUESTS_BETWEEN_VACUUMS;
+    if (!burst && (analyzed || !idle)) return;
+    analyzed = true;
     running = true;
-    last = requests();
+    last = now;
     const t0 = Date.now();
     pglite.pool
-      .query('VACUUM (ANALYZE) tasks, task_deps, events, escalations')
-      .then(() => log(`vacuumed in ${Date.now() - t0} ms`))
+      .query(burst ? 'VACUUM (ANALYZE) tasks, task_deps, events, escalations' : 'ANALYZE')
+      .then(() => log(`${burst ? 'vacuumed' : 'analysed'} in ${Date.now() - t0} ms`))
       .catch((e: unknown) => log(`vacuum failed: ${String(e)}`))
       .finally(() => {
         running = false;

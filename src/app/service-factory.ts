@@ -2,7 +2,7 @@ import { Container, type ServiceIdentifier } from 'inversify';
 import type pg from 'pg';
 import { memoryModule } from '../adapters/memory/module.js';
 import { postgresModule } from '../adapters/postgres/module.js';
-import { redisModule, type RedisModuleOptions } from '../adapters/redis/module.js';
+import type { RedisModuleOptions } from '../adapters/redis/module.js';
 import { Clock } from '../ports/clock.js';
 import { EventBus } from '../ports/event-bus.js';
 import { IdGenerator } from '../ports/id-generator.js';
@@ -25,11 +25,6 @@ export interface ServiceOptions {
   bus?: EventBus;
   /** Ends the pool when the service closes (default true). */
   ownsPool?: boolean;
-  /**
-   * Server mode with Redis: events reach every process through the outbox
-   * relay and Redis, and `ready` reads the cache first.
-   */
-  redis?: RedisModuleOptions & { relayPollMs?: number };
 }
 
 /**
@@ -44,20 +39,6 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
   if (options.ids !== undefined) container.rebind(IdGenerator).toConstantValue(options.ids);
   if (options.bus !== undefined) container.rebind(EventBus).toConstantValue(options.bus);
   container.bind(TaskSettingsToken).toConstantValue({ ...DEFAULT_TASK_SETTINGS, ...options.settings });
-  if (options.redis !== undefined) {
-    const { relayPollMs, ...redis } = options.redis;
-    container.load(redisModule(redis));
-    const cache = redis.cache === false ? undefined : container.get(TaskCache);
-    const relay = new OutboxRelay({
-      outbox: container.get(OutboxStore),
-      sink: container.get(EventSink),
-      ...(cache === undefined ? {} : { cache }),
-      ...(relayPollMs === undefined ? {} : { pollMs: relayPollMs }),
-      ...(redis.log === undefined ? {} : { log: redis.log }),
-    });
-    container.rebind(EventBus).toConstantValue(new RelayedEventBus(relay, container.get(EventSink)));
-    relay.start();
-  }
   container
     .bind(LoomApi)
     .toResolvedValue(
@@ -72,6 +53,35 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
       [TaskStore, Clock, IdGenerator, EventBus, TaskSettingsToken],
     )
     .inSingletonScope();
+  return container;
+}
+
+export interface RedisOptions extends RedisModuleOptions {
+  relayPollMs?: number;
+}
+
+/**
+ * Server mode with Redis: the container of `createContainer`, plus the
+ * outbox relay feeding Redis (events reach every process), the read cache
+ * (`ready` asks it first) and a relay started at once. Async so that
+ * processes without Redis (the embedded daemon, above all) never load
+ * ioredis: it costs a cold start ~70 ms.
+ */
+export async function createServerContainer(pool: pg.Pool, options: ServiceOptions & { redis: RedisOptions }): Promise<Container> {
+  const container = createContainer(pool, options);
+  const { redisModule } = await import('../adapters/redis/module.js');
+  const { relayPollMs, ...redis } = options.redis;
+  container.load(redisModule(redis));
+  const cache = redis.cache === false ? undefined : container.get(TaskCache);
+  const relay = new OutboxRelay({
+    outbox: container.get(OutboxStore),
+    sink: container.get(EventSink),
+    ...(cache === undefined ? {} : { cache }),
+    ...(relayPollMs === undefined ? {} : { pollMs: relayPollMs }),
+    ...(redis.log === undefined ? {} : { log: redis.log }),
+  });
+  container.rebind(EventBus).toConstantValue(new RelayedEventBus(relay, container.get(EventSink)));
+  relay.start();
   return container;
 }
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { createContainer } from '../../src/app/service-factory.js';
+import { createServerContainer } from '../../src/app/service-factory.js';
 import type { LoomEvent } from '../../src/domain/events.js';
 import { EventBus } from '../../src/ports/event-bus.js';
 import { LoomApi } from '../../src/ports/loom-api.js';
@@ -26,11 +26,11 @@ const pools: pg.Pool[] = [];
 const logged: string[] = [];
 
 /** A Loom process of server mode: its own pool, relay, bus and cache. */
-function processOf(name: string) {
+async function processOf(name: string) {
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => {});
   pools.push(pool);
-  const container = createContainer(pool, {
+  const container = await createServerContainer(pool, {
     ownsPool: false,
     redis: { url: redis.url, keyPrefix: 'outage:', log: (l) => logged.push(`${name}: ${l}`), relayPollMs: 20 },
   });
@@ -63,8 +63,8 @@ afterAll(async () => {
 
 describe('a Redis outage in server mode', () => {
   it('loses no work and no event, and the cache matches Postgres once Redis is back', async () => {
-    const writer = processOf('writer');
-    const listener = processOf('listener');
+    const writer = await processOf('writer');
+    const listener = await processOf('listener');
     const project = await writer.api.createProject({ name: 'outage' });
     const heard: LoomEvent[] = [];
     listener.bus.subscribe(project.id, (e) => heard.push(e));
