@@ -180,7 +180,7 @@ async function migrateWhenReady(url: string, help: string): Promise<{ applied: s
 async function pingWhenReady(url: string, help: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null, disconnectTimeout: 100 });
     redis.on('error', () => {});
     try {
       await redis.connect();

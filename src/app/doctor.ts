@@ -56,7 +56,7 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
   if (config.redis_url === null) {
     add('redis', 'warn', 'not configured: events reach other processes through the daemon (embedded) or not at all (server mode)', 'set LOOM_REDIS_URL for server mode across machines');
   } else {
-    const redis = new Redis(config.redis_url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null });
+    const redis = new Redis(config.redis_url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null, disconnectTimeout: 100 });
     redis.on('error', () => {});
     try {
       const t0 = Date.now();

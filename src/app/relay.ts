@@ -140,11 +140,13 @@ export class OutboxRelay {
   private async pass(): Promise<'full' | 'done' | 'locked' | 'failed'> {
     try {
       const pass = await this.o.outbox.relayPass(this.name, this.batchSize, (batch, reader) => this.publish(batch, reader));
-      if (this.failures > 0) {
+      // Only a pass that published proves the sink works again (an empty one never reached it).
+      if (this.failures > 0 && pass.locked && pass.count > 0) {
         this.failures = 0;
         this.log(`relay: publishing events works again; caught up from the event log`);
       }
       if (!pass.locked) return 'locked';
+      if (this.failures > 0 && pass.count === 0) return 'failed'; // still backing off: nothing proved otherwise
       this.nudged = false;
       this.published += pass.count;
       return pass.count === this.batchSize ? 'full' : 'done';

@@ -70,7 +70,8 @@ export interface RedisOptions extends RedisModuleOptions {
 export async function createServerContainer(pool: pg.Pool, options: ServiceOptions & { redis: RedisOptions }): Promise<Container> {
   const container = createContainer(pool, options);
   const { redisModule } = await import('../adapters/redis/module.js');
-  const { relayPollMs, ...redis } = options.redis;
+  const { relayPollMs, ...given } = options.redis;
+  const redis = { ...given, log: oneLinePerOutage(given.log ?? ((line: string) => process.stderr.write(`${line}\n`))) };
   container.load(redisModule(redis));
   const cache = redis.cache === false ? undefined : container.get(TaskCache);
   const relay = new OutboxRelay({
@@ -78,7 +79,7 @@ export async function createServerContainer(pool: pg.Pool, options: ServiceOptio
     sink: container.get(EventSink),
     ...(cache === undefined ? {} : { cache }),
     ...(relayPollMs === undefined ? {} : { pollMs: relayPollMs }),
-    ...(redis.log === undefined ? {} : { log: redis.log }),
+    log: redis.log,
   });
   container.rebind(EventBus).toConstantValue(new RelayedEventBus(relay, container.get(EventSink)));
   relay.start();
@@ -92,5 +93,26 @@ export function serviceForPool(pool: pg.Pool, options: ServiceOptions = {}): { s
     service: container.get(LoomApi) as LoomService,
     bus: container.get(EventBus),
     store: container.get(TaskStore),
+  };
+}
+
+/**
+ * The bus, the cache and the relay each notice a Redis outage and its end
+ * (once each, per outage). A process says so once: the first line of an
+ * outage and the first of its end get through, the echoes do not.
+ */
+export function oneLinePerOutage(log: (line: string) => void): (line: string) => void {
+  let down = false;
+  return (line) => {
+    const failing = /\bcannot\b/.test(line);
+    const recovered = !failing && /\bagain\b/.test(line);
+    if (failing) {
+      if (down) return;
+      down = true;
+    } else if (recovered) {
+      if (!down) return;
+      down = false;
+    }
+    log(line);
   };
 }

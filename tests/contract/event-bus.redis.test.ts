@@ -119,6 +119,24 @@ describe('RedisEventBus across processes', () => {
     expect(seen).toEqual(sent.map((e) => e.id));
   });
 
+  it("hears what another process's relay appends while its own SUBSCRIBE is still on the way", async () => {
+    // Keys of its own: the relay position guard is per prefix.
+    const relay = await openBus({ keyPrefix: `${prefix}joining:` });
+    let position = 0;
+    for (let round = 0; round < 10; round++) {
+      // A process just starting: its subscriber connection opens with this SUBSCRIBE.
+      const listener = new RedisEventBus({ url: await testRedisUrl(), keyPrefix: `${prefix}joining:`, log: (l) => logged.push(l) });
+      opened.push(listener);
+      const project = `joining-${nextId}`;
+      const seen: number[] = [];
+      listener.subscribe(project, (e) => seen.push(e.id)); // no ready(): the append races the SUBSCRIBE
+      const sent = events(project, 2);
+      await relay.append(sent.map((event) => ({ event, position: { tx: '7000', id: String(++position) } })));
+      await until(() => seen.length === 2, `both events of round ${round}`);
+      expect(seen).toEqual(sent.map((e) => e.id));
+    }
+  });
+
   it('keeps each project\'s events in a stream, capped near streamMaxLen', async () => {
     const bus = await openBus({ streamMaxLen: 100 });
     const project = `stream-${nextId}`;

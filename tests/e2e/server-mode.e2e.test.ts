@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { loomJson } from '../support/loom-cli.js';
+import { loom, loomJson } from '../support/loom-cli.js';
 import { McpProcess } from '../support/mcp-process.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -82,6 +82,15 @@ describe('server mode with Redis', () => {
     expect(heard.slice(heard.indexOf(warmEvent.event_id) + 1)).toEqual(expected);
     // B and C heard each other too, through the same relay.
     await c!.waitForEvent((e) => e.event_id === last, 15_000);
+  });
+
+  it('doctor sees Redis and a relay that keeps up', async () => {
+    const r = await loom(dir, ['doctor', '--json'], env);
+    const checks = JSON.parse(r.stdout) as Array<{ name: string; status: string; detail: string }>;
+    const by = Object.fromEntries(checks.map((c) => [c.name, c]));
+    expect(by.redis?.status).toBe('ok');
+    expect(by.relay?.status).toBe('ok');
+    expect(by.relay?.detail).toMatch(/^0 event\(s\) waiting/);
   });
 
   it('a CLI process reads ready work as Postgres has it', async () => {

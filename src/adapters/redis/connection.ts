@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
 
+/**
+ * How long ioredis lets a disconnected socket close by itself before
+ * destroying it. Its default (2 s) is a ref'd timer armed even for a socket
+ * that never connected: a short-lived CLI would wait it out before exiting.
+ */
+export const DISCONNECT_TIMEOUT_MS = 100;
+
 /** `quit` waits this long for QUIT before dropping the connection. */
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -18,7 +25,11 @@ export function whenReady(connection: Redis): Promise<void> {
     connection.once('ready', onReady);
     connection.once('error', onError);
   });
-  if (connection.status === 'wait') connection.connect().catch(() => {}); // the failure arrives as 'error'
+  if (connection.status === 'wait') {
+    // A failed first connect rejects here and may emit no 'error' until a reconnect attempt.
+    const connecting = connection.connect();
+    return Promise.race([waiting, connecting.then(() => waiting)]);
+  }
   return waiting;
 }
 

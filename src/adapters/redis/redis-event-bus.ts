@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { LoomEvent } from '../../domain/events.js';
 import type { EventBus, EventHandler } from '../../ports/event-bus.js';
 import type { EventSink, RelayedEvent } from '../../ports/outbox.js';
-import { quit, redactedUrl, untilSettledOrError, whenReady, withTimeout } from './connection.js';
+import { quit, redactedUrl, untilSettledOrError, whenReady, withTimeout, DISCONNECT_TIMEOUT_MS } from './connection.js';
 import { OutageLog } from './outage-log.js';
 import { RecentIds } from './recent-ids.js';
 
@@ -65,6 +65,14 @@ return n
 
 /** How long `append` waits for Redis before rejecting (the relay then retries the batch). */
 const APPEND_TIMEOUT_MS = 2_000;
+/**
+ * A new subscription replays the stream from this long before it was made:
+ * events appended while its SUBSCRIBE was on the way are not lost, at the
+ * price of maybe hearing a few from just before (a subscriber of a live
+ * feed takes them as news anyway). Clocks of machines further apart than
+ * this can still lose that moment's events.
+ */
+const SUBSCRIBE_REPLAY_MARGIN_MS = 1_000;
 /** Stream entries read per XRANGE while replaying after a reconnect. */
 const REPLAY_PAGE = 500;
 
@@ -126,7 +134,7 @@ export class RedisEventBus implements EventBus, EventSink {
     this.publishing = new OutageLog(
       {
         failing: `redis event bus: cannot publish to ${where}`,
-        meanwhile: 'live events pause (relayed events wait in the event log; direct publishes are dropped)',
+        meanwhile: 'live events to other processes pause (committed events wait in the event log)',
         recovered: `redis event bus: publishing to ${where} works again`,
       },
       this.log,
@@ -168,14 +176,23 @@ export class RedisEventBus implements EventBus, EventSink {
     const channel = this.keyOf(projectId);
     let project = this.channels.get(channel);
     if (project === undefined) {
-      project = { projectId, handlers: new Set(), recent: new RecentIds(this.dedupeWindow), lastStreamId: undefined, held: undefined };
+      // Another process's relay does not wait for this SUBSCRIBE to take
+      // effect: once it has, the stream gives what was appended since a
+      // moment before this call (stream ids are Redis's clock in ms; the
+      // margin covers the gap to this one), live messages held meanwhile.
+      const since = `${Math.max(0, Date.now() - SUBSCRIBE_REPLAY_MARGIN_MS)}-0`;
+      project = { projectId, handlers: new Set(), recent: new RecentIds(this.dedupeWindow), lastStreamId: since, held: [] };
       this.channels.set(channel, project);
       const subscriber = this.subscriberConnection();
-      this.markStreamEnd(channel, project);
-      const acknowledged = subscriber.subscribe(channel).then(
-        () => {},
-        (e: unknown) => this.listening.fail(e),
-      );
+      const joining = project;
+      const acknowledged = (async () => {
+        try {
+          await subscriber.subscribe(channel);
+        } catch (e) {
+          this.listening.fail(e);
+        }
+        await this.replay(channel, joining);
+      })();
       // Holding publishes is pointless once the subscriber cannot reach Redis.
       this.after(() => (this.listening.isDown ? undefined : withTimeout(untilSettledOrError(acknowledged, subscriber), SUBSCRIBE_GATE_MS)));
     }
@@ -238,7 +255,7 @@ export class RedisEventBus implements EventBus, EventSink {
 
   /** Connections open on first use: a process that only listens (or only publishes) opens one. */
   private connect(name: string, options: RedisOptions): Redis {
-    return new Redis(this.url, { connectionName: name, lazyConnect: true, ...options });
+    return new Redis(this.url, { connectionName: name, lazyConnect: true, disconnectTimeout: DISCONNECT_TIMEOUT_MS, ...options });
   }
 
   /** The subscriber connection, made on first need. */
@@ -328,48 +345,48 @@ export class RedisEventBus implements EventBus, EventSink {
     }
   }
 
-  /** Remembers where the stream ends when a project is first subscribed: a replay starts there. */
-  private markStreamEnd(channel: string, project: ProjectChannel): void {
-    this.publisher.xrevrange(channel, '+', '-', 'COUNT', 1).then(
-      (entries) => {
-        project.lastStreamId ??= entries[0]?.[0] ?? '0-0';
-      },
-      () => {}, // Redis unreachable: nothing to resume from; the replay starts at the stream's start
-    );
+  /**
+   * Delivers the project's stream entries after the last one seen (live
+   * messages held meanwhile), then the held ones; duplicates are dropped by
+   * event id.
+   */
+  private async replay(channel: string, project: ProjectChannel): Promise<void> {
+    project.held ??= [];
+    try {
+      if (project.lastStreamId === undefined) return;
+      let from = project.lastStreamId;
+      for (;;) {
+        const entries = await this.publisher.xrange(channel, `(${from}`, '+', 'COUNT', REPLAY_PAGE);
+        for (const [streamId, fields] of entries) {
+          const at = fields.indexOf('event');
+          if (at >= 0) this.deliverEntry(channel, project, streamId, fields[at + 1]!);
+          from = streamId;
+        }
+        if (entries.length < REPLAY_PAGE) break;
+      }
+    } catch (e) {
+      this.listening.fail(e);
+    } finally {
+      const held = project.held ?? [];
+      project.held = undefined;
+      for (const message of held) this.deliver(channel, message);
+    }
   }
 
   /**
    * After a reconnect: once the channels are subscribed again (a PING on the
-   * subscriber connection is answered after its SUBSCRIBEs), delivers every
-   * stream entry newer than the last one seen, holding live messages back
-   * meanwhile, then those. Duplicates are dropped by event id as usual.
+   * subscriber connection is answered after its SUBSCRIBEs), replays each
+   * project's stream from the last entry seen.
    */
   private async replayAll(subscriber: Redis): Promise<void> {
     const projects = [...this.channels.entries()];
     for (const [, project] of projects) project.held ??= [];
     try {
       await subscriber.ping();
-      for (const [channel, project] of projects) {
-        let from = project.lastStreamId ?? '0-0';
-        for (;;) {
-          const entries = await this.publisher.xrange(channel, `(${from}`, '+', 'COUNT', REPLAY_PAGE);
-          for (const [streamId, fields] of entries) {
-            const at = fields.indexOf('event');
-            if (at >= 0) this.deliverEntry(channel, project, streamId, fields[at + 1]!);
-            from = streamId;
-          }
-          if (entries.length < REPLAY_PAGE) break;
-        }
-      }
     } catch (e) {
       this.listening.fail(e);
-    } finally {
-      for (const [channel, project] of projects) {
-        const held = project.held ?? [];
-        project.held = undefined;
-        for (const message of held) this.deliver(channel, message);
-      }
     }
+    for (const [channel, project] of projects) await this.replay(channel, project);
   }
 }
 

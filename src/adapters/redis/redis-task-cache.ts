@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Priority, Task } from '../../domain/task.js';
 import type { ReadyHead, RelayPosition, TaskCache } from '../../ports/task-cache.js';
-import { quit, redactedUrl, whenReady, withTimeout } from './connection.js';
+import { quit, redactedUrl, whenReady, withTimeout, DISCONNECT_TIMEOUT_MS } from './connection.js';
 import { OutageLog } from './outage-log.js';
 
 export interface RedisTaskCacheOptions {
@@ -194,6 +194,7 @@ export class RedisTaskCache implements TaskCache {
       maxRetriesPerRequest: 0,
       // A server that accepts but never answers fails writes too.
       commandTimeout: WRITE_TIMEOUT_MS,
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     });
     this.redis.on('error', (e: unknown) => {
       if (this.closing === undefined) this.outage.fail(e);
