@@ -9,6 +9,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { AppConnector } from '../../src/app/connector.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
+import { bulkLoadTasks } from '../support/seed.js';
 import { inParallel, percentile, round } from '../support/stats.js';
 
 /**
@@ -63,18 +64,7 @@ async function unblock(api: LoomApi, projectId: string, width: number): Promise<
 
 async function readyLatency(api: LoomApi, projectId: string, pool: pg.Pool | null): Promise<{ tasks: number; p50_ms: number; p99_ms: number }> {
   if (pool !== null) {
-    // Bulk-load through SQL: the figure is about reading, not about creating 100k tasks.
-    await pool.query(
-      `INSERT INTO tasks (id, project_id, title, status, priority, origin, max_attempts, weight, created_at, updated_at)
-       SELECT 'loom-' || lpad(to_hex(g), 8, '0'), $1, 'bulk ' || g,
-              CASE WHEN g % 3 = 0 THEN 'done' WHEN g % 3 = 1 THEN 'pending' ELSE 'blocked' END,
-              (ARRAY['p0','p1','p2'])[1 + g % 3], '{"kind":"bench","id":"bulk"}', 3, g % 17,
-              now() - (g || ' seconds')::interval, now()
-         FROM generate_series(1, $2) g
-       ON CONFLICT (id) DO NOTHING`, // a random id from the earlier phases may take one of these
-      [projectId, READY_TASKS],
-    );
-    await pool.query('ANALYZE tasks');
+    await bulkLoadTasks(pool, projectId, READY_TASKS);
   }
   const samples: number[] = [];
   for (let i = 0; i < 500; i++) {

@@ -8,6 +8,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { createContainer, createServerContainer } from '../../src/app/service-factory.js';
 import { LoomApi } from '../../src/ports/loom-api.js';
 import { TaskCache } from '../../src/ports/task-cache.js';
+import { bulkLoadTasks } from '../support/seed.js';
 import { percentile, round } from '../support/stats.js';
 
 /**
@@ -104,16 +105,7 @@ async function readyLatency(url: string, prefix: string): Promise<Record<string,
   const withCache = cached.get(LoomApi);
   const withoutCache = plain.get(LoomApi);
   const project = await withoutCache.createProject({ name: 'ready' });
-  await pool.query(
-    `INSERT INTO tasks (id, project_id, title, status, priority, origin, max_attempts, weight, created_at, updated_at)
-     SELECT 'loom-' || lpad(to_hex(g), 8, '0'), $1, 'bulk ' || g,
-            CASE WHEN g % 3 = 0 THEN 'done' WHEN g % 3 = 1 THEN 'pending' ELSE 'blocked' END,
-            (ARRAY['p0','p1','p2'])[1 + g % 3], '{"kind":"bench","id":"bulk"}', 3, g % 17,
-            now() - (g || ' seconds')::interval, now()
-       FROM generate_series(1, $2) g`,
-    [project.id, READY_TASKS],
-  );
-  await pool.query('ANALYZE tasks');
+  await bulkLoadTasks(pool, project.id, READY_TASKS);
   // One change through the API: the relay computes the project's ready head.
   await withCache.createTask({ project_id: project.id, title: 'after the bulk load', origin });
   const cache = cached.get(TaskCache);

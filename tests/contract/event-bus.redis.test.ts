@@ -10,6 +10,7 @@ import { TaskCache } from '../../src/ports/task-cache.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
 import { unusedPort } from '../support/redis-server.js';
 import { eventBusContract } from './event-bus.contract.js';
+import { until } from '../support/until.js';
 
 const prefix = uniquePrefix('event-bus');
 const opened: RedisEventBus[] = [];
@@ -50,15 +51,6 @@ const events = (projectId: string, n: number): LoomEvent[] =>
 
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-/** Polls until `done()` holds; fails with `what` after `ms`. */
-async function until(done: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('RedisEventBus across processes', () => {
   let redis: Redis;

@@ -8,7 +8,7 @@ import { findProjectDir, loadConfig } from '../../src/app/config.js';
 describe('config', () => {
   let home: string;
   let project: string;
-  const env = () => ({ LOOM_HOME: home });
+  const env = (extra: Record<string, string> = {}) => ({ LOOM_HOME: home, ...extra });
   const write = (dir: string, text: string) => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'config.yaml'), text);
@@ -54,6 +54,15 @@ describe('config', () => {
     }
   });
 
+  it('reads the redis section: key prefix and cache switch, LOOM_REDIS_PREFIX over the files', () => {
+    expect(loadConfig(project, env()).redis).toEqual({ key_prefix: 'loom:', cache: true });
+    write(join(project, '.loom'), 'redis_url: redis://cache.internal:6379\nredis:\n  key_prefix: "team-a:"\n  cache: false\n');
+    expect(loadConfig(project, env())).toMatchObject({ redis_url: 'redis://cache.internal:6379', redis: { key_prefix: 'team-a:', cache: false } });
+    expect(loadConfig(project, env({ LOOM_REDIS_PREFIX: 'team-b:' })).redis).toEqual({ key_prefix: 'team-b:', cache: false });
+    write(join(project, '.loom'), 'redis:\n  key_prefix: "has space"\n');
+    expect(() => loadConfig(project, env())).toThrowError(/redis\.key_prefix/);
+  });
+
   it('rejects a bad LOOM_* variable by name', () => {
     expect(() => loadConfig(project, { ...env(), LOOM_LEASE_SECONDS: '-5' })).toThrowError(/LOOM_LEASE_SECONDS=-5 must be a positive integer/);
     expect(() => loadConfig(project, { ...env(), LOOM_FAILURE_POLICY: 'maybe' })).toThrowError(/failure_policy: must be one of block, cancel/);
@@ -65,5 +74,39 @@ describe('config', () => {
     mkdirSync(deep, { recursive: true });
     expect(findProjectDir(deep)).toBe(project);
     expect(findProjectDir(home)).toBeNull();
+  });
+
+  describe('the serve section: token from a file or LOOM_TOKEN (the variable wins), where it came from', () => {
+    it('defaults: no token, 127.0.0.1:7411', () => {
+      expect(loadConfig(project, env()).serve).toEqual({ token: null, token_source: null, host: '127.0.0.1', port: 7411 });
+    });
+
+    it('takes the token from the user file, the project file over it, and LOOM_TOKEN over both; host and port key by key', () => {
+      write(home, 'serve:\n  token: user-token-0123456789\n  host: 0.0.0.0\n');
+      expect(loadConfig(project, env()).serve).toEqual({ token: 'user-token-0123456789', token_source: join(home, 'config.yaml'), host: '0.0.0.0', port: 7411 });
+      write(join(project, '.loom'), 'serve:\n  token: project-token-0123456789\n  port: 8080\n');
+      expect(loadConfig(project, env()).serve).toEqual({
+        token: 'project-token-0123456789',
+        token_source: join(project, '.loom', 'config.yaml'),
+        host: '0.0.0.0',
+        port: 8080,
+      });
+      expect(loadConfig(project, env({ LOOM_TOKEN: 'env-token-0123456789abc' })).serve).toMatchObject({ token: 'env-token-0123456789abc', token_source: 'LOOM_TOKEN', port: 8080 });
+    });
+
+    it('refuses a short or spaced token, a bad port and unknown keys, naming the file and key', () => {
+      write(join(project, '.loom'), 'serve:\n  token: short\n');
+      expect(() => loadConfig(project, env())).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/\.loom\/config\.yaml.*serve\.token/) }));
+      write(join(project, '.loom'), 'serve:\n  port: 70000\n');
+      expect(() => loadConfig(project, env())).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('serve.port') }));
+      write(join(project, '.loom'), 'serve:\n  tokn: abcdefghijklmnopqrstuvwxyz\n');
+      expect(() => loadConfig(project, env())).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('tokn') }));
+      rmSync(join(project, '.loom'), { recursive: true });
+      for (const bad of ['short', 'has a space in it 0123456789']) {
+        expect(() => loadConfig(project, env({ LOOM_TOKEN: bad }))).toThrow(
+          expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('LOOM_TOKEN'), hint: expect.stringContaining('--new-token') }),
+        );
+      }
+    });
   });
 });

@@ -11,6 +11,7 @@ import type { RelayedEvent } from '../../src/ports/outbox.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { poolDrained } from '../support/pools.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { until } from '../support/until.js';
 
 /**
  * The outbox relay against real Postgres and Redis: events reach each
@@ -49,14 +50,6 @@ async function streamIds(projectId: string, keyPrefix = prefix): Promise<number[
 async function relayOrder(projectId: string): Promise<number[]> {
   const r = await pools[0]!.query('SELECT id FROM events WHERE project_id = $1 ORDER BY tx_id, id', [projectId]);
   return r.rows.map((row) => Number(row.id));
-}
-
-async function until(done: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import { TaskStore } from '../../src/ports/task-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { poolDrained } from '../support/pools.js';
 import { OwnRedisServer } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 
 /**
  * Server mode when Redis goes away and comes back (a Redis of this file's
@@ -35,14 +36,6 @@ async function processOf(name: string) {
     redis: { url: redis.url, keyPrefix: 'outage:', log: (l) => logged.push(`${name}: ${l}`), relayPollMs: 20 },
   });
   return { api: container.get(LoomApi), bus: container.get(EventBus), cache: container.get(TaskCache), store: container.get(TaskStore) };
-}
-
-async function until(done: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 beforeAll(async () => {

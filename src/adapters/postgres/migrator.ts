@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { LoomError } from '../../domain/errors.js';
+import { checkout } from './checkout.js';
 import { toLoomError } from './db-errors.js';
 
 export interface Migration {
@@ -37,15 +38,9 @@ const LOCK = `hashtext('loom.migrate')`;
  * A database migrated by a newer Loom is refused rather than written to.
  */
 export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Promise<{ applied: string[]; version: number }> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (e) {
-    throw toLoomError(e);
-  }
+  const out = await checkout(pool);
+  const client = out.client;
   const applied: string[] = [];
-  const dropped = (): void => {}; // a dropped connection fails the next statement; unheard, it would crash the process
-  client.on('error', dropped);
   try {
     await client.query(`SELECT pg_advisory_lock(${LOCK})`);
     try {
@@ -78,8 +73,7 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
   } catch (e) {
     throw toLoomError(e);
   } finally {
-    client.off('error', dropped);
-    client.release();
+    out.release();
   }
 }
 

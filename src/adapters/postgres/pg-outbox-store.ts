@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Task } from '../../domain/task.js';
 import type { OutboxStore, RelayedEvent, RelayLag, RelayPass, RelayReader } from '../../ports/outbox.js';
 import type { RelayPosition } from '../../ports/task-cache.js';
+import { checkout } from './checkout.js';
 import { toLoomError } from './db-errors.js';
 import { TASK_COLUMNS, toEvent, toTask, type Row } from './rows.js';
 
@@ -32,19 +33,8 @@ export class PgOutboxStore implements OutboxStore {
   ) {}
 
   async relayPass(name: string, limit: number, publish: (batch: readonly RelayedEvent[], reader: RelayReader) => Promise<void>): Promise<RelayPass> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw toLoomError(e);
-    }
-    let broken = false;
-    // The connection may drop between two statements (a Postgres restart): the
-    // client then emits 'error', which must not go unheard (it would crash the process).
-    const dropped = (): void => {
-      broken = true;
-    };
-    client.on('error', dropped);
+    const out = await checkout(this.pool);
+    const client = out.client;
     let publishing = false;
     try {
       await client.query('BEGIN');
@@ -93,13 +83,12 @@ export class PgOutboxStore implements OutboxStore {
       try {
         await client.query('ROLLBACK');
       } catch {
-        broken = true;
+        out.broken = true;
       }
       if (publishing) throw e; // the publisher's own error, as it was
       throw toLoomError(e);
     } finally {
-      client.off('error', dropped);
-      client.release(broken);
+      out.release();
     }
   }
 

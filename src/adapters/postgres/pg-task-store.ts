@@ -4,6 +4,7 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
 import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
+import { checkout } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
@@ -22,35 +23,22 @@ export class PgTaskStore implements TaskStore {
 
   async transaction<T>(fn: (tx: TaskStoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
+      const out = await checkout(this.pool);
       try {
-        client = await this.pool.connect();
-      } catch (e) {
-        throw toLoomError(e);
-      }
-      let broken = false;
-      // The connection may drop between two statements (a Postgres restart): the
-      // client then emits 'error', which must not go unheard (it would crash the process).
-      const dropped = (): void => {
-        broken = true;
-      };
-      client.on('error', dropped);
-      try {
-        await client.query('BEGIN');
-        const result = await fn(new PgTaskStoreTx(client));
-        await client.query('COMMIT');
+        await out.client.query('BEGIN');
+        const result = await fn(new PgTaskStoreTx(out.client));
+        await out.client.query('COMMIT');
         return result;
       } catch (e) {
         try {
-          await client.query('ROLLBACK');
+          await out.client.query('ROLLBACK');
         } catch {
-          broken = true;
+          out.broken = true;
         }
         if (isRetryableDbError(e) && attempt < MAX_TX_ATTEMPTS) continue;
         throw toLoomError(e);
       } finally {
-        client.off('error', dropped);
-        client.release(broken);
+        out.release();
       }
     }
   }
