@@ -1,8 +1,9 @@
 /**
  * The built `loom` binary, used as a newcomer would: a fresh directory,
  * `loom init`, a small DAG, claims and completions through the CLI, then
- * status and graph. Runs on the embedded default (through the daemon) and in
- * server mode against a real Postgres database.
+ * status and graph. Runs on the embedded default (through the daemon), in
+ * server mode against a real Postgres database, and in server mode with
+ * Redis (events across processes through the outbox relay, the read cache).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,19 +11,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { loom, loomJson } from '../support/loom-cli.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
 
-type Mode = { name: string; env: () => Record<string, string> };
+type Mode = { name: string; storage: 'embedded' | 'server'; env: () => Record<string, string> };
 let db: TestDatabase;
+let redisUrl: string;
+const redisPrefix = uniquePrefix('cli-e2e');
 beforeAll(async () => {
   db = await createTestDatabase('e2e');
+  redisUrl = await testRedisUrl();
 });
 afterAll(async () => {
   await db?.drop();
+  await deleteKeys(redisPrefix);
 });
 
 const modes: Mode[] = [
-  { name: 'embedded', env: () => ({ LOOM_DAEMON_IDLE_SECONDS: '60' }) },
-  { name: 'server', env: () => ({ LOOM_DATABASE_URL: db.url }) },
+  { name: 'embedded', storage: 'embedded', env: () => ({ LOOM_DAEMON_IDLE_SECONDS: '60' }) },
+  { name: 'server', storage: 'server', env: () => ({ LOOM_DATABASE_URL: db.url }) },
+  { name: 'server with Redis', storage: 'server', env: () => ({ LOOM_DATABASE_URL: db.url, LOOM_REDIS_URL: redisUrl, LOOM_REDIS_PREFIX: redisPrefix }) },
 ];
 
 describe.each(modes)('loom CLI end to end ($name)', (mode) => {
@@ -31,7 +38,7 @@ describe.each(modes)('loom CLI end to end ($name)', (mode) => {
   const json = <T = any>(args: string[]) => loomJson<T>(dir, args, mode.env());
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), `loom-e2e-${mode.name}-`));
+    dir = mkdtempSync(join(tmpdir(), `loom-e2e-${mode.name.replace(/\W+/g, '-')}-`));
   });
   afterAll(async () => {
     if (mode.name === 'embedded') await run(['daemon', 'stop']);
@@ -41,7 +48,7 @@ describe.each(modes)('loom CLI end to end ($name)', (mode) => {
   it('init writes the config and is idempotent', async () => {
     const first = await json(['init', '--name', 'e2e']);
     expect(first.created).toBe(true);
-    expect(first.mode).toBe(mode.name);
+    expect(first.mode).toBe(mode.storage);
     const config = readFileSync(join(dir, '.loom/config.yaml'), 'utf8');
     expect(config).toContain(first.project.id);
     const again = await json(['init']);
