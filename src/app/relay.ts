@@ -20,6 +20,8 @@ export interface RelayOptions {
 
 /** Longest wait between attempts while Redis (or Postgres) is failing. */
 const MAX_BACKOFF_MS = 2_000;
+/** A project's cache is filled on a miss at most this often. */
+const WARM_EVERY_MS = 1_000;
 /** Another relay holds the lock: look again this soon, so a nudge is not lost to its last pass. */
 const LOCKED_RETRY_MS = 10;
 
@@ -51,6 +53,8 @@ export class OutboxRelay {
   private cacheFailing = false;
   private closed = false;
   private published = 0;
+  private readonly warmed = new Map<string, number>();
+  private readonly warming = new Set<Promise<void>>();
 
   constructor(private readonly o: RelayOptions) {
     this.name = o.name ?? 'redis';
@@ -74,6 +78,25 @@ export class OutboxRelay {
       return;
     }
     this.schedule(0);
+  }
+
+  /**
+   * A read found no usable head for this project in the cache (a cold or
+   * invalidated cache, a project no batch touched lately): fill it, off the
+   * read path, at most one fill per project at a time and per WARM_EVERY_MS.
+   */
+  warm(projectId: string): void {
+    const cache = this.o.cache;
+    if (cache === undefined || this.closed || this.failures > 0) return;
+    const last = this.warmed.get(projectId);
+    if (last !== undefined && Date.now() - last < WARM_EVERY_MS) return;
+    this.warmed.set(projectId, Date.now());
+    const filling = this.o.outbox
+      .readyHeadNow(this.name, projectId, this.headSize)
+      .then(({ position, tasks }) => cache.storeHead(projectId, { position, tasks, complete: tasks.length < this.headSize }))
+      .catch(() => {}) // Redis or Postgres away: reads keep going to Postgres; the relay reports outages
+      .finally(() => this.warming.delete(filling));
+    this.warming.add(filling);
   }
 
   /** Events published by this relay since it started. */
@@ -104,6 +127,7 @@ export class OutboxRelay {
     this.closed = true;
     clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.warming);
   }
 
   private schedule(ms: number): void {

@@ -17,6 +17,8 @@ import { RecentTasks } from './use-cases/recent-tasks.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
 export const TaskSettingsToken: ServiceIdentifier<TaskSettings> = Symbol.for('loom.TaskSettings');
+/** Server mode: who fills the read cache when a read missed it (the relay). */
+const CacheMissedToken: ServiceIdentifier<(projectId: string) => void> = Symbol.for('loom.CacheMissed');
 
 export interface ServiceOptions {
   settings?: Partial<TaskSettings>;
@@ -44,7 +46,9 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
     .toResolvedValue(
       (store: TaskStore, clock: Clock, ids: IdGenerator, bus: EventBus, settings: TaskSettings) => {
         const cache = container.isBound(TaskCache) ? container.get(TaskCache) : undefined;
-        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), ...(cache === undefined ? {} : { cache }) }, async () => {
+        const cacheMissed = container.isBound(CacheMissedToken) ? container.get(CacheMissedToken) : undefined;
+        const reads = cache === undefined ? {} : { cache, ...(cacheMissed === undefined ? {} : { cacheMissed }) };
+        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), ...reads }, async () => {
           await bus.close();
           await cache?.close();
           await store.close();
@@ -82,6 +86,7 @@ export async function createServerContainer(pool: pg.Pool, options: ServiceOptio
     log: redis.log,
   });
   container.rebind(EventBus).toConstantValue(new RelayedEventBus(relay, container.get(EventSink)));
+  container.bind(CacheMissedToken).toConstantValue((projectId: string) => relay.warm(projectId));
   relay.start();
   return container;
 }

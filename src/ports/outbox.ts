@@ -51,6 +51,11 @@ export interface OutboxStore {
    * transaction. When it rejects, nothing moves and the error is thrown.
    */
   relayPass(name: string, limit: number, publish: (batch: readonly RelayedEvent[], reader: RelayReader) => Promise<void>): Promise<RelayPass>;
+  /**
+   * A project's ready head as of now, with the relay cursor read in the same
+   * snapshot: for filling the cache of a project no recent batch touched.
+   */
+  readyHeadNow(name: string, projectId: string, size: number): Promise<{ position: RelayPosition; tasks: Task[] }>;
   /** How far behind the relay is. */
   lag(name: string): Promise<RelayLag>;
   close(): Promise<void>;

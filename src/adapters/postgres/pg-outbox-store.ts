@@ -121,6 +121,26 @@ export class PgOutboxStore implements OutboxStore {
     };
   }
 
+  async readyHeadNow(name: string, projectId: string, size: number): Promise<{ position: RelayPosition; tasks: Task[] }> {
+    const out = await checkout(this.pool);
+    try {
+      // One snapshot for both reads: the head is at least as new as the cursor says.
+      await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const cursor = await out.client.query('SELECT tx_id::text AS tx, event_id::text AS id FROM relay_cursors WHERE name = $1', [name]);
+      const tasks = await this.reader(out.client).readyHead(projectId, size);
+      await out.client.query('COMMIT');
+      const position = (cursor.rows[0] as RelayPosition | undefined) ?? { tx: '0', id: '0' };
+      return { position, tasks };
+    } catch (e) {
+      await out.client.query('ROLLBACK').catch(() => {
+        out.broken = true;
+      });
+      throw toLoomError(e);
+    } finally {
+      out.release();
+    }
+  }
+
   async lag(name: string): Promise<RelayLag> {
     try {
       const r = await this.pool.query(

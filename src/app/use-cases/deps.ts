@@ -28,4 +28,6 @@ export interface UseCaseDeps {
   recent?: RecentTasks;
   /** Server mode's read cache (Redis): `ready` asks it first and reads Postgres on a miss. */
   cache?: TaskCache;
+  /** Told of each cache miss, so the cache gets filled for the next read. */
+  cacheMissed?: (projectId: string) => void;
 }

@@ -15,8 +15,11 @@ export const publicView = (task: Task): Task => (task.lease_token === null ? tas
 export async function readyTasks(d: UseCaseDeps, input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]> {
   const now = d.clock.now();
   const limit = input.limit ?? 20;
-  const cached = await d.cache?.ready(input.project_id, now, limit, input.priority);
-  return cached ?? d.store.ready(input.project_id, now, limit, input.priority);
+  if (d.cache === undefined) return d.store.ready(input.project_id, now, limit, input.priority);
+  const cached = await d.cache.ready(input.project_id, now, limit, input.priority);
+  if (cached !== undefined) return cached;
+  d.cacheMissed?.(input.project_id);
+  return d.store.ready(input.project_id, now, limit, input.priority);
 }
 
 export async function taskDetail(d: UseCaseDeps, input: { project_id: string; task_id: string }): Promise<TaskDetail> {
