@@ -11,7 +11,11 @@ export interface RelayOptions {
   /** The relay target's cursor name. */
   name?: string;
   batchSize?: number;
-  /** How often an idle relay looks for events committed by processes that did not nudge it. */
+  /**
+   * How often an idle relay looks (one cheap statement) for events it was
+   * not nudged about: those of processes that do not relay, and those held
+   * back by an open transaction when the nudged pass ran.
+   */
   pollMs?: number;
   /** How many ready tasks of a project the cache holds. */
   headSize?: number;
@@ -20,6 +24,8 @@ export interface RelayOptions {
 
 /** Longest wait between attempts while Redis (or Postgres) is failing. */
 const MAX_BACKOFF_MS = 2_000;
+/** First wait before looking again at events held back by an open transaction. */
+const STALL_RETRY_MS = 10;
 /** A project's cache is filled on a miss at most this often. */
 const WARM_EVERY_MS = 1_000;
 /** Another relay holds the lock: look again this soon, so a nudge is not lost to its last pass. */
@@ -53,13 +59,14 @@ export class OutboxRelay {
   private cacheFailing = false;
   private closed = false;
   private published = 0;
+  private stallMs = STALL_RETRY_MS;
   private readonly warmed = new Map<string, number>();
   private readonly warming = new Set<Promise<void>>();
 
   constructor(private readonly o: RelayOptions) {
     this.name = o.name ?? 'redis';
     this.batchSize = o.batchSize ?? 500;
-    this.pollMs = o.pollMs ?? 50;
+    this.pollMs = o.pollMs ?? 250;
     this.headSize = o.headSize ?? 100;
     this.log = o.log ?? ((line) => process.stderr.write(`${line}\n`));
   }
@@ -143,6 +150,11 @@ export class OutboxRelay {
       let next = this.pollMs;
       for (;;) {
         this.again = false;
+        // Idle and nobody nudged: one cheap look before a whole pass.
+        if (!this.nudged && this.failures === 0 && !(await this.peek())) {
+          this.stallMs = STALL_RETRY_MS;
+          break;
+        }
         const outcome = await this.pass();
         if (outcome === 'failed') {
           next = Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10));
@@ -154,6 +166,14 @@ export class OutboxRelay {
           break;
         }
         if (outcome === 'full' || this.again) continue;
+        if (outcome === 'empty') {
+          // Events are committed but wait behind an open transaction (or another relay just took
+          // them): look again soon, less often the longer it lasts.
+          next = this.stallMs;
+          this.stallMs = Math.min(this.pollMs, this.stallMs * 2);
+        } else {
+          this.stallMs = STALL_RETRY_MS;
+        }
         break;
       }
       this.running = undefined;
@@ -161,7 +181,15 @@ export class OutboxRelay {
     })();
   }
 
-  private async pass(): Promise<'full' | 'done' | 'locked' | 'failed'> {
+  private async peek(): Promise<boolean> {
+    try {
+      return await this.o.outbox.hasPending(this.name);
+    } catch {
+      return true; // let the pass run into the failure, back off and report it
+    }
+  }
+
+  private async pass(): Promise<'full' | 'done' | 'empty' | 'locked' | 'failed'> {
     try {
       const pass = await this.o.outbox.relayPass(this.name, this.batchSize, (batch, reader) => this.publish(batch, reader));
       // Only a pass that published proves the sink works again (an empty one never reached it).
@@ -173,7 +201,7 @@ export class OutboxRelay {
       if (this.failures > 0 && pass.count === 0) return 'failed'; // still backing off: nothing proved otherwise
       this.nudged = false;
       this.published += pass.count;
-      return pass.count === this.batchSize ? 'full' : 'done';
+      return pass.count === this.batchSize ? 'full' : pass.count === 0 ? 'empty' : 'done';
     } catch (e) {
       if (this.failures === 0) {
         this.log(`relay: cannot publish events (${describe(e)}); they wait in the event log and go out when it works again`);

@@ -56,6 +56,11 @@ export interface OutboxStore {
    * snapshot: for filling the cache of a project no recent batch touched.
    */
   readyHeadNow(name: string, projectId: string, size: number): Promise<{ position: RelayPosition; tasks: Task[] }>;
+  /**
+   * Whether any committed event lies past the cursor (due or still behind an
+   * open transaction): one cheap statement, for relays that are idle.
+   */
+  hasPending(name: string): Promise<boolean>;
   /** How far behind the relay is. */
   lag(name: string): Promise<RelayLag>;
   close(): Promise<void>;

@@ -168,6 +168,34 @@ describe('the outbox relay', () => {
     expect((await outbox.lag('crash')).pending).toBe(0);
   });
 
+  it('only peeks (one statement) while idle, and publishes what a process that does not relay left behind', async () => {
+    const bus = await sink(`${prefix}idle:`);
+    await new PgOutboxStore(pool(), false).relayPass('idle', 1, async () => {}); // the cursor starts here
+    const outbox = new PgOutboxStore(pool(), false);
+    const calls = { peeks: 0, passes: 0 };
+    const hasPending = outbox.hasPending.bind(outbox);
+    const relayPass = outbox.relayPass.bind(outbox);
+    outbox.hasPending = (name) => {
+      calls.peeks++;
+      return hasPending(name);
+    };
+    outbox.relayPass = (name, limit, publish) => {
+      calls.passes++;
+      return relayPass(name, limit, publish);
+    };
+    const relay = new OutboxRelay({ outbox, sink: bus, name: 'idle', pollMs: 50, log: (l) => logged.push(l) });
+    closers.push(() => relay.close());
+    relay.start();
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(calls.passes).toBe(0); // no transaction, no lock: just the peek
+    expect(calls.peeks).toBeGreaterThanOrEqual(5);
+
+    const { service } = serviceForPool(pool(), { ownsPool: false });
+    const project = await service.createProject({ name: 'left behind' });
+    await until(async () => (await streamIds(project.id, `${prefix}idle:`)).length === 1, 'the event of a process that did not relay');
+    expect(calls.passes).toBeGreaterThan(0);
+  });
+
   it('reports its lag: how many events wait and since when', async () => {
     const { service } = serviceForPool(pool(), { ownsPool: false });
     const outbox = new PgOutboxStore(pool(), false);

@@ -141,6 +141,19 @@ export class PgOutboxStore implements OutboxStore {
     }
   }
 
+  async hasPending(name: string): Promise<boolean> {
+    try {
+      const r = await this.pool.query({
+        name: 'loom_relay_pending',
+        text: `SELECT EXISTS (SELECT 1 FROM relay_cursors c JOIN events e ON (e.tx_id, e.id) > (c.tx_id, c.event_id) WHERE c.name = $1) AS pending`,
+        values: [name],
+      });
+      return r.rows[0].pending === true;
+    } catch (e) {
+      throw toLoomError(e);
+    }
+  }
+
   async lag(name: string): Promise<RelayLag> {
     try {
       const r = await this.pool.query(
