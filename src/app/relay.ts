@@ -37,9 +37,10 @@ const LOCKED_RETRY_MS = 10;
  * long-lived Loom process of server mode runs one; the database lets one
  * pass run at a time across all of them, so they share the work safely.
  *
- * A pass runs when this process commits something (`nudge`), every `pollMs`
- * otherwise (events of processes that do not relay, transactions that were
- * still open last time), and back to back while batches come full. While
+ * A pass runs when this process commits something (`nudge`), when an idle
+ * relay's peek every `pollMs` finds events past the cursor (those of
+ * processes that do not relay), again soon while events wait behind an open
+ * transaction, and back to back while batches come full. While
  * the sink fails, events wait in Postgres: the relay backs off, logs the
  * outage once and catches up when the sink answers again, forgetting the
  * cache first since it missed the changes.
