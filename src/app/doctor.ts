@@ -73,7 +73,7 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
     } finally {
       redis.disconnect();
     }
-    if (config.database_url !== null) checks.push(await relayCheck(config.database_url));
+    if (config.database_url !== null) checks.push(await relayCheck(config.database_url, config.redis_url, config.redis.key_prefix));
   }
   return checks;
 }
@@ -82,12 +82,26 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
 const RELAY_LAG_WARN_S = 5;
 
 /** How far the outbox relay is behind the event log (server mode with Redis). */
-async function relayCheck(databaseUrl: string): Promise<DoctorCheck> {
-  const [{ default: pg }, { PgOutboxStore }] = await Promise.all([import('pg'), import('../adapters/postgres/pg-outbox-store.js')]);
+async function relayCheck(databaseUrl: string, redisUrl: string, keyPrefix: string): Promise<DoctorCheck> {
+  const [{ default: pg }, { PgOutboxStore }, { RedisEventBus }] = await Promise.all([
+    import('pg'),
+    import('../adapters/postgres/pg-outbox-store.js'),
+    import('../adapters/redis/redis-event-bus.js'),
+  ]);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   pool.on('error', () => {});
+  const bus = new RedisEventBus({ url: redisUrl, keyPrefix, log: () => {} });
   try {
     const lag = await new PgOutboxStore(pool, false).lag('redis');
+    const accepted = lag.relay_id === '' ? null : await bus.lastAppended(lag.relay_id).catch(() => null); // Redis down: the redis line says so
+    if (accepted !== null && lag.pending === 0 && comparePositions(accepted, lag.cursor) > 0) {
+      return {
+        name: 'relay',
+        status: 'fail',
+        detail: `Redis has accepted events up to position ${accepted.tx}:${accepted.id}, past the database's relay cursor ${lag.cursor.tx}:${lag.cursor.id} with nothing left to publish: new events are dropped until they pass it (was the database restored from a backup?)`,
+        fix: `delete the key so the relay starts afresh: redis-cli DEL '${keyPrefix}relay:position:${lag.relay_id}'`,
+      };
+    }
     const age = lag.oldest_at === null ? 0 : Math.max(0, (Date.now() - Date.parse(lag.oldest_at)) / 1000);
     const detail = `${lag.pending} event(s) waiting${lag.oldest_at === null ? '' : `, the oldest for ${age.toFixed(1)} s`}; last published ${lag.published_at}`;
     if (lag.pending === 0 || age < RELAY_LAG_WARN_S) return { name: 'relay', status: 'ok', detail };
@@ -100,8 +114,15 @@ async function relayCheck(databaseUrl: string): Promise<DoctorCheck> {
   } catch (e) {
     return { name: 'relay', status: 'fail', detail: LoomError.is(e) ? `${e.code}: ${e.message}` : String(e), fix: 'run `loom migrate` (the relay cursor comes with schema version 4)' };
   } finally {
+    await bus.close();
     await pool.end();
   }
+}
+
+function comparePositions(a: { tx: string; id: string }, b: { tx: string; id: string }): number {
+  const [at, bt, ai, bi] = [BigInt(a.tx), BigInt(b.tx), BigInt(a.id), BigInt(b.id)];
+  if (at !== bt) return at < bt ? -1 : 1;
+  return ai === bi ? 0 : ai < bi ? -1 : 1;
 }
 
 const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

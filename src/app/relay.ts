@@ -218,7 +218,7 @@ export class OutboxRelay {
       // The cache missed every change made while the relay could not reach Redis.
       await this.o.cache.invalidateAll();
     }
-    await this.o.sink.append(batch);
+    await this.o.sink.append(batch, reader.relayId);
     if (this.o.cache !== undefined) await this.refreshCache(this.o.cache, batch, reader);
   }
 

@@ -12,6 +12,8 @@ export interface RelayedEvent {
 
 /** What a relay pass may read while it holds the relay lock. */
 export interface RelayReader {
+  /** The cursor's identity (one per database and relay target): names the sink's guard. */
+  readonly relayId: string;
   /**
    * The head of a project's ready list (pending, no unmet dependencies,
    * backing-off tasks included) in ready order, at most `size`, without
@@ -30,6 +32,7 @@ export type RelayPass =
 
 export interface RelayLag {
   cursor: RelayPosition;
+  relay_id: string;
   /** When the cursor last moved. */
   published_at: string;
   /** Committed events past the cursor. */
@@ -74,12 +77,12 @@ export const OutboxStore: ServiceIdentifier<OutboxStore> = Symbol.for('loom.Outb
 export interface EventSink {
   /**
    * Appends the batch to each project's stream and fans it out, in the order
-   * given. Idempotent: events at or before the last position the sink
-   * accepted are dropped, so a batch published again after a relay crashed
+   * given. Idempotent per relay cursor (`relayId`): events at or before the
+   * last position the sink accepted from that cursor are dropped, so a batch published again after a relay crashed
    * before moving its cursor reaches nobody twice. Rejects when the sink is
    * unreachable.
    */
-  append(batch: readonly RelayedEvent[]): Promise<void>;
+  append(batch: readonly RelayedEvent[], relayId: string): Promise<void>;
   /** Events of one project relayed by any process, each once; returns the unsubscribe function. */
   subscribe(projectId: string, handler: EventHandler): () => void;
   close(): Promise<void>;

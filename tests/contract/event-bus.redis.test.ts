@@ -123,7 +123,7 @@ describe('RedisEventBus across processes', () => {
       const seen: number[] = [];
       listener.subscribe(project, (e) => seen.push(e.id)); // no ready(): the append races the SUBSCRIBE
       const sent = events(project, 2);
-      await relay.append(sent.map((event) => ({ event, position: { tx: '7000', id: String(++position) } })));
+      await relay.append(sent.map((event) => ({ event, position: { tx: '7000', id: String(++position) } })), 'joining');
       await until(() => seen.length === 2, `both events of round ${round}`);
       expect(seen).toEqual(sent.map((e) => e.id));
     }
@@ -204,11 +204,11 @@ describe('redisModule', () => {
     sink.subscribe('module', (e) => seen.push(e.id));
     await (sink as RedisEventBus).ready();
     const sent = events('module', 2);
-    await sink.append(sent.map((event, i) => ({ event, position: { tx: '1', id: String(i + 1) } })));
+    await sink.append(sent.map((event, i) => ({ event, position: { tx: '1', id: String(i + 1) } })), 'module');
     await until(() => seen.length === 2, 'two events');
     await sink.close();
     await cache.close();
-    await expect(sink.append(events('module', 1).map((event) => ({ event, position: { tx: '2', id: '1' } })))).rejects.toThrow(/closed/);
+    await expect(sink.append(events('module', 1).map((event) => ({ event, position: { tx: '2', id: '1' } })), 'module')).rejects.toThrow(/closed/);
     expect(seen).toEqual(sent.map((e) => e.id));
 
     const uncached = new Container();
@@ -223,9 +223,9 @@ describe('redisModule', () => {
     bus.subscribe(project, (e) => seen.push(e.id));
     await bus.ready();
     const batch = events(project, 5).map((event, i) => ({ event, position: { tx: '900', id: String(100 + i) } }));
-    await bus.append(batch.slice(0, 3));
-    await bus.append(batch); // the first three again, then two new ones
-    await bus.append(batch.slice(4)); // already there
+    await bus.append(batch.slice(0, 3), 'crashed');
+    await bus.append(batch, 'crashed'); // the first three again, then two new ones
+    await bus.append(batch.slice(4), 'crashed'); // already there
     await until(() => seen.length >= 5, 'five events');
     await new Promise((r) => setTimeout(r, 100));
     expect(seen).toEqual(batch.map((b) => b.event.id));

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -91,6 +92,24 @@ describe('server mode with Redis', () => {
     expect(by.redis?.status).toBe('ok');
     expect(by.relay?.status).toBe('ok');
     expect(by.relay?.detail).toMatch(/^0 event\(s\) waiting/);
+
+    // Redis remembers publishing past the database's cursor (as after restoring the database from a
+    // backup): new events would be dropped, and doctor says so, with the key to delete.
+    const redis = new Redis(await testRedisUrl());
+    try {
+      const [key] = await redis.keys(`${prefix}relay:position:*`);
+      expect(key).toBeDefined();
+      const kept = (await redis.get(key!))!;
+      await redis.set(key!, `${'9'.repeat(20)}:${'9'.repeat(20)}`);
+      const restored = await loom(dir, ['doctor', '--json'], env);
+      expect(restored.code).toBe(1);
+      const relay = (JSON.parse(restored.stdout) as Array<{ name: string; status: string; fix?: string }>).find((c) => c.name === 'relay');
+      expect(relay?.status).toBe('fail');
+      expect(relay?.fix).toContain(`redis-cli DEL '${key}'`);
+      await redis.set(key!, kept);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('a CLI process reads ready work as Postgres has it', async () => {

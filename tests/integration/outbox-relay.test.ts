@@ -76,9 +76,9 @@ describe('the outbox relay', () => {
     const bus = await sink();
     const relayed: number[] = [];
     const pass = () =>
-      outbox.relayPass('redis', 100, async (batch) => {
+      outbox.relayPass('redis', 100, async (batch, reader) => {
         relayed.push(...batch.map((b) => b.event.id));
-        await bus.append(batch);
+        await bus.append(batch, reader.relayId);
       });
     await until(async () => (await pass()).locked && (await pass()).locked, 'a quiet relay'); // past the project's own event
 
@@ -153,16 +153,16 @@ describe('the outbox relay', () => {
 
     let seen: readonly RelayedEvent[] = [];
     await expect(
-      outbox.relayPass('crash', 100, async (batch) => {
+      outbox.relayPass('crash', 100, async (batch, reader) => {
         seen = batch;
-        await bus.append(batch);
+        await bus.append(batch, reader.relayId);
         throw new Error('the relay died before moving its cursor');
       }),
     ).rejects.toThrow('the relay died');
     expect(seen).toHaveLength(6);
     expect(await streamIds(project.id, keyPrefix)).toEqual(seen.map((b) => b.event.id));
 
-    const again = await outbox.relayPass('crash', 100, (batch) => bus.append(batch));
+    const again = await outbox.relayPass('crash', 100, (batch, reader) => bus.append(batch, reader.relayId));
     expect(again).toMatchObject({ locked: true, count: 6 });
     expect(await streamIds(project.id, keyPrefix)).toEqual(seen.map((b) => b.event.id));
     expect((await outbox.lag('crash')).pending).toBe(0);
@@ -194,6 +194,33 @@ describe('the outbox relay', () => {
     const project = await service.createProject({ name: 'left behind' });
     await until(async () => (await streamIds(project.id, `${prefix}idle:`)).length === 1, 'the event of a process that did not relay');
     expect(calls.passes).toBeGreaterThan(0);
+  });
+
+  it('two databases relaying to one Redis under the same prefix never drop each other\'s events', async () => {
+    const keyPrefix = `${prefix}shared:`;
+    const other = await createTestDatabase('relay-other');
+    try {
+      const otherPool = new pg.Pool({ connectionString: other.url, max: 2 });
+      otherPool.on('error', () => {});
+      pools.push(otherPool);
+      await migrate(otherPool);
+      const here = { outbox: new PgOutboxStore(pool(), false), service: serviceForPool(pool(), { ownsPool: false }).service };
+      const there = { outbox: new PgOutboxStore(otherPool, false), service: serviceForPool(otherPool, { ownsPool: false }).service };
+      const bus = await sink(keyPrefix);
+      const relay = (side: typeof here) => side.outbox.relayPass('shared', 100, (batch, reader) => bus.append(batch, reader.relayId));
+      await relay(here); // both cursors start here
+      await relay(there);
+      // The other database commits first (its transaction ids are the lower: one Postgres server
+      // numbers them for all its databases), but is relayed last.
+      const early = await there.service.createProject({ name: 'committed first' });
+      const late = await here.service.createProject({ name: 'committed last' });
+      expect(await relay(here)).toMatchObject({ count: 1 });
+      expect(await relay(there)).toMatchObject({ count: 1 });
+      expect(await streamIds(late.id, keyPrefix)).toHaveLength(1);
+      expect(await streamIds(early.id, keyPrefix)).toHaveLength(1);
+    } finally {
+      await other.drop().catch(() => {});
+    }
   });
 
   it('reports its lag: how many events wait and since when', async () => {

@@ -43,20 +43,20 @@ export class PgOutboxStore implements OutboxStore {
         await client.query('ROLLBACK');
         return { locked: false };
       }
-      const cursor = await client.query('SELECT tx_id::text AS tx, event_id::text AS id FROM relay_cursors WHERE name = $1', [name]);
-      let from: RelayPosition;
+      const cursor = await client.query('SELECT tx_id::text AS tx, event_id::text AS id, relay_id FROM relay_cursors WHERE name = $1', [name]);
+      let from: RelayPosition & { relay_id: string };
       if (cursor.rows[0] === undefined) {
         // A relay target never seen before starts at the end of the log: the
         // past is in the event log, not news.
         const end = await client.query(
           `INSERT INTO relay_cursors (name, tx_id, event_id)
            SELECT $1, COALESCE(max(tx_id), '0'), COALESCE(max(id), 0) FROM events
-           RETURNING tx_id::text AS tx, event_id::text AS id`,
+           RETURNING tx_id::text AS tx, event_id::text AS id, relay_id`,
           [name],
         );
-        from = end.rows[0] as RelayPosition;
+        from = end.rows[0] as RelayPosition & { relay_id: string };
       } else {
-        from = cursor.rows[0] as RelayPosition;
+        from = cursor.rows[0] as RelayPosition & { relay_id: string };
       }
       const r = await client.query({
         name: 'loom_relay_batch',
@@ -70,10 +70,10 @@ export class PgOutboxStore implements OutboxStore {
       const batch: RelayedEvent[] = r.rows.map((row: Row) => ({ event: toEvent(row), position: { tx: row.tx as string, id: String(row.id) } }));
       if (batch.length === 0) {
         await client.query('COMMIT'); // keeps a cursor row made just now
-        return { locked: true, count: 0, position: from };
+        return { locked: true, count: 0, position: { tx: from.tx, id: from.id } };
       }
       publishing = true;
-      await publish(batch, this.reader(client));
+      await publish(batch, this.reader(client, from.relay_id));
       publishing = false;
       const to = batch[batch.length - 1]!.position;
       await client.query('UPDATE relay_cursors SET tx_id = $2::xid8, event_id = $3::bigint, published_at = now() WHERE name = $1', [name, to.tx, to.id]);
@@ -92,7 +92,7 @@ export class PgOutboxStore implements OutboxStore {
     }
   }
 
-  private reader(client: pg.PoolClient): RelayReader {
+  private reader(client: pg.PoolClient, relayId: string): RelayReader {
     const q = async (text: string, values: unknown[], name: string): Promise<Row[]> => {
       try {
         return (await client.query({ name, text, values })).rows as Row[];
@@ -101,6 +101,7 @@ export class PgOutboxStore implements OutboxStore {
       }
     };
     return {
+      relayId,
       readyHead: async (projectId, size) =>
         (
           await q(
@@ -127,7 +128,7 @@ export class PgOutboxStore implements OutboxStore {
       // One snapshot for both reads: the head is at least as new as the cursor says.
       await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const cursor = await out.client.query('SELECT tx_id::text AS tx, event_id::text AS id FROM relay_cursors WHERE name = $1', [name]);
-      const tasks = await this.reader(out.client).readyHead(projectId, size);
+      const tasks = await this.reader(out.client, '').readyHead(projectId, size);
       await out.client.query('COMMIT');
       const position = (cursor.rows[0] as RelayPosition | undefined) ?? { tx: '0', id: '0' };
       return { position, tasks };
@@ -157,16 +158,17 @@ export class PgOutboxStore implements OutboxStore {
   async lag(name: string): Promise<RelayLag> {
     try {
       const r = await this.pool.query(
-        `SELECT c.tx_id::text AS tx, c.event_id::text AS id, c.published_at,
+        `SELECT c.tx_id::text AS tx, c.event_id::text AS id, c.relay_id, c.published_at,
                 (SELECT count(*)::int FROM events e WHERE (e.tx_id, e.id) > (c.tx_id, c.event_id)) AS pending,
                 (SELECT min(e.at) FROM events e WHERE (e.tx_id, e.id) > (c.tx_id, c.event_id)) AS oldest_at
            FROM relay_cursors c WHERE c.name = $1`,
         [name],
       );
       const row = r.rows[0] as Row | undefined;
-      if (row === undefined) return { cursor: { tx: '0', id: '0' }, published_at: new Date(0).toISOString(), pending: 0, oldest_at: null };
+      if (row === undefined) return { cursor: { tx: '0', id: '0' }, relay_id: '', published_at: new Date(0).toISOString(), pending: 0, oldest_at: null };
       return {
         cursor: { tx: row.tx as string, id: row.id as string },
+        relay_id: row.relay_id as string,
         published_at: new Date(row.published_at as string).toISOString(),
         pending: Number(row.pending),
         oldest_at: row.oldest_at === null ? null : new Date(row.oldest_at as string).toISOString(),

@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { LoomEvent } from '../../domain/events.js';
 import type { EventBus, EventHandler } from '../../ports/event-bus.js';
 import type { EventSink, RelayedEvent } from '../../ports/outbox.js';
+import type { RelayPosition } from '../../ports/task-cache.js';
 import { quit, redactedUrl, untilSettledOrError, whenReady, withTimeout, DISCONNECT_TIMEOUT_MS } from './connection.js';
 import { OutageLog } from './outage-log.js';
 import { RecentIds } from './recent-ids.js';
@@ -235,7 +236,7 @@ export class RedisEventBus implements EventBus, EventSink {
    * (crashed) pass already appended, and resolves once Redis has it; rejects
    * when Redis is unreachable or slow, so the relay keeps its cursor.
    */
-  async append(batch: readonly RelayedEvent[]): Promise<void> {
+  async append(batch: readonly RelayedEvent[], relayId: string): Promise<void> {
     if (this.closing !== undefined) throw new Error('redis event bus: closed');
     if (batch.length === 0) return;
     const connected = await withTimeout(whenReady(this.publisher).then(() => true as const), APPEND_TIMEOUT_MS);
@@ -244,9 +245,28 @@ export class RedisEventBus implements EventBus, EventSink {
     for (const { event, position } of batch) {
       args.push(this.keyOf(event.project_id), String(event.id), `${pad(position.tx)}:${pad(position.id)}`, JSON.stringify(event));
     }
-    const sent = this.appendCommand(`${this.prefix}relay:position`, ...args);
+    const sent = this.appendCommand(this.guardKey(relayId), ...args);
     const done = await withTimeout(sent.then(() => true as const), APPEND_TIMEOUT_MS);
     if (done === undefined) throw new Error(`redis event bus: ${redactedUrl(this.url)} did not answer within ${APPEND_TIMEOUT_MS} ms`);
+  }
+
+  /**
+   * The last relay position Redis accepted (the guard `append` checks), or
+   * null when it has none: for `loom doctor`, which compares it with the
+   * database's relay cursor (a database restored from a backup is behind it,
+   * and its events would be dropped until they pass it).
+   */
+  async lastAppended(relayId: string): Promise<RelayPosition | null> {
+    const value = await this.publisher.get(this.guardKey(relayId));
+    const m = value === null ? null : /^(\d+):(\d+)$/.exec(value);
+    if (m === null) return null;
+    return { tx: BigInt(m[1]!).toString(), id: BigInt(m[2]!).toString() };
+  }
+
+  /** Where the last position accepted from one relay cursor is kept. */
+  private guardKey(relayId: string): string {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(relayId)) throw new RangeError(`relay id must be 1-64 letters, digits, _ or -, got ${JSON.stringify(relayId)}`);
+    return `${this.prefix}relay:position:${relayId}`;
   }
 
   private keyOf(projectId: string): string {
