@@ -81,6 +81,9 @@ export class OutboxRelay {
   nudge(): void {
     if (this.closed) return;
     this.nudged = true;
+    // While the sink fails, the backoff timer decides: a busy writer must not turn every commit into
+    // a pass that fails.
+    if (this.failures > 0) return;
     if (this.running !== undefined) {
       this.again = true;
       return;

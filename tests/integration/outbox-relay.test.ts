@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { poolDrained } from '../support/pools.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
 import { until } from '../support/until.js';
+import { unusedPort } from '../support/redis-server.js';
 
 /**
  * The outbox relay against real Postgres and Redis: events reach each
@@ -221,6 +222,33 @@ describe('the outbox relay', () => {
     } finally {
       await other.drop().catch(() => {});
     }
+  });
+
+  it('while Redis is unreachable, backs off instead of trying once per commit, and keeps the events', async () => {
+    const down = new RedisEventBus({ url: `redis://127.0.0.1:${await unusedPort()}`, keyPrefix: `${prefix}down:`, log: () => {} });
+    closers.push(() => down.close());
+    const outbox = new PgOutboxStore(pool(), false);
+    await outbox.relayPass('down', 1, async () => {}); // the cursor starts here
+    let passes = 0;
+    const relayPass = outbox.relayPass.bind(outbox);
+    outbox.relayPass = (name, limit, publish) => {
+      passes++;
+      return relayPass(name, limit, publish);
+    };
+    const lines: string[] = [];
+    const relay = new OutboxRelay({ outbox, sink: down, name: 'down', pollMs: 50, log: (l) => lines.push(l) });
+    closers.push(() => relay.close());
+    relay.start();
+    const { service } = serviceForPool(pool(), { ownsPool: false });
+    const project = await service.createProject({ name: 'down' });
+    for (let i = 0; i < 60; i++) {
+      await service.createTask({ project_id: project.id, title: `t${i}`, origin: ORIGIN });
+      relay.nudge(); // as the process's own bus does after each commit
+    }
+    await until(() => relay.failing, 'the relay to notice');
+    expect(passes).toBeLessThan(10); // 61 commits, a few attempts on the backoff schedule (one per nudge would be ~20-60)
+    expect(lines.filter((l) => l.includes('cannot publish'))).toHaveLength(1);
+    expect((await outbox.lag('down')).pending).toBe(61);
   });
 
   it('reports its lag: how many events wait and since when', async () => {

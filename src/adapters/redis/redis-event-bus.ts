@@ -239,6 +239,9 @@ export class RedisEventBus implements EventBus, EventSink {
   async append(batch: readonly RelayedEvent[], relayId: string): Promise<void> {
     if (this.closing !== undefined) throw new Error('redis event bus: closed');
     if (batch.length === 0) return;
+    // Between reconnect attempts there is nothing to wait for: fail now, and let the relay back off
+    // (rather than hold its database connection until the next attempt).
+    if (this.publisher.status === 'reconnecting') throw new Error(`redis event bus: ${redactedUrl(this.url)} is unreachable (reconnecting)`);
     const connected = await withTimeout(whenReady(this.publisher).then(() => true as const), APPEND_TIMEOUT_MS);
     if (connected === undefined) throw new Error(`redis event bus: ${redactedUrl(this.url)} did not answer within ${APPEND_TIMEOUT_MS} ms`);
     const args: string[] = [String(this.streamMaxLen)];
