@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoomHttpServer, type LoomHttpServer } from '../../src/adapters/mcp/http-server.js';
+import { createLoomHttpServer, type LoomHttpServer, type LoomHttpServerOptions } from '../../src/adapters/mcp/http-server.js';
 import { TASK_EVENT_METHOD } from '../../src/adapters/mcp/notifications.js';
 import { allEvents, newProject, openBackend, waitFor, type Backend } from './harness.js';
 
@@ -359,15 +359,21 @@ describe('everything else is refused plainly', () => {
   });
 });
 
+/** A server of the test's own on project X (for tests that stop it or tune it). */
+function localServer(extra: Partial<LoomHttpServerOptions> = {}): LoomHttpServer {
+  return createLoomHttpServer({
+    api: b.api,
+    events: { subscribe: (p, h) => b.bus.subscribe(p, h) },
+    project: { project_dir: '/nonexistent', project_id: x, mode: 'embedded' },
+    token: TOKEN,
+    version: '0.0.0-test',
+    ...extra,
+  });
+}
+
 describe('shutdown', () => {
   it('close() ends every session and its streams promptly; the port is free again', async () => {
-    const local = createLoomHttpServer({
-      api: b.api,
-      events: { subscribe: (p, h) => b.bus.subscribe(p, h) },
-      project: { project_dir: '/nonexistent', project_id: x, mode: 'embedded' },
-      token: TOKEN,
-      version: '0.0.0-test',
-    });
+    const local = localServer();
     const { port } = await local.listen(0, '127.0.0.1');
     const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: bearer(TOKEN) } });
     const client = new Client({ name: 'closing', version: '1' });
@@ -394,14 +400,7 @@ describe('shutdown', () => {
   });
 
   it('a session with no request and no open stream for sessionIdleMs is closed; one with an open stream is kept', async () => {
-    const local = createLoomHttpServer({
-      api: b.api,
-      events: { subscribe: (p, h) => b.bus.subscribe(p, h) },
-      project: { project_dir: '/nonexistent', project_id: x, mode: 'embedded' },
-      token: TOKEN,
-      version: '0.0.0-test',
-      sessionIdleMs: 300,
-    });
+    const local = localServer({ sessionIdleMs: 300 });
     const { port } = await local.listen(0, '127.0.0.1');
     try {
       // A raw client that initializes and walks away (no GET stream).
