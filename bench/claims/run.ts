@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { AppConnector } from '../../src/app/connector.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
+import { benchDatabase } from '../support/database.js';
 import { bulkLoadTasks } from '../support/seed.js';
 import { inParallel, percentile, round } from '../support/stats.js';
 
@@ -24,7 +24,6 @@ const N_TASKS = quick ? 2_000 : 20_000;
 const CLAIMERS = 16;
 const READY_TASKS = quick ? 10_000 : 100_000;
 const origin = { kind: 'bench', id: 'bench' };
-const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 
 async function cycles(api: LoomApi, projectId: string): Promise<{ cycles: number; seconds: number; cycles_per_s: number }> {
@@ -77,13 +76,8 @@ async function readyLatency(api: LoomApi, projectId: string, pool: pg.Pool | nul
 }
 
 async function postgres(): Promise<Record<string, unknown>> {
-  const name = `loom_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: CLAIMERS + 2 });
+  const db = await benchDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: CLAIMERS + 2 });
   pool.on('error', () => {}); // an idle connection dropped: the next query reconnects
   try {
     await migrate(pool);
@@ -98,8 +92,7 @@ async function postgres(): Promise<Record<string, unknown>> {
     return { claim_complete: claim, unblock_ms: { dependents_1000: u1k, [`dependents_${quick ? 2000 : 10000}`]: u10k }, ready };
   } finally {
     await pool.end();
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

@@ -8,6 +8,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { createContainer, createServerContainer } from '../../src/app/service-factory.js';
 import { LoomApi } from '../../src/ports/loom-api.js';
 import { TaskCache } from '../../src/ports/task-cache.js';
+import { benchDatabase } from '../support/database.js';
 import { bulkLoadTasks } from '../support/seed.js';
 import { percentile, round } from '../support/stats.js';
 
@@ -30,7 +31,6 @@ const BURST = quick ? 200 : 1_000;
 const READY_TASKS = quick ? 10_000 : 100_000;
 const READS = quick ? 500 : 2_000;
 const origin = { kind: 'bench', id: 'events' };
-const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.LOOM_BENCH_REDIS_URL ?? process.env.LOOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,23 +136,17 @@ async function readyLatency(url: string, prefix: string): Promise<Record<string,
   return { tasks: total, limit: 20, reads: READS, postgres: summary(without), redis_cache: summary(withC) };
 }
 
-const name = `loom_bench_${randomBytes(4).toString('hex')}`;
 const prefix = `loom-bench:${randomBytes(4).toString('hex')}:`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
+const db = await benchDatabase();
 const result: Record<string, unknown> = { bench: 'events', quick, cores: (await import('node:os')).cpus().length };
 try {
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   await migrate(pool);
   await pool.end();
-  result.event_latency = await eventLatency(url.toString(), prefix);
-  result.ready_at_scale = await readyLatency(url.toString(), prefix);
+  result.event_latency = await eventLatency(db.url, prefix);
+  result.ready_at_scale = await readyLatency(db.url, prefix);
 } finally {
-  await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-  await admin.end();
+  await db.drop();
   const redis = new Redis(redisUrl);
   let cursor = '0';
   do {

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import pg from 'pg';
+import { benchDatabase } from '../support/database.js';
 import { percentile, round } from '../support/stats.js';
 
 /**
@@ -28,7 +27,6 @@ const SAMPLES = quick ? 100 : 500;
 const WARMUP = 20;
 const COLD_RUNS = 5;
 const TARGETS = { server_p50_ms: 3, embedded_p50_ms: 5, cold_start_embedded_ms: 1_500 };
-const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** bin/loom.js of this checkout, from bench/mcp (tsx) or dist/bench/mcp (built). */
 function loomBin(): string {
@@ -162,13 +160,8 @@ async function coldStart(cwd: string, env: Env, before: () => Promise<unknown>):
 }
 
 async function serverMode(): Promise<Record<string, unknown>> {
-  const name = `loom_bench_mcp_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const env = { LOOM_DATABASE_URL: url.toString() };
+  const db = await benchDatabase('bench_mcp');
+  const env = { LOOM_DATABASE_URL: db.url };
   const dir = mkdtempSync(join(tmpdir(), 'loom-bench-mcp-server-'));
   try {
     await cli(dir, ['init', '--name', 'bench-mcp', '--json'], env);
@@ -183,8 +176,7 @@ async function serverMode(): Promise<Record<string, unknown>> {
     return { via: 'loom mcp in-process on Postgres', round_trip_ms, cold_start_ms: cold };
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

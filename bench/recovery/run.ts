@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomService } from '../../src/app/loom-service.js';
+import { benchDatabase } from '../support/database.js';
 import { inParallel, percentile, round } from '../support/stats.js';
 
 /**
@@ -24,7 +24,6 @@ const quick = process.argv.includes('--quick');
 const CLAIMED = quick ? 2_000 : 10_000;
 const TICK_MS = 1000;
 const origin = { kind: 'bench', id: 'bench' };
-const adminUrl = process.env.LOOM_BENCH_DATABASE_URL ?? process.env.LOOM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -102,13 +101,8 @@ async function measure(api: LoomService, maintain: () => Promise<void> = async (
 }
 
 async function postgres(): Promise<Record<string, unknown>> {
-  const name = `loom_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 16 });
+  const db = await benchDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 16 });
   pool.on('error', () => {});
   try {
     await migrate(pool);
@@ -116,8 +110,7 @@ async function postgres(): Promise<Record<string, unknown>> {
   } finally {
     await pool.end();
     await sleep(200);
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 
