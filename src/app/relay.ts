@@ -202,7 +202,14 @@ export class OutboxRelay {
         this.log(`relay: publishing events works again; caught up from the event log`);
       }
       if (!pass.locked) return 'locked';
-      if (this.failures > 0 && pass.count === 0) return 'failed'; // still backing off: nothing proved otherwise
+      if (this.failures > 0 && pass.count === 0) {
+        // Nothing was sent, so nothing proves Redis is back; unless another relay has since
+        // published everything, which it could only do through Redis.
+        if (await this.peek()) return 'failed';
+        this.failures = 0;
+        this.log('relay: the event log is out again (another process relayed it)');
+        return 'empty';
+      }
       this.nudged = false;
       this.published += pass.count;
       return pass.count === this.batchSize ? 'full' : pass.count === 0 ? 'empty' : 'done';

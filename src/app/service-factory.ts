@@ -102,22 +102,26 @@ export function serviceForPool(pool: pg.Pool, options: ServiceOptions = {}): { s
 }
 
 /**
- * The bus, the cache and the relay each notice a Redis outage and its end
- * (once each, per outage). A process says so once: the first line of an
- * outage and the first of its end get through, the echoes do not.
+ * The bus (its publishing and its listening connection), the cache and the
+ * relay each notice a Redis outage and its end, once each, and at their own
+ * pace. A process says so once: the first failure line while every part was
+ * well, and the recovery line of the last part to recover; the echoes in
+ * between do not get through. A part is named by what precedes the line's
+ * first colon, plus whether it is about listening.
  */
 export function oneLinePerOutage(log: (line: string) => void): (line: string) => void {
-  let down = false;
+  const failing = new Set<string>();
   return (line) => {
-    const failing = /\bcannot\b/.test(line);
-    const recovered = !failing && /\bagain\b/.test(line);
-    if (failing) {
-      if (down) return;
-      down = true;
-    } else if (recovered) {
-      if (!down) return;
-      down = false;
+    const part = `${line.split(':', 1)[0]}${/\blisten/.test(line) ? ' (listening)' : ''}`;
+    if (/\bcannot\b/.test(line)) {
+      const first = failing.size === 0;
+      failing.add(part);
+      if (first) log(line);
+    } else if (/\bagain\b/.test(line)) {
+      if (!failing.delete(part)) return;
+      if (failing.size === 0) log(line);
+    } else {
+      log(line);
     }
-    log(line);
   };
 }

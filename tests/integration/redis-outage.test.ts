@@ -110,10 +110,13 @@ describe('a Redis outage in server mode', () => {
     // The outage was logged once per part, not once per event.
     // One line for the outage and one for its end per process, not one per component or event.
     for (const p of ['writer', 'listener']) {
-      await until(() => logged.some((l) => l.startsWith(`${p}: `) && /\bagain\b/.test(l)), `${p} to report Redis back`);
+      // An outage line says "... until it answers again" too: the recovery line is the one without "cannot".
+      const recovery = (l: string) => l.startsWith(`${p}: `) && !/\bcannot\b/.test(l) && /\bagain\b/.test(l);
+      await until(() => logged.some(recovery), `${p} to report Redis back`);
       const lines = logged.filter((l) => l.startsWith(`${p}: `));
       expect(lines, lines.join('\n')).toHaveLength(2);
       expect(lines[0]).toMatch(/cannot/);
+      expect(recovery(lines[1]!)).toBe(true);
     }
     await writer.api.close();
     await listener.api.close();
