@@ -17,6 +17,23 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
+/**
+ * `loom ready --json | head -1`: the reader closes the pipe once it has what
+ * it wants. Node ignores SIGPIPE, so the next write fails with EPIPE, which
+ * unheard would crash the command with a stack trace. The command has done
+ * its work by the time it prints, so it stops there, quietly, as a Unix tool
+ * killed by SIGPIPE would, and with its own exit code (0 unless it failed).
+ * `loom watch` piped into `head` ends the same way.
+ */
+function stopQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
+}
+
 /** The `loom` executable: the CLI, or the embedded daemon when started as one. */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'daemon' && argv[1] === 'run') {
@@ -26,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
     return -1; // keeps running until idle or stopped
   }
+  // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
+  if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
   const [{ buildCli, runCli }, { AppConnector }] = await Promise.all([import('../adapters/cli/cli.js'), import('./connector.js')]);
   const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });

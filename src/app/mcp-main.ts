@@ -88,6 +88,8 @@ export async function serveMcpStdio(
     process.once('SIGINT', () => void stop('SIGINT'));
     process.stdin.once('end', () => void stop('stdin closed'));
     process.stdin.once('close', () => void stop('stdin closed'));
+    // A client gone without closing our stdin: the next write fails with EPIPE (unheard, a crash).
+    for (const out of [process.stdout, process.stderr]) out.on('error', () => void stop('client closed its end of the pipe'));
     mcp.server.onclose = ((previous) => () => {
       previous?.();
       void stop('client closed');

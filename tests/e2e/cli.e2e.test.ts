@@ -5,12 +5,13 @@
  * server mode against a real Postgres database, and in server mode with
  * Redis (events across processes through the outbox relay, the read cache).
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { loom, loomJson } from '../support/loom-cli.js';
+import { LOOM_BIN, loom, loomJson } from '../support/loom-cli.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 type Mode = { name: string; storage: 'embedded' | 'server'; env: () => Record<string, string> };
@@ -166,6 +167,24 @@ describe.each(modes)('loom CLI end to end ($name)', (mode) => {
     const badRedis = await loom(dir, ['doctor'], { ...mode.env(), LOOM_REDIS_URL: 'redis://127.0.0.1:1' });
     expect(badRedis.code).toBe(1);
     expect(badRedis.stdout).toMatch(/redis\s+fail\s+redis:\/\/127\.0\.0\.1:1 is unreachable/);
+  });
+
+  it('stops quietly, exit 0, when the reader closes the pipe first (`loom status --json | head -0`)', async () => {
+    for (const args of [['status', '--json'], ['graph', '--format', 'json'], ['watch', '--json']]) {
+      const child = spawn(process.execPath, [LOOM_BIN, ...args], {
+        cwd: dir,
+        env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...mode.env() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.destroy(); // the reader is gone before the first line is written
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      // watch would follow forever: it ends because its output has nowhere to go
+      expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
   });
 
   it('says how to make a project where there is none', async () => {

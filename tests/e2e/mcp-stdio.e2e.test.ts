@@ -221,6 +221,20 @@ describe('loom mcp over stdio (embedded)', () => {
     expect(qChild.exitCode).toBe(0);
   });
 
+  it('stops cleanly when the client stops reading its stdout without closing stdin', async () => {
+    const p = await start(['--agent-id', 'epipe']);
+    await p.ok('loom_ready');
+    const child = p.child;
+    const exit = exitWithin(child, 5_000);
+    child.stdout!.destroy(); // the client's reading end is gone; our stdin stays open
+    void p.client.listTools().catch(() => undefined); // its answer meets the closed pipe
+    expect(await exit.elapsed).toBeLessThan(5_000);
+    await p.closed; // stderr fully read
+    expect(child.exitCode).toBe(0);
+    expect(p.stderr).toContain('stopping (client closed its end of the pipe)');
+    expect(p.stderr).not.toMatch(/EPIPE|\n\s*at /);
+  });
+
   it('in a directory with no project: still lists its tools, and a call says NO_PROJECT and how to fix it', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'loom-mcp-noproject-'));
     try {
