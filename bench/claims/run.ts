@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { AppConnector } from '../../src/app/connector.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
+import { SERVER_MODE, serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import { benchDatabase } from '../support/database.js';
 import { bulkLoadTasks } from '../support/seed.js';
@@ -81,7 +81,8 @@ async function postgres(): Promise<Record<string, unknown>> {
   pool.on('error', () => {}); // an idle connection dropped: the next query reconnects
   try {
     await migrate(pool);
-    const { service } = serviceForPool(pool, { ownsPool: false });
+    // Composed as every server-mode loom process is (the connector uses SERVER_MODE too).
+    const { service } = serviceForPool(pool, { ...SERVER_MODE, ownsPool: false });
     const p1 = await service.createProject({ name: 'cycles' });
     const claim = await cycles(service, p1.id);
     const p2 = await service.createProject({ name: 'unblock' });

@@ -64,7 +64,7 @@ export class AppConnector implements LoomConnector {
   private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource; redis?: boolean }> {
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
-      const [{ default: pg }, { ensureSchema }, { createContainer, createServerContainer }] = await Promise.all([
+      const [{ default: pg }, { ensureSchema }, { createContainer, createServerContainer, SERVER_MODE }] = await Promise.all([
         import('pg'),
         import('../adapters/postgres/migrator.js'),
         import('./service-factory.js'),
@@ -82,8 +82,8 @@ export class AppConnector implements LoomConnector {
       // hears its own events only and reads Postgres.
       const container =
         config.redis_url === null
-          ? createContainer(pool, { settings: config.tasks })
-          : await createServerContainer(pool, { settings: config.tasks, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
+          ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks })
+          : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
       return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null };
     }
     const client = this.daemonClient(config.project_dir);

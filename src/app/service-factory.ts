@@ -27,7 +27,16 @@ export interface ServiceOptions {
   bus?: EventBus;
   /** Ends the pool when the service closes (default true). */
   ownsPool?: boolean;
+  /**
+   * Vacuum the tasks table after bursts of claims (default false). Server
+   * mode turns it on (SERVER_MODE); the embedded daemon keeps PGlite clean
+   * itself, between requests.
+   */
+  vacuumAfterBursts?: boolean;
 }
+
+/** What every server-mode process (a real Postgres pool) composes with. */
+export const SERVER_MODE = { vacuumAfterBursts: true } as const satisfies ServiceOptions;
 
 /**
  * The composition root for one database: loads the adapter modules into an
@@ -36,7 +45,7 @@ export interface ServiceOptions {
  */
 export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Container {
   const container = new Container();
-  container.load(memoryModule(), postgresModule(pool, options.ownsPool ?? true));
+  container.load(memoryModule(), postgresModule(pool, { ownsPool: options.ownsPool ?? true, vacuumAfterBursts: options.vacuumAfterBursts ?? false }));
   if (options.clock !== undefined) container.rebind(Clock).toConstantValue(options.clock);
   if (options.ids !== undefined) container.rebind(IdGenerator).toConstantValue(options.ids);
   if (options.bus !== undefined) container.rebind(EventBus).toConstantValue(options.bus);

@@ -8,10 +8,15 @@ import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask } from './rows.j
 
 /** The statements a use case runs inside one transaction, on one connection. */
 export class PgTaskStoreTx implements TaskStoreTx {
+  /** Rows this transaction's UPDATEs rewrote (each leaves a dead version for VACUUM). */
+  rewritten = 0;
+
   constructor(private readonly client: pg.PoolClient) {}
 
-  private q(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
-    return this.client.query(text, params);
+  private async q(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    const r = await this.client.query(text, params);
+    if (r.command === 'UPDATE') this.rewritten += r.rowCount ?? 0;
+    return r;
   }
 
   async insertProject(project: Project): Promise<void> {

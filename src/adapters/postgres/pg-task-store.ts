@@ -8,26 +8,42 @@ import { checkout } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
+import { VacuumAfterBursts } from './vacuum-after-bursts.js';
 
 const MAX_TX_ATTEMPTS = 5;
+
+export interface PgTaskStoreOptions {
+  /** Ends the pool when the store closes (default true). */
+  ownsPool?: boolean;
+  /** Vacuum the tasks table after bursts of writes (server mode: see VacuumAfterBursts). */
+  vacuumAfterBursts?: boolean;
+}
 
 /**
  * The task store in SQL over node-postgres. The same class serves a real
  * Postgres pool and the embedded PGlite (through its pg adapter).
  */
 export class PgTaskStore implements TaskStore {
+  private readonly ownsPool: boolean;
+  private readonly vacuum: VacuumAfterBursts | null;
+
   constructor(
     private readonly pool: pg.Pool,
-    private readonly ownsPool = true,
-  ) {}
+    options: PgTaskStoreOptions = {},
+  ) {
+    this.ownsPool = options.ownsPool ?? true;
+    this.vacuum = options.vacuumAfterBursts === true ? new VacuumAfterBursts(pool) : null;
+  }
 
   async transaction<T>(fn: (tx: TaskStoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const out = await checkout(this.pool);
       try {
         await out.client.query('BEGIN');
-        const result = await fn(new PgTaskStoreTx(out.client));
+        const tx = new PgTaskStoreTx(out.client);
+        const result = await fn(tx);
         await out.client.query('COMMIT');
+        this.vacuum?.wrote(tx.rewritten);
         return result;
       } catch (e) {
         try {
@@ -133,6 +149,7 @@ export class PgTaskStore implements TaskStore {
     );
     const row = r.rows[0];
     if (row === undefined) return null;
+    this.vacuum?.wrote(1);
     const task = toTask(row);
     const event: LoomEvent = toEvent({
       id: row.event_id,
@@ -197,6 +214,7 @@ export class PgTaskStore implements TaskStore {
     // Every decision carries at least one event, so no rows means the revision moved on.
     if (r.rows.length === 0) return null;
     const events = r.rows.map(toEvent);
+    this.vacuum?.wrote(1 + events.filter((e) => e.type === 'task.unblocked').length);
     return {
       task: { ...t, revision: input.expected_revision + 1 },
       events,
@@ -377,6 +395,7 @@ export class PgTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
+    await this.vacuum?.close();
     if (this.ownsPool) await this.pool.end();
   }
 }
