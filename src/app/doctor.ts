@@ -41,6 +41,7 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
         add('database', true, `answered in ${Date.now() - t0} ms; ${overview.total} tasks, ${overview.ready} ready, ${overview.escalations.length} open escalations`);
         const migrated = await connector.migrate({ projectDir: dir });
         add('migrations', true, `schema version ${migrated.version}`);
+        if (config.database_url !== null) checks.push(await vacuumCheck(config.database_url));
       } finally {
         await api.close();
       }
@@ -76,6 +77,39 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
     if (config.database_url !== null) checks.push(await relayCheck(config.database_url, config.redis_url, config.redis.key_prefix));
   }
   return checks;
+}
+
+/**
+ * Server mode: can this role vacuum `tasks`? Loom does after bursts of claims
+ * (see vacuum-after-bursts.ts); without it, claims slow down until
+ * autovacuum comes by, if it is on at all.
+ */
+async function vacuumCheck(databaseUrl: string): Promise<DoctorCheck> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT r.rolsuper OR pg_has_role(current_user, c.relowner, 'USAGE') OR pg_has_role(current_user, d.datdba, 'USAGE') AS can,
+              current_user AS role, pg_get_userbyid(c.relowner) AS owner, current_setting('autovacuum') = 'on' AS autovacuum
+         FROM pg_class c, pg_roles r, pg_database d
+        WHERE c.oid = 'tasks'::regclass AND r.rolname = current_user AND d.datname = current_database()`,
+    );
+    const v = rows[0] as { can: boolean; role: string; owner: string; autovacuum: boolean };
+    const auto = `autovacuum is ${v.autovacuum ? 'on' : 'off'} on the server`;
+    if (v.can) return { name: 'vacuum', status: 'ok', detail: `Loom vacuums the tasks table after bursts of claims; ${auto}` };
+    return {
+      name: 'vacuum',
+      status: 'warn',
+      detail: `role ${v.role} cannot vacuum the tasks table (owned by ${v.owner}): after a burst of claims each claim slows down until ${v.autovacuum ? 'autovacuum comes by' : 'someone vacuums (autovacuum is off)'}`,
+      fix: `to let Loom vacuum it, give the table to this role (as ${v.owner}: ALTER TABLE tasks OWNER TO ${v.role}), or run Loom as ${v.owner}`,
+    };
+  } catch (e) {
+    return { name: 'vacuum', status: 'warn', detail: `could not check: ${(e as Error).message}` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** Events waiting in the outbox longer than this mean no relay is getting them out. */

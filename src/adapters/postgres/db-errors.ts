@@ -17,6 +17,14 @@ export function toLoomError(e: unknown): LoomError {
       details: { driver_code: code },
     });
   }
+  if (code === '42501') {
+    // insufficient_privilege: a role given fewer rights than Loom's statements need
+    return new LoomError('DATABASE_PERMISSION', `the database role may not do this: ${message}; nothing was written`, {
+      hint: "connect as the role that owns Loom's tables (the one that ran `loom migrate`), or grant this role what the message names",
+      cause: e,
+      details: { driver_code: code },
+    });
+  }
   return new LoomError('INTERNAL', `database error${code ? ` ${code}` : ''}; nothing was written`, {
     hint: 'this is a bug in Loom or a damaged database; run with LOOM_DEBUG=1 for details and report it',
     cause: e,

@@ -44,9 +44,14 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
   try {
     await client.query(`SELECT pg_advisory_lock(${LOCK})`);
     try {
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS loom_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
+      // Only when missing: CREATE ... IF NOT EXISTS still needs the right to create, and a role
+      // given rights on Loom's tables alone must be able to find the schema up to date.
+      const exists = await client.query(`SELECT to_regclass('loom_migrations') IS NOT NULL AS ok`);
+      if (exists.rows[0].ok !== true) {
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS loom_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+      }
       const r = await client.query('SELECT version FROM loom_migrations ORDER BY version');
       const done = new Set<number>(r.rows.map((row) => Number(row.version)));
       const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
