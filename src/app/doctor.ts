@@ -85,18 +85,11 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
  * autovacuum comes by, if it is on at all.
  */
 async function vacuumCheck(databaseUrl: string): Promise<DoctorCheck> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: databaseUrl });
-  client.on('error', () => {});
+  const [{ default: pg }, { vacuumRights }] = await Promise.all([import('pg'), import('../adapters/postgres/vacuum-after-bursts.js')]);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on('error', () => {});
   try {
-    await client.connect();
-    const { rows } = await client.query(
-      `SELECT r.rolsuper OR pg_has_role(current_user, c.relowner, 'USAGE') OR pg_has_role(current_user, d.datdba, 'USAGE') AS can,
-              current_user AS role, pg_get_userbyid(c.relowner) AS owner, current_setting('autovacuum') = 'on' AS autovacuum
-         FROM pg_class c, pg_roles r, pg_database d
-        WHERE c.oid = 'tasks'::regclass AND r.rolname = current_user AND d.datname = current_database()`,
-    );
-    const v = rows[0] as { can: boolean; role: string; owner: string; autovacuum: boolean };
+    const v = await vacuumRights(pool);
     const auto = `autovacuum is ${v.autovacuum ? 'on' : 'off'} on the server`;
     if (v.can) return { name: 'vacuum', status: 'ok', detail: `Loom vacuums the tasks table after bursts of claims; ${auto}` };
     return {
@@ -106,9 +99,9 @@ async function vacuumCheck(databaseUrl: string): Promise<DoctorCheck> {
       fix: `to let Loom vacuum it, give the table to this role (as ${v.owner}: ALTER TABLE tasks OWNER TO ${v.role}), or run Loom as ${v.owner}`,
     };
   } catch (e) {
-    return { name: 'vacuum', status: 'warn', detail: `could not check: ${(e as Error).message}` };
+    return { name: 'vacuum', status: 'warn', detail: `could not check: ${LoomError.is(e) ? `${e.code}: ${e.message}` : String(e)}` };
   } finally {
-    await client.end().catch(() => undefined);
+    await pool.end();
   }
 }
 

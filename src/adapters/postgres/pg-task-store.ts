@@ -214,12 +214,9 @@ export class PgTaskStore implements TaskStore {
     // Every decision carries at least one event, so no rows means the revision moved on.
     if (r.rows.length === 0) return null;
     const events = r.rows.map(toEvent);
-    this.vacuum?.wrote(1 + events.filter((e) => e.type === 'task.unblocked').length);
-    return {
-      task: { ...t, revision: input.expected_revision + 1 },
-      events,
-      unblocked: events.filter((e) => e.type === 'task.unblocked').map((e) => e.task_id!).sort(),
-    };
+    const unblocked = events.filter((e) => e.type === 'task.unblocked').map((e) => e.task_id!).sort();
+    this.vacuum?.wrote(1 + unblocked.length);
+    return { task: { ...t, revision: input.expected_revision + 1 }, events, unblocked };
   }
 
   async expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]> {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { checkout, type CheckedOut } from './checkout.js';
+import { toLoomError } from './db-errors.js';
 
 /** Fewest row writes between two vacuums; a large table waits for a fiftieth of its rows. */
 export const MIN_WRITES_BETWEEN_VACUUMS = 5_000;
@@ -77,5 +78,29 @@ export class VacuumAfterBursts {
     } finally {
       out?.release();
     }
+  }
+}
+
+export interface VacuumRights {
+  /** This role may vacuum `tasks`: it owns it (or belongs to its owner), owns the database, or is a superuser. */
+  can: boolean;
+  role: string;
+  owner: string;
+  /** The server runs autovacuum at all. */
+  autovacuum: boolean;
+}
+
+/** Whether this connection's role may vacuum `tasks` (for `loom doctor`). */
+export async function vacuumRights(pool: pg.Pool): Promise<VacuumRights> {
+  try {
+    const { rows } = await pool.query(
+      `SELECT r.rolsuper OR pg_has_role(current_user, c.relowner, 'USAGE') OR pg_has_role(current_user, d.datdba, 'USAGE') AS can,
+              current_user AS role, pg_get_userbyid(c.relowner) AS owner, current_setting('autovacuum') = 'on' AS autovacuum
+         FROM pg_class c, pg_roles r, pg_database d
+        WHERE c.oid = 'tasks'::regclass AND r.rolname = current_user AND d.datname = current_database()`,
+    );
+    return rows[0] as VacuumRights;
+  } catch (e) {
+    throw toLoomError(e);
   }
 }
