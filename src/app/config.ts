@@ -6,7 +6,7 @@ import * as yaml from 'js-yaml';
 import { LoomError } from '../domain/errors.js';
 import { NOTIFIERS_CONFIG_SCHEMA, type NotifiersConfigFile } from '../adapters/notifiers/config-schema.js';
 import { DEFAULT_ORCHESTRATION, type OrchestrationPolicy } from '../domain/policy.js';
-import { DEFAULT_TASK_SETTINGS } from './settings.js';
+import { DEFAULT_TASK_SETTINGS, MAX_JSON_BODY_BYTES } from './settings.js';
 import { describeErrors } from './schemas.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
@@ -75,6 +75,8 @@ const CONFIG_SCHEMA = {
         max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
         lease_seconds: { type: 'integer', minimum: 1, maximum: 86400 },
         failure_policy: { enum: ['block', 'cancel'] },
+        max_context_bytes: { type: 'integer', minimum: 1024, maximum: MAX_JSON_BODY_BYTES },
+        max_output_bytes: { type: 'integer', minimum: 1024, maximum: MAX_JSON_BODY_BYTES },
         retry: {
           type: 'object',
           additionalProperties: false,
@@ -228,6 +230,8 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       lease_seconds: merged.tasks?.lease_seconds ?? DEFAULT_TASK_SETTINGS.lease_seconds,
       failure_policy: merged.tasks?.failure_policy ?? DEFAULT_TASK_SETTINGS.failure_policy,
       retry: { ...DEFAULT_TASK_SETTINGS.retry, ...merged.tasks?.retry },
+      max_context_bytes: merged.tasks?.max_context_bytes ?? DEFAULT_TASK_SETTINGS.max_context_bytes,
+      max_output_bytes: merged.tasks?.max_output_bytes ?? DEFAULT_TASK_SETTINGS.max_output_bytes,
       orchestration: orchestrationPolicy(merged.orchestration),
     },
     daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },

@@ -4,7 +4,8 @@ import type { Message } from '../domain/message.js';
 import type { Project, Task } from '../domain/task.js';
 import type { LoomApi, TickReport } from '../ports/loom-api.js';
 import { deadLetters, listAgents, listEscalations, reconcile, redrive, resolveEscalation } from './use-cases/orchestration.js';
-import { validateInput, type ApiMethod } from './schemas.js';
+import { checkJsonSize, validateInput, type ApiMethod } from './schemas.js';
+import { withinBytes } from './use-cases/bounded.js';
 import { claimTask } from './use-cases/claim-task.js';
 import { createTask } from './use-cases/create-task.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
@@ -43,6 +44,14 @@ export class LoomService implements LoomApi {
     return project;
   }
 
+  private contextSize(method: ApiMethod, context: unknown): void {
+    checkJsonSize(method, 'context', context, this.d.settings.max_context_bytes, 'tasks.max_context_bytes');
+  }
+
+  private outputSize(method: ApiMethod, output: unknown): void {
+    checkJsonSize(method, 'output', output, this.d.settings.max_output_bytes, 'tasks.max_output_bytes');
+  }
+
   async createProject(input: { name: string; id?: string }): Promise<Project> {
     validateInput('createProject', input);
     return createProject(this.d, input);
@@ -52,10 +61,12 @@ export class LoomService implements LoomApi {
   }
   async createTask(input: Parameters<LoomApi['createTask']>[0]): Promise<Task> {
     await this.project('createTask', input);
+    this.contextSize('createTask', input.context);
     return createTask(this.d, input);
   }
   async updateTask(input: Parameters<LoomApi['updateTask']>[0]): Promise<Task> {
     await this.project('updateTask', input);
+    this.contextSize('updateTask', input.context);
     return updateTaskUseCase(this.d, input);
   }
   async ready(input: Parameters<LoomApi['ready']>[0]): Promise<Task[]> {
@@ -72,6 +83,7 @@ export class LoomService implements LoomApi {
   }
   async done(input: Parameters<LoomApi['done']>[0]): ReturnType<LoomApi['done']> {
     await this.project('done', input);
+    this.outputSize('done', input.output);
     return completeTask(this.d, input);
   }
   async fail(input: Parameters<LoomApi['fail']>[0]): ReturnType<LoomApi['fail']> {
@@ -99,7 +111,7 @@ export class LoomService implements LoomApi {
   }
   async events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]> {
     await this.project('events', input);
-    return this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) });
+    return withinBytes(await this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) }));
   }
   async recoverLeases(input: { project_id: string }): ReturnType<LoomApi['recoverLeases']> {
     await this.project('recoverLeases', input);
@@ -127,6 +139,7 @@ export class LoomService implements LoomApi {
   }
   async resolveEscalation(input: Parameters<LoomApi['resolveEscalation']>[0]): ReturnType<LoomApi['resolveEscalation']> {
     await this.project('resolveEscalation', input);
+    this.outputSize('resolveEscalation', input.output);
     return resolveEscalation(this.d, input);
   }
   async agents(input: { project_id: string }): ReturnType<LoomApi['agents']> {

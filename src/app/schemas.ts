@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { validationFailed } from '../domain/errors.js';
+import { LoomError, validationFailed } from '../domain/errors.js';
+import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { PRIORITIES } from '../domain/task.js';
@@ -138,4 +139,17 @@ export function validateInput(method: ApiMethod, input: unknown): void {
   if (!validate(input)) {
     throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors)}`, { method });
   }
+  const unsafe = findUnsafeText(input);
+  if (unsafe !== null) throw validationFailed(`invalid ${method} input: ${unsafe}`, { method });
+}
+
+/** A JSON body (context, output) over its byte limit is refused, naming the limit and the setting. */
+export function checkJsonSize(method: ApiMethod, field: string, value: unknown, maxBytes: number, setting: string): void {
+  if (value === undefined || value === null) return;
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes <= maxBytes) return;
+  throw new LoomError('VALIDATION_FAILED', `invalid ${method} input: ${field} is ${bytes} bytes of JSON; at most ${maxBytes} are allowed`, {
+    hint: `keep large material (logs, specs, diffs) in files of the project and put their paths in ${field}; the limit is ${setting} in .loom/config.yaml. Nothing was written`,
+    details: { method, field, bytes, limit: maxBytes },
+  });
 }

@@ -9,4 +9,9 @@ export const DEFAULT_TASK_SETTINGS: TaskSettings = {
   lease_seconds: DEFAULT_LEASE_SECONDS,
   failure_policy: 'block',
   retry: DEFAULT_RETRY_POLICY,
+  max_context_bytes: 64 * 1024,
+  max_output_bytes: 64 * 1024,
 };
+
+/** The most a config may allow for a context or an output: replies of list reads and the daemon stay bounded. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;

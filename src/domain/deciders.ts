@@ -128,9 +128,36 @@ export function decideUpdate(task: Task, patch: TaskPatch, now: Date, agentId: s
   return { task: next, events: changed.length === 0 ? [] : [{ type: 'task.updated', task_id: task.id, agent_id: agentId, payload: { changed } }] };
 }
 
-/** New dependencies of an open task: its unmet count and, unless it runs already, its status follow. */
-export function decideDependencies(task: Task, deps: ReadonlyArray<Pick<Task, 'id' | 'status'>>, now: Date, agentId: string | null): Decision {
+/**
+ * New dependencies of an open task: its unmet count and, unless it runs
+ * already, its status follow. A task that runs (claimed) cannot gain an
+ * unfinished dependency: it could be done before it, and no task is ever
+ * done ahead of its dependencies. `via` names the epic whose dependencies
+ * the task inherits, when that is where they come from.
+ */
+export function decideDependencies(
+  task: Task,
+  deps: ReadonlyArray<Pick<Task, 'id' | 'status'>>,
+  now: Date,
+  agentId: string | null,
+  via?: string,
+): Decision {
   const unmet = unmetCount(deps);
+  if (task.status === 'claimed' && unmet > 0) {
+    const open = deps.filter((d) => d.status !== 'done').map((d) => d.id);
+    const who = task.assignee ?? 'an agent';
+    throw new LoomError(
+      'INVALID_TRANSITION',
+      `cannot make ${task.id}${via === undefined ? '' : ` (a child of epic ${via}, which passes its dependencies on)`} wait for unfinished ${open.join(', ')}: ` +
+        `it is claimed by ${who} and running, and would be done before them`,
+      {
+        hint:
+          `add the dependency once ${task.id} is done; or take the task back first (${who} releases it with loom_recover, ` +
+          `or \`loom escalate ${task.id}\` ends the claim), then add it. Nothing was written`,
+        details: { task_id: task.id, status: task.status, assignee: task.assignee, unfinished: open, ...(via === undefined ? {} : { epic_id: via }) },
+      },
+    );
+  }
   let { status, blocked_reason } = task;
   // Blocked for a human (an escalation) stays blocked; blocked on dependencies is re-derived.
   if (status === 'pending' || (status === 'blocked' && blocked_reason !== 'escalation')) {
@@ -176,6 +203,13 @@ export function decideDone(task: Task, token: string, agentId: string, output: J
   if (check.ok === 'already_done') return { task, events: [], already_done: true };
   if (check.ok === false) throw check.error;
   assertTransition(task.id, task.status, 'done', 'complete');
+  if (task.unmet_deps > 0) {
+    // Claims need every dependency done, and a claimed task gains no unfinished one: this guards the invariant all the same.
+    throw new LoomError('INVALID_TRANSITION', `cannot complete ${task.id}: ${task.unmet_deps} of its dependencies are not done`, {
+      hint: `a task is never done ahead of its dependencies; \`loom status ${task.id}\` lists them. A person can still mark it done by resolving an escalation (\`loom resolve ID --action done\`)`,
+      details: { task_id: task.id, unmet_deps: task.unmet_deps },
+    });
+  }
   return {
     already_done: false,
     task: { ...task, status: 'done', output: output ?? {}, lease_expires_at: null, updated_at: now.toISOString() },
@@ -271,6 +305,11 @@ export function decideCancel(task: Task, reason: string, now: Date): Decision {
 /** An epic whose children are all done completes itself. */
 export function decideEpicCompletion(epic: Task, now: Date): Decision {
   if (epic.status !== 'epic') throw new LoomError('INVALID_TRANSITION', `task ${epic.id} is not an epic`, { details: { task_id: epic.id } });
+  if (epic.unmet_deps > 0) {
+    throw new LoomError('INVALID_TRANSITION', `epic ${epic.id} cannot complete: ${epic.unmet_deps} of its own dependencies are not done`, {
+      details: { task_id: epic.id, unmet_deps: epic.unmet_deps },
+    });
+  }
   assertTransition(epic.id, epic.status, 'done', 'complete');
   return {
     task: { ...epic, status: 'done', output: epic.output ?? {}, updated_at: now.toISOString() },

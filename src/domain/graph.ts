@@ -56,6 +56,42 @@ export function findCycle(
   return null;
 }
 
+/**
+ * The order in which a writer locks a set of tasks: everything a task waits
+ * for (its dependencies; for an epic, its children) before the task itself.
+ * Completions lock a task, then its dependents, then its epic:
+ * the same direction, so a graph edit and a completion never wait for each
+ * other in a circle. Deterministic (roots and edges are visited in id order). `waits` holds the "waits for" edges reachable from
+ * `roots` (acyclic: cycles are refused before any edge is written).
+ */
+export function waitsForOrder(roots: readonly string[], waits: ReadonlyMap<string, readonly string[]>): string[] {
+  const order: string[] = [];
+  const done = new Set<string>();
+  const started = new Set<string>();
+  for (const root of [...new Set(roots)].sort()) {
+    // Iterative post-order DFS: a task is emitted after everything it waits for.
+    const stack: Array<{ id: string; next: string[] }> = [];
+    const push = (id: string) => {
+      if (done.has(id) || started.has(id)) return;
+      started.add(id);
+      stack.push({ id, next: [...new Set(waits.get(id) ?? [])].sort().reverse() });
+    };
+    push(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const child = top.next.pop();
+      if (child !== undefined) {
+        push(child);
+        continue;
+      }
+      stack.pop();
+      done.add(top.id);
+      order.push(top.id);
+    }
+  }
+  return order;
+}
+
 export function cycleError(cycle: readonly string[]): LoomError {
   return new LoomError('DEPENDENCY_CYCLE', `dependency cycle: ${cycle.join(' -> ')}`, {
     hint: 'remove one of these dependencies; the task graph must stay acyclic. Nothing was written',

@@ -90,12 +90,24 @@ export function decideEscalationResolved(
   };
 }
 
-/** A person marks a task done (from any open or failed state), with the output they give. */
+/**
+ * A person marks a task done (from any open or failed state), with the
+ * output they give. This is the one way a task may be done while some of its
+ * dependencies are not: the event records it (`by_hand`, and how many were
+ * open), so `loom fsck` knows it for an override, not a broken invariant.
+ */
 export function decideDoneByHand(task: Task, output: JsonObject | undefined, now: Date, by: string | null): { task: Task; events: NewEvent[] } {
   assertTransition(task.id, task.status, 'done', 'mark done');
   return {
     task: { ...task, status: 'done', output: output ?? {}, blocked_reason: null, assignee: null, lease_token: null, lease_expires_at: null, run_after: null, updated_at: now.toISOString() },
-    events: [{ type: 'task.done', task_id: task.id, agent_id: by, payload: { by_hand: true, has_output: output !== undefined } }],
+    events: [
+      {
+        type: 'task.done',
+        task_id: task.id,
+        agent_id: by,
+        payload: { by_hand: true, has_output: output !== undefined, ...(task.unmet_deps > 0 ? { override: true, unmet_dependencies: task.unmet_deps } : {}) },
+      },
+    ],
   };
 }
 

@@ -29,6 +29,8 @@ export interface CommitOutcome {
   task: Task;
   events: LoomEvent[];
   unblocked: string[];
+  /** Epics among the released dependents that now wait for nothing: the caller sees whether they complete. */
+  epics: string[];
 }
 
 export interface DependencyRef {
@@ -64,7 +66,7 @@ export interface TaskStore {
   expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]>;
   /** Claimed tasks, lease alive, whose last progress is older than `progressBefore`. */
   stuckCandidates(projectId: string | null, now: Date, progressBefore: Date, limit: number): Promise<Task[]>;
-  /** Open epics whose children are all finished, at least one done (a backstop: completions normally close them). */
+  /** Open epics whose children are all finished (at least one done) and whose own dependencies are done (a backstop: completions normally close them). */
   completableEpics(projectId: string | null, limit: number): Promise<Task[]>;
   /** Tasks still blocked on dependencies although one of them failed or was cancelled (a backstop). */
   orphanedDependents(projectId: string | null, limit: number): Promise<Task[]>;
@@ -93,8 +95,18 @@ export interface TaskStoreTx {
   lockTask(projectId: string, taskId: string): Promise<Task | null>;
   /** Reads tasks of the project, row-locked in id order (so concurrent writers never deadlock on them). */
   lockTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
-  /** Serialises changes to existing dependency edges of one project (cycle checks). */
+  /**
+   * The project's graph lock, taken first by every transaction that changes
+   * dependency edges or walks the graph to change many tasks (create with
+   * dependencies or a parent, update of depends_on, cancel, redrive, resolve,
+   * dead letters). Edges change only under it, so a writer holding it can read
+   * the graph, then lock what it will touch in `waitsForOrder`.
+   */
   lockGraph(projectId: string): Promise<void>;
+  /** Reads tasks of the project without locking them, in no particular order. */
+  getTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
+  /** Row-locks the given tasks one after another in exactly this order (see `waitsForOrder`); returns those that exist. */
+  lockInOrder(projectId: string, taskIds: readonly string[]): Promise<Map<string, Task>>;
   /**
    * The "waits for" edges reachable from `from` (a task waits for its
    * dependencies, an epic for its children), for cycle detection.
@@ -118,9 +130,11 @@ export interface TaskStoreTx {
   recomputeWeights(projectId: string, taskIds: readonly string[]): Promise<void>;
   /**
    * A dependency finished: one statement decrements unmet_deps of every
-   * dependent and makes those with none left pending. Returns the unblocked ids.
+   * dependent and makes those with none left pending. Returns the unblocked
+   * ids, and the epics among the dependents that now wait for nothing (they
+   * complete once their children are done).
    */
-  releaseDependents(projectId: string, taskId: string, now: Date): Promise<string[]>;
+  releaseDependents(projectId: string, taskId: string, now: Date): Promise<{ unblocked: string[]; epics: string[] }>;
   dependents(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
   /** Open dependents, transitively (for cancel propagation). */
   openDescendants(projectId: string, taskIds: readonly string[]): Promise<string[]>;

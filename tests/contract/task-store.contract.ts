@@ -379,14 +379,15 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
         const a1 = await create(p, 'a1', { depends_on: [a.id] });
         const z = await create(p, 'Z');
         expect(await readyIds(p)).toEqual([a.id, b.id, z.id]);
-        // Z is running when it learns it needs B: B gains weight and goes first
-        const lease = await claim(p, z.id);
+        // Z learns it needs B: B gains weight and goes first
         await api().updateTask({ project_id: p, task_id: z.id, depends_on: [b.id] });
         await api().cancel({ project_id: p, task_id: a1.id });
         expect(await readyIds(p)).toEqual([b.id, a.id]);
         expect((await get(p, a.id)).weight).toBe(0);
         expect((await get(p, b.id)).weight).toBe(1);
-        await api().done({ project_id: p, task_id: z.id, agent_id: AGENT, lease_token: lease.lease.token });
+        // A person marks Z done by hand while B is not (an override): B no longer counts it
+        const { escalation } = await api().escalate({ project_id: p, task_id: z.id, message: 'done elsewhere' });
+        await api().resolveEscalation({ project_id: p, escalation_id: escalation.id, action: 'done' });
         expect((await get(p, b.id)).weight).toBe(0);
         expect(await readyIds(p)).toEqual([a.id, b.id]);
       });
@@ -697,14 +698,17 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
         expect(again.task.attempts).toBe(2);
       });
 
-      it('does not bring back as ready a retried task that gained an open dependency while it ran', async () => {
+      it('refuses an open dependency for a running task, and does not bring back as ready a retried task that gained one', async () => {
         const p = await newProject();
         const b = await create(p, 'B');
         const z = await create(p, 'Z', { max_attempts: 3 });
         const c = await claim(p, z.id);
-        await api().updateTask({ project_id: p, task_id: z.id, depends_on: [b.id] });
+        // Z runs: it could be done before B, so the edge is refused while it is claimed, and nothing changes.
+        await expect(api().updateTask({ project_id: p, task_id: z.id, depends_on: [b.id] })).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+        expect(await get(p, z.id)).toMatchObject({ status: 'claimed', depends_on: [], unmet_deps: 0, revision: c.task.revision });
         const r = await api().fail({ project_id: p, task_id: z.id, agent_id: AGENT, lease_token: c.lease.token, reason: 'needs B first' });
         expect(r.outcome).toBe('retrying');
+        await api().updateTask({ project_id: p, task_id: z.id, depends_on: [b.id] });
         await sleep(Math.max(0, Date.parse(r.run_after!) - Date.now()) + 50);
         // Z still waits for B: only B is ready, and Z cannot be claimed
         expect(await readyIds(p)).toEqual([b.id]);

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../../src/adapters/embedded/daemon-client.js';
 import { startDaemonServer, type DaemonServer } from '../../src/adapters/embedded/daemon-server.js';
+import { MAX_LINE_BYTES } from '../../src/adapters/embedded/json-lines.js';
+import { LoomError } from '../../src/domain/errors.js';
 import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
@@ -50,6 +52,41 @@ describe('daemon protocol', () => {
     await expect(client.status({ project_id: project.id, task_id: 'loom-00000000' })).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
     await expect(client.createTask({ project_id: project.id, title: '', origin: { kind: 'a', id: 'b' } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     expect((await client.info())?.requests).toBeGreaterThanOrEqual(52);
+    await client.close();
+  });
+
+  it('answers a reply too large to carry with RESPONSE_TOO_LARGE, and the connection stays usable', async () => {
+    const path = socketPath();
+    // A service whose status answer is bigger than one line may carry (as a 9 x 4 MiB list once was).
+    const huge = new Proxy(api, {
+      get: (target, name, receiver) =>
+        name === 'overview' ? async () => ({ blob: 'x'.repeat(MAX_LINE_BYTES + 1024) }) : Reflect.get(target, name, receiver),
+    });
+    const s = await startDaemonServer({ socketPath: path, token: 't', api: Promise.resolve(huge), events: Promise.resolve(bus), info, idleTimeoutMs: 60_000, onStop: () => {}, log: () => {} });
+    servers.push(s);
+    const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
+    const project = await client.createProject({ name: 'big replies' });
+    const error = await client.overview({ project_id: project.id }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'RESPONSE_TOO_LARGE', details: { method: 'overview' } });
+    expect((error as LoomError).hint).toBeTruthy();
+    expect(await client.getProject({ project_id: project.id })).toMatchObject({ id: project.id });
+    await client.close();
+  });
+
+  it('refuses to send a request too large for the daemon, as VALIDATION_FAILED, before anything reaches it', async () => {
+    const path = socketPath();
+    const server = await serve(path, 't');
+    const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
+    const project = await client.createProject({ name: 'big requests' });
+    const before = server.stats().requests;
+    await expect(
+      client.createTask({ project_id: project.id, title: 't', origin: { kind: 'a', id: 'b' }, context: { blob: 'x'.repeat(MAX_LINE_BYTES) } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { method: 'createTask' } });
+    expect(server.stats().requests).toBe(before);
+    expect(await client.getProject({ project_id: project.id })).toMatchObject({ id: project.id });
     await client.close();
   });
 

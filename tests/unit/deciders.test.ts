@@ -44,6 +44,16 @@ const claimed = (over: Partial<Task> = {}): Task =>
 
 const dep = (id: string, status: TaskStatus): Pick<Task, 'id' | 'status'> => ({ id, status });
 
+function errorOf(fn: () => unknown): LoomError {
+  try {
+    fn();
+  } catch (e) {
+    if (LoomError.is(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a LoomError');
+}
+
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -253,12 +263,12 @@ describe('decideDependencies', () => {
       ['task.updated'],
     ],
     [
-      'a running task keeps running',
+      'a running task keeps running with a done dependency',
       { status: 'claimed', lease_token: TOKEN, lease_expires_at: LEASE_AHEAD },
-      [dep('loom-00000001', 'pending')],
+      [dep('loom-00000001', 'done')],
       'claimed',
       null,
-      1,
+      0,
       ['task.updated'],
     ],
     [
@@ -276,6 +286,24 @@ describe('decideDependencies', () => {
     expect(d.task).toMatchObject({ status, blocked_reason: reason, unmet_deps: unmet, updated_at: NOW_ISO });
     expect(d.task.depends_on).toEqual(deps.map((x) => x.id).sort());
     expect(eventTypes(d)).toEqual(events);
+  });
+
+  it.each<[string, TaskStatus]>([
+    ['pending', 'pending'],
+    ['blocked', 'blocked'],
+    ['claimed', 'failed'],
+  ])('refuses a running task a dependency that is %s: it could be done before it', (_label, depStatus) => {
+    const running = task({ status: 'claimed', assignee: 'alice', lease_token: TOKEN, lease_expires_at: LEASE_AHEAD });
+    const e = errorOf(() => decideDependencies(running, [dep('loom-00000001', 'done'), dep('loom-00000002', depStatus)], NOW, null));
+    expect(e).toMatchObject({ code: 'INVALID_TRANSITION', details: { task_id: running.id, unfinished: ['loom-00000002'], assignee: 'alice' } });
+    expect(e.message).toContain('claimed by alice');
+    expect(e.hint).toContain('Nothing was written');
+  });
+
+  it('names the epic when the dependency is inherited', () => {
+    const running = task({ status: 'claimed', assignee: 'bob', lease_token: TOKEN, lease_expires_at: LEASE_AHEAD });
+    const e = errorOf(() => decideDependencies(running, [dep('loom-00000002', 'pending')], NOW, null, 'loom-0000e01c'));
+    expect(e.message).toContain('a child of epic loom-0000e01c');
   });
 
   it('lists the new dependencies sorted in the event', () => {
@@ -338,6 +366,12 @@ describe('decideDone', () => {
     const d = decideDone(claimed(), TOKEN, 'agent-1', undefined, NOW);
     expect(d.task.output).toEqual({});
     expect(d.events[0]!.payload).toEqual({ attempt: 1, has_output: false });
+  });
+
+  it('refuses a task with unfinished dependencies: no task is done ahead of them', () => {
+    const e = errorOf(() => decideDone(claimed({ unmet_deps: 2 }), TOKEN, 'agent-1', { pr: 12 }, NOW));
+    expect(e).toMatchObject({ code: 'INVALID_TRANSITION', details: { task_id: 'loom-0000000a', unmet_deps: 2 } });
+    expect(e.hint).toContain('loom resolve');
   });
 
   it('reporting done twice with the same lease: the second report is already_done, not an error', () => {
@@ -495,6 +529,10 @@ describe('decideEpicCompletion', () => {
 
   it('keeps an output the epic already has', () => {
     expect(decideEpicCompletion(task({ status: 'epic', output: { summary: 's' } }), NOW).task.output).toEqual({ summary: 's' });
+  });
+
+  it('refuses an epic whose own dependencies are not all done', () => {
+    expect(errorOf(() => decideEpicCompletion(task({ status: 'epic', unmet_deps: 1 }), NOW))).toMatchObject({ code: 'INVALID_TRANSITION', details: { unmet_deps: 1 } });
   });
 
   it.each<TaskStatus>(['done', 'cancelled', 'failed'])('refuses a %s epic (completing twice is an error, not a second event)', (status) => {

@@ -5,7 +5,7 @@ import type { EventHandler } from '../../ports/event-bus.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource } from '../../ports/loom-connector.js';
 import type { DaemonInfo } from './daemon-server.js';
-import { onJsonLines, writeJsonLine } from './json-lines.js';
+import { jsonLine, LineTooLarge, MAX_LINE_BYTES, onJsonLines, tooLarge } from './json-lines.js';
 
 export interface DaemonClientOptions {
   socketPath: string;
@@ -29,6 +29,9 @@ class Connection {
   private readonly pending = new Map<number, Pending>();
   closed = false;
 
+  /** Set when the daemon sent a line too long to take: pending calls then fail with RESPONSE_TOO_LARGE. */
+  private overflow = false;
+
   private constructor(
     private readonly socket: Socket,
     private readonly onEvent: (event: LoomEvent) => void,
@@ -45,15 +48,20 @@ class Connection {
         if (reply.error !== undefined) p.reject(LoomError.fromJSON(reply.error));
         else p.resolve(reply.result);
       },
-      () => socket.destroy(),
+      (e) => {
+        if (e instanceof LineTooLarge) this.overflow = true;
+        socket.destroy();
+      },
     );
     socket.on('close', () => {
       this.closed = true;
       for (const p of this.pending.values()) {
         p.reject(
-          new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon went away during the call', {
-            hint: 'check with `loom status` whether it took effect before retrying; .loom/daemon.log says why the daemon stopped',
-          }),
+          this.overflow
+            ? tooLarge('a call')
+            : new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon went away during the call', {
+                hint: 'check with `loom status` whether it took effect before retrying; .loom/daemon.log says why the daemon stopped',
+              }),
         );
       }
       this.pending.clear();
@@ -77,9 +85,18 @@ class Connection {
   request(method: string, params: unknown): Promise<unknown> {
     if (this.closed) return Promise.reject(new LoomError('DAEMON_UNAVAILABLE', 'the connection to the Loom daemon is closed'));
     const id = this.nextId++;
+    const line = jsonLine({ id, method, params });
+    if (line === null) {
+      return Promise.reject(
+        new LoomError('VALIDATION_FAILED', `the ${method} request is over ${MAX_LINE_BYTES / (1024 * 1024)} MiB, more than the daemon takes`, {
+          hint: 'send less: contexts and outputs have limits of their own (tasks.max_context_bytes, tasks.max_output_bytes); keep large material in files. Nothing was written',
+          details: { method, limit_bytes: MAX_LINE_BYTES },
+        }),
+      );
+    }
     const result = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.refCount();
-    writeJsonLine(this.socket, { id, method, params });
+    if (!this.socket.destroyed) this.socket.write(line);
     return result;
   }
 

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource } from '../../ports/loom-connector.js';
-import { onJsonLines, writeJsonLine } from './json-lines.js';
+import { jsonLine, onJsonLines, tooLarge, writeJsonLine } from './json-lines.js';
 
 /** The LoomApi methods a daemon serves (everything but close). */
 export const DAEMON_METHODS = [
@@ -123,7 +123,14 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
         lastActivity = Date.now();
         answer(req, socket, subscriptions)
           .then(
-            (result) => writeJsonLine(socket, { id: req.id, result: result ?? null }),
+            (result) => {
+              const line = jsonLine({ id: req.id, result: result ?? null });
+              if (line !== null) {
+                if (!socket.destroyed) socket.write(line);
+                return;
+              }
+              writeJsonLine(socket, { id: req.id, error: tooLarge(req.method).toJSON() });
+            },
             (e: unknown) => {
               if (LoomError.is(e)) return writeJsonLine(socket, { id: req.id, error: e.toJSON() });
               o.log(`internal error in ${req.method}: ${(e as Error)?.stack ?? String(e)}`);
@@ -169,3 +176,4 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
     });
   });
 }
+

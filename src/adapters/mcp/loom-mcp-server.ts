@@ -1,10 +1,11 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
 import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
+import { onRawRequest } from './raw-request.js';
 import { McpSession } from './session.js';
 import { toolsOf } from './tools/index.js';
 import type { ToolContext } from './tools/tool.js';
@@ -55,18 +56,30 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   const server = new Server({ name: 'loom', version: o.version }, { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS });
 
   server.setRequestHandler(ListToolsRequestSchema, () => listed);
-  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
-    const name = request.params.name;
+  // The SDK's own check of tools/call answers a malformed call with a dump of schema errors;
+  // Loom checks the call itself and answers in words a model can act on.
+  onRawRequest(server, 'tools/call', async (request): Promise<CallToolResult> => {
+    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
+    const name = params.name;
+    if (typeof name !== 'string') {
+      throw new McpError(ErrorCode.InvalidParams, `tools/call needs params.name, the tool to call: one of ${[...byName.keys()].join(', ')}`);
+    }
     const tool = byName.get(name);
     try {
       if (tool === undefined) {
-        throw new LoomError('VALIDATION_FAILED', `unknown tool ${name}; available: ${[...byName.keys()].join(', ')}`, {
+        throw new LoomError('VALIDATION_FAILED', `unknown tool ${name.slice(0, 100)}; available: ${[...byName.keys()].join(', ')}`, {
           hint: 'call one of the tools listed above',
         });
       }
-      const args = request.params.arguments ?? {};
+      const args = params.arguments ?? {};
+      if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+        throw new LoomError('VALIDATION_FAILED', `${name} arguments must be a JSON object of named arguments, got ${Array.isArray(args) ? 'an array' : args === null ? 'null' : `a ${typeof args}`}`, {
+          hint: `call ${name} with an object, e.g. {} or {"task_id": "loom-1a2b3c4d"}; its input schema is in tools/list`,
+          details: { tool: name },
+        });
+      }
       validateArgs(tool, args);
-      const result = await tool.run(args, ctx);
+      const result = await tool.run(args as Record<string, unknown>, ctx);
       return okResult(hideForeignLeases(result, (id) => session.tokenFor(id)) as Record<string, unknown>);
     } catch (error) {
       return errorResult(toToolError(error, log, name));

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LoomError } from '../../domain/errors.js';
+import { findUnsafeText } from '../../domain/text.js';
 import type { LoomTool } from './tools/tool.js';
 
 // One compiler for the process; each tool's schema is compiled on its first call.
@@ -36,8 +37,9 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
 /** Checks a tool's arguments against its schema; throws VALIDATION_FAILED naming each bad field. */
 export function validateArgs(tool: LoomTool, args: unknown): void {
   const validate = validatorOf(tool);
-  if (validate(args)) return;
-  throw new LoomError('VALIDATION_FAILED', `invalid ${tool.name} arguments: ${describeErrors(validate.errors)}`, {
+  const problem = validate(args) ? findUnsafeText(args) : describeErrors(validate.errors);
+  if (problem === null) return;
+  throw new LoomError('VALIDATION_FAILED', `invalid ${tool.name} arguments: ${problem}`, {
     hint: 'fix the arguments named above and call again; nothing was written',
     details: { tool: tool.name },
   });

@@ -17,6 +17,14 @@ export function toLoomError(e: unknown): LoomError {
       details: { driver_code: code },
     });
   }
+  if (RETRYABLE.has(code)) {
+    // Still colliding after the store's own retries: concurrent writers keep changing the same tasks.
+    return new LoomError('CONFLICT', 'the change kept colliding with concurrent changes to the same tasks; nothing was written', {
+      hint: 'try again in a moment; if it keeps happening, fewer writers are editing the same part of the graph at once',
+      cause: e,
+      details: { driver_code: code },
+    });
+  }
   if (code === '42501') {
     // insufficient_privilege: a role given fewer rights than Loom's statements need
     return new LoomError('DATABASE_PERMISSION', `the database role may not do this: ${message}; nothing was written`, {

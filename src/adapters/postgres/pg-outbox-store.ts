@@ -4,7 +4,7 @@ import type { OutboxStore, RelayedEvent, RelayLag, RelayPass, RelayReader } from
 import type { RelayPosition } from '../../ports/task-cache.js';
 import { checkout } from './checkout.js';
 import { toLoomError } from './db-errors.js';
-import { TASK_COLUMNS, toEvent, toTask, type Row } from './rows.js';
+import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEvent, toTask, type Row } from './rows.js';
 
 /** Advisory lock key of a relay target: one relay per target publishes at a time. */
 const lockKey = (name: string): string => `hashtext('loom.relay.' || ${quoteLiteral(name)})`;
@@ -105,7 +105,7 @@ export class PgOutboxStore implements OutboxStore {
       readyHead: async (projectId, size) =>
         (
           await q(
-            `SELECT ${TASK_COLUMNS} FROM tasks t
+            `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
               WHERE t.project_id = $1 AND t.status = 'pending' AND t.unmet_deps = 0
               ORDER BY t.priority, t.weight DESC, t.created_at, t.id
               LIMIT $2`,

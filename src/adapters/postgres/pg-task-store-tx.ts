@@ -47,6 +47,23 @@ export class PgTaskStoreTx implements TaskStoreTx {
     await this.q(`SELECT pg_advisory_xact_lock(hashtext('loom.graph'), hashtext($1))`, [projectId]);
   }
 
+  async getTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = ANY($2::text[])`, [projectId, [...taskIds]]);
+    return r.rows.map(toTask);
+  }
+
+  async lockInOrder(projectId: string, taskIds: readonly string[]): Promise<Map<string, Task>> {
+    if (taskIds.length === 0) return new Map();
+    // Rows are locked as the sorted rows come up (the row locking sits above the sort): in the given order.
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM unnest($2::text[]) WITH ORDINALITY AS o(id, n) JOIN tasks t ON t.id = o.id
+        WHERE t.project_id = $1 ORDER BY o.n FOR NO KEY UPDATE OF t`,
+      [projectId, [...taskIds]],
+    );
+    return new Map(r.rows.map((row) => [row.id as string, toTask(row)]));
+  }
+
   async reachableDependencies(projectId: string, from: readonly string[]): Promise<Map<string, string[]>> {
     // "Waits for" edges: a task waits for its dependencies, an epic for its children.
     const r = await this.q(
@@ -171,7 +188,7 @@ export class PgTaskStoreTx implements TaskStoreTx {
     );
   }
 
-  async releaseDependents(projectId: string, taskId: string, now: Date): Promise<string[]> {
+  async releaseDependents(projectId: string, taskId: string, now: Date): Promise<{ unblocked: string[]; epics: string[] }> {
     const r = await this.q(
       `UPDATE tasks t
           SET unmet_deps = t.unmet_deps - 1,
@@ -184,7 +201,8 @@ export class PgTaskStoreTx implements TaskStoreTx {
     );
     // RETURNING shows the new row: pending here means "just unblocked", since
     // a pending task never has unmet dependencies.
-    return r.rows.filter((row) => row.status === 'pending').map((row) => row.id as string).sort();
+    const ids = (status: string) => r.rows.filter((row) => row.status === status && Number(row.unmet_deps) === 0).map((row) => row.id as string).sort();
+    return { unblocked: ids('pending'), epics: ids('epic') };
   }
 
   async dependents(projectId: string, taskIds: readonly string[]): Promise<Task[]> {

@@ -7,10 +7,15 @@ import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, TaskStore, Ta
 import { checkout } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
-import { TASK_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
+import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
 
+/** Tries of a transaction or statement that lost a deadlock or serialization conflict; then CONFLICT. */
 const MAX_TX_ATTEMPTS = 5;
+
+/** A short random pause before trying again, growing with each try, so colliding writers spread out. */
+const collisionBackoff = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
 
 export interface PgTaskStoreOptions {
   /** Ends the pool when the store closes (default true). */
@@ -38,6 +43,7 @@ export class PgTaskStore implements TaskStore {
   async transaction<T>(fn: (tx: TaskStoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const out = await checkout(this.pool);
+      let released = false;
       try {
         await out.client.query('BEGIN');
         const tx = new PgTaskStoreTx(out.client);
@@ -51,20 +57,35 @@ export class PgTaskStore implements TaskStore {
         } catch {
           out.broken = true;
         }
-        if (isRetryableDbError(e) && attempt < MAX_TX_ATTEMPTS) continue;
+        if (isRetryableDbError(e) && attempt < MAX_TX_ATTEMPTS) {
+          out.release();
+          released = true;
+          await collisionBackoff(attempt);
+          continue;
+        }
         throw toLoomError(e);
       } finally {
-        out.release();
+        if (!released) out.release();
       }
     }
   }
 
-  /** A hot statement gets a `name`: each connection then parses and plans it once. */
+  /**
+   * A hot statement gets a `name`: each connection then parses and plans it
+   * once. A statement that lost a deadlock or a serialization conflict was
+   * rolled back whole (it runs on its own), so it is run again.
+   */
   private async q(text: string, params: unknown[] = [], name?: string): Promise<pg.QueryResult> {
-    try {
-      return await (name === undefined ? this.pool.query(text, params) : this.pool.query({ name, text, values: params }));
-    } catch (e) {
-      throw toLoomError(e);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (name === undefined ? this.pool.query(text, params) : this.pool.query({ name, text, values: params }));
+      } catch (e) {
+        if (isRetryableDbError(e) && attempt < MAX_TX_ATTEMPTS) {
+          await collisionBackoff(attempt);
+          continue;
+        }
+        throw toLoomError(e);
+      }
     }
   }
 
@@ -81,7 +102,7 @@ export class PgTaskStore implements TaskStore {
 
   async ready(projectId: string, now: Date, limit: number, priority?: Priority): Promise<Task[]> {
     const r = await this.q(
-      `SELECT ${TASK_COLUMNS} FROM tasks t
+      `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
         WHERE t.project_id = $1 AND t.status = 'pending' AND t.unmet_deps = 0 AND (t.run_after IS NULL OR t.run_after <= $2)
           AND ($4::text IS NULL OR t.priority = $4)
         ORDER BY t.priority, t.weight DESC, t.created_at, t.id
@@ -193,14 +214,18 @@ export class PgTaskStore implements TaskStore {
               WHERE EXISTS (SELECT 1 FROM upd) AND d.project_id = $1
                 -- an array drives the pkey lookups whatever the planner's statistics say
                 AND d.id = ANY(ARRAY(SELECT dep.task_id FROM task_deps dep WHERE dep.depends_on = $2))
-             RETURNING d.id, d.status),
+             RETURNING d.id, d.status, d.unmet_deps),
            ev AS (
              INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
              ${decided}
              UNION ALL
              SELECT $1, 'task.unblocked', rel.id, NULL, jsonb_build_object('by', $2::text), $18 FROM rel WHERE rel.status = 'pending'
              RETURNING *)
-           SELECT * FROM ev ORDER BY id`,
+           SELECT ev.id, ev.project_id, ev.type, ev.task_id, ev.agent_id, ev.payload, ev.at, false AS epic_released FROM ev
+           UNION ALL
+           -- epics that now wait for nothing: the caller completes those whose children are done
+           SELECT NULL, NULL, NULL, rel.id, NULL, NULL, NULL, true FROM rel WHERE rel.status = 'epic' AND rel.unmet_deps = 0
+           ORDER BY epic_released, id`,
           common,
           'loom_commit_release',
         )
@@ -213,10 +238,11 @@ export class PgTaskStore implements TaskStore {
         );
     // Every decision carries at least one event, so no rows means the revision moved on.
     if (r.rows.length === 0) return null;
-    const events = r.rows.map(toEvent);
+    const events = r.rows.filter((row) => row.epic_released !== true).map(toEvent);
+    const epics = r.rows.filter((row) => row.epic_released === true).map((row) => row.task_id as string).sort();
     const unblocked = events.filter((e) => e.type === 'task.unblocked').map((e) => e.task_id!).sort();
     this.vacuum?.wrote(1 + unblocked.length);
-    return { task: { ...t, revision: input.expected_revision + 1 }, events, unblocked };
+    return { task: { ...t, revision: input.expected_revision + 1 }, events, unblocked, epics };
   }
 
   async expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]> {
@@ -245,6 +271,7 @@ export class PgTaskStore implements TaskStore {
       `SELECT ${TASK_COLUMNS} FROM tasks t
         WHERE t.status = 'epic' AND ($1::text IS NULL OR t.project_id = $1)
           AND EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id AND c.status = 'done')
+          AND t.unmet_deps = 0
           AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id AND c.status NOT IN ('done', 'cancelled'))
         LIMIT $2`,
       [projectId, limit],
@@ -310,7 +337,7 @@ export class PgTaskStore implements TaskStore {
 
   async deadLetters(projectId: string, limit: number): Promise<Task[]> {
     const r = await this.q(
-      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'failed' ORDER BY t.updated_at DESC, t.id LIMIT $2`,
+      `SELECT ${TASK_LIST_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'failed' ORDER BY t.updated_at DESC, t.id LIMIT $2`,
       [projectId, limit],
     );
     return r.rows.map(toTask);
@@ -318,7 +345,7 @@ export class PgTaskStore implements TaskStore {
 
   async agentTasks(projectId: string, agentId: string): Promise<Task[]> {
     const r = await this.q(
-      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.status = 'claimed' AND t.project_id = $1 AND t.assignee = $2 ORDER BY t.lease_expires_at`,
+      `SELECT ${TASK_LIST_COLUMNS} FROM tasks t WHERE t.status = 'claimed' AND t.project_id = $1 AND t.assignee = $2 ORDER BY t.lease_expires_at`,
       [projectId, agentId],
     );
     return r.rows.map(toTask);
@@ -333,7 +360,7 @@ export class PgTaskStore implements TaskStore {
 
   async blockedTasks(projectId: string, limit: number): Promise<Task[]> {
     const r = await this.q(
-      `SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'blocked' ORDER BY t.priority, t.created_at LIMIT $2`,
+      `SELECT ${TASK_LIST_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'blocked' ORDER BY t.priority, t.created_at LIMIT $2`,
       [projectId, limit],
     );
     return r.rows.map(toTask);

@@ -11,6 +11,24 @@ export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, 
   ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
   COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents`;
 
+/**
+ * A list read (ready, dead letters, an agent's claims) returns many tasks:
+ * a context or output over this many bytes is replaced there by a marker,
+ * `{truncated: true, bytes, see}`, so the answer stays small however large
+ * the stored JSON is. Reading the one task (`status`, a claim) gives it whole.
+ */
+export const LIST_BODY_BYTES = 4096;
+
+// The stored (possibly compressed) size first: a large body is never serialised just to be measured.
+const listBody = (col: string): string => `CASE
+    WHEN ${col} IS NULL THEN NULL
+    WHEN pg_column_size(${col}) > ${LIST_BODY_BYTES} OR octet_length(${col}::text) > ${LIST_BODY_BYTES}
+      THEN jsonb_build_object('truncated', true, 'bytes', octet_length(${col}::text), 'see', 'loom status ' || t.id)
+    ELSE ${col} END`;
+
+/** TASK_COLUMNS for list reads: large bodies left out (see LIST_BODY_BYTES). */
+export const TASK_LIST_COLUMNS = TASK_COLUMNS.replace('t.context, t.output,', `${listBody('t.context')} AS context, ${listBody('t.output')} AS output,`);
+
 export type Row = Record<string, unknown>;
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());

@@ -15,6 +15,10 @@ export interface TaskSettings {
   lease_seconds: number;
   failure_policy: FailurePolicy;
   retry: RetryPolicy;
+  /** Largest `context` of a task, in bytes of JSON (config tasks.max_context_bytes). */
+  max_context_bytes: number;
+  /** Largest `output` a report may carry, in bytes of JSON (config tasks.max_output_bytes). */
+  max_output_bytes: number;
 }
 
 /** What every use case runs against: ports only, wired by the composition root. */

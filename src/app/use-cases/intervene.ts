@@ -33,6 +33,7 @@ export async function cancelTask(
   const now = d.clock.now();
   const reason = input.reason ?? 'cancelled by an operator';
   const r = await d.store.transaction(async (tx) => {
+    await tx.lockGraph(p); // cancelling walks children, dependents and ancestors: graph lock first
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideCancel(task, reason, now);
@@ -54,7 +55,7 @@ export async function cancelTask(
     }
     await tx.recomputeWeights(p, [...task.depends_on, ...cancelled]);
     // A cancelled child may have been the last open one of its epic.
-    await completeEpics(tx, p, task.parent_id, now, events, []);
+    await completeEpics(tx, p, [task.parent_id], now, events, []);
     return { task: saved, cancelled: [...new Set(cancelled)], events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);

@@ -1,4 +1,5 @@
 import type { Message } from '../../domain/message.js';
+import { withinBytes } from './bounded.js';
 import type { UseCaseDeps } from './deps.js';
 
 /** Agents message each other through persisted inboxes: an agent that was away reads them later. */
@@ -37,7 +38,7 @@ export async function readInbox(
   return d.store.transaction(async (tx) => {
     // The agent's row is locked: two readers of one inbox never get the same message twice.
     const { inbox_cursor } = await tx.touchAgent(input.project_id, input.agent_id, now);
-    const messages = await tx.messagesFor(input.project_id, input.agent_id, input.since ?? inbox_cursor, input.limit ?? 50);
+    const messages = withinBytes(await tx.messagesFor(input.project_id, input.agent_id, input.since ?? inbox_cursor, input.limit ?? 50));
     if (messages.length > 0) await tx.setInboxCursor(input.project_id, input.agent_id, messages[messages.length - 1]!.id);
     return messages;
   });

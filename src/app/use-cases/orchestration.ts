@@ -54,7 +54,7 @@ export async function reconcile(d: UseCaseDeps, projectId: string | null): Promi
   for (const epic of await d.store.completableEpics(projectId, BATCH)) {
     const events = await d.store.transaction(async (tx) => {
       const list: NewEvent[] = [];
-      const completed = await completeEpics(tx, epic.project_id, epic.id, now, list, []);
+      const completed = await completeEpics(tx, epic.project_id, [epic.id], now, list, []);
       return completed.length === 0 ? null : { completed, events: await tx.appendEvents(epic.project_id, list, now) };
     });
     if (events !== null) {
@@ -64,6 +64,7 @@ export async function reconcile(d: UseCaseDeps, projectId: string | null): Promi
   }
   for (const orphan of await d.store.orphanedDependents(projectId, BATCH)) {
     const events = await d.store.transaction(async (tx) => {
+      await tx.lockGraph(orphan.project_id);
       const deps = await tx.lockTasks(orphan.project_id, orphan.depends_on);
       const list: NewEvent[] = [];
       for (const failed of deps.filter((t) => t.status === 'failed' || t.status === 'cancelled')) {
@@ -95,6 +96,7 @@ export async function redrive(
   for (const id of ids) {
     const now = d.clock.now();
     const events = await d.store.transaction(async (tx) => {
+      await tx.lockGraph(p); // a redrive walks dependents and ancestors: graph lock first
       const task = await tx.lockTask(p, id);
       if (task === null) throw taskNotFound(id);
       if (input.all === true && task.status !== 'failed') return null; // redriven meanwhile
@@ -146,6 +148,7 @@ export async function resolveEscalation(
   const by = input.agent_id ?? null;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
+    await tx.lockGraph(p); // every action but unblock reaches past the task: graph lock first
     const escalation = await tx.lockEscalation(p, input.escalation_id);
     if (escalation === null) {
       throw new LoomError('ESCALATION_NOT_FOUND', `no escalation ${input.escalation_id} in this project`, {
@@ -181,15 +184,18 @@ export async function resolveEscalation(
         const decision = decideDoneByHand(task, input.output, now, by);
         await tx.updateTask(decision.task);
         events.push(...decision.events);
-        const unblocked = await releaseDependents(tx, p, task.id, now, events);
-        await completeEpics(tx, p, task.parent_id, now, events, unblocked);
+        const released = await releaseDependents(tx, p, task.id, now, events);
+        await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, [...released.unblocked]);
+        await tx.recomputeWeights(p, task.depends_on); // no longer open work for what it waited on
         break;
       }
       case 'cancel': {
         const decision = decideCancel(task, input.note ?? `cancelled on escalation ${escalation.id}`, now);
         await tx.updateTask(decision.task);
         events.push(...decision.events);
-        await propagateFailureToDependents(tx, p, task.id, d.settings.failure_policy, now, d.ids, events);
+        const propagation = await propagateFailureToDependents(tx, p, task.id, d.settings.failure_policy, now, d.ids, events);
+        await tx.recomputeWeights(p, [...task.depends_on, ...propagation.cancelled]);
+        await completeEpics(tx, p, [task.parent_id], now, events, []);
         break;
       }
     }

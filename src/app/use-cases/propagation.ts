@@ -32,35 +32,53 @@ export async function raisePolicyEscalation(
   return escalation;
 }
 
-/** A task finished: release its dependents in one statement and record who became ready. */
-export async function releaseDependents(tx: TaskStoreTx, projectId: string, taskId: string, now: Date, events: NewEvent[]): Promise<string[]> {
-  const unblocked = await tx.releaseDependents(projectId, taskId, now);
-  for (const id of unblocked) events.push({ type: 'task.unblocked', task_id: id, agent_id: null, payload: { by: taskId } });
-  return unblocked;
+/**
+ * A task finished: release its dependents in one statement and record who
+ * became ready. Returns those, and the epics among the dependents that now
+ * wait for nothing (pass them to `completeEpics`).
+ */
+export async function releaseDependents(
+  tx: TaskStoreTx,
+  projectId: string,
+  taskId: string,
+  now: Date,
+  events: NewEvent[],
+): Promise<{ unblocked: string[]; epics: string[] }> {
+  const released = await tx.releaseDependents(projectId, taskId, now);
+  for (const id of released.unblocked) events.push({ type: 'task.unblocked', task_id: id, agent_id: null, payload: { by: taskId } });
+  return released;
 }
 
-/** Completes the chain of epics above a finished task whose children are now all done. */
+/**
+ * Completes the epics among `epicIds` whose children are all finished (at
+ * least one done) and whose own dependencies are all done, and then, in
+ * turn, the epics above them and the epics that waited on them. Each epic is
+ * row-locked before its children are read, so of two last children finishing
+ * at once exactly one sees every sibling done.
+ */
 export async function completeEpics(
   tx: TaskStoreTx,
   projectId: string,
-  parentId: string | null,
+  epicIds: ReadonlyArray<string | null>,
   now: Date,
   events: NewEvent[],
   unblocked: string[],
 ): Promise<string[]> {
   const completed: string[] = [];
-  // Locking the epic first serialises its last children's completions, so
-  // exactly one of them sees every sibling done.
-  for (let id = parentId; id !== null; ) {
+  const queue = epicIds.filter((id): id is string => id !== null);
+  // Looking at an epic twice is harmless: a completed one is done, and skipped.
+  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
     const epic = await tx.lockTask(projectId, id);
-    if (epic === null || epic.status !== 'epic') break;
-    if (!epicComplete(await tx.children(projectId, id))) break;
+    if (epic === null || epic.status !== 'epic' || epic.unmet_deps > 0) continue;
+    if (!epicComplete(await tx.children(projectId, id))) continue;
     const decision = decideEpicCompletion(epic, now);
     await tx.updateTask(decision.task);
     events.push(...decision.events);
     completed.push(epic.id);
-    unblocked.push(...(await releaseDependents(tx, projectId, epic.id, now, events)));
-    id = epic.parent_id;
+    const released = await releaseDependents(tx, projectId, epic.id, now, events);
+    unblocked.push(...released.unblocked);
+    queue.push(...released.epics);
+    if (epic.parent_id !== null) queue.push(epic.parent_id);
   }
   return completed;
 }

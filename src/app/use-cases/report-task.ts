@@ -61,16 +61,30 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
     const task = await loadTask(d, input, attempt);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true };
-    // A child of an epic may complete the epic, and a task done ahead of its
-    // dependencies changes weights: both need the locking path.
-    if (task.parent_id !== null || task.unmet_deps > 0) break;
+    // A child of an epic may complete the epic: that needs the locking path.
+    if (task.parent_id !== null) break;
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: task.has_dependents, now });
     if (r !== null) {
       published(d, r);
-      return { task: r.task, unblocked: r.unblocked, completed_epics: [], already_done: false };
+      // An epic that waited only on this task (its children done already) completes now.
+      const epics = r.epics.length === 0 ? { completed: [], unblocked: [] } : await completeEpicsNow(d, input.project_id, r.epics);
+      return { task: r.task, unblocked: [...r.unblocked, ...epics.unblocked].sort(), completed_epics: epics.completed, already_done: false };
     }
   }
   return completeTaskLocked(d, input);
+}
+
+/** Completes those of these epics that are complete, in a transaction of its own (the reconcile tick is the backstop). */
+async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicIds: string[]): Promise<{ completed: string[]; unblocked: string[] }> {
+  const now = d.clock.now();
+  const r = await d.store.transaction(async (tx) => {
+    const events: NewEvent[] = [];
+    const unblocked: string[] = [];
+    const completed = await completeEpics(tx, projectId, epicIds, now, events, unblocked);
+    return { completed, unblocked, events: await tx.appendEvents(projectId, events, now) };
+  });
+  d.bus.publish(r.events);
+  return { completed: r.completed, unblocked: r.unblocked };
 }
 
 async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
@@ -83,9 +97,9 @@ async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?:
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true, events: [] };
     const saved = await tx.updateTask(decision.task);
     const events: NewEvent[] = [...decision.events];
-    const unblocked = await releaseDependents(tx, p, task.id, now, events);
-    if (task.unmet_deps > 0) await tx.recomputeWeights(p, task.depends_on);
-    const completed = await completeEpics(tx, p, task.parent_id, now, events, unblocked);
+    const released = await releaseDependents(tx, p, task.id, now, events);
+    const unblocked = [...released.unblocked];
+    const completed = await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, unblocked);
     return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
@@ -119,6 +133,7 @@ async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailRes
   const p = input.project_id;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
+    await tx.lockGraph(p); // a dead letter walks its dependents and ancestors: graph lock first, like every graph-wide writer
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = failDecision(d, task, input, now);
@@ -139,7 +154,10 @@ export async function releaseTask(d: UseCaseDeps, input: LeaseInput & { reason?:
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
     if (r !== null) return published(d, r).task;
   }
-  throw new LoomError('INTERNAL', `task ${input.task_id} kept changing while it was being released`, { hint: 'try again' });
+  throw new LoomError('CONFLICT', `task ${input.task_id} kept changing while it was being released; nothing was written`, {
+    hint: 'try again; `loom status` shows what is changing it',
+    details: { task_id: input.task_id },
+  });
 }
 
 /** A dead letter blocks or cancels its dependents (per policy) and asks a human to look. */
@@ -187,8 +205,9 @@ export async function expireLeases(
       }
       continue;
     }
-    // A dead letter or an escalation touches more than the task: under its row lock.
+    // A dead letter or an escalation touches more than the task: under the graph lock, then its row lock.
     const r = await d.store.transaction(async (tx) => {
+      await tx.lockGraph(task.project_id);
       const current = await tx.lockTask(task.project_id, task.id);
       const again = current === null ? null : decide(current, now);
       if (current === null || again === null || again.outcome === 'retrying') return null; // someone else acted first

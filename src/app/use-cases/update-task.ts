@@ -1,7 +1,7 @@
 import { decideDependencies, decideUpdate } from '../../domain/deciders.js';
 import { dependencyNotFound, taskNotFound } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
-import { cycleError, effectiveDependencies, findCycle } from '../../domain/graph.js';
+import { cycleError, effectiveDependencies, findCycle, waitsForOrder } from '../../domain/graph.js';
 import type { Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UpdateTaskInput } from '../../ports/loom-api.js';
@@ -12,31 +12,55 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
   const p = input.project_id;
   const now = d.clock.now();
   const { task, events } = await d.store.transaction(async (tx) => {
-    const current = await tx.lockTask(p, input.task_id);
-    if (current === null) throw taskNotFound(input.task_id);
     const { title, context, priority, done_when, max_attempts } = input;
     const patch = Object.fromEntries(Object.entries({ title, context, priority, done_when, max_attempts }).filter(([, v]) => v !== undefined));
+    if (input.depends_on === undefined) {
+      const current = await tx.lockTask(p, input.task_id);
+      if (current === null) throw taskNotFound(input.task_id);
+      const fields = decideUpdate(current, patch, now, null);
+      return { task: await tx.updateTask(fields.task), events: await tx.appendEvents(p, fields.events, now) };
+    }
+    // New edges: the graph lock first, then every task this touches, each after what it waits for.
+    await tx.lockGraph(p);
+    const own = [...new Set(input.depends_on)];
+    const plan = await planRewire(tx, p, input.task_id, own);
+    const locked = await tx.lockInOrder(p, plan.order);
+    const current = locked.get(input.task_id);
+    if (current === undefined) throw taskNotFound(input.task_id);
     const fields = decideUpdate(current, patch, now, null);
     const events: NewEvent[] = [...fields.events];
-    let next = fields.task;
-    if (input.depends_on !== undefined) {
-      await tx.lockGraph(p); // edges of existing tasks change: serialise cycle checks per project
-      const oldDeps = current.depends_on;
-      next = await rewireDependencies(tx, next, [...new Set(input.depends_on)], now, events);
-      if (current.status === 'epic') {
-        for (const child of await tx.children(p, current.id)) {
-          if (child.status === 'done' || child.status === 'cancelled') continue;
-          const own = await ownDependencies(tx, child);
-          await tx.updateTask(await rewireDependencies(tx, child, own, now, events, next));
-        }
+    const oldDeps = current.depends_on;
+    const next = await rewireDependencies(tx, locked, fields.task, own, plan.parent, now, events);
+    if (current.status === 'epic') {
+      for (const child of await tx.children(p, current.id)) {
+        if (child.status === 'done' || child.status === 'cancelled') continue;
+        const childOwn = await ownDependencies(tx, child);
+        await tx.updateTask(await rewireDependencies(tx, locked, locked.get(child.id) ?? child, childOwn, next, now, events, current.id));
       }
-      await tx.recomputeWeights(p, [...new Set([...oldDeps, ...next.depends_on])]);
     }
+    await tx.recomputeWeights(p, [...new Set([...oldDeps, ...next.depends_on])]);
     const saved = await tx.updateTask(next);
     return { task: saved, events: await tx.appendEvents(p, mergeUpdates(current.id, events), now) };
   });
   d.bus.publish(events);
   return publicView(task);
+}
+
+/**
+ * What a rewire of `taskId` to depend on `own` (plus what its epic passes on)
+ * will touch, in lock order; refuses a cycle before anything is locked. Runs
+ * under the graph lock, so the edges it reads stay as they are.
+ */
+async function planRewire(tx: TaskStoreTx, p: string, taskId: string, own: string[]): Promise<{ order: string[]; parent: Task | null }> {
+  const [task] = await tx.getTasks(p, [taskId]);
+  if (task === undefined) throw taskNotFound(taskId);
+  const parent = task.parent_id === null ? null : ((await tx.getTasks(p, [task.parent_id]))[0] ?? null);
+  const effective = effectiveDependencies(own, parent);
+  const cycle = findCycle(taskId, effective, await tx.reachableDependencies(p, effective));
+  if (cycle !== null) throw cycleError(cycle);
+  // From the task: its old dependencies (and, for an epic, its children and theirs); from the new ones: what they wait for.
+  const roots = [taskId, ...effective];
+  return { order: waitsForOrder(roots, await tx.reachableDependencies(p, roots)), parent };
 }
 
 /** A child's own dependencies are its edges not inherited from its epic. */
@@ -45,25 +69,32 @@ async function ownDependencies(tx: TaskStoreTx, task: Task): Promise<string[]> {
   return refs.filter((r) => !r.inherited).map((r) => r.id);
 }
 
+/** Rewires one task whose rows (and its dependencies', old and new) are locked already. */
 async function rewireDependencies(
   tx: TaskStoreTx,
+  locked: ReadonlyMap<string, Task>,
   task: Task,
   own: string[],
+  parent: Task | null,
   now: Date,
   events: NewEvent[],
-  parentOverride?: Task,
+  via?: string,
 ): Promise<Task> {
   const p = task.project_id;
-  const parent = parentOverride ?? (task.parent_id === null ? null : ((await tx.lockTasks(p, [task.parent_id]))[0] ?? null));
   const effective = effectiveDependencies(own, parent);
-  const cycle = findCycle(task.id, effective, await tx.reachableDependencies(p, effective));
-  if (cycle !== null) throw cycleError(cycle);
-  const deps = await tx.lockTasks(p, effective);
-  const missing = effective.filter((dep) => !deps.some((t) => t.id === dep));
+  if (via !== undefined) {
+    // A child inheriting its epic's new dependencies: refuse a cycle through it.
+    const cycle = findCycle(task.id, effective, await tx.reachableDependencies(p, effective));
+    if (cycle !== null) throw cycleError(cycle);
+  }
+  const missing = effective.filter((dep) => !locked.has(dep));
   if (missing.length > 0) throw dependencyNotFound(missing);
-  await tx.addWeight(p, effective, 0); // new dependents: optimistic writers of these tasks decide again
+  const deps = effective.map((dep) => locked.get(dep)!);
+  // Old and new dependencies change revision: a completion of one of them that read the edges
+  // before this commit decides again, instead of releasing this task on an edge that is gone.
+  await tx.addWeight(p, [...new Set([...task.depends_on, ...effective])], 0);
   await tx.replaceDependencies(task.id, effective.map((dep) => ({ id: dep, inherited: !own.includes(dep) })));
-  const decision = decideDependencies(task, deps, now, null);
+  const decision = decideDependencies(task, deps, now, null, via);
   events.push(...decision.events);
   return decision.task;
 }

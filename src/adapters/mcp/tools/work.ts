@@ -49,9 +49,10 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   }),
   annotations: SAFE_WRITE,
   async run(args, ctx) {
-    if (args.agent_id !== undefined) ctx.session.useAgent(args.agent_id);
-    const agent_id = ctx.session.agentId;
+    const agent_id = args.agent_id ?? ctx.session.agentId;
     const result = await ctx.api.claim({ ...args, project_id: ctx.project_id, agent_id });
+    // Adopted only once the API took it: a refused id must not become the session's.
+    if (args.agent_id !== undefined) ctx.session.useAgent(args.agent_id);
     if (result.claimed) {
       ctx.session.remember(result.task.id, result.lease.token);
       return { ...result, agent_id };
