@@ -18,7 +18,8 @@ export function loom(cwd: string, args: string[], env: Record<string, string | u
     execFile(
       process.execPath,
       [LOOM_BIN, ...args],
-      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: 60_000 },
+      // maxBuffer: execFile's default (1 MiB of output) would cut a large `--json` answer short
+      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         resolvePromise({ code, stdout, stderr });
