@@ -381,6 +381,14 @@ function shortestCycle(start: number, within: ReadonlySet<number>, edges: readon
   return [start, start]; // unreachable for a strongly connected component of two or more
 }
 
+/** Open work whose stored weight differs from its critical-path weight, with both. */
+export function staleWeights(tasks: ReadonlyArray<Pick<InvariantTask, 'id' | 'status' | 'depends_on' | 'weight'>>): Array<{ id: string; from: number; to: number }> {
+  const expected = expectedWeights(tasks);
+  return tasks
+    .filter((t) => OPEN_WORK.includes(t.status) && expected.has(t.id) && expected.get(t.id) !== t.weight)
+    .map((t) => ({ id: t.id, from: t.weight, to: expected.get(t.id)! }));
+}
+
 /** Counters a repair recounted, and what follows from them for each task's status. */
 export interface CounterRepair {
   unmet_deps: Array<{ id: string; from: number; to: number }>;
