@@ -75,6 +75,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
       throw new Error('not stubbed');
     },
     inbox: async () => [],
+    fsck: async () => ({ ok: true, project_id: 'proj-1', checked: { tasks: 0, edges: 0, events: 1 }, violations: [], due: [], totals: { violations: 0, due: 0 } }),
   };
   const methods = { ...defaults, ...overrides } as Record<string, (input: unknown) => Promise<unknown>>;
   const api: Record<string, unknown> = {
