@@ -167,7 +167,11 @@ export function checkInvariants(s: InvariantSnapshot, now: Date): InvariantRepor
     }
 
     if (t.unmet_deps !== unmet.length) {
-      flag('unmet_deps', `${t.id} has unmet_deps ${t.unmet_deps}, but ${unmet.length} of its ${plural(t.depends_on.length, 'dependency')} ${unmet.length === 1 ? 'is' : 'are'} not done`, [t.id]);
+      const actual =
+        t.depends_on.length === 0
+          ? 'it has no dependencies'
+          : `${unmet.length} of its ${plural(t.depends_on.length, 'dependency')} ${unmet.length === 1 ? 'is' : 'are'} not done`;
+      flag('unmet_deps', `${t.id} has unmet_deps ${t.unmet_deps}, but ${actual}`, [t.id]);
     }
 
     const weight = weights.get(t.id);
@@ -399,10 +403,25 @@ export interface CounterRepair {
   blocked: string[];
 }
 
-/** Which tasks change status once their counters are right (tasks as they are after the recount). */
-export function statusesFromCounters(tasks: ReadonlyArray<Pick<InvariantTask, 'id' | 'status' | 'blocked_reason' | 'unmet_deps'>>): { unblocked: string[]; blocked: string[] } {
+/**
+ * Which tasks change status once their counters are right (tasks as they
+ * are after the recount). A task missing a dependency of its epic stays
+ * blocked: its counter is right, but it is not safe to run; a person adds
+ * the edge.
+ */
+export function statusesFromCounters(
+  tasks: ReadonlyArray<Pick<InvariantTask, 'id' | 'status' | 'blocked_reason' | 'unmet_deps' | 'parent_id' | 'depends_on'>>,
+): { unblocked: string[]; blocked: string[] } {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const missesEpicDependency = (t: (typeof tasks)[number]): boolean => {
+    const parent = t.parent_id === null ? undefined : byId.get(t.parent_id);
+    return parent !== undefined && parent.depends_on.some((d) => !t.depends_on.includes(d));
+  };
   return {
-    unblocked: tasks.filter((t) => t.status === 'blocked' && t.blocked_reason === 'dependencies' && t.unmet_deps === 0).map((t) => t.id).sort(),
+    unblocked: tasks
+      .filter((t) => t.status === 'blocked' && t.blocked_reason === 'dependencies' && t.unmet_deps === 0 && !missesEpicDependency(t))
+      .map((t) => t.id)
+      .sort(),
     blocked: tasks.filter((t) => t.status === 'pending' && t.unmet_deps > 0).map((t) => t.id).sort(),
   };
 }

@@ -354,6 +354,18 @@ describe.each(TARGETS)('loom fsck (%s)', (_name, open) => {
     expect((await get(p, d.id)).status).toBe('pending');
   });
 
+  it("repair keeps blocked a child that lost its epic's dependency: its counter is recounted, running it is a person's call", async () => {
+    const p = await newProject();
+    const gate = await create(p, 'gate');
+    const epic = await create(p, 'epic', { epic: true, depends_on: [gate.id] });
+    const child = await create(p, 'child', { parent_id: epic.id });
+    await sql('DELETE FROM task_deps WHERE task_id = $1', [child.id]);
+    const r = await fsck(p, true);
+    expect(r.repaired).toMatchObject({ unmet_deps: [child.id], unblocked: [] });
+    expect(brief(r.violations)).toEqual(sorted(['epic_dependencies', [child.id, epic.id, gate.id]], ['readiness', [child.id]]));
+    expect(await get(p, child.id)).toMatchObject({ status: 'blocked', unmet_deps: 0 });
+  });
+
   it('after a counters-only repair, a second fsck is ok and repairs nothing', async () => {
     const p = await newProject();
     const a = await create(p, 'a');

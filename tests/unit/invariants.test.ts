@@ -161,6 +161,14 @@ const BROKEN: Row[] = [
     violations: [['done_dependencies', ['b', 'a']]],
   },
   {
+    name: 'an unmet_deps counter on a task without dependencies',
+    tasks: [t('a', { unmet_deps: 1, status: 'blocked' })],
+    violations: [
+      ['unmet_deps', ['a']],
+      ['readiness', ['a']],
+    ],
+  },
+  {
     name: 'an unmet_deps counter off by one',
     tasks: [t('a', { weight: 1 }), t('b', { status: 'blocked', depends_on: ['a'], unmet_deps: 2 })],
     violations: [['unmet_deps', ['b']]],
@@ -371,6 +379,17 @@ describe('repairs', () => {
         t('e', { status: 'blocked', unmet_deps: 1 }),
       ]),
     ).toEqual({ unblocked: ['a'], blocked: ['c'] });
+  });
+
+  it("keeps blocked a task missing its epic's dependency, though its own counter says it could run", () => {
+    expect(
+      statusesFromCounters([
+        t('x'),
+        t('epic', { status: 'epic', depends_on: ['x'], unmet_deps: 1 }),
+        t('lost', { status: 'blocked', parent_id: 'epic', unmet_deps: 0 }),
+        t('kept', { status: 'blocked', parent_id: 'epic', depends_on: ['x', 'y'], unmet_deps: 0 }),
+      ]),
+    ).toEqual({ unblocked: ['kept'], blocked: [] });
   });
 
   it('writes one task.updated per recounted task, then the status events', () => {
