@@ -115,7 +115,8 @@ async function invariantsCheck(api: LoomApi, projectId: string): Promise<DoctorC
   try {
     const t0 = Date.now();
     const r = await api.fsck({ project_id: projectId });
-    const scope = `${r.checked.tasks} tasks, ${r.checked.edges} dependencies, ${r.checked.events} events in ${Date.now() - t0} ms`;
+    const n = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+    const scope = `${n(r.checked.tasks, 'task', 'tasks')}, ${n(r.checked.edges, 'dependency', 'dependencies')}, ${n(r.checked.events, 'event', 'events')} in ${Date.now() - t0} ms`;
     const due = r.totals.due === 0 ? '' : `; ${r.totals.due} due for the next tick`;
     if (r.ok) return { name: 'invariants', status: 'ok', detail: `${scope}: no violations${due}` };
     const checks = [...new Set(r.violations.map((v) => v.check))].join(', ');
