@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EventType } from '../../src/domain/events.js';
+import { criticalPathWeights } from '../../src/domain/graph.js';
 import {
   boundFindings,
   checkInvariants,
+  expectedWeights,
   findCycles,
   isStatusBearing,
   repairEvents,
@@ -314,6 +316,34 @@ describe('findCycles', () => {
 
   it('ignores edges to tasks outside the snapshot', () => {
     expect(findCycles([t('a', { depends_on: ['zz'] })])).toEqual([]);
+  });
+});
+
+describe('expectedWeights', () => {
+  /** mulberry32: seeded, so a failing graph can be replayed. */
+  const seeded = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let x = seed;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const STATUSES: TaskStatus[] = ['pending', 'blocked', 'claimed', 'done', 'failed', 'cancelled', 'epic'];
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('equals criticalPathWeights for the open work of random graph %i (cycles and missing tasks included)', (seed) => {
+    const random = seeded(seed);
+    const n = 40 + Math.floor(random() * 80);
+    const ids = Array.from({ length: n }, (_, i) => `t${i}`);
+    const tasks = ids.map((id, i) =>
+      t(id, {
+        status: STATUSES[Math.floor(random() * STATUSES.length)]!,
+        // mostly earlier tasks (a DAG), now and then a later one (a cycle) or one not in the snapshot
+        depends_on: [...new Set(Array.from({ length: Math.floor(random() * 4) }, () => (random() < 0.1 ? `t${Math.floor(random() * n * 1.1)}` : ids[Math.floor(random() * Math.max(1, i))]!)))].filter((d) => d !== id),
+      }),
+    );
+    const reference = criticalPathWeights(tasks);
+    const open = tasks.filter((x) => ['pending', 'blocked', 'claimed'].includes(x.status));
+    expect(expectedWeights(tasks)).toEqual(new Map(open.map((x) => [x.id, reference.get(x.id)])));
   });
 });
 
