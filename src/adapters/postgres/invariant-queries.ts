@@ -12,78 +12,82 @@ export type Query = (text: string, params: unknown[]) => Promise<pg.QueryResult>
 
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(v as string | Date).toISOString());
 
-/** Every task of the project with its dependency edges (inherited ones marked), in id order. */
-export async function readInvariantTasks(query: Query, projectId: string): Promise<InvariantTask[]> {
-  const r = await query(
-    `SELECT t.id, t.status, t.parent_id, t.unmet_deps, t.weight, t.blocked_reason, t.assignee, t.lease_token, t.lease_expires_at,
-            COALESCE(d.deps, '{}') AS depends_on, COALESCE(d.inherited, '{}') AS inherited
-       FROM tasks t
-       LEFT JOIN (SELECT e.task_id, array_agg(e.depends_on ORDER BY e.depends_on) AS deps,
-                         array_agg(e.depends_on ORDER BY e.depends_on) FILTER (WHERE e.inherited) AS inherited
-                    FROM task_deps e JOIN tasks o ON o.id = e.task_id
-                   WHERE o.project_id = $1
-                   GROUP BY e.task_id) d ON d.task_id = t.id
-      WHERE t.project_id = $1
-      ORDER BY t.id`,
-    [projectId],
-  );
-  return r.rows.map((row) => ({
-    id: row.id as string,
-    status: row.status as InvariantTask['status'],
-    parent_id: (row.parent_id as string | null) ?? null,
-    depends_on: row.depends_on as string[],
-    inherited: row.inherited as string[],
-    unmet_deps: Number(row.unmet_deps),
-    weight: Number(row.weight),
-    blocked_reason: (row.blocked_reason as InvariantTask['blocked_reason']) ?? null,
-    assignee: (row.assignee as string | null) ?? null,
-    lease_token: (row.lease_token as string | null) ?? null,
-    lease_expires_at: isoOrNull(row.lease_expires_at),
-  }));
-}
-
 /**
- * Each task's latest status-bearing event (the rule of `isStatusBearing`:
- * an escalation sets a status only when an agent raised it).
+ * The project's tasks with their dependency edges (inherited ones marked)
+ * and, with `events`, each task's latest status-bearing event (the rule of
+ * `isStatusBearing`: an escalation sets a status only when an agent raised
+ * it) and whether its latest task.done was by hand. One statement, and one
+ * JSON document rather than a row per task: the embedded store pays per row
+ * returned (100,000 rows took seconds through PGlite; one document, a
+ * fraction of that).
  */
-async function readLatestStatusEvents(query: Query, projectId: string): Promise<StatusEvent[]> {
-  const r = await query(
-    `SELECT DISTINCT ON (e.task_id) e.task_id, e.id, e.type, e.payload->>'status' AS status
-       FROM events e
-      WHERE e.project_id = $1 AND e.task_id IS NOT NULL AND e.type = ANY($2::text[])
-        AND (e.type <> 'escalation.raised' OR e.payload->>'source' = 'agent')
-      ORDER BY e.task_id, e.id DESC`,
-    [projectId, [...STATUS_EVENT_TYPES]],
-  );
-  return r.rows.map((row) => ({
-    task_id: row.task_id as string,
-    event_id: Number(row.id),
-    type: row.type as EventType,
-    status: (row.status as string | null) ?? null,
-  }));
-}
-
-/** Tasks whose latest task.done was written by a person (resolving an escalation with "done"). */
-async function readDoneByHand(query: Query, projectId: string): Promise<string[]> {
-  const r = await query(
-    `SELECT task_id FROM (
+function snapshotSql(events: boolean): string {
+  return `WITH deps AS (
+       SELECT e.task_id, array_agg(e.depends_on ORDER BY e.depends_on) AS deps,
+              array_agg(e.depends_on ORDER BY e.depends_on) FILTER (WHERE e.inherited) AS inherited
+         FROM task_deps e JOIN tasks o ON o.id = e.task_id
+        WHERE o.project_id = $1
+        GROUP BY e.task_id)${
+          events
+            ? `,
+     latest AS (
+       SELECT DISTINCT ON (e.task_id) e.task_id, e.id, e.type, e.payload->>'status' AS status
+         FROM events e
+        WHERE e.project_id = $1 AND e.task_id IS NOT NULL AND e.type = ANY($2::text[])
+          AND (e.type <> 'escalation.raised' OR e.payload->>'source' = 'agent')
+        ORDER BY e.task_id, e.id DESC),
+     done AS (
        SELECT DISTINCT ON (e.task_id) e.task_id, e.payload->'by_hand' = 'true'::jsonb AS by_hand
          FROM events e
         WHERE e.project_id = $1 AND e.type = 'task.done' AND e.task_id IS NOT NULL
-        ORDER BY e.task_id, e.id DESC) latest
-      WHERE by_hand`,
-    [projectId],
-  );
-  return r.rows.map((row) => row.task_id as string);
+        ORDER BY e.task_id, e.id DESC)`
+            : ''
+        }
+     SELECT COALESCE(json_agg(json_build_array(
+              t.id, t.status, t.parent_id, t.unmet_deps, t.weight, t.blocked_reason, t.assignee, t.lease_token, t.lease_expires_at,
+              COALESCE(d.deps, '{}'), COALESCE(d.inherited, '{}')${events ? ', l.id, l.type, l.status, COALESCE(h.by_hand, false)' : ''}
+            ) ORDER BY t.id), '[]')::text AS tasks
+       FROM tasks t
+       LEFT JOIN deps d ON d.task_id = t.id${events ? `
+       LEFT JOIN latest l ON l.task_id = t.id
+       LEFT JOIN done h ON h.task_id = t.id` : ''}
+      WHERE t.project_id = $1`;
 }
 
-/** Everything the checks read, from one client (the caller gives it a consistent snapshot). */
+type Row = [string, string, string | null, number, number, string | null, string | null, string | null, string | null, string[], string[], number?, string?, string?, boolean?];
+
+const toTask = (r: Row): InvariantTask => ({
+  id: r[0],
+  status: r[1] as InvariantTask['status'],
+  parent_id: r[2],
+  unmet_deps: Number(r[3]),
+  weight: Number(r[4]),
+  blocked_reason: r[5] as InvariantTask['blocked_reason'],
+  assignee: r[6],
+  lease_token: r[7],
+  lease_expires_at: isoOrNull(r[8]),
+  depends_on: r[9],
+  inherited: r[10],
+});
+
+const rowsOf = (r: pg.QueryResult): Row[] => JSON.parse(r.rows[0].tasks as string) as Row[];
+
+/** Every task of the project with its dependency edges (inherited ones marked), in id order. */
+export async function readInvariantTasks(query: Query, projectId: string): Promise<InvariantTask[]> {
+  return rowsOf(await query(snapshotSql(false), [projectId])).map(toTask);
+}
+
+/** Everything the checks read (the caller runs it in one snapshot). */
 export async function readInvariantSnapshot(query: Query, projectId: string): Promise<InvariantSnapshot> {
-  const tasks = await readInvariantTasks(query, projectId);
-  const latest = await readLatestStatusEvents(query, projectId);
-  const byHand = await readDoneByHand(query, projectId);
+  const rows = rowsOf(await query(snapshotSql(true), [projectId, [...STATUS_EVENT_TYPES]]));
+  const latest: StatusEvent[] = [];
+  const byHand: string[] = [];
+  for (const r of rows) {
+    if (r[11] !== null && r[11] !== undefined) latest.push({ task_id: r[0], event_id: Number(r[11]), type: r[12] as EventType, status: r[13] ?? null });
+    if (r[14] === true) byHand.push(r[0]);
+  }
   const count = await query('SELECT count(*)::int AS n FROM events WHERE project_id = $1', [projectId]);
-  return { tasks, latest_status_events: latest, done_by_hand: byHand, event_count: Number(count.rows[0].n) };
+  return { tasks: rows.map(toTask), latest_status_events: latest, done_by_hand: byHand, event_count: Number(count.rows[0].n) };
 }
 
 /** One statement: unmet_deps of every task of the project := its dependencies not done. Returns what changed. */
