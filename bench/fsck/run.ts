@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = { tasks: N };
   const db = await benchDatabase('fsck');
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool.on('error', () => {}); // an idle connection dropped: the next query reconnects
   try {
     await migrate(pool);
     const { service } = serviceForPool(pool, { ownsPool: false });
