@@ -202,7 +202,7 @@ export class AppConnector implements LoomConnector {
     return runOrchestrator(this, { ...opts, env: this.o.env });
   }
 
-  async doctor(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['doctor']> {
+  async doctor(opts: { projectDir?: string; deep?: boolean } = {}): ReturnType<LoomConnector['doctor']> {
     const { runDoctor } = await import('./doctor.js');
     return runDoctor(this, { ...opts, cwd: this.o.cwd, env: this.o.env });
   }

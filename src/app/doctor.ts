@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { LoomError } from '../domain/errors.js';
+import type { LoomApi } from '../ports/loom-api.js';
 import type { DoctorCheck, LoomConnector } from '../ports/loom-connector.js';
 import { findProjectDir, loadConfig } from './config.js';
 
@@ -8,7 +9,10 @@ import { findProjectDir, loadConfig } from './config.js';
  * `loom doctor`: what works and what does not, each with a fix. Never throws
  * for a failing check: a broken setup is what it is for.
  */
-export async function runDoctor(connector: LoomConnector, o: { projectDir?: string; cwd: string; env: NodeJS.ProcessEnv }): Promise<DoctorCheck[]> {
+export async function runDoctor(
+  connector: LoomConnector,
+  o: { projectDir?: string; deep?: boolean; cwd: string; env: NodeJS.ProcessEnv },
+): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const add = (name: string, ok: boolean | 'warn', detail: string, fix?: string) =>
     checks.push({ name, status: ok === 'warn' ? 'warn' : ok ? 'ok' : 'fail', detail, ...(fix === undefined ? {} : { fix }) });
@@ -42,6 +46,7 @@ export async function runDoctor(connector: LoomConnector, o: { projectDir?: stri
         const migrated = await connector.migrate({ projectDir: dir });
         add('migrations', true, `schema version ${migrated.version}`);
         if (config.database_url !== null) checks.push(await vacuumCheck(config.database_url));
+        if (o.deep === true) checks.push(await invariantsCheck(api, project.project_id));
       } finally {
         await api.close();
       }
@@ -102,6 +107,27 @@ async function vacuumCheck(databaseUrl: string): Promise<DoctorCheck> {
     return { name: 'vacuum', status: 'warn', detail: `could not check: ${LoomError.is(e) ? `${e.code}: ${e.message}` : String(e)}` };
   } finally {
     await pool.end();
+  }
+}
+
+/** `--deep`: the stored graph against its invariants (what `loom fsck` reports). */
+async function invariantsCheck(api: LoomApi, projectId: string): Promise<DoctorCheck> {
+  try {
+    const t0 = Date.now();
+    const r = await api.fsck({ project_id: projectId });
+    const n = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+    const scope = `${n(r.checked.tasks, 'task', 'tasks')}, ${n(r.checked.edges, 'dependency', 'dependencies')}, ${n(r.checked.events, 'event', 'events')} in ${Date.now() - t0} ms`;
+    const due = r.totals.due === 0 ? '' : `; ${r.totals.due} due for the next tick`;
+    if (r.ok) return { name: 'invariants', status: 'ok', detail: `${scope}: no violations${due}` };
+    const checks = [...new Set(r.violations.map((v) => v.check))].join(', ');
+    return {
+      name: 'invariants',
+      status: 'fail',
+      detail: `${scope}: ${r.totals.violations} violation(s) (${checks})${due}`,
+      fix: '`loom fsck` lists them with their task ids; `loom fsck --repair` recomputes counters, weights and the statuses they decide',
+    };
+  } catch (e) {
+    return { name: 'invariants', status: 'fail', detail: LoomError.is(e) ? `${e.code}: ${e.message}` : String(e), ...(LoomError.is(e) && e.hint !== undefined ? { fix: e.hint } : {}) };
   }
 }
 

@@ -14,6 +14,7 @@ import { projectGraph, projectOverview, readyTasks, taskDetail } from './use-cas
 import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
+import { fsck } from './use-cases/fsck.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
 
 /**
@@ -161,6 +162,10 @@ export class LoomService implements LoomApi {
   async inbox(input: Parameters<LoomApi['inbox']>[0]): Promise<Message[]> {
     await this.project('inbox', input);
     return readInbox(this.d, input);
+  }
+  async fsck(input: Parameters<LoomApi['fsck']>[0]): ReturnType<LoomApi['fsck']> {
+    await this.project('fsck', input);
+    return fsck(this.d, input);
   }
   async close(): Promise<void> {
     await this.onClose();

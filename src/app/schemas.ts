@@ -103,6 +103,7 @@ export const API_SCHEMAS = {
     { project_id: projectId, agent_id: agentId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 500 } },
     ['project_id', 'agent_id'],
   ),
+  fsck: obj({ project_id: projectId, repair: { type: 'boolean' } }, ['project_id']),
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;

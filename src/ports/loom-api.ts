@@ -54,6 +54,12 @@ export interface LoomApi {
   sendMessage(input: { project_id: string; from_agent: string; to_agent: string; body: string; thread_id?: string }): Promise<Message>;
   /** Unread messages for an agent (direct and broadcast, not its own), oldest first; marks them read. */
   inbox(input: { project_id: string; agent_id: string; since?: number; limit?: number }): Promise<Message[]>;
+  /**
+   * Checks the stored graph against its invariants (`loom fsck`); with
+   * `repair`, first recounts what can be recomputed safely (unmet_deps,
+   * weights, and the statuses that follow from them) in one transaction.
+   */
+  fsck(input: { project_id: string; repair?: boolean }): Promise<FsckReport>;
   /** Closes what the implementation holds (connections, sockets). */
   close(): Promise<void>;
 }
@@ -145,4 +151,32 @@ export interface TickReport {
   epics_completed: string[];
   dependents_blocked: string[];
   dependents_cancelled: string[];
+}
+
+/** One broken invariant (or one thing the tick is due to do), with the tasks involved. */
+export interface FsckFinding {
+  check: string;
+  message: string;
+  task_ids: string[];
+}
+
+export interface FsckReport {
+  /** False while any violation remains. */
+  ok: boolean;
+  project_id: string;
+  checked: { tasks: number; edges: number; events: number };
+  /** At most 200 per check; a last entry of that check counts the rest. */
+  violations: FsckFinding[];
+  /** Not violations: what the reconcile tick is about to act on (expired leases, finished epics, ...). */
+  due: FsckFinding[];
+  /** How many findings there were in all (the lists are bounded). */
+  totals: { violations: number; due: number };
+  /** With `repair`: what was rewritten (ids listed up to 200 each; `counts` has the totals). */
+  repaired?: {
+    unmet_deps: string[];
+    weights: string[];
+    unblocked: string[];
+    blocked: string[];
+    counts: { unmet_deps: number; weights: number; unblocked: number; blocked: number };
+  };
 }

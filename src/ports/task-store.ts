@@ -2,6 +2,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { Escalation } from '../domain/escalation.js';
 import type { LoomEvent, NewEvent } from '../domain/events.js';
 import type { GraphNode } from '../domain/graph.js';
+import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
 import type { Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
@@ -84,6 +85,8 @@ export interface TaskStore {
   dependentIds(projectId: string, taskId: string): Promise<string[]>;
   childIds(projectId: string, parentId: string): Promise<string[]>;
   events(projectId: string, filter: { since?: number; limit: number; task_id?: string }): Promise<LoomEvent[]>;
+  /** Everything `loom fsck` checks of one project, read from one consistent snapshot. */
+  invariantSnapshot(projectId: string): Promise<InvariantSnapshot>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -154,4 +157,20 @@ export interface TaskStoreTx {
   /** Messages to the agent or to everyone, not its own, after `after`, oldest first. */
   messagesFor(projectId: string, agentId: string, after: number, limit: number): Promise<Message[]>;
   appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]>;
+
+  // `loom fsck --repair`: set-based, one project at a time.
+  /** Row-locks every task of the project, in id order, so counters cannot move under a repair; returns how many. */
+  lockProjectTasks(projectId: string): Promise<number>;
+  /** One statement: unmet_deps of every task := how many of its dependencies are not done. Returns the changed ones. */
+  recountUnmetDeps(projectId: string, now: Date): Promise<Array<{ id: string; from: number; to: number }>>;
+  /** The project's tasks as the invariant checks read them. */
+  invariantTasks(projectId: string): Promise<InvariantTask[]>;
+  /** Writes these critical-path weights; returns the ids whose weight changed. */
+  setWeights(projectId: string, weights: ReadonlyArray<{ id: string; weight: number }>): Promise<string[]>;
+  /**
+   * Blocked-on-dependencies tasks with none unmet become pending, pending
+   * tasks with some unmet become blocked on them (each guarded by its
+   * counter). Returns the ids moved; their events are the caller's.
+   */
+  settleStatuses(projectId: string, moves: { unblocked: readonly string[]; blocked: readonly string[] }, now: Date): Promise<{ unblocked: string[]; blocked: string[] }>;
 }

@@ -11,7 +11,7 @@ afterAll(async () => {
   await b.close();
 });
 
-const ADMIN = ['loom_dlq', 'loom_redrive', 'loom_escalations', 'loom_resolve', 'loom_agents', 'loom_tick'];
+const ADMIN = ['loom_dlq', 'loom_redrive', 'loom_escalations', 'loom_resolve', 'loom_agents', 'loom_tick', 'loom_fsck'];
 const GROUPS = ['core', 'admin'];
 const UNKNOWN = 'loom-00000000';
 const UNKNOWN_ESCALATION = 'esc-000000000000';
@@ -233,6 +233,22 @@ describe('agents and the tick', () => {
   });
 });
 
+describe('loom_fsck', () => {
+  it('reports a clean project ok; a damaged weight is listed with its id, and repair:true recomputes it', async () => {
+    const { s, project } = await setup();
+    const a = (await s.ok('loom_create', { title: 'a' })).task;
+    await s.ok('loom_create', { title: 'b', depends_on: [a.id] });
+    expect(await s.ok('loom_fsck')).toMatchObject({ ok: true, project_id: project.project_id, checked: { tasks: 2, edges: 1 }, violations: [], due: [] });
+    await b.pglite.pool.query('UPDATE tasks SET weight = 7 WHERE id = $1', [a.id]);
+    const damaged = await s.ok('loom_fsck');
+    expect(damaged.ok).toBe(false);
+    expect(damaged.violations).toEqual([{ check: 'weight', message: `${a.id} has weight 7, but 1 open task waits on it`, task_ids: [a.id] }]);
+    const repaired = await s.ok('loom_fsck', { repair: true });
+    expect(repaired).toMatchObject({ ok: true, violations: [], repaired: { weights: [a.id] } });
+    await s.close();
+  });
+});
+
 describe('loom_heartbeat progress', () => {
   it('records the progress note on the task', async () => {
     const { s } = await setup();
@@ -275,6 +291,8 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_resolve', { escalation_id: UNKNOWN_ESCALATION, action: 'retry' }, 'ESCALATION_NOT_FOUND', new RegExp(UNKNOWN_ESCALATION)],
     ['loom_agents', { agent_id: 'bob' }, 'VALIDATION_FAILED', /unknown field "agent_id"/],
     ['loom_tick', { once: true }, 'VALIDATION_FAILED', /unknown field "once"/],
+    ['loom_fsck', { repair: 'yes' }, 'VALIDATION_FAILED', /repair/],
+    ['loom_fsck', { project_id: 'other' }, 'VALIDATION_FAILED', /unknown field "project_id"/],
     () => ['loom_heartbeat', { task_id: pending, lease_token: 'x', progress: '' }, 'VALIDATION_FAILED', /progress/],
     () => ['loom_heartbeat', { task_id: pending, lease_token: 'x', progress: 42 }, 'VALIDATION_FAILED', /progress/],
     () => ['loom_heartbeat', { task_id: pending, lease_token: 'x', progress: 'x'.repeat(2001) }, 'VALIDATION_FAILED', /progress/],

@@ -8,7 +8,7 @@ import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
 import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
-import type { LoomApi } from '../../src/ports/loom-api.js';
+import type { FsckReport, LoomApi } from '../../src/ports/loom-api.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
 /*
@@ -75,6 +75,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
       throw new Error('not stubbed');
     },
     inbox: async () => [],
+    fsck: async () => ({ ok: true, project_id: 'proj-1', checked: { tasks: 0, edges: 0, events: 1 }, violations: [], due: [], totals: { violations: 0, due: 0 } }),
   };
   const methods = { ...defaults, ...overrides } as Record<string, (input: unknown) => Promise<unknown>>;
   const api: Record<string, unknown> = {
@@ -828,5 +829,63 @@ describe('orchestration commands', () => {
     for (const name of ['dlq', 'redrive', 'escalations', 'resolve', 'agents', 'tick']) {
       expect(orchestration).toContain(`loom ${name}`);
     }
+  });
+});
+
+describe('loom fsck', () => {
+  const damaged: FsckReport = {
+    ok: false,
+    project_id: 'proj-1',
+    checked: { tasks: 12, edges: 9, events: 40 },
+    violations: [
+      { check: 'unmet_deps', message: 'loom-0000000b has unmet_deps 2, but 1 of its 2 dependencies is not done', task_ids: ['loom-0000000b'] },
+      { check: 'cycle', message: 'dependency cycle: loom-0000000c -> loom-0000000d -> loom-0000000c', task_ids: ['loom-0000000c', 'loom-0000000d'] },
+      { check: 'epic_children', message: 'epic loom-0000000e is done but 4 children are still open', task_ids: ['loom-0000000e', 'loom-00000001', 'loom-00000002', 'loom-00000003', 'loom-00000004'] },
+    ],
+    due: [{ check: 'lease', message: 'loom-0000000f: the lease of bob expired at 2025-01-01T00:00:00.000Z; the tick requeues it', task_ids: ['loom-0000000f'] }],
+    totals: { violations: 3, due: 1 },
+  };
+
+  it('a clean project: what was checked, "ok", exit 0', async () => {
+    const r = await run(['fsck']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'fsck', input: { project_id: 'proj-1' } }]);
+    expect(r.stdout).toBe('checked 0 tasks, 0 dependencies, 1 event\n\nok: no violations\n');
+  });
+
+  it('lists each violation with its task ids, then what is due; exit 1', async () => {
+    const r = await run(['fsck'], { api: { fsck: async () => damaged } });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('checked 12 tasks, 9 dependencies, 40 events');
+    expect(lines).toContain('violations');
+    expect(r.stdout).toMatch(/^ {2}CHECK\s+TASKS\s+MESSAGE$/m);
+    expect(r.stdout).toMatch(/^ {2}unmet_deps\s+loom-0000000b\s+loom-0000000b has unmet_deps 2/m);
+    expect(r.stdout).toMatch(/^ {2}cycle\s+loom-0000000c,loom-0000000d\s+dependency cycle: /m);
+    expect(r.stdout).toMatch(/^ {2}epic_children\s+loom-0000000e,loom-00000001,loom-00000002,\+2\s+epic loom-0000000e is done/m);
+    expect(r.stdout).toMatch(/^due \(the next reconcile tick handles these\)\n {2}CHECK.*\n {2}lease\s+loom-0000000f\s+/m);
+    expect(lines.at(-1)).toMatch(/^3 violations found: `loom fsck --repair` recomputes/);
+  });
+
+  it('--repair asks for it and says what it rewrote; --json prints the report and still exits 1 on violations', async () => {
+    const repaired = {
+      ...damaged,
+      violations: damaged.violations.slice(1),
+      totals: { violations: 2, due: 1 },
+      repaired: { unmet_deps: ['loom-0000000b'], weights: [], unblocked: ['loom-0000000b'], blocked: [], counts: { unmet_deps: 1, weights: 0, unblocked: 1, blocked: 0 } },
+    };
+    const r = await run(['fsck', '--repair'], { api: { fsck: async () => repaired } });
+    expect(r.code).toBe(1);
+    expect(r.apiCalls).toEqual([{ method: 'fsck', input: { project_id: 'proj-1', repair: true } }]);
+    expect(r.stdout).toContain('repair:\n  1 unmet_deps counter(s) recounted: loom-0000000b\n  1 task(s) unblocked: loom-0000000b\n');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('2 violations remain: these need a person');
+    const json = await run(['fsck', '--json'], { api: { fsck: async () => damaged } });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual(damaged);
+  });
+
+  it('doctor --deep asks the connector for the deep check', async () => {
+    const r = await run(['doctor', '--deep']);
+    expect(r.calls).toEqual([{ method: 'doctor', input: { deep: true } }]);
   });
 });

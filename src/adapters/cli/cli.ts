@@ -15,6 +15,7 @@ import { EscalateCommand } from './commands/escalate.command.js';
 import { EscalationsCommand } from './commands/escalations.command.js';
 import { EventsCommand } from './commands/events.command.js';
 import { FailCommand } from './commands/fail.command.js';
+import { FsckCommand } from './commands/fsck.command.js';
 import { GraphCommand } from './commands/graph.command.js';
 import { HeartbeatCommand } from './commands/heartbeat.command.js';
 import { InitCommand } from './commands/init.command.js';
@@ -63,6 +64,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DemoCommand,
   DoctorCommand,
   OrchestrateCommand,
+  FsckCommand,
 ];
 
 /**

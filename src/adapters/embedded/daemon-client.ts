@@ -270,6 +270,7 @@ export class DaemonClient implements LoomApi, EventSource {
   agentTasks = (i: Parameters<LoomApi['agentTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['agentTasks']>>>('agentTasks', i);
   sendMessage = (i: Parameters<LoomApi['sendMessage']>[0]) => this.call<Awaited<ReturnType<LoomApi['sendMessage']>>>('sendMessage', i);
   inbox = (i: Parameters<LoomApi['inbox']>[0]) => this.call<Awaited<ReturnType<LoomApi['inbox']>>>('inbox', i);
+  fsck = (i: Parameters<LoomApi['fsck']>[0]) => this.call<Awaited<ReturnType<LoomApi['fsck']>>>('fsck', i);
 
   async close(): Promise<void> {
     const c = this.conn === null ? null : await this.conn.catch(() => null);

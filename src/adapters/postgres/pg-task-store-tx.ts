@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import type { Escalation } from '../../domain/escalation.js';
+import type { InvariantTask } from '../../domain/invariants.js';
 import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
 import type { DependencyRef, TaskStoreTx } from '../../ports/task-store.js';
+import * as fsck from './invariant-queries.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask } from './rows.js';
 
 /** The statements a use case runs inside one transaction, on one connection. */
@@ -332,5 +334,31 @@ export class PgTaskStoreTx implements TaskStoreTx {
       [projectId, JSON.stringify(events), at],
     );
     return r.rows.map(toEvent).sort((a, b) => a.id - b.id);
+  }
+
+  private readonly query: fsck.Query = (text, params) => this.q(text, params);
+
+  async lockProjectTasks(projectId: string): Promise<number> {
+    return fsck.lockProjectTasks(this.query, projectId);
+  }
+
+  async recountUnmetDeps(projectId: string, now: Date): Promise<Array<{ id: string; from: number; to: number }>> {
+    return fsck.recountUnmetDeps(this.query, projectId, now);
+  }
+
+  async invariantTasks(projectId: string): Promise<InvariantTask[]> {
+    return fsck.readInvariantTasks(this.query, projectId);
+  }
+
+  async setWeights(projectId: string, weights: ReadonlyArray<{ id: string; weight: number }>): Promise<string[]> {
+    return fsck.setWeights(this.query, projectId, weights);
+  }
+
+  async settleStatuses(
+    projectId: string,
+    moves: { unblocked: readonly string[]; blocked: readonly string[] },
+    now: Date,
+  ): Promise<{ unblocked: string[]; blocked: string[] }> {
+    return fsck.settleStatuses(this.query, projectId, moves, now);
   }
 }

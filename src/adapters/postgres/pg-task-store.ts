@@ -2,10 +2,12 @@ import type pg from 'pg';
 import type { Escalation } from '../../domain/escalation.js';
 import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
+import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
 import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
 import { checkout } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
+import { readInvariantSnapshot } from './invariant-queries.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
@@ -416,6 +418,24 @@ export class PgTaskStore implements TaskStore {
       [projectId, filter.since ?? 0, filter.limit, filter.task_id ?? null],
     );
     return r.rows.map(toEvent);
+  }
+
+  async invariantSnapshot(projectId: string): Promise<InvariantSnapshot> {
+    // Several statements, one snapshot: a change committing between two of them must not look like damage.
+    const out = await checkout(this.pool);
+    try {
+      await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snapshot = await readInvariantSnapshot((text, params) => out.client.query(text, params), projectId);
+      await out.client.query('COMMIT');
+      return snapshot;
+    } catch (e) {
+      await out.client.query('ROLLBACK').catch(() => {
+        out.broken = true;
+      });
+      throw toLoomError(e);
+    } finally {
+      out.release();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Command } from 'clipanion';
+import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 import { renderTable } from '../output.js';
 
@@ -10,11 +10,16 @@ export class DoctorCommand extends LoomCommand {
     details: `
       Prints one line per check with what was found, and a fix for anything that fails. Exits 1 when a check fails.
     `,
-    examples: [['Check this project', '$0 doctor']],
+    examples: [
+      ['Check this project', '$0 doctor'],
+      ['Also check the stored task graph (loom fsck)', '$0 doctor --deep'],
+    ],
   });
 
+  deep = Option.Boolean('--deep', false, { description: "Also check the stored task graph against Loom's invariants (what `loom fsck` does)" });
+
   async execute(): Promise<number> {
-    const checks = await this.context.connector.doctor(this.connectOptions());
+    const checks = await this.context.connector.doctor({ ...this.connectOptions(), ...(this.deep ? { deep: true } : {}) });
     this.emit(checks, () => [
       renderTable(checks, [
         { header: 'CHECK', value: (c) => c.name },

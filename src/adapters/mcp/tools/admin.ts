@@ -93,3 +93,17 @@ export const loomTick = defineTool<Record<string, never>>({
     return { ...(await ctx.api.reconcile({ project_id: ctx.project_id })) };
   },
 });
+
+export const loomFsck = defineTool<{ repair?: boolean }>({
+  name: 'loom_fsck',
+  group: 'admin',
+  description:
+    "Check the stored task graph against Loom's invariants (cycles, leases, done before dependencies, counters, weights, epics, " +
+    'status vs event log). Returns ok, violations and due items, each with task_ids. repair:true first recomputes unmet_deps, ' +
+    'weights and the statuses they decide.',
+  inputSchema: obj({ repair: { type: 'boolean', description: 'Recompute counters, weights and the statuses they decide first (default false)' } }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  async run(args, ctx) {
+    return { ...(await ctx.api.fsck({ project_id: ctx.project_id, ...(args.repair === true ? { repair: true } : {}) })) };
+  },
+});

@@ -1,5 +1,5 @@
 import { LoomError } from '../../../domain/errors.js';
-import { loomAgents, loomDlq, loomEscalations, loomRedrive, loomResolve, loomTick } from './admin.js';
+import { loomAgents, loomDlq, loomEscalations, loomFsck, loomRedrive, loomResolve, loomTick } from './admin.js';
 import { loomInbox, loomMessage } from './messages.js';
 import { loomCreate, loomEscalate, loomGraph, loomStatus, loomUpdate } from './tasks.js';
 import type { LoomTool } from './tool.js';
@@ -26,6 +26,7 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomResolve,
   loomAgents,
   loomTick,
+  loomFsck,
 ];
 
 export const TOOL_GROUPS: readonly string[] = [...new Set(ALL_TOOLS.map((t) => t.group))];
