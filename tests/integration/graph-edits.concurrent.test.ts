@@ -89,6 +89,9 @@ async function runMix(apis: LoomApi[], seed: number): Promise<Tally> {
     }
   };
   await Promise.all([rewire(0), rewire(1), children(2), children(3), clear(4), work(5), work(6)]);
+  // Whatever interleaved, the stored graph keeps its invariants (counters, weights, epics, events).
+  const fsck = await api.fsck({ project_id: p });
+  expect(fsck.violations).toEqual([]);
   return tally;
 }
 
