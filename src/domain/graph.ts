@@ -149,10 +149,12 @@ export function epicComplete(children: ReadonlyArray<Pick<Task, 'status'>>): boo
  */
 export function propagateFailure(
   policy: 'block' | 'cancel',
-  dependents: ReadonlyArray<Pick<Task, 'id' | 'status'>>,
+  dependents: ReadonlyArray<Pick<Task, 'id' | 'status'> & Partial<Pick<Task, 'blocked_reason'>>>,
 ): { cancel: string[]; block: string[] } {
-  const open = dependents.filter((d) => d.status === 'pending' || d.status === 'blocked').map((d) => d.id);
-  return policy === 'cancel' ? { cancel: open, block: [] } : { cancel: [], block: open };
+  const open = dependents.filter((d) => d.status === 'pending' || d.status === 'blocked');
+  if (policy === 'cancel') return { cancel: open.map((d) => d.id), block: [] };
+  // One blocked for a person already waits for one: its reason (and its open escalation) stays.
+  return { cancel: [], block: open.filter((d) => d.blocked_reason !== 'escalation').map((d) => d.id) };
 }
 
 /** Ready order: priority, then critical-path weight (heavier first), then age, then id. */

@@ -95,6 +95,35 @@ function suite(name: string, open: () => Promise<{ api: LoomApi; close(): Promis
       expect((await events(p, 'epic.completed')).map((e) => e.task_id)).toContain(epic.id);
     });
 
+    it('passes an epic\'s new dependency down through a nested epic, and cancelling the outer epic reaches the nested children', async () => {
+      const p = await project();
+      const outer = await create(p, 'outer', { epic: true });
+      const inner = await create(p, 'inner', { epic: true, parent_id: outer.id });
+      const leaf = await create(p, 'leaf', { parent_id: inner.id });
+      const b = await create(p, 'b');
+      await api().updateTask({ project_id: p, task_id: outer.id, depends_on: [b.id] });
+      expect(await get(p, inner.id)).toMatchObject({ status: 'epic', depends_on: [b.id], unmet_deps: 1 });
+      expect(await get(p, leaf.id)).toMatchObject({ status: 'blocked', depends_on: [b.id] });
+      expect((await api().fsck({ project_id: p })).violations).toEqual([]);
+      await api().updateTask({ project_id: p, task_id: outer.id, depends_on: [] });
+      expect(await get(p, leaf.id)).toMatchObject({ status: 'pending', depends_on: [] });
+      const r = await api().cancel({ project_id: p, task_id: outer.id });
+      expect(r.cancelled).toEqual(expect.arrayContaining([outer.id, inner.id, leaf.id]));
+      expect(await get(p, leaf.id)).toMatchObject({ status: 'cancelled' });
+      expect((await api().fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('keeps a dependent that waits for a person as it is when its dependency is dead-lettered', async () => {
+      const p = await project();
+      const a = await create(p, 'a', { max_attempts: 1 });
+      const waiting = await create(p, 'waiting', { depends_on: [a.id] });
+      const { escalation } = await api().escalate({ project_id: p, task_id: waiting.id, message: 'needs a decision' });
+      const token = await claim(p, a.id);
+      await api().fail({ project_id: p, task_id: a.id, agent_id: AGENT, lease_token: token, reason: 'broken' });
+      expect(await get(p, waiting.id)).toMatchObject({ status: 'blocked', blocked_reason: 'escalation' });
+      expect((await api().escalations({ project_id: p })).map((e) => e.id)).toContain(escalation.id);
+    });
+
     it('lets a person mark a task done ahead of its dependencies, recorded as an override', async () => {
       const p = await project();
       const b = await create(p, 'b');

@@ -214,6 +214,12 @@ describe('propagateFailure', () => {
     expect(propagateFailure(policy, dependents)).toEqual(expected);
   });
 
+  it('policy block leaves a dependent that waits for a person as it is; cancel cancels it with the rest', () => {
+    const waiting = [{ id: 'asked', status: 'blocked' as const, blocked_reason: 'escalation' as const }, { id: 'blocked', status: 'blocked' as const, blocked_reason: 'dependencies' as const }];
+    expect(propagateFailure('block', waiting)).toEqual({ cancel: [], block: ['blocked'] });
+    expect(propagateFailure('cancel', waiting)).toEqual({ cancel: ['asked', 'blocked'], block: [] });
+  });
+
   it.each(['block', 'cancel'] as const)('policy %s with no dependents does nothing', (policy) => {
     expect(propagateFailure(policy, [])).toEqual({ cancel: [], block: [] });
   });

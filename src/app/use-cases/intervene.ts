@@ -43,8 +43,16 @@ export async function cancelTask(
     // Cancelling an epic cancels its open children (and, through policy, what waits on them).
     const roots = [task.id];
     if (task.status === 'epic') {
-      const open = (await tx.children(p, task.id)).filter((c) => c.status === 'pending' || c.status === 'blocked' || c.status === 'claimed' || c.status === 'epic');
-      const ids = await tx.cancelTasks(p, open.map((c) => c.id), `epic ${task.id} was cancelled`, now);
+      // Every open task below it, through epics nested in it too.
+      const open: string[] = [];
+      for (let queue = [task.id], parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
+        for (const c of await tx.children(p, parent)) {
+          if (c.status !== 'pending' && c.status !== 'blocked' && c.status !== 'claimed' && c.status !== 'epic') continue;
+          open.push(c.id);
+          if (c.status === 'epic') queue.push(c.id);
+        }
+      }
+      const ids = await tx.cancelTasks(p, open, `epic ${task.id} was cancelled`, now);
       for (const id of ids) events.push({ type: 'task.cancelled', task_id: id, agent_id: input.agent_id ?? null, payload: { reason: 'epic_cancelled', by: task.id } });
       cancelled.push(...ids);
       roots.push(...ids);

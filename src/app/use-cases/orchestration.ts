@@ -71,6 +71,7 @@ export async function reconcile(d: UseCaseDeps, projectId: string | null): Promi
         const r = await propagateFailureToDependents(tx, orphan.project_id, failed.id, d.settings.failure_policy, now, d.ids, list);
         report.dependents_blocked.push(...r.blocked);
         report.dependents_cancelled.push(...r.cancelled);
+        if (r.cancelled.length > 0) await tx.recomputeWeights(orphan.project_id, [failed.id, ...r.cancelled]);
       }
       return tx.appendEvents(orphan.project_id, list, now);
     });

@@ -31,13 +31,16 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
     const events: NewEvent[] = [...fields.events];
     const oldDeps = current.depends_on;
     const next = await rewireDependencies(tx, locked, fields.task, own, plan.parent, now, events);
-    if (current.status === 'epic') {
-      for (const child of await tx.children(p, current.id)) {
+    // An epic passes its dependencies on to its open children, and a child epic on to its own.
+    const rewireChildren = async (epic: Task, epicNext: Task): Promise<void> => {
+      for (const child of await tx.children(p, epic.id)) {
         if (child.status === 'done' || child.status === 'cancelled') continue;
-        const childOwn = await ownDependencies(tx, child);
-        await tx.updateTask(await rewireDependencies(tx, locked, locked.get(child.id) ?? child, childOwn, next, now, events, current.id));
+        const childNext = await rewireDependencies(tx, locked, locked.get(child.id) ?? child, await ownDependencies(tx, child), epicNext, now, events, epic.id);
+        await tx.updateTask(childNext);
+        if (child.status === 'epic') await rewireChildren(child, childNext);
       }
-    }
+    };
+    if (current.status === 'epic') await rewireChildren(current, next);
     await tx.recomputeWeights(p, [...new Set([...oldDeps, ...next.depends_on])]);
     const saved = await tx.updateTask(next);
     return { task: saved, events: await tx.appendEvents(p, mergeUpdates(current.id, events), now) };
