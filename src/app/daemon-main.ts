@@ -83,7 +83,9 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       log('another daemon already owns this project; exiting');
-      return;
+      // At once: the database code still loading (above) would keep the process alive for
+      // seconds on a busy machine, for nothing.
+      process.exit(0);
     }
     throw e;
   }
