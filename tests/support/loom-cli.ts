@@ -12,16 +12,28 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * How long one `loom` call may take before it is killed. A call takes well under
+ * a second on a quiet machine; on a loaded one (load average 10 on 2 cores) Node
+ * alone needs ~2 s to start and a call that also starts the daemon ~15-30 s.
+ */
+export const LOOM_CALL_TIMEOUT_MS = 120_000;
+
 /** Runs the built `loom` binary as a user would, in `cwd`. */
 export function loom(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
       [LOOM_BIN, ...args],
-      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: 60_000 },
+      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: LOOM_CALL_TIMEOUT_MS },
       (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        resolvePromise({ code, stdout, stderr });
+        if (error !== null && typeof error.code !== 'number') {
+          // Killed (by the timeout, say) or never started: not an exit code a test could mistake for a Loom error.
+          const why = error.killed ? `killed by ${error.signal ?? 'a signal'} after ${LOOM_CALL_TIMEOUT_MS / 1000} s` : `failed: ${error.message}`;
+          resolvePromise({ code: -1, stdout, stderr: `${stderr}\n[loom ${args.join(' ')} ${why}]` });
+          return;
+        }
+        resolvePromise({ code: error === null ? 0 : (error.code as number), stdout, stderr });
       },
     );
   });
