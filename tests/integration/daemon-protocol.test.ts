@@ -86,10 +86,10 @@ describe('daemon protocol', () => {
     await serve(path, 't', 300, (reason) => (stopped = reason));
     const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     await client.createProject({ name: 'idle' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1500)); // five idle timeouts
     expect(stopped).toBe(''); // an open connection keeps it alive
     await client.close();
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(() => stopped !== '', 'the idle stop', 30_000);
     expect(stopped).toBe('idle');
   });
 
@@ -102,7 +102,7 @@ describe('daemon protocol', () => {
     const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     await client.connect();
     const pending = client.ready({ project_id: 'p' });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => server.stats().in_flight === 1, 'the call to reach the daemon', 30_000);
     serverSockets.forEach((s) => s.destroy()); // as a crashing daemon would
     await expect(pending).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE', message: 'the Loom daemon went away during the call' });
     server.server.close();
@@ -152,7 +152,7 @@ describe('daemon protocol', () => {
 
   it('pushes the committed events of a subscribed project, and only those', async () => {
     const path = socketPath();
-    await serve(path, 't');
+    const server = await serve(path, 't');
     const writer = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     const listener = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     const mine = await writer.createProject({ name: 'mine' });
@@ -160,11 +160,14 @@ describe('daemon protocol', () => {
     const seen: string[] = [];
     listener.subscribe(mine.id, (e) => seen.push(`${e.type} ${e.task_id}`));
     await listener.connect();
-    await new Promise((r) => setTimeout(r, 100)); // the subscription is registered
+    // The subscription is registered once the daemon has answered it: two createProject calls, then it.
+    await until(() => server.stats().requests === 3 && server.stats().in_flight === 0, 'the subscription', 30_000);
     const t = await writer.createTask({ project_id: mine.id, title: 'watched', origin: { kind: 'test', id: 'x' } });
     await writer.createTask({ project_id: other.id, title: 'elsewhere', origin: { kind: 'test', id: 'x' } });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(seen).toEqual([`task.created ${t.id}`]);
+    // Events are pushed in commit order: once a later event of mine is in, one of the other project would be too.
+    const last = await writer.createTask({ project_id: mine.id, title: 'watched last', origin: { kind: 'test', id: 'x' } });
+    await until(() => seen.length >= 2, 'the pushed events', 30_000);
+    expect(seen).toEqual([`task.created ${t.id}`, `task.created ${last.id}`]);
     await writer.close();
     await listener.close();
   });
