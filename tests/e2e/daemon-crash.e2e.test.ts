@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../runner/proc.js';
 import { loom, loomJson } from '../support/loom-cli.js';
+import { until } from '../support/until.js';
 
 describe('daemon crash', () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-crash-'));
@@ -22,7 +24,7 @@ describe('daemon crash', () => {
     expect(first.running).toBe(true);
 
     process.kill(first.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => !isAlive(first.pid), 'the daemon to die', 30_000);
 
     const overview = await loomJson(dir, ['status'], env); // starts a new daemon
     expect(overview.total).toBe(2);
