@@ -15,7 +15,8 @@ describe('daemon crash', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('recovers from SIGKILL with committed work intact and a claim still fenced', async () => {
+  // Nine `loom` processes in a row and two daemon starts: 3-6 s each on a loaded machine.
+  it('recovers from SIGKILL with committed work intact and a claim still fenced', { timeout: 300_000 }, async () => {
     await loomJson(dir, ['init', '--name', 'crash'], env);
     const a = await loomJson(dir, ['create', 'survives', '--priority', 'p0'], env);
     const b = await loomJson(dir, ['create', 'also survives', '--depends-on', a.id], env);

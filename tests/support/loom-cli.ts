@@ -20,16 +20,21 @@ export interface CliResult {
 export const LOOM_CALL_TIMEOUT_MS = 120_000;
 
 /** Runs the built `loom` binary as a user would, in `cwd`. */
-export function loom(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export function loom(
+  cwd: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  { timeoutMs = LOOM_CALL_TIMEOUT_MS }: { timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
       [LOOM_BIN, ...args],
-      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: LOOM_CALL_TIMEOUT_MS },
+      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: timeoutMs },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== 'number') {
           // Killed (by the timeout, say) or never started: not an exit code a test could mistake for a Loom error.
-          const why = error.killed ? `killed by ${error.signal ?? 'a signal'} after ${LOOM_CALL_TIMEOUT_MS / 1000} s` : `failed: ${error.message}`;
+          const why = error.killed ? `killed by ${error.signal ?? 'a signal'} after ${timeoutMs / 1000} s` : `failed: ${error.message}`;
           resolvePromise({ code: -1, stdout, stderr: `${stderr}\n[loom ${args.join(' ')} ${why}]` });
           return;
         }
