@@ -15,7 +15,10 @@ export default defineConfig({
     // Each test file runs in its own process and gets its own database, so the
     // integration suites stay safe to run in parallel.
     pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Generous: the suite must pass on a loaded machine too (load average 10 on 2
+    // cores makes each process start and each database open several times slower).
+    // Tests that spawn many processes set larger timeouts of their own.
+    testTimeout: 120_000,
+    hookTimeout: 240_000,
   },
 });

@@ -57,7 +57,7 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     if (stopping) return;
     stopping = true;
     log(`stopping (${reason})`);
-    await server.close();
+    await server.drain();
     await router?.close().catch(() => undefined);
     try {
       await (await api).close();
@@ -65,6 +65,9 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
       // the database never opened
     }
     await pglite?.close();
+    // The owner lock goes last: a daemon started meanwhile (by a client that found this one
+    // stopping) must not open the directory while this one still has it open.
+    await server.release();
     log('stopped');
     process.exit(code);
   };
@@ -83,7 +86,9 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       log('another daemon already owns this project; exiting');
-      return;
+      // At once: the database code still loading (above) would keep the process alive for
+      // seconds on a busy machine, for nothing.
+      process.exit(0);
     }
     throw e;
   }

@@ -32,10 +32,10 @@ afterAll(async () => {
 
 // Each contract case gets keys and channels of its own, so a case that fails
 // before closing its bus cannot leak events into the next one. Delivery goes
-// through Redis: the settle time leaves room for the round trip on a loaded
-// machine (50 ms was seen to fall short with a dozen test processes on 2 cores).
+// through Redis: the contract waits for each delivery rather than a fixed time
+// (a fixed 50 ms was seen to fall short with a dozen test processes on 2 cores).
 let contractCase = 0;
-eventBusContract('redis', () => openBus({ keyPrefix: `${prefix}contract-${++contractCase}:` }), { settleMs: 250 });
+eventBusContract('redis', () => openBus({ keyPrefix: `${prefix}contract-${++contractCase}:` }));
 
 let nextId = 1_000_000;
 const events = (projectId: string, n: number): LoomEvent[] =>

@@ -21,11 +21,13 @@ export interface ContractTarget {
 }
 
 /**
- * Build the service under test with these options: retries come due in under
- * a second (400-800 ms), so the suite can wait for one instead of faking time.
+ * Build the service under test with these options: retries come due in 1-2 s,
+ * so the suite can wait for one instead of faking time, and the checks made
+ * before one comes due (several calls in a row) have a second for them even on
+ * a loaded machine.
  */
 export const CONTRACT_SERVICE_OPTIONS = {
-  settings: { retry: { base_ms: 800, factor: 1, max_ms: 800 } },
+  settings: { retry: { base_ms: 2000, factor: 1, max_ms: 2000 } },
 } satisfies ServiceOptions;
 
 const ORIGIN = { kind: 'test', id: 'contract-suite' };

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../runner/proc.js';
 import { loom, loomJson } from '../support/loom-cli.js';
+import { until } from '../support/until.js';
 
 describe('daemon crash', () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-crash-'));
@@ -13,7 +15,8 @@ describe('daemon crash', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('recovers from SIGKILL with committed work intact and a claim still fenced', async () => {
+  // Nine `loom` processes in a row and two daemon starts: 3-6 s each on a loaded machine.
+  it('recovers from SIGKILL with committed work intact and a claim still fenced', { timeout: 300_000 }, async () => {
     await loomJson(dir, ['init', '--name', 'crash'], env);
     const a = await loomJson(dir, ['create', 'survives', '--priority', 'p0'], env);
     const b = await loomJson(dir, ['create', 'also survives', '--depends-on', a.id], env);
@@ -22,7 +25,7 @@ describe('daemon crash', () => {
     expect(first.running).toBe(true);
 
     process.kill(first.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => !isAlive(first.pid), 'the daemon to die', 30_000);
 
     const overview = await loomJson(dir, ['status'], env); // starts a new daemon
     expect(overview.total).toBe(2);

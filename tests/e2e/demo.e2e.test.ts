@@ -6,10 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { loom, loomJson } from '../support/loom-cli.js';
 
 describe('loom demo', () => {
-  it('plans an epic, lets three MCP agents finish it in dependency order, and exits 0', async () => {
+  // One command that starts a daemon and three MCP agent processes: a minute or more on a loaded machine.
+  it('plans an epic, lets three MCP agents finish it in dependency order, and exits 0', { timeout: 300_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loom-demo-e2e-'));
     try {
-      const r = await loom(dir, ['demo', join(dir, 'project')], { LOOM_DAEMON_IDLE_SECONDS: '30' });
+      const r = await loom(dir, ['demo', join(dir, 'project')], { LOOM_DAEMON_IDLE_SECONDS: '30' }, { timeoutMs: 240_000 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('planned an epic with 7 steps');
       expect(r.stdout).toMatch(/completed the epic loom-[0-9a-f]{8}/);

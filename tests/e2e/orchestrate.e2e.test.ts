@@ -13,12 +13,16 @@ describe('loom orchestrate --run', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs every ready task through the command and records what happened', async () => {
+  // A dozen `loom` processes (3-6 s each on a loaded machine); the independent ones run side by side.
+  it('runs every ready task through the command and records what happened', { timeout: 300_000 }, async () => {
     await loomJson(dir, ['init', '--name', 'runner'], env);
-    const ok = [];
-    for (let i = 0; i < 4; i++) ok.push((await loomJson(dir, ['create', `build part ${i}`], env)).id);
-    const failing = (await loomJson(dir, ['create', 'fail always', '--max-attempts', '1'], env)).id;
-    const hung = (await loomJson(dir, ['create', 'hang forever', '--max-attempts', '1'], env)).id;
+    const [failing, hung, ...ok] = (
+      await Promise.all([
+        loomJson(dir, ['create', 'fail always', '--max-attempts', '1'], env),
+        loomJson(dir, ['create', 'hang forever', '--max-attempts', '1'], env),
+        ...Array.from({ length: 4 }, (_, i) => loomJson(dir, ['create', `build part ${i}`], env)),
+      ])
+    ).map((t: { id: string }) => t.id);
     const log = join(dir, 'runs.log');
     // Each job logs its start and end; "fail" titles exit 3, "hang" titles sleep past the timeout.
     const template =
@@ -29,12 +33,9 @@ describe('loom orchestrate --run', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/runner finished: done 4, failed 1, timed out 1/);
 
-    for (const id of ok) {
-      const t = (await loomJson(dir, ['status', id], env)).task;
-      expect(t).toMatchObject({ status: 'done', output: { built: id } });
-    }
-    expect((await loomJson(dir, ['status', failing], env)).task).toMatchObject({ status: 'failed' });
-    const h = (await loomJson(dir, ['status', hung], env)).task;
+    const [h, f, ...done] = await Promise.all([hung!, failing!, ...ok].map(async (id) => (await loomJson(dir, ['status', id], env)).task));
+    ok.forEach((id, i) => expect(done[i]).toMatchObject({ status: 'done', output: { built: id } }));
+    expect(f).toMatchObject({ status: 'failed' });
     expect(h.status).toBe('failed');
     expect(h.failure_reason).toContain('timed out');
     // Never more than 2 jobs at once.

@@ -58,7 +58,7 @@ describe('server mode with Redis', () => {
 
     // A hears B: from here on, A's subscription is live.
     const warm = await b!.ok('loom_create', { title: 'warm-up' });
-    const warmEvent = await a!.waitForEvent((e) => e.task_id === warm.task.id && e.type === 'task.created', 15_000);
+    const warmEvent = await a!.waitForEvent((e) => e.task_id === warm.task.id && e.type === 'task.created');
 
     // B and C work at once: B files a chain, C files work behind it and both claim and finish what is ready.
     const work = async (s: McpProcess, name: string, n: number): Promise<void> => {
@@ -77,12 +77,12 @@ describe('server mode with Redis', () => {
     const expected = await relayOrder(warmEvent.event_id);
     expect(expected.length).toBeGreaterThanOrEqual(48 + 2 * 12); // 48 created, and a claim+done for most even steps
     const last = expected.at(-1)!;
-    await a!.waitForEvent((e) => e.event_id === last, 15_000);
+    await a!.waitForEvent((e) => e.event_id === last);
     await new Promise((r) => setTimeout(r, 200)); // a duplicate, were there one, would arrive by now
     const heard = a!.events.map((e) => e.event_id);
     expect(heard.slice(heard.indexOf(warmEvent.event_id) + 1)).toEqual(expected);
     // B and C heard each other too, through the same relay.
-    await c!.waitForEvent((e) => e.event_id === last, 15_000);
+    await c!.waitForEvent((e) => e.event_id === last);
   });
 
   it('doctor sees Redis and a relay that keeps up', async () => {

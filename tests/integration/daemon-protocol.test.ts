@@ -14,6 +14,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { EventBus } from '../../src/ports/event-bus.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
+import { until } from '../support/until.js';
 
 const info = () => ({ pid: process.pid, data_dir: 'memory', started_at: new Date().toISOString(), idle_timeout_s: 1, schema_version: 1, migrations_applied: [] });
 const socketPath = () => `\0loom-test-${randomBytes(8).toString('hex')}`;
@@ -122,10 +123,10 @@ describe('daemon protocol', () => {
     await serve(path, 't', 300, (reason) => (stopped = reason));
     const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     await client.createProject({ name: 'idle' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1500)); // five idle timeouts
     expect(stopped).toBe(''); // an open connection keeps it alive
     await client.close();
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(() => stopped !== '', 'the idle stop', 30_000);
     expect(stopped).toBe('idle');
   });
 
@@ -138,16 +139,57 @@ describe('daemon protocol', () => {
     const client = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     await client.connect();
     const pending = client.ready({ project_id: 'p' });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => server.stats().in_flight === 1, 'the call to reach the daemon', 30_000);
     serverSockets.forEach((s) => s.destroy()); // as a crashing daemon would
     await expect(pending).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE', message: 'the Loom daemon went away during the call' });
     server.server.close();
     await client.close();
   });
 
+  it('a stopping daemon holds its socket until released: clients wait, then go on with the next daemon, nothing applied twice', async () => {
+    const path = socketPath();
+    let answerReady!: () => void;
+    const slowApi = Object.assign(Object.create(api) as LoomApi, {
+      ready: (i: Parameters<LoomApi['ready']>[0]) => new Promise<void>((r) => (answerReady = r)).then(() => api.ready(i)),
+    });
+    const old = await startDaemonServer({ socketPath: path, token: 't', api: Promise.resolve(slowApi), events: Promise.resolve(bus), info, idleTimeoutMs: 60_000, onStop: () => {}, log: () => {} });
+    let spawned = 0;
+    const spawnDaemon = () => {
+      spawned++;
+      // Two clients may each start one: the second finds the socket taken and goes, as a real daemon does.
+      serve(path, 't').catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EADDRINUSE') throw e;
+      });
+    };
+    const early = new DaemonClient({ socketPath: path, token: 't', spawnDaemon });
+    const project = await early.createProject({ name: 'handover' });
+    const inFlight = early.ready({ project_id: project.id });
+    await until(() => old.stats().in_flight === 1, 'the call in flight', 30_000);
+
+    const draining = old.drain(); // as on `loom daemon stop`: the in-flight call finishes first
+    // A new client, and a new call on the open connection, meet the stopping daemon.
+    const late = new DaemonClient({ socketPath: path, token: 't', spawnDaemon });
+    const lateCall = late.createTask({ project_id: project.id, title: 'made on the next daemon', origin: { kind: 'test', id: 'x' } });
+    const retried = early.createTask({ project_id: project.id, title: 'refused, then made on the next daemon', origin: { kind: 'test', id: 'x' } });
+    await new Promise((r) => setTimeout(r, 500)); // polls against the held socket
+    expect(spawned).toBe(0); // the socket is still held: no second owner while the first has the data open
+    expect(old.stats().requests).toBe(2); // createProject and ready: the later call was refused, not served
+
+    answerReady();
+    expect(await inFlight).toEqual([]);
+    await draining;
+    await old.release(); // its database is closed: the socket is free
+    const [a, b] = await Promise.all([lateCall, retried]); // both waited, then went on with the next daemon
+    expect(spawned).toBeGreaterThanOrEqual(1);
+    const titles = (await late.ready({ project_id: project.id })).map((t) => t.title).sort();
+    expect(titles).toEqual([a.title, b.title].sort()); // each made once
+    await early.close();
+    await late.close();
+  });
+
   it('pushes the committed events of a subscribed project, and only those', async () => {
     const path = socketPath();
-    await serve(path, 't');
+    const server = await serve(path, 't');
     const writer = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     const listener = new DaemonClient({ socketPath: path, token: 't', spawnDaemon: () => {} });
     const mine = await writer.createProject({ name: 'mine' });
@@ -155,11 +197,14 @@ describe('daemon protocol', () => {
     const seen: string[] = [];
     listener.subscribe(mine.id, (e) => seen.push(`${e.type} ${e.task_id}`));
     await listener.connect();
-    await new Promise((r) => setTimeout(r, 100)); // the subscription is registered
+    // The subscription is registered once the daemon has answered it: two createProject calls, then it.
+    await until(() => server.stats().requests === 3 && server.stats().in_flight === 0, 'the subscription', 30_000);
     const t = await writer.createTask({ project_id: mine.id, title: 'watched', origin: { kind: 'test', id: 'x' } });
     await writer.createTask({ project_id: other.id, title: 'elsewhere', origin: { kind: 'test', id: 'x' } });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(seen).toEqual([`task.created ${t.id}`]);
+    // Events are pushed in commit order: once a later event of mine is in, one of the other project would be too.
+    const last = await writer.createTask({ project_id: mine.id, title: 'watched last', origin: { kind: 'test', id: 'x' } });
+    await until(() => seen.length >= 2, 'the pushed events', 30_000);
+    expect(seen).toEqual([`task.created ${t.id}`, `task.created ${last.id}`]);
     await writer.close();
     await listener.close();
   });

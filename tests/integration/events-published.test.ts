@@ -4,6 +4,7 @@ import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pgl
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomEvent } from '../../src/domain/events.js';
+import { until } from '../support/until.js';
 
 describe('events reach the bus after commit', () => {
   let pglite: PglitePool;
@@ -18,7 +19,7 @@ describe('events reach the bus after commit', () => {
   it('publishes exactly the logged events of each change, and nothing for a refused one', async () => {
     const { service: api, bus } = serviceForPool(pglite.pool, { ownsPool: false });
     const project = await api.createProject({ name: 'bus' });
-    await new Promise((r) => setTimeout(r, 20)); // project.created is delivered before we listen
+    await new Promise((r) => setTimeout(r, 20)); // project.created is delivered before we listen (on the next turn of the loop: setImmediate)
     const seen: LoomEvent[] = [];
     bus.subscribe(project.id, (e) => seen.push(e));
     const origin = { kind: 'test', id: 't' };
@@ -28,7 +29,8 @@ describe('events reach the bus after commit', () => {
     if (!claim.claimed) throw new Error('expected a claim');
     await expect(api.done({ project_id: project.id, task_id: a.id, agent_id: 'ag', lease_token: 'forged' })).rejects.toMatchObject({ code: 'LEASE_LOST' });
     await api.done({ project_id: project.id, task_id: a.id, agent_id: 'ag', lease_token: claim.lease.token });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => seen.some((e) => e.type === 'task.unblocked'), 'the last event on the bus', 30_000);
+    await new Promise((r) => setTimeout(r, 50)); // room for a stray one
 
     const logged = await api.events({ project_id: project.id });
     const fromLog = logged.filter((e) => e.type !== 'project.created');

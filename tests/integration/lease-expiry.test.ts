@@ -10,10 +10,11 @@ describe('lease expiry (postgres)', () => {
     const api = service();
     const p = (await api.createProject({ name: 'expiry' })).id;
     const t = await api.createTask({ project_id: p, title: 'slow', origin });
-    const c = await api.claim({ project_id: p, agent_id: 'crashed', lease_seconds: 1 });
+    // A lease long enough that the check right after the claim comes before it ends, even on a busy machine.
+    const c = await api.claim({ project_id: p, agent_id: 'crashed', lease_seconds: 3 });
     if (!c.claimed) throw new Error('no claim');
     expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [], dead_lettered: [], escalated: [] }); // not yet
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, 3200));
     expect(await api.recoverLeases({ project_id: p })).toEqual({ requeued: [t.id], dead_lettered: [], escalated: [] });
     const after = (await api.status({ project_id: p, task_id: t.id })).task;
     expect(after).toMatchObject({ status: 'pending', assignee: null, lease_token: null, attempts: 1 });

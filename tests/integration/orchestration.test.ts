@@ -4,7 +4,7 @@
  * resolution, agent liveness, and concurrent ticks acting once.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,11 @@ import { usePgServices } from '../support/pg-services.js';
 const origin = { kind: 'test', id: 't' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAST_RETRY = { base_ms: 200, factor: 2, max_ms: 1000 };
+/**
+ * For checks made before a backoff ends: the shortest delay (half the base,
+ * equal jitter) leaves a busy machine a second for the calls in between.
+ */
+const CHECKED_RETRY = { base_ms: 2000, factor: 1.5, max_ms: 3000 };
 
 /** Starts the fixture that claims a task and hangs; resolves with its claim once printed. */
 function claimAndHang(env: Record<string, string>): Promise<{ child: ReturnType<typeof spawn>; task_id: string; lease_token: string }> {
@@ -70,7 +75,7 @@ describe('orchestration (postgres)', () => {
   });
 
   it('fails 3 times into the dead letters with an escalation, respecting backoff; redrive brings it back', async () => {
-    const api = service();
+    const api = service({ retry: CHECKED_RETRY });
     const p = (await api.createProject({ name: 'retries' })).id;
     const t = await api.createTask({ project_id: p, title: 'flaky', origin, max_attempts: 3 });
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -90,7 +95,7 @@ describe('orchestration (postgres)', () => {
         expect(f.outcome).toBe('dead_lettered');
       }
     }
-    await sleep(1100);
+    await sleep(CHECKED_RETRY.max_ms + 100); // past any backoff
     expect(await api.ready({ project_id: p })).toEqual([]); // a dead letter is never ready
     expect((await api.deadLetters({ project_id: p })).map((x) => [x.id, x.attempts, x.failure_reason])).toEqual([[t.id, 3, 'boom 3']]);
     const open = await api.escalations({ project_id: p });
@@ -102,14 +107,15 @@ describe('orchestration (postgres)', () => {
   });
 
   it('escalates work that keeps heartbeating without progress, once', async () => {
-    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, stuck_after_ms: 400 } });
+    // The heartbeat with progress must reach the tick within stuck_after_ms: generous room for a busy machine.
+    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, stuck_after_ms: 2000 } });
     const p = (await api.createProject({ name: 'stuck' })).id;
     const moving = await api.createTask({ project_id: p, title: 'moving', origin });
     const stuck = await api.createTask({ project_id: p, title: 'stuck', origin });
     const cm = await api.claim({ project_id: p, agent_id: 'busy', task_id: moving.id });
     const cs = await api.claim({ project_id: p, agent_id: 'spinning', task_id: stuck.id });
     if (!cm.claimed || !cs.claimed) throw new Error('claims failed');
-    await sleep(600);
+    await sleep(2200);
     await api.heartbeat({ project_id: p, task_id: moving.id, agent_id: 'busy', lease_token: cm.lease.token, progress: 'tests pass locally' });
     await api.heartbeat({ project_id: p, task_id: stuck.id, agent_id: 'spinning', lease_token: cs.lease.token });
     expect((await api.reconcile({ project_id: p })).stuck).toEqual([stuck.id]);
@@ -188,7 +194,8 @@ describe('orchestration (postgres)', () => {
   });
 
   it('lists agents with their claims as active, idle or gone; a gone agent keeps its lease until it expires', async () => {
-    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, agent_idle_after_ms: 300, agent_gone_after_ms: 900 } });
+    // chatter must be looked at between idle (300 ms) and gone: a wide window, for a busy machine.
+    const api = service({ orchestration: { ...DEFAULT_ORCHESTRATION, agent_idle_after_ms: 300, agent_gone_after_ms: 3000 } });
     const p = (await api.createProject({ name: 'agents' })).id;
     const t = await api.createTask({ project_id: p, title: 'held', origin });
     await api.claim({ project_id: p, agent_id: 'holder', task_id: t.id, lease_seconds: 600 });
@@ -199,7 +206,7 @@ describe('orchestration (postgres)', () => {
     expect(mid.holder).toMatchObject({ status: 'active', claims: [t.id] });
     expect(mid.chatter).toMatchObject({ status: 'idle', claims: [] });
     expect(mid.operator).toBeUndefined(); // filing a task does not make you an agent
-    await sleep(600);
+    await sleep(2600); // past agent_gone_after_ms since the claim
     const late = Object.fromEntries((await api.agents({ project_id: p })).map((a) => [a.agent_id, a]));
     expect(late.holder!.status).toBe('gone');
     expect((await api.reconcile({ project_id: p })).requeued).toEqual([]); // no early steal
@@ -236,6 +243,10 @@ describe('orchestration (embedded)', () => {
 
   it('a claimer SIGKILLed mid-task: lease expires, task requeued and finished by another; the late done is refused', async () => {
     await connector.init({ projectDir: dir, name: 'crash' });
+    // The test runs the tick that finds the expired lease: the daemon's own (every 5 s) must not
+    // beat it to it, however long a busy machine takes between the expiry and the test's tick.
+    await connector.daemonStop({ projectDir: dir });
+    appendFileSync(join(dir, '.loom/config.yaml'), 'orchestration:\n  tick_seconds: 3600\n');
     const { api, project } = await connector.open({ projectDir: dir });
     try {
       await crashRecovery(api, project.project_id, { PROJECT_DIR: dir, LOOM_DATABASE_URL: '' });

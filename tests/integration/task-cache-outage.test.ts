@@ -31,7 +31,7 @@ async function timed<T>(call: () => Promise<T>): Promise<{ value: T; ms: number 
 }
 
 /** Retries `attempt` until it resolves; fails with `what` after `ms`. */
-async function eventually(attempt: () => Promise<unknown>, what: string, ms = 15_000): Promise<void> {
+async function eventually(attempt: () => Promise<unknown>, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {

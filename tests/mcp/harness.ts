@@ -109,7 +109,8 @@ export async function allEvents(api: LoomApi, project_id: string): Promise<LoomE
   return api.events({ project_id, limit: 10_000 });
 }
 
-export async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
+/** Polls `probe` until it gives a value; the bound is generous, for a loaded machine. */
+export async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

@@ -414,7 +414,7 @@ describe('shutdown', () => {
       // The SDK client keeps its GET stream open.
       const client = new Client({ name: 'stays', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: bearer(TOKEN) } }));
-      await waitFor(() => !local.sessions().some((s) => s.session_id === gone), 'the idle session to close', 5_000);
+      await waitFor(() => !local.sessions().some((s) => s.session_id === gone), 'the idle session to close');
       await new Promise((r) => setTimeout(r, 600));
       expect(local.sessions()).toHaveLength(1);
       expect((await client.listTools()).tools.length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { LoomError } from '../../src/domain/errors.js';
 import type { LoomEvent } from '../../src/domain/events.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import type { ProjectContext } from '../../src/ports/loom-connector.js';
-import { connect, newProject, openBackend, type Backend } from './harness.js';
+import { connect, newProject, openBackend, waitFor, type Backend } from './harness.js';
 
 let b: Backend;
 beforeAll(async () => {
@@ -160,7 +160,8 @@ describe('notifications', () => {
     await new Promise((r) => setImmediate(r)); // the pump takes the first queued event and waits on the client
     for (let i = 1501; i <= 1510; i++) f.push(event(i));
     release();
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => sent.length >= 1001, 'the queue to drain');
+    await new Promise((r) => setTimeout(r, 50)); // room for a stray one
     // 501 was in flight; the 10 late events pushed 502..510 out of the full queue.
     expect(sent).toEqual([501, ...Array.from({ length: 1000 }, (_, i) => 511 + i)]);
     expect(dropped).toEqual([509]);
@@ -181,7 +182,7 @@ describe('notifications', () => {
     });
     f.push(event(1));
     f.push(event(2));
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => sent.length >= 1, 'the second event');
     expect(lines).toEqual([expect.stringMatching(/could not send task.created event 1: Not connected/)]);
     expect(sent.map((x) => [x.method, x.params.event_id])).toEqual([[TASK_EVENT_METHOD, 2]]);
   });

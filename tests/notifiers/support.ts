@@ -54,7 +54,7 @@ export function event(id: number, type: EventType = 'task.done', extra: Partial<
   };
 }
 
-export async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');

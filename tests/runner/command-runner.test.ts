@@ -70,10 +70,11 @@ describe('CommandRunner', () => {
   it('on timeout kills the whole tree (child and grandchildren) and verifies it is gone before reporting', async () => {
     const dir = tempDir();
     const runner = new CommandRunner({ template: `sh -c 'sleep 100 & sleep 100 & wait'` });
-    const running = runner.start(job(dir, { timeout_ms: 600 }));
+    // A timeout well past the few forks it takes the tree to form, even on a loaded machine: it must be seen whole first.
+    const running = runner.start(job(dir, { timeout_ms: 3000 }));
     const pgid = running.pid!;
     // sh -c (the template's shell), the inner sh and its two sleeps: all in the job's group
-    const members = await until(() => (liveInGroup(pgid).length >= 3 ? liveInGroup(pgid) : null), 5000, 'the process tree');
+    const members = await until(() => (liveInGroup(pgid).length >= 3 ? liveInGroup(pgid) : null), 30_000, 'the process tree');
     expect(members.length).toBeGreaterThanOrEqual(3);
     const outcome = await running.result;
     expect(outcome).toEqual({ kind: 'killed', reason: 'timeout' });
@@ -85,7 +86,7 @@ describe('CommandRunner', () => {
     const runner = new CommandRunner({ template: `trap '' TERM; sleep 100 & sleep 100 & wait`, killGraceMs: 400 });
     const running = runner.start(job(dir));
     const pgid = running.pid!;
-    await until(() => liveInGroup(pgid).length >= 3, 5000, 'the process tree');
+    await until(() => liveInGroup(pgid).length >= 3, 30_000, 'the process tree');
     const t0 = Date.now();
     await running.kill('shutdown');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390); // SIGTERM was ignored for the whole grace period

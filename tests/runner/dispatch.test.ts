@@ -10,7 +10,7 @@ import { shellQuote } from '../../src/adapters/runner/template.js';
 import { dispatch, type DispatchOptions } from '../../src/app/orchestrator/dispatch.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { isAlive, sleep, until } from './proc.js';
+import { isAlive, until } from './proc.js';
 
 const AGENT = resolve(import.meta.dirname, '../fixtures/runner/agent.mjs');
 const origin = { kind: 'test', id: 'runner' };
@@ -77,8 +77,10 @@ function maxOverlap(log: string[][]): number {
 }
 
 describe('dispatch', () => {
-  it('runs ready tasks two at a time and records done, retried failures, dead letters and a timeout', async () => {
-    const s = await setUp('mixed', { timeoutMs: 2500 });
+  it('runs ready tasks two at a time and records done, retried failures, dead letters and a timeout', { timeout: 180_000 }, async () => {
+    // The timeout applies to every run: each fixture run is a Node process start (~0.1 s here, seconds on
+    // a loaded machine), so it is well above that, and above the lease, which only heartbeats keep.
+    const s = await setUp('mixed', { timeoutMs: 10_000, leaseSeconds: 3 });
     const ok1 = await s.create('ok one');
     const ok2 = await s.create('ok two');
     const ok3 = await s.create('ok three');
@@ -91,8 +93,20 @@ describe('dispatch', () => {
 
     // The hung task is failed only once its processes are gone: checked at the moment of the call.
     const hangAliveAtFail: boolean[] = [];
+    let reportedSelf = false; // the test reported it done through its lease
+    let selfBeatsAfterReport = 0;
     const spied = new Proxy(api, {
       get(target, prop, receiver) {
+        if (prop === 'heartbeat') {
+          return async (input: Parameters<LoomApi['heartbeat']>[0]) => {
+            const afterReport = input.task_id === self && reportedSelf;
+            try {
+              return await target.heartbeat(input);
+            } finally {
+              if (afterReport) selfBeatsAfterReport++; // answered: it found the task done
+            }
+          };
+        }
         if (prop === 'fail') {
           return async (input: Parameters<LoomApi['fail']>[0]) => {
             if (input.task_id === hang) hangAliveAtFail.push(s.log().filter((l) => l[1] === hang && (l[0] === 'start' || l[0] === 'child')).some((l) => isAlive(Number(l[2]))));
@@ -105,9 +119,11 @@ describe('dispatch', () => {
 
     const running = dispatch({ ...s.options, api: spied });
     // The self-reporting process: report it done through its lease (as `loom done` would), then let it exit 0.
-    const token = await until(() => existsSync(join(s.dir, `token-${self}`)) && readFileSync(join(s.dir, `token-${self}`), 'utf8'), 20_000, 'the token file');
+    const token = await until(() => existsSync(join(s.dir, `token-${self}`)) && readFileSync(join(s.dir, `token-${self}`), 'utf8'), 60_000, 'the token file');
     await api.done({ project_id: s.project, task_id: self, agent_id: 'the-process', lease_token: token, output: { by: 'the process' } });
-    await sleep(1000); // past a heartbeat (every 667 ms), which now finds the task done: the process is left to finish
+    reportedSelf = true;
+    // A heartbeat (every second) now finds the task done: the process is left to finish.
+    await until(() => selfBeatsAfterReport > 0, 60_000, 'a heartbeat after the report');
     writeFileSync(join(s.dir, `go-${self}`), '');
     const result = await running;
 
@@ -129,8 +145,8 @@ describe('dispatch', () => {
     expect((await status(failTwice)).failure_reason).toMatch(/^exit code 3: boom in loom-/);
     expect(await status(failOnce)).toMatchObject({ status: 'failed', attempts: 1 });
     const hung = await status(hang);
-    expect(hung).toMatchObject({ status: 'failed', attempts: 1 }); // leaseSeconds 2 < 2.5 s run: heartbeats kept the lease
-    expect(hung.failure_reason).toMatch(/^timed out after 2.5 s/);
+    expect(hung).toMatchObject({ status: 'failed', attempts: 1 }); // leaseSeconds 3 < 10 s run: heartbeats kept the lease
+    expect(hung.failure_reason).toMatch(/^timed out after 10 s/);
     expect(hangAliveAtFail).toEqual([false]);
 
     const log = s.log();
@@ -149,7 +165,7 @@ describe('dispatch', () => {
     const a = await s.create('hang one');
     const b = await s.create('hang two');
     const running = dispatch(s.options);
-    await until(() => s.log().filter((l) => l[0] === 'child').length === 2, 10_000, 'both jobs');
+    await until(() => s.log().filter((l) => l[0] === 'child').length === 2, 60_000, 'both jobs');
     controller.abort();
     const result = await running;
     expect(result.released.sort()).toEqual([a, b].sort());
@@ -161,10 +177,11 @@ describe('dispatch', () => {
   });
 
   it('kills a job whose lease is lost (the task was cancelled) and records nothing for it', async () => {
-    const s = await setUp('lease-lost', { leaseSeconds: 1 });
+    // A lease long enough that only the cancellation, not a late heartbeat on a busy machine, loses it.
+    const s = await setUp('lease-lost', { leaseSeconds: 3 });
     const t = await s.create('hang until cancelled');
     const running = dispatch(s.options);
-    await until(() => s.log().some((l) => l[0] === 'child'), 10_000, 'the job');
+    await until(() => s.log().some((l) => l[0] === 'child'), 60_000, 'the job');
     await api.cancel({ project_id: s.project, task_id: t, reason: 'not needed' });
     const result = await running;
     expect(result).toEqual({ done: [], failed: [], timed_out: [], lease_lost: [t], released: [] });
@@ -185,8 +202,8 @@ describe('dispatch', () => {
       finished = true;
       return r;
     });
-    await until(async () => (await api.status({ project_id: s.project, task_id: broken })).task.status === 'failed', 10_000);
-    await new Promise((r) => setTimeout(r, 400));
+    await until(async () => (await api.status({ project_id: s.project, task_id: broken })).task.status === 'failed', 60_000);
+    await new Promise((r) => setTimeout(r, 1000)); // 20 polls
     expect(finished).toBe(false); // a claim is still out: its task may yet fail and come back
     await api.done({ project_id: s.project, task_id: foreign, agent_id: 'someone-else', lease_token: claim.lease.token });
     const result = await running;

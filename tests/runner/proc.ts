@@ -33,7 +33,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 type Maybe<T> = T | undefined | null | false;
 
 /** Polls `fn` (sync or async) until it gives a truthy value. */
-export async function until<T>(fn: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function until<T>(fn: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

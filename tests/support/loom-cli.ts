@@ -12,17 +12,34 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * How long one `loom` call may take before it is killed. A call takes well under
+ * a second on a quiet machine; on a loaded one (load average 10 on 2 cores) Node
+ * alone needs ~2 s to start and a call that also starts the daemon ~15-30 s.
+ */
+export const LOOM_CALL_TIMEOUT_MS = 120_000;
+
 /** Runs the built `loom` binary as a user would, in `cwd`. */
-export function loom(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export function loom(
+  cwd: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  { timeoutMs = LOOM_CALL_TIMEOUT_MS }: { timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
       [LOOM_BIN, ...args],
       // maxBuffer: execFile's default (1 MiB of output) would cut a large `--json` answer short
-      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-        resolvePromise({ code, stdout, stderr });
+        if (error !== null && typeof error.code !== 'number') {
+          // Killed (by the timeout, say) or never started: not an exit code a test could mistake for a Loom error.
+          const why = error.killed ? `killed by ${error.signal ?? 'a signal'} after ${timeoutMs / 1000} s` : `failed: ${error.message}`;
+          resolvePromise({ code: -1, stdout, stderr: `${stderr}\n[loom ${args.join(' ')} ${why}]` });
+          return;
+        }
+        resolvePromise({ code: error === null ? 0 : (error.code as number), stdout, stderr });
       },
     );
   });

@@ -86,7 +86,7 @@ export class McpProcess {
   }
 
   /** Resolves with the first event matching `pred` (already received or still to come). */
-  async waitForEvent(pred: (e: TaskEvent) => boolean, timeoutMs = 10_000): Promise<TaskEvent> {
+  async waitForEvent(pred: (e: TaskEvent) => boolean, timeoutMs = 60_000): Promise<TaskEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.find(pred);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, realpathSync, writeFileSync, closeSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -18,22 +18,41 @@ export function daemonSocketPath(dataDir: string): string {
 /**
  * An abstract socket has no file permissions, so every request carries a
  * token only the project's users can read (mode 0600 under .loom/).
+ *
+ * The first processes of a project may race to create it. The token is
+ * written to a file of this process's own, then linked into place: the link
+ * either appears with the whole token in it or fails because another process
+ * won, so no reader ever sees it empty (a process descheduled between
+ * creating the file and writing it, on a busy machine, once let others read
+ * it empty and fail).
  */
 export function daemonToken(loomDir: string): string {
   const path = join(loomDir, 'daemon.token');
-  try {
-    const fd = openSync(path, 'wx', 0o600);
+  if (!existsSync(path)) {
+    const mine = join(loomDir, `daemon.token.${process.pid}.${randomBytes(4).toString('hex')}`);
+    writeFileSync(mine, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
     try {
-      writeFileSync(fd, randomBytes(24).toString('base64url'));
+      linkSync(mine, path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        // A file system without hard links: create it exclusively and write it, as before.
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+        try {
+          writeFileSync(path, readFileSync(mine), { mode: 0o600, flag: 'wx' });
+        } catch (e2) {
+          if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2;
+        }
+      }
     } finally {
-      closeSync(fd);
+      unlinkSync(mine);
     }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
-  for (let i = 0; i < 50; i++) {
+  // Empty only while another process is between creating and writing it (the no-link case).
+  for (const deadline = Date.now() + 5_000; ; ) {
     const token = readFileSync(path, 'utf8').trim();
     if (token.length > 0) return token;
+    if (Date.now() > deadline) throw new Error(`empty daemon token file ${path}: remove it and retry`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
-  throw new Error(`empty daemon token file ${path}`);
 }

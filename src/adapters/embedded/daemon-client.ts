@@ -22,12 +22,23 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOENT']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notListening = (e: unknown): boolean => NOT_LISTENING.has((e as NodeJS.ErrnoException)?.code ?? '');
+/** A daemon that is stopping refuses, applying nothing; it still holds the socket until its database is closed. */
+const stopping = (e: unknown): boolean => LoomError.is(e) && e.code === 'DAEMON_UNAVAILABLE' && e.details?.stopping === true;
+
+/**
+ * How long a client waits for a daemon it started to take the socket. That takes
+ * well under a second on a quiet machine, several seconds on a loaded one (load
+ * average 10 on 2 cores); a daemon that cannot start says why in .loom/daemon.log.
+ */
+export const DAEMON_START_TIMEOUT_MS = 60_000;
 
 /** One authenticated connection to a daemon, carrying many requests at once. */
 class Connection {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   closed = false;
+  /** Its daemon is stopping: calls in flight finish here, new ones go to the next daemon. */
+  retiring = false;
 
   /** Set when the daemon sent a line too long to take: pending calls then fail with RESPONSE_TOO_LARGE. */
   private overflow = false;
@@ -59,7 +70,7 @@ class Connection {
         p.reject(
           this.overflow
             ? tooLarge('a call')
-            : new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon went away during the call', {
+            : new LoomError('DAEMON_UNAVAILABLE', WENT_AWAY, {
                 hint: 'check with `loom status` whether it took effect before retrying; .loom/daemon.log says why the daemon stopped',
               }),
         );
@@ -77,7 +88,17 @@ class Connection {
         socket.off('error', reject);
         socket.on('error', () => socket.destroy());
         const c = new Connection(socket, onEvent);
-        c.request('hello', { token }).then(() => resolve(c), reject);
+        c.request('hello', { token }).then(
+          () => resolve(c),
+          (e: unknown) => {
+            // Cut off before it answered: it is going away (stopping, or crashed). Wait and see.
+            if (c.closed && !stopping(e) && LoomError.is(e) && e.message === WENT_AWAY) {
+              reject(new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon went away before answering', { details: { stopping: true } }));
+            } else {
+              reject(e);
+            }
+          },
+        );
       });
     });
   }
@@ -110,9 +131,12 @@ class Connection {
   }
 
   close(): void {
+    this.closed = true;
     this.socket.destroy();
   }
 }
+
+const WENT_AWAY = 'the Loom daemon went away during the call';
 
 /**
  * The LoomApi of an embedded project, served by its daemon over one socket
@@ -162,7 +186,7 @@ export class DaemonClient implements LoomApi, EventSource {
   /** The open connection, starting a daemon if none answers. */
   private async connection(): Promise<Connection> {
     const current = this.conn === null ? null : await this.conn.catch(() => null);
-    if (current !== null && !current.closed) return current;
+    if (current !== null && !current.closed && !current.retiring) return current;
     this.conn = this.startAndOpen();
     this.conn.then(
       () => {
@@ -176,22 +200,27 @@ export class DaemonClient implements LoomApi, EventSource {
   }
 
   private async startAndOpen(): Promise<Connection> {
-    try {
-      return await this.open();
-    } catch (e) {
-      if (LoomError.is(e)) throw e; // the daemon answered: a refused token, say
-      if (!notListening(e)) throw unavailable(e);
-    }
-    this.o.spawnDaemon();
-    const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
+    const deadline = Date.now() + (this.o.startTimeoutMs ?? DAEMON_START_TIMEOUT_MS);
+    // Start a daemon when the socket is free; again if one we waited for was stopping.
+    let start = true;
     // A fresh daemon binds its socket within a few hundred ms (before it opens the database): poll finely.
-    for (let wait = 15; Date.now() < deadline; wait = Math.min(wait + 5, 50)) {
-      await sleep(wait);
+    for (let wait = 15; ; wait = Math.min(wait + 5, 50)) {
       try {
         return await this.open();
       } catch (e) {
-        if (!notListening(e)) throw unavailable(e);
+        if (stopping(e)) {
+          start = true; // it frees the socket once its database is closed
+        } else if (LoomError.is(e)) {
+          throw e; // the daemon answered: a refused token, say
+        } else if (!notListening(e)) {
+          throw unavailable(e);
+        } else if (start) {
+          this.o.spawnDaemon();
+          start = false;
+        }
       }
+      if (Date.now() >= deadline) break;
+      await sleep(wait);
     }
     throw new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon for this project did not start in time', {
       hint: 'see .loom/daemon.log in the project; `loom daemon status` shows whether one runs',
@@ -204,7 +233,17 @@ export class DaemonClient implements LoomApi, EventSource {
   }
 
   private async call<T>(method: string, params: unknown): Promise<T> {
-    return (await (await this.connection()).request(method, params)) as T;
+    for (;;) {
+      const c = await this.connection();
+      try {
+        return (await c.request(method, params)) as T;
+      } catch (e) {
+        if (!stopping(e)) throw e;
+        // Refused, not applied, by a daemon that is stopping: again, on the next one. Calls
+        // still in flight on this connection get their answers; the daemon then closes it.
+        c.retiring = true;
+      }
+    }
   }
 
   /** The running daemon's facts, or null when none runs (never starts one). */
@@ -214,7 +253,7 @@ export class DaemonClient implements LoomApi, EventSource {
       c = await this.open();
     } catch (e) {
       if (notListening(e)) return null;
-      throw unavailable(e);
+      throw stopping(e) ? e : unavailable(e);
     }
     try {
       return (await c.request('daemon.status', {})) as DaemonInfo & { requests: number; connections: number };
@@ -223,17 +262,28 @@ export class DaemonClient implements LoomApi, EventSource {
     }
   }
 
-  /** Asks the daemon to stop and waits until its socket is free. */
-  async stop(timeoutMs = 15_000): Promise<boolean> {
+  /**
+   * Asks the daemon to stop and waits until its socket is free, which it frees
+   * once its database is closed. Generous: a busy machine slows both.
+   */
+  async stop(timeoutMs = 60_000): Promise<boolean> {
     await this.close();
-    let c: Connection;
+    let c: Connection | undefined;
     try {
       c = await this.open();
     } catch (e) {
       if (notListening(e)) return false;
-      throw unavailable(e);
+      if (!stopping(e)) throw unavailable(e); // else it is stopping already: wait for it below
     }
-    await c.request('daemon.stop', {}).finally(() => c.close());
+    if (c !== undefined) {
+      const conn = c;
+      await conn
+        .request('daemon.stop', {})
+        .catch((e: unknown) => {
+          if (!stopping(e)) throw e;
+        })
+        .finally(() => conn.close());
+    }
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       // A reset or refused hello means the daemon is going away right now: look again.

@@ -37,9 +37,26 @@ export interface DaemonServerOptions {
 export interface DaemonServer {
   server: Server;
   stats(): { requests: number; in_flight: number; connections: number };
-  /** Stops accepting, lets in-flight requests finish, then closes every connection. */
+  /**
+   * Stops serving: lets in-flight requests finish, then closes every connection.
+   * The socket stays bound (it is the owner lock): whoever connects meanwhile, or
+   * sends another request, is told the daemon is stopping (`stoppingError`), so
+   * a client waits for it to go and starts the next one.
+   */
+  drain(): Promise<void>;
+  /** Frees the socket, the owner lock: only once the database is closed. */
+  release(): Promise<void>;
+  /** drain(), then release(). */
   close(): Promise<void>;
 }
+
+/** The refusal of a daemon that is stopping: nothing was applied; the caller may try again on the next daemon. */
+export const stoppingError = () => ({
+  code: 'DAEMON_UNAVAILABLE',
+  message: 'the Loom daemon is stopping',
+  hint: 'try again: the next call starts a new daemon once this one has closed the database',
+  details: { stopping: true },
+});
 
 /** A request: `{id, method, params}`; the first one on a connection must be `hello` with the token. */
 interface Request {
@@ -57,6 +74,7 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
   let requests = 0;
   let inFlight = 0;
   let lastActivity = Date.now();
+  let draining = false;
   const sockets = new Set<Socket>();
   const expected = Buffer.from(o.token);
   const idle: Array<() => void> = [];
@@ -108,6 +126,11 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
           socket.destroy();
           return;
         }
+        if (draining) {
+          writeJsonLine(socket, { id: req.id, error: stoppingError() });
+          if (!authorised) socket.end();
+          return;
+        }
         if (!authorised) {
           if (req.method === 'hello' && tokenOk((req.params as { token?: unknown })?.token)) {
             authorised = true;
@@ -157,6 +180,29 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
   }, Math.min(1000, o.idleTimeoutMs));
   idleTimer.unref();
 
+  let drained: Promise<void> | undefined;
+  const drain = (): Promise<void> => {
+    drained ??= (async () => {
+      draining = true;
+      clearInterval(idleTimer);
+      if (inFlight > 0) await new Promise<void>((done) => idle.push(done));
+      // The connections open now; later ones are told the daemon is stopping and closed.
+      const open = [...sockets];
+      const closed = Promise.all(open.map((s) => (s.destroyed ? undefined : new Promise<void>((done) => s.once('close', () => done())))));
+      for (const s of open) s.end();
+      const force = setTimeout(() => open.forEach((s) => s.destroy()), 1000);
+      await closed;
+      clearTimeout(force);
+    })();
+    return drained;
+  };
+  const release = async (): Promise<void> => {
+    await drain();
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.socketPath, () => {
@@ -164,13 +210,11 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
       resolve({
         server,
         stats: () => ({ requests, in_flight: inFlight, connections: sockets.size }),
+        drain,
+        release,
         close: async () => {
-          clearInterval(idleTimer);
-          const closed = new Promise<void>((done) => server.close(() => done()));
-          if (inFlight > 0) await new Promise<void>((done) => idle.push(done));
-          for (const s of sockets) s.end();
-          setTimeout(() => sockets.forEach((s) => s.destroy()), 1000).unref();
-          await closed;
+          await drain();
+          await release();
         },
       });
     });
