@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, relativeTime, renderFields, renderTable, shellQuote } from '../../src/adapters/cli/output.js';
+import { formatDuration, printable, relativeTime, renderFields, renderTable, shellQuote } from '../../src/adapters/cli/output.js';
 
 describe('renderTable', () => {
   const rows = [
@@ -67,5 +67,20 @@ describe('shellQuote', () => {
     ['', "''"],
   ])('%j -> %s', (word, expected) => {
     expect(shellQuote(word)).toBe(expected);
+  });
+});
+
+describe('printable', () => {
+  it.each<[string, string, string]>([
+    ['an escape sequence', 'title \u001b[2J\u001b[H', 'title \\u001b[2J\\u001b[H'],
+    ['a bell and a carriage return', 'a\u0007b\rc', 'a\\u0007b\\u000dc'],
+    ['C1 controls and DEL', 'x\u009b31m\u007f', 'x\\u009b31m\\u007f'],
+    ['a bidi override', 'user\u202etxt.exe', 'user\\u202etxt.exe'],
+  ])('shows %s instead of obeying it', (_label, text, shown) => {
+    expect(printable(text)).toBe(shown);
+  });
+
+  it('leaves tabs, newlines and ordinary Unicode alone', () => {
+    expect(printable('a\tb\nnaïve 🚀 עברית')).toBe('a\tb\nnaïve 🚀 עברית');
   });
 });

@@ -3,7 +3,7 @@ import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { ProjectContext } from '../../ports/loom-connector.js';
 import type { LoomCliContext } from './context.js';
-import { printJson } from './output.js';
+import { printable, printJson } from './output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -50,7 +50,7 @@ export abstract class LoomCommand extends Command<LoomCliContext> {
 
   /** Writes lines to stdout. */
   protected print(...lines: string[]): void {
-    this.context.stdout.write(`${lines.join('\n')}\n`);
+    this.context.stdout.write(`${printable(lines.join('\n'))}\n`);
   }
 
   /** With --json the raw result; otherwise the readable lines. */
@@ -97,8 +97,8 @@ export abstract class LoomCommand extends Command<LoomCliContext> {
           error: { code: error.code, message: error.message, hint: error.hint, details: error.details },
         });
       } else {
-        stderr.write(`${error.code}: ${error.message}\n`);
-        if (error.hint !== undefined) stderr.write(`hint: ${error.hint}\n`);
+        stderr.write(`${error.code}: ${printable(error.message)}\n`);
+        if (error.hint !== undefined) stderr.write(`hint: ${printable(error.hint)}\n`);
       }
       if (debug && error.stack !== undefined) stderr.write(`${error.stack}\n`);
       return EXIT_ERROR;
@@ -107,7 +107,7 @@ export abstract class LoomCommand extends Command<LoomCliContext> {
     if (this.json) {
       printJson(stdout, { error: { code: 'INTERNAL', message } });
     } else {
-      stderr.write(`INTERNAL: ${message}\n`);
+      stderr.write(`INTERNAL: ${printable(message)}\n`);
     }
     if (debug) {
       if (error instanceof Error && error.stack !== undefined) stderr.write(`${error.stack}\n`);

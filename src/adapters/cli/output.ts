@@ -26,6 +26,17 @@ export function renderTable<T>(rows: readonly T[], columns: ReadonlyArray<Column
 
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
 
+// C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text for a terminal: what anyone stored (a title, a reason) is shown, never
+ * obeyed. An escape sequence in a task title would otherwise clear or rewrite
+ * an operator's screen, and a bidi override would reorder what they read.
+ */
+export const printable = (text: string): string =>
+  text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 const UNITS: Array<[string, number]> = [
   ['d', 86_400_000],
   ['h', 3_600_000],

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import type { LoomEvent } from '../../../domain/events.js';
 import { LoomCommand } from '../base-command.js';
-import { shortTime } from '../output.js';
+import { printable, shortTime } from '../output.js';
 import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
 
 const POLL_MS = 500;
@@ -36,7 +36,7 @@ export class WatchCommand extends LoomCommand {
     const print = (e: LoomEvent): void => {
       if (seen.has(e.id)) return; // the same event from the log and from the push
       seen.add(e.id);
-      this.context.stdout.write(this.json ? `${JSON.stringify(e)}\n` : `${line(e)}\n`);
+      this.context.stdout.write(this.json ? `${JSON.stringify(e)}\n` : `${printable(line(e))}\n`);
     };
     // Listen first, so nothing committed while the log is read is missed.
     let replaying = true;
