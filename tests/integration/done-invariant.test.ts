@@ -5,12 +5,10 @@
  * on the embedded store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
 import type { Task } from '../../src/domain/task.js';
 import type { CreateTaskInput, LoomApi } from '../../src/ports/loom-api.js';
 import { usePgServices } from '../support/pg-services.js';
+import { openEmbeddedService } from '../support/embedded-service.js';
 
 const ORIGIN = { kind: 'test', id: 'done-invariant' };
 const AGENT = 'agent-1';
@@ -144,15 +142,4 @@ describe('on Postgres', () => {
   suite('postgres', async () => ({ api: pg.service(), close: async () => {} }));
 });
 
-suite('embedded (PGlite)', async () => {
-  const lite = await openPglitePool(undefined);
-  await migrate(lite.pool);
-  const { service } = serviceForPool(lite.pool, { ownsPool: false });
-  return {
-    api: service,
-    async close() {
-      await service.close();
-      await lite.close();
-    },
-  };
-});
+suite('embedded (PGlite)', () => openEmbeddedService());

@@ -7,7 +7,6 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomEvent } from '../../src/domain/events.js';
@@ -16,6 +15,7 @@ import type { EventBus } from '../../src/ports/event-bus.js';
 import type { CreateTaskInput, FsckFinding, FsckReport, LoomApi } from '../../src/ports/loom-api.js';
 import { createTestDatabase } from '../support/databases.js';
 import { poolDrained } from '../support/pools.js';
+import { openEmbeddedService } from '../support/embedded-service.js';
 
 interface Target {
   api: LoomApi;
@@ -47,20 +47,7 @@ const TARGETS: Array<[string, () => Promise<Target>]> = [
   ],
   [
     'embedded (PGlite)',
-    async () => {
-      const lite = await openPglitePool(undefined);
-      await migrate(lite.pool);
-      const { service, bus } = serviceForPool(lite.pool, { ownsPool: false });
-      return {
-        api: service,
-        bus,
-        pool: lite.pool,
-        async close() {
-          await service.close();
-          await lite.close();
-        },
-      };
-    },
+    () => openEmbeddedService(),
   ],
 ];
 

@@ -8,13 +8,11 @@
  * same mix must hold there too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
 import { LoomError } from '../../src/domain/errors.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import { seededRandom } from '../contract/task-store.contract.js';
 import { usePgServices } from '../support/pg-services.js';
+import { openEmbeddedService, type EmbeddedService } from '../support/embedded-service.js';
 
 const ORIGIN = { kind: 'test', id: 'graph-edits' };
 /** How long each worker keeps editing. */
@@ -111,20 +109,12 @@ describe('concurrent graph edits on Postgres', () => {
 });
 
 describe('concurrent graph edits on the embedded store', () => {
-  let close: () => Promise<void>;
-  let api: LoomApi;
+  let embedded: EmbeddedService;
   beforeAll(async () => {
-    const lite = await openPglitePool(undefined);
-    await migrate(lite.pool);
-    const { service } = serviceForPool(lite.pool, { ownsPool: false });
-    api = service;
-    close = async () => {
-      await service.close();
-      await lite.close();
-    };
+    embedded = await openEmbeddedService();
   });
-  afterAll(async () => close?.());
+  afterAll(async () => embedded?.close());
   it('never answers INTERNAL', async () => {
-    expectClean(await runMix([api], 11));
+    expectClean(await runMix([embedded.api], 11));
   });
 });

@@ -7,13 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
 import { LoomError } from '../../src/domain/errors.js';
 import { MAX_JSON_DEPTH } from '../../src/domain/text.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import { usePgServices } from '../support/pg-services.js';
+import { openEmbeddedService } from '../support/embedded-service.js';
 
 const ORIGIN = { kind: 'test', id: 'unstorable' };
 const NUL = 'a\u0000b';
@@ -144,16 +142,4 @@ describe('on Postgres', () => {
   suite('postgres', async () => ({ api: pg.service(), pool, close: async () => {} }));
 });
 
-suite('embedded (PGlite)', async () => {
-  const lite = await openPglitePool(undefined);
-  await migrate(lite.pool);
-  const { service } = serviceForPool(lite.pool, { ownsPool: false, settings: SETTINGS });
-  return {
-    api: service,
-    pool: lite.pool,
-    async close() {
-      await service.close();
-      await lite.close();
-    },
-  };
-});
+suite('embedded (PGlite)', () => openEmbeddedService({ settings: SETTINGS }));

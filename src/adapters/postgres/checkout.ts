@@ -36,3 +36,21 @@ export async function checkout(pool: pg.Pool): Promise<CheckedOut> {
   client.on('error', dropped);
   return out;
 }
+
+/** Runs `fn` in one read-only, repeatable-read transaction: several reads that see one snapshot. */
+export async function inSnapshot<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const out = await checkout(pool);
+  try {
+    await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const result = await fn(out.client);
+    await out.client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await out.client.query('ROLLBACK').catch(() => {
+      out.broken = true;
+    });
+    throw toLoomError(e);
+  } finally {
+    out.release();
+  }
+}

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Task } from '../../domain/task.js';
 import type { OutboxStore, RelayedEvent, RelayLag, RelayPass, RelayReader } from '../../ports/outbox.js';
 import type { RelayPosition } from '../../ports/task-cache.js';
-import { checkout } from './checkout.js';
+import { checkout, inSnapshot } from './checkout.js';
 import { toLoomError } from './db-errors.js';
 import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEvent, toTask, type Row } from './rows.js';
 
@@ -123,24 +123,14 @@ export class PgOutboxStore implements OutboxStore {
   }
 
   async readyHeadNow(name: string, projectId: string, size: number): Promise<{ position: RelayPosition; tasks: Task[] }> {
-    const out = await checkout(this.pool);
-    try {
-      // One snapshot for both reads: the head is at least as new as the cursor says.
-      await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const cursor = await out.client.query('SELECT tx_id::text AS tx, event_id::text AS id FROM relay_cursors WHERE name = $1', [name]);
-      const tasks = await this.reader(out.client, '').readyHead(projectId, size);
-      await out.client.query('COMMIT');
-      const position = (cursor.rows[0] as RelayPosition | undefined) ?? { tx: '0', id: '0' };
-      return { position, tasks };
-    } catch (e) {
-      await out.client.query('ROLLBACK').catch(() => {
-        out.broken = true;
-      });
-      throw toLoomError(e);
-    } finally {
-      out.release();
-    }
+    // One snapshot for both reads: the head is at least as new as the cursor says.
+    return inSnapshot(this.pool, async (client) => {
+      const cursor = await client.query('SELECT tx_id::text AS tx, event_id::text AS id FROM relay_cursors WHERE name = $1', [name]);
+      const tasks = await this.reader(client, '').readyHead(projectId, size);
+      return { position: (cursor.rows[0] as RelayPosition | undefined) ?? { tx: '0', id: '0' }, tasks };
+    });
   }
+
 
   async hasPending(name: string): Promise<boolean> {
     try {

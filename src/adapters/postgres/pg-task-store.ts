@@ -5,7 +5,7 @@ import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
 import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
-import { checkout } from './checkout.js';
+import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
@@ -422,21 +422,9 @@ export class PgTaskStore implements TaskStore {
 
   async invariantSnapshot(projectId: string): Promise<InvariantSnapshot> {
     // Several statements, one snapshot: a change committing between two of them must not look like damage.
-    const out = await checkout(this.pool);
-    try {
-      await out.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const snapshot = await readInvariantSnapshot((text, params) => out.client.query(text, params), projectId);
-      await out.client.query('COMMIT');
-      return snapshot;
-    } catch (e) {
-      await out.client.query('ROLLBACK').catch(() => {
-        out.broken = true;
-      });
-      throw toLoomError(e);
-    } finally {
-      out.release();
-    }
+    return inSnapshot(this.pool, (client) => readInvariantSnapshot((text, params) => client.query(text, params), projectId));
   }
+
 
   async close(): Promise<void> {
     await this.vacuum?.close();
