@@ -33,6 +33,31 @@ export interface CommitOutcome {
   epics: string[];
 }
 
+/** One render of a skill for a task (table skill_runs). */
+export interface SkillRunRecord {
+  project_id: string;
+  skill: string;
+  source: string;
+  version: string;
+  content_hash: string;
+  task_id: string;
+  agent_id: string | null;
+  event_id: number;
+  at: Date;
+}
+
+/** Uses of one skill version and how their tasks ended (the first ending after each run). */
+export interface SkillStat {
+  skill: string;
+  version: string;
+  uses: number;
+  done: number;
+  dead_lettered: number;
+  escalated: number;
+  cancelled: number;
+  open: number;
+}
+
 export interface DependencyRef {
   id: string;
   inherited: boolean;
@@ -84,6 +109,8 @@ export interface TaskStore {
   dependentIds(projectId: string, taskId: string): Promise<string[]>;
   childIds(projectId: string, parentId: string): Promise<string[]>;
   events(projectId: string, filter: { since?: number; limit: number; task_id?: string }): Promise<LoomEvent[]>;
+  /** Skill runs per skill and version, their outcomes derived from the events after each run. */
+  skillStats(projectId: string): Promise<SkillStat[]>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -154,4 +181,6 @@ export interface TaskStoreTx {
   /** Messages to the agent or to everyone, not its own, after `after`, oldest first. */
   messagesFor(projectId: string, agentId: string, after: number, limit: number): Promise<Message[]>;
   appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]>;
+  /** Records a skill run (with its skill.used event, in the same transaction); returns the run's id. */
+  insertSkillRun(run: SkillRunRecord): Promise<number>;
 }

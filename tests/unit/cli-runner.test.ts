@@ -71,6 +71,14 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     },
     agents: async () => [],
     agentTasks: async () => [],
+    skills: async () => ({ skills: [], problems: [] }),
+    skill: async () => {
+      throw new Error('not stubbed');
+    },
+    renderSkill: async () => {
+      throw new Error('not stubbed');
+    },
+    skillStats: async () => [],
     sendMessage: async () => {
       throw new Error('not stubbed');
     },
