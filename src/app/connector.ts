@@ -105,6 +105,8 @@ export class AppConnector implements LoomConnector {
     const loomDir = join(dir, '.loom');
     checkMcpJson(dir); // refuse before anything is created, not halfway
     mkdirSync(loomDir, { recursive: true });
+    // Where the team's own skills and workflows live (committed with the project).
+    for (const sub of ['skills', 'workflows']) mkdirSync(join(loomDir, sub), { recursive: true });
     const gitignore = join(loomDir, '.gitignore');
     if (!existsSync(gitignore)) writeFileSync(gitignore, '# the embedded database and daemon files stay local\ndata/\ndaemon.*\n');
     const configPath = join(dir, PROJECT_CONFIG);
@@ -206,6 +208,12 @@ export class AppConnector implements LoomConnector {
   async doctor(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['doctor']> {
     const { runDoctor } = await import('./doctor.js');
     return runDoctor(this, { ...opts, cwd: this.o.cwd, env: this.o.env });
+  }
+
+  async newSkill(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }> {
+    const dir = this.projectDir(opts.projectDir);
+    const { writeSkillSkeleton } = await import('./skills/skill-skeleton.js');
+    return writeSkillSkeleton(dir, opts.name);
   }
 
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {
