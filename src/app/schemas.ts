@@ -4,7 +4,7 @@ import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { PRIORITIES } from '../domain/task.js';
-import { SKILL_REF_PATTERN } from './skills/skill-file.js';
+import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
 /** JSON Schemas of every API input: the edge where untrusted input is checked. */
 
@@ -112,7 +112,7 @@ export const API_SCHEMAS = {
       project_id: projectId,
       name: skillName,
       task_id: taskId,
-      arguments: { type: 'object', maxProperties: 50, propertyNames: { pattern: '^[a-z_][a-z0-9_]{0,63}$' }, additionalProperties: { type: 'string', maxLength: 100_000 } },
+      arguments: { type: 'object', maxProperties: 50, propertyNames: { pattern: ARGUMENT_NAME_PATTERN }, additionalProperties: { type: 'string', maxLength: 100_000 } },
       agent_id: agentId,
     },
     ['project_id', 'name'],
@@ -144,7 +144,7 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
       if (e.keyword === 'required') return `${where}: missing required field "${String(e.params.missingProperty)}"`;
       if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
       if (e.keyword === 'pattern' && where === 'name') return `name: not a skill name (a skill name matches [a-z][a-z0-9_-]*, or <plugin>/<skill>)`;
-      if (e.keyword === 'pattern' && where.startsWith('arguments')) return `${where}: an argument name matches [a-z_][a-z0-9_]*`;
+      if (e.keyword === 'pattern' && where.startsWith('arguments')) return `${where}: an argument name matches [a-z][a-z0-9_]*`;
       if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
       return `${where}: ${e.message ?? 'is invalid'}`;
     })

@@ -69,6 +69,7 @@ describe('MCP prompts', () => {
     ['a path for a name', { name: '../../etc/passwd' }, /not a skill name/],
     ['a missing required argument', { name: 'write_spec', arguments: {} }, /needs the argument "feature"/],
     ['an unknown argument', { name: 'review_output', arguments: { colour: 'red' } }, /has no argument "colour"/],
+    ['an argument named __proto__', { name: 'review_output', arguments: { ['__proto__']: 'x' } }, /arguments/],
     ['a bad task id', { name: 'review_output', arguments: { task_id: 'task-1' } }, /task_id must be a task id/],
     ['an unknown task', { name: 'review_output', arguments: { task_id: 'loom-00000000' } }, /TASK_NOT_FOUND/],
   ])('prompts/get refuses %s with InvalidParams in words', async (_what, params, message) => {

@@ -36,6 +36,7 @@ describe('skill front matter', () => {
     ['an unknown field', `${base}\ninputs: {}`, { line: 5, reason: /unknown field "inputs"/ }],
     ['an argument with an unknown field', `${base}\narguments:\n  - { name: a, kind: text }`, { line: 5, reason: /arguments\.0: unknown field "kind"/ }],
     ['a reserved argument name', `${base}\narguments:\n  - { name: task }`, { line: 5, reason: /reserved name/ }],
+    ['an argument named __proto__', `${base}\narguments:\n  - { name: __proto__ }`, { line: 5, reason: /arguments\.0\.name: must match/ }],
     ['an argument declared twice', `${base}\narguments:\n  - { name: a }\n  - { name: a }`, { line: 5, reason: /declared twice/ }],
     ['front matter that is a list', '- a\n- b', { line: 2, reason: /must be a YAML mapping/ }],
     ['bad YAML on its line', `${base}\ntags: [a, b\nsuggested_for: [x]`, { line: 6, reason: /not valid YAML/ }],

@@ -51,7 +51,7 @@ export function registerPrompts(server: Server, o: { api: LoomApi; project_id: s
       if (typeof given !== 'object' || given === null || Array.isArray(given)) {
         throw new McpError(ErrorCode.InvalidParams, `prompts/get arguments must be an object of named string values, e.g. {"task_id": "loom-1a2b3c4d"}`);
       }
-      const args: Record<string, string> = {};
+      const entries: Array<[string, string]> = [];
       let taskId: string | undefined;
       for (const [k, v] of Object.entries(given)) {
         if (typeof v !== 'string') throw new McpError(ErrorCode.InvalidParams, `prompts/get argument ${k.slice(0, 64)} must be a string, got ${v === null ? 'null' : typeof v}`);
@@ -59,8 +59,9 @@ export function registerPrompts(server: Server, o: { api: LoomApi; project_id: s
           if (v === '') continue; // a client may send every listed argument, empty when not filled in
           if (!TASK_ID_PATTERN.test(v)) throw new McpError(ErrorCode.InvalidParams, `task_id must be a task id like loom-1a2b3c4d, got ${JSON.stringify(v.slice(0, 40))}`);
           taskId = v;
-        } else args[k] = v;
+        } else entries.push([k, v]);
       }
+      const args: Record<string, string> = Object.fromEntries(entries); // own properties, even for a key like __proto__
       const r = await o.api.renderSkill({
         project_id: o.project_id,
         name: params.name,

@@ -14,6 +14,8 @@ export const MAX_SKILL_FILE_BYTES = 256 * 1024;
 export const SKILL_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,63}$';
 /** A name as asked for: a plain skill or a plugin's `<plugin>/<skill>`. */
 export const SKILL_REF_PATTERN = '^([a-z][a-z0-9-]{0,63}/)?[a-z][a-z0-9_-]{0,63}$';
+/** An argument's name: a plain liquid variable (no leading underscore, so never `__proto__`). */
+export const ARGUMENT_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
 /** Variables every render provides; an argument may not take these names. */
 export const RESERVED_VARIABLES = ['task', 'dependencies', 'epic', 'project', 'graph', 'task_id'] as const;
 
@@ -49,7 +51,7 @@ export interface SkillProblem {
 const argumentSchema = {
   type: 'object',
   properties: {
-    name: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,63}$' },
+    name: { type: 'string', pattern: ARGUMENT_NAME_PATTERN },
     description: { type: 'string', maxLength: 1000 },
     required: { type: 'boolean' },
     default: { type: 'string', maxLength: 10000 },
@@ -110,7 +112,7 @@ function describe(e: ErrorObject): { key: string | undefined; reason: string } {
   if (e.keyword === 'pattern' && where === 'name') return { key, reason: 'name: must match [a-z][a-z0-9_-]* (at most 64 characters)' };
   if (e.keyword === 'pattern' && where === 'version') return { key, reason: 'version: must be a semver string like 1.0.0' };
   if (e.keyword === 'pattern' && where === 'description') return { key, reason: 'description: must be one line' };
-  if (e.keyword === 'pattern' && /^arguments\.\d+\.name$/.test(where)) return { key, reason: `${where}: must match [a-z_][a-z0-9_]*` };
+  if (e.keyword === 'pattern' && /^arguments\.\d+\.name$/.test(where)) return { key, reason: `${where}: must match [a-z][a-z0-9_]*` };
   return { key, reason: `${where}: ${e.message ?? 'is invalid'}` };
 }
 

@@ -32,7 +32,7 @@ export function resolveArguments(skill: Skill, given: Record<string, string> = {
       });
     }
   }
-  const values: Record<string, string> = {};
+  const values: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const a of skill.arguments) {
     const v = Object.prototype.hasOwnProperty.call(given, a.name) ? given[a.name] : a.default;
     if (v === undefined || (a.required && v === '')) {
