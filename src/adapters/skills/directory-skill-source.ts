@@ -30,6 +30,8 @@ export class DirectorySkillSource implements SkillSource {
       return [];
     }
     const files: SkillFile[] = [];
+    const listed = new Set(names.map((n) => join(this.dir, n)));
+    for (const path of this.cache.keys()) if (!listed.has(path)) this.cache.delete(path); // removed files
     for (const name of names) {
       const path = join(this.dir, name);
       try {
