@@ -100,7 +100,7 @@ const CONFIG_SCHEMA = {
     mcp: {
       type: 'object',
       additionalProperties: false,
-      properties: { tools: { type: 'array', items: { enum: ['core', 'admin'] }, minItems: 1, uniqueItems: true } },
+      properties: { tools: { type: 'array', items: { enum: ['core', 'planning', 'admin'] }, minItems: 1, uniqueItems: true } },
     },
     serve: {
       type: 'object',

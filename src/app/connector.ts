@@ -80,10 +80,11 @@ export class AppConnector implements LoomConnector {
       // With Redis, every process hears every other's events (through the
       // outbox relay) and `ready` reads the cache; without it, a process
       // hears its own events only and reads Postgres.
+      const skills = { projectDir: config.project_dir, env: this.o.env };
       const container =
         config.redis_url === null
-          ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks })
-          : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
+          ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills })
+          : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
       return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null };
     }
     const client = this.daemonClient(config.project_dir);
@@ -104,6 +105,8 @@ export class AppConnector implements LoomConnector {
     const loomDir = join(dir, '.loom');
     checkMcpJson(dir); // refuse before anything is created, not halfway
     mkdirSync(loomDir, { recursive: true });
+    // Where the team's own skills and workflows live (committed with the project).
+    for (const sub of ['skills', 'workflows']) mkdirSync(join(loomDir, sub), { recursive: true });
     const gitignore = join(loomDir, '.gitignore');
     if (!existsSync(gitignore)) writeFileSync(gitignore, '# the embedded database and daemon files stay local\ndata/\ndaemon.*\n');
     const configPath = join(dir, PROJECT_CONFIG);
@@ -205,6 +208,12 @@ export class AppConnector implements LoomConnector {
   async doctor(opts: { projectDir?: string; deep?: boolean } = {}): ReturnType<LoomConnector['doctor']> {
     const { runDoctor } = await import('./doctor.js');
     return runDoctor(this, { ...opts, cwd: this.o.cwd, env: this.o.env });
+  }
+
+  async newSkill(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }> {
+    const dir = this.projectDir(opts.projectDir);
+    const { writeSkillSkeleton } = await import('./skills/skill-skeleton.js');
+    return writeSkillSkeleton(dir, opts.name);
   }
 
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {

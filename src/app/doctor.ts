@@ -47,6 +47,16 @@ export async function runDoctor(
         add('migrations', true, `schema version ${migrated.version}`);
         if (config.database_url !== null) checks.push(await vacuumCheck(config.database_url));
         if (o.deep === true) checks.push(await invariantsCheck(api, project.project_id));
+        const { skills, problems } = await api.skills({ project_id: project.project_id });
+        if (problems.length === 0) add('skills', true, `${skills.length} skills, none broken`);
+        else {
+          add(
+            'skills',
+            'warn',
+            `${skills.length} skills; ${problems.length} broken file${problems.length === 1 ? '' : 's'} skipped: ${problems.map((p) => `${p.file}:${p.line}: ${p.reason}`).join('; ')}`,
+            'fix the files named above (`loom skills list` shows them too)',
+          );
+        }
       } finally {
         await api.close();
       }

@@ -16,6 +16,8 @@ import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
 import { fsck } from './use-cases/fsck.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
+import { listSkills, renderSkill, showSkill, skillStats } from './use-cases/skills.js';
+import { SkillRegistry } from './skills/skill-registry.js';
 
 /**
  * The application service behind the LoomApi port: validates every input
@@ -23,11 +25,14 @@ import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
  */
 export class LoomService implements LoomApi {
   private readonly knownProjects = new Map<string, Project>();
+  private readonly skillDeps: UseCaseDeps & { skills: SkillRegistry };
 
   constructor(
     private readonly d: UseCaseDeps,
     private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
+  ) {
+    this.skillDeps = { ...d, skills: d.skills ?? new SkillRegistry(() => []) };
+  }
 
   private async project(method: ApiMethod, input: unknown): Promise<Project> {
     validateInput(method, input);
@@ -166,6 +171,22 @@ export class LoomService implements LoomApi {
   async fsck(input: Parameters<LoomApi['fsck']>[0]): ReturnType<LoomApi['fsck']> {
     await this.project('fsck', input);
     return fsck(this.d, input);
+  }
+  async skills(input: Parameters<LoomApi['skills']>[0]): ReturnType<LoomApi['skills']> {
+    await this.project('skills', input);
+    return listSkills(this.skillDeps, input);
+  }
+  async skill(input: Parameters<LoomApi['skill']>[0]): ReturnType<LoomApi['skill']> {
+    await this.project('skill', input);
+    return showSkill(this.skillDeps, input);
+  }
+  async renderSkill(input: Parameters<LoomApi['renderSkill']>[0]): ReturnType<LoomApi['renderSkill']> {
+    const project = await this.project('renderSkill', input);
+    return renderSkill(this.skillDeps, project, input);
+  }
+  async skillStats(input: Parameters<LoomApi['skillStats']>[0]): ReturnType<LoomApi['skillStats']> {
+    await this.project('skillStats', input);
+    return skillStats(this.d, input);
   }
   async close(): Promise<void> {
     await this.onClose();

@@ -5,6 +5,8 @@ import { LoomError } from '../domain/errors.js';
 import type { LoomApi } from '../ports/loom-api.js';
 import type { EventSource, LoomConnector, ProjectContext } from '../ports/loom-connector.js';
 import { loadConfig } from './config.js';
+import { projectSkillsDir, userSkillsDir } from './skills/skill-sources.js';
+import { watchSkillFolders } from './skills/skill-watcher.js';
 
 const SHUTDOWN_GRACE_MS = 4_000;
 
@@ -58,6 +60,8 @@ export async function serveMcpStdio(
   });
   const transport = new StdioServerTransport();
   await mcp.server.connect(transport);
+  // An edited, added or removed skill file reaches the client as prompts/list_changed.
+  const skillWatch = watchSkillFolders([projectSkillsDir(project.project_dir), userSkillsDir(o.env)], () => mcp.promptsChanged());
 
   // Calls in flight, by JSON-RPC id: shutdown waits for their answers.
   const inFlight = new Set<string | number>();
@@ -78,6 +82,7 @@ export async function serveMcpStdio(
       if (stopping) return;
       stopping = true;
       log(`stopping (${why})`);
+      skillWatch.close();
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await mcp.close().catch(() => undefined);

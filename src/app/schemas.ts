@@ -4,6 +4,7 @@ import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { PRIORITIES } from '../domain/task.js';
+import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
 /** JSON Schemas of every API input: the edge where untrusted input is checked. */
 
@@ -13,6 +14,7 @@ const agentId = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const priority = { enum: [...PRIORITIES] } as const;
 const jsonObject = { type: 'object' } as const;
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
+const skillName = { type: 'string', pattern: SKILL_REF_PATTERN } as const;
 const leaseSeconds = { type: 'integer', minimum: 1, maximum: MAX_LEASE_SECONDS } as const;
 
 const obj = (properties: Record<string, unknown>, required: string[]) => ({
@@ -104,6 +106,19 @@ export const API_SCHEMAS = {
     ['project_id', 'agent_id'],
   ),
   fsck: obj({ project_id: projectId, repair: { type: 'boolean' } }, ['project_id']),
+  skills: obj({ project_id: projectId, task_id: taskId }, ['project_id']),
+  skill: obj({ project_id: projectId, name: skillName }, ['project_id', 'name']),
+  renderSkill: obj(
+    {
+      project_id: projectId,
+      name: skillName,
+      task_id: taskId,
+      arguments: { type: 'object', maxProperties: 50, propertyNames: { pattern: ARGUMENT_NAME_PATTERN }, additionalProperties: { type: 'string', maxLength: 100_000 } },
+      agent_id: agentId,
+    },
+    ['project_id', 'name'],
+  ),
+  skillStats: obj({ project_id: projectId }, ['project_id']),
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;
@@ -129,6 +144,8 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
       if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
       if (e.keyword === 'required') return `${where}: missing required field "${String(e.params.missingProperty)}"`;
       if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
+      if (e.keyword === 'pattern' && where === 'name') return `name: not a skill name (a skill name matches [a-z][a-z0-9_-]*, or <plugin>/<skill>)`;
+      if (e.keyword === 'pattern' && where.startsWith('arguments')) return `${where}: an argument name matches [a-z][a-z0-9_]*`;
       if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
       return `${where}: ${e.message ?? 'is invalid'}`;
     })

@@ -5,6 +5,8 @@ import { LoomError } from '../domain/errors.js';
 import type { LoomApi } from '../ports/loom-api.js';
 import type { LoomConnector, ServeHttpOptions } from '../ports/loom-connector.js';
 import { loadConfig, PROJECT_CONFIG } from './config.js';
+import { projectSkillsDir, userSkillsDir } from './skills/skill-sources.js';
+import { watchSkillFolders } from './skills/skill-watcher.js';
 
 export const tokenRequired = (): LoomError =>
   new LoomError('TOKEN_REQUIRED', 'loom serve needs a bearer token, and none is set (LOOM_TOKEN, or serve.token in a config file)', {
@@ -58,6 +60,8 @@ export async function serveMcpHttp(
         details: { host, port },
       });
     }
+    // Skills are this process's (builtin, ~/.loom/skills, the project's .loom/skills): an edit reaches every session.
+    const skillWatch = watchSkillFolders([projectSkillsDir(o.projectDir), userSkillsDir(o.env)], () => http.promptsChanged());
     const wildcard = host === '0.0.0.0' || host === '::';
     const urlHost = wildcard ? hostname() : host.includes(':') ? `[${host}]` : host;
     o.onReady({
@@ -80,6 +84,7 @@ export async function serveMcpHttp(
       process.on('SIGTERM', onTerm);
     });
     o.log(`stopping (${why}): ${http.sessions().length} session(s) open`);
+    skillWatch.close();
     await http.close();
     return { sessions: http.opened };
   } finally {

@@ -10,6 +10,9 @@ import { LoomApi } from '../ports/loom-api.js';
 import { EventSink, OutboxStore } from '../ports/outbox.js';
 import { TaskCache } from '../ports/task-cache.js';
 import { TaskStore } from '../ports/task-store.js';
+import { SkillSource } from '../ports/skill-source.js';
+import { SkillRegistry } from './skills/skill-registry.js';
+import { standardSkillSources } from './skills/skill-sources.js';
 import { LoomService } from './loom-service.js';
 import { OutboxRelay, RelayedEventBus } from './relay.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
@@ -33,6 +36,12 @@ export interface ServiceOptions {
    * itself, between requests.
    */
   vacuumAfterBursts?: boolean;
+  /**
+   * Where skills come from: the project's directory and the environment
+   * (LOOM_HOME, HOME) for the standard sources, or the sources themselves
+   * (tests). Builtin skills only when neither is given.
+   */
+  skills?: { projectDir?: string | null; env?: NodeJS.ProcessEnv } | { sources: SkillSource[] };
 }
 
 /** What every server-mode process (a real Postgres pool) composes with. */
@@ -50,6 +59,12 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
   if (options.ids !== undefined) container.rebind(IdGenerator).toConstantValue(options.ids);
   if (options.bus !== undefined) container.rebind(EventBus).toConstantValue(options.bus);
   container.bind(TaskSettingsToken).toConstantValue({ ...DEFAULT_TASK_SETTINGS, ...options.settings });
+  const skillOptions = options.skills ?? {};
+  // A multi-binding: the plugin loader binds more sources to the same token later.
+  for (const source of 'sources' in skillOptions ? skillOptions.sources : standardSkillSources(skillOptions)) {
+    container.bind(SkillSource).toConstantValue(source);
+  }
+  const skills = new SkillRegistry(() => (container.isBound(SkillSource) ? container.getAll(SkillSource) : []));
   container
     .bind(LoomApi)
     .toResolvedValue(
@@ -57,7 +72,7 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
         const cache = container.isBound(TaskCache) ? container.get(TaskCache) : undefined;
         const cacheMissed = container.isBound(CacheMissedToken) ? container.get(CacheMissedToken) : undefined;
         const reads = cache === undefined ? {} : { cache, ...(cacheMissed === undefined ? {} : { cacheMissed }) };
-        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), ...reads }, async () => {
+        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, ...reads }, async () => {
           await bus.close();
           await cache?.close();
           await store.close();

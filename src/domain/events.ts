@@ -21,6 +21,7 @@ export const EVENT_TYPES = [
   'escalation.raised',
   'escalation.resolved',
   'message.sent',
+  'skill.used',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

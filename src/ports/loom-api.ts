@@ -4,6 +4,7 @@ import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
 import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
+import type { SkillStat } from './task-store.js';
 
 /**
  * The driving port: every use case Loom offers, as plain JSON in and out.
@@ -60,10 +61,74 @@ export interface LoomApi {
    * weights, and the statuses that follow from them) in one transaction.
    */
   fsck(input: { project_id: string; repair?: boolean }): Promise<FsckReport>;
+  /** Skills of the project (builtin, plugins, user, project), and the files that are broken; with a task, those suggested for it first. */
+  skills(input: { project_id: string; task_id?: string }): Promise<SkillList>;
+  /** One skill with its template text. */
+  skill(input: { project_id: string; name: string }): Promise<SkillDetail>;
+  /** Renders a skill; with a task, from the task, its dependencies' outputs and its epic, and records the run (skill.used). */
+  renderSkill(input: RenderSkillInput): Promise<RenderedSkill>;
+  /** Per skill and version: uses and how the tasks ended (read from the events after each run). */
+  skillStats(input: { project_id: string }): Promise<SkillStat[]>;
   /** Closes what the implementation holds (connections, sockets). */
   close(): Promise<void>;
 }
 export const LoomApi: ServiceIdentifier<LoomApi> = Symbol.for('loom.LoomApi');
+
+export type { SkillStat };
+
+export interface SkillArgumentView {
+  name: string;
+  description?: string;
+  required: boolean;
+  default?: string;
+}
+
+export interface SkillInfo {
+  name: string;
+  description: string;
+  version: string;
+  source: string;
+  arguments: SkillArgumentView[];
+  tags: string[];
+  suggested_for: string[];
+  /** With a task: whether suggested_for names its status or one of its context.tags. */
+  suggested?: boolean;
+}
+
+export interface SkillProblemView {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+export interface SkillList {
+  skills: SkillInfo[];
+  problems: SkillProblemView[];
+}
+
+export interface SkillDetail extends SkillInfo {
+  path: string;
+  content_hash: string;
+  body: string;
+}
+
+export interface RenderSkillInput {
+  project_id: string;
+  name: string;
+  task_id?: string;
+  arguments?: Record<string, string>;
+  agent_id?: string;
+}
+
+export interface RenderedSkill {
+  name: string;
+  source: string;
+  version: string;
+  content_hash: string;
+  text: string;
+  /** The recorded run, when rendered for a task. */
+  run_id?: number;
+}
 
 export interface CreateTaskInput {
   project_id: string;

@@ -150,6 +150,8 @@ export interface LoomConnector {
   }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; timed_out: string[]; lease_lost: string[]; released: string[] } | null }>;
   /** `loom doctor`: every part of the setup checked, each failure with a fix; `deep` adds the graph's invariants (`loom fsck`). */
   doctor(opts?: { projectDir?: string; deep?: boolean }): Promise<DoctorCheck[]>;
+  /** `loom skills new`: writes a valid skill skeleton to the project's .loom/skills/NAME.md; never overwrites. */
+  newSkill(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
   /** `loom up`: Postgres and Redis in Docker for this project, migrated, their URLs written to the config; prints through `out`. */

@@ -34,6 +34,31 @@ export interface CommitOutcome {
   epics: string[];
 }
 
+/** One render of a skill for a task (table skill_runs). */
+export interface SkillRunRecord {
+  project_id: string;
+  skill: string;
+  source: string;
+  version: string;
+  content_hash: string;
+  task_id: string;
+  agent_id: string | null;
+  event_id: number;
+  at: Date;
+}
+
+/** Uses of one skill version and how their tasks ended (the first ending after each run). */
+export interface SkillStat {
+  skill: string;
+  version: string;
+  uses: number;
+  done: number;
+  dead_lettered: number;
+  escalated: number;
+  cancelled: number;
+  open: number;
+}
+
 export interface DependencyRef {
   id: string;
   inherited: boolean;
@@ -87,6 +112,8 @@ export interface TaskStore {
   events(projectId: string, filter: { since?: number; limit: number; task_id?: string }): Promise<LoomEvent[]>;
   /** Everything `loom fsck` checks of one project, read from one consistent snapshot. */
   invariantSnapshot(projectId: string): Promise<InvariantSnapshot>;
+  /** Skill runs per skill and version, their outcomes derived from the events after each run. */
+  skillStats(projectId: string): Promise<SkillStat[]>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -173,4 +200,6 @@ export interface TaskStoreTx {
    * counter). Returns the ids moved; their events are the caller's.
    */
   settleStatuses(projectId: string, moves: { unblocked: readonly string[]; blocked: readonly string[] }, now: Date): Promise<{ unblocked: string[]; blocked: string[] }>;
+  /** Records a skill run (with its skill.used event, in the same transaction); returns the run's id. */
+  insertSkillRun(run: SkillRunRecord): Promise<number>;
 }

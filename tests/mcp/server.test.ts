@@ -34,7 +34,7 @@ function throwingApi(error: unknown): LoomApi {
 describe('tools/list', () => {
   it('lists the core tools under 12,000 characters of JSON', async () => {
     const project = await newProject(b.api);
-    const s = await connect(b, project);
+    const s = await connect(b, project, { toolGroups: ['core'] });
     const listed = await s.client.listTools();
     expect(listed.tools.map((t) => t.name)).toEqual(CORE);
     const size = JSON.stringify(listed).length;
@@ -43,7 +43,7 @@ describe('tools/list', () => {
     await s.close();
   });
 
-  it('every tool has a description, a closed object schema, and readOnlyHint exactly on the reads', async () => {
+  it('every tool of the default groups (core, planning) has a description, a closed object schema, and readOnlyHint exactly on the reads', async () => {
     const project = await newProject(b.api);
     const s = await connect(b, project);
     const { tools } = await s.client.listTools();
@@ -54,7 +54,7 @@ describe('tools/list', () => {
       for (const p of nested) expect(p).toMatchObject({ additionalProperties: false });
     }
     const reads = tools.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name);
-    expect(reads.sort()).toEqual(['loom_graph', 'loom_inbox', 'loom_ready', 'loom_status']);
+    expect(reads.sort()).toEqual(['loom_graph', 'loom_inbox', 'loom_ready', 'loom_skills', 'loom_status']);
     expect(tools.find((t) => t.name === 'loom_claim')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
     await s.close();
   });

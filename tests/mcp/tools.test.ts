@@ -210,6 +210,11 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_inbox', { since: -1 }, 'VALIDATION_FAILED', /since/],
     ['loom_inbox', { limit: 'all' }, 'VALIDATION_FAILED', /limit/],
     ['loom_inbox', { agent_id: 'bob' }, 'VALIDATION_FAILED', /unknown field "agent_id"/],
+    ['loom_skills', { task_id: 'task-1' }, 'VALIDATION_FAILED', /task_id/],
+    ['loom_skills', { task_id: 'loom-00000000' }, 'TASK_NOT_FOUND', /loom-00000000/],
+    ['loom_skill', { name: '../etc/passwd' }, 'VALIDATION_FAILED', /name/],
+    ['loom_skill', { name: 'no_such_skill' }, 'SKILL_NOT_FOUND', /no_such_skill/],
+    ['loom_skill', { name: 'x', arguments: { a: 1 } }, 'VALIDATION_FAILED', /arguments/],
   ];
 
   let project: ProjectContext;
@@ -237,7 +242,7 @@ describe('bad input: a coded error and nothing written', () => {
     expect(await allEvents(b.api, project.project_id)).toEqual(before);
   });
 
-  it('every tool of the core group has at least one bad-input case', async () => {
+  it('every tool of the default groups (core, planning) has at least one bad-input case', async () => {
     const listed = (await s.client.listTools()).tools.map((t) => t.name);
     expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(listed));
   });

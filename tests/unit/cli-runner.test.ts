@@ -71,6 +71,14 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     },
     agents: async () => [],
     agentTasks: async () => [],
+    skills: async () => ({ skills: [], problems: [] }),
+    skill: async () => {
+      throw new Error('not stubbed');
+    },
+    renderSkill: async () => {
+      throw new Error('not stubbed');
+    },
+    skillStats: async () => [],
     sendMessage: async () => {
       throw new Error('not stubbed');
     },
@@ -887,5 +895,51 @@ describe('loom fsck', () => {
   it('doctor --deep asks the connector for the deep check', async () => {
     const r = await run(['doctor', '--deep']);
     expect(r.calls).toEqual([{ method: 'doctor', input: { deep: true } }]);
+  });
+});
+
+describe('loom skills', () => {
+  const rendered = { name: 'write_spec', source: 'builtin', version: '1.0.0', content_hash: 'h', text: 'the rendered text', run_id: 7 };
+
+  it('render passes the task, each --arg (split at the first =) and the agent, and prints the text', async () => {
+    const r = await run(['skills', 'render', 'write_spec', '--task', 'loom-00000001', '--arg', 'feature=a=b', '--arg', 'audience=ops'], {
+      api: { renderSkill: async () => rendered },
+      env: { USER: 'alice', LOOM_AGENT_ID: 'claude-1' },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      {
+        method: 'renderSkill',
+        input: { project_id: 'proj-1', name: 'write_spec', task_id: 'loom-00000001', arguments: { feature: 'a=b', audience: 'ops' }, agent_id: 'claude-1' },
+      },
+    ]);
+    expect(r.stdout).toBe('the rendered text\n');
+  });
+
+  it('render refuses an --arg without = before calling anything', async () => {
+    const r = await run(['skills', 'render', 'write_spec', '--arg', 'feature']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('VALIDATION_FAILED');
+    expect(r.apiCalls).toEqual([]);
+  });
+
+  it('list prints a table, then the broken files as file:line: reason', async () => {
+    const r = await run(['skills', 'list'], {
+      api: {
+        skills: async () => ({
+          skills: [{ name: 'write_spec', description: 'Write a spec', version: '1.0.0', source: 'builtin', arguments: [{ name: 'feature', required: true }], tags: [], suggested_for: [] }],
+          problems: [{ file: '/p/.loom/skills/bad.md', line: 3, reason: 'version: must be a semver string like 1.0.0' }],
+        }),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/write_spec\s+1\.0\.0\s+builtin\s+feature\s+Write a spec/);
+    expect(r.stdout).toContain('/p/.loom/skills/bad.md:3: version: must be a semver string like 1.0.0');
+  });
+
+  it('new asks the connector to write the skeleton', async () => {
+    const r = await run(['skills', 'new', 'team_check'], { connector: { newSkill: async (o) => ({ path: `/p/.loom/skills/${o.name}.md`, name: o.name }) } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('wrote /p/.loom/skills/team_check.md');
   });
 });

@@ -26,6 +26,11 @@ import { ReadyCommand } from './commands/ready.command.js';
 import { RedriveCommand } from './commands/redrive.command.js';
 import { ResolveCommand } from './commands/resolve.command.js';
 import { ServeCommand } from './commands/serve.command.js';
+import { SkillsListCommand } from './commands/skills-list.command.js';
+import { SkillsNewCommand } from './commands/skills-new.command.js';
+import { SkillsRenderCommand } from './commands/skills-render.command.js';
+import { SkillsShowCommand } from './commands/skills-show.command.js';
+import { SkillsStatsCommand } from './commands/skills-stats.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
 import { UpCommand } from './commands/up.command.js';
@@ -56,6 +61,11 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   EscalationsCommand,
   ResolveCommand,
   AgentsCommand,
+  SkillsListCommand,
+  SkillsShowCommand,
+  SkillsRenderCommand,
+  SkillsNewCommand,
+  SkillsStatsCommand,
   TickCommand,
   DaemonStatusCommand,
   DaemonStopCommand,

@@ -321,6 +321,10 @@ export class DaemonClient implements LoomApi, EventSource {
   sendMessage = (i: Parameters<LoomApi['sendMessage']>[0]) => this.call<Awaited<ReturnType<LoomApi['sendMessage']>>>('sendMessage', i);
   inbox = (i: Parameters<LoomApi['inbox']>[0]) => this.call<Awaited<ReturnType<LoomApi['inbox']>>>('inbox', i);
   fsck = (i: Parameters<LoomApi['fsck']>[0]) => this.call<Awaited<ReturnType<LoomApi['fsck']>>>('fsck', i);
+  skills = (i: Parameters<LoomApi['skills']>[0]) => this.call<Awaited<ReturnType<LoomApi['skills']>>>('skills', i);
+  skill = (i: Parameters<LoomApi['skill']>[0]) => this.call<Awaited<ReturnType<LoomApi['skill']>>>('skill', i);
+  renderSkill = (i: Parameters<LoomApi['renderSkill']>[0]) => this.call<Awaited<ReturnType<LoomApi['renderSkill']>>>('renderSkill', i);
+  skillStats = (i: Parameters<LoomApi['skillStats']>[0]) => this.call<Awaited<ReturnType<LoomApi['skillStats']>>>('skillStats', i);
 
   async close(): Promise<void> {
     const c = this.conn === null ? null : await this.conn.catch(() => null);

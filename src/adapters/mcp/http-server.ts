@@ -49,6 +49,8 @@ export interface LoomHttpServer {
   sessions(): HttpSessionInfo[];
   /** Sessions opened since start. */
   readonly opened: number;
+  /** Tells every open session that the prompt list changed (a skill file changed). */
+  promptsChanged(): void;
   /** Refuses new requests, lets calls in flight finish (up to the grace), closes every session and connection. */
   close(): Promise<void>;
 }
@@ -288,6 +290,9 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
       [...sessions.values()].map((s) => ({ session_id: s.id, project_id: s.project_id, agent_id: s.mcp.session.agentId, opened_at: s.opened_at })),
     get opened() {
       return opened;
+    },
+    promptsChanged() {
+      for (const s of sessions.values()) s.mcp.promptsChanged();
     },
     close() {
       closing ??= (async () => {

@@ -7,7 +7,8 @@ import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
 import { onRawRequest } from './raw-request.js';
 import { McpSession } from './session.js';
-import { toolsOf } from './tools/index.js';
+import { DEFAULT_TOOL_GROUPS, toolsOf } from './tools/index.js';
+import { notifyPromptsChanged, registerPrompts } from './prompts.js';
 import type { ToolContext } from './tools/tool.js';
 import { validateArgs } from './validation.js';
 
@@ -18,7 +19,7 @@ export interface LoomMcpServerOptions {
   project: ProjectContext;
   /** Loom's version, reported as the server version. */
   version: string;
-  /** Tool groups to offer (config `mcp.tools`); default ['core']. */
+  /** Tool groups to offer (config `mcp.tools`); default ['core', 'planning']. */
   toolGroups?: string[];
   /** A fixed agent id for this session; default `<client name>-<6 hex>`. */
   agentId?: string;
@@ -29,6 +30,8 @@ export interface LoomMcpServerOptions {
 export interface LoomMcpServer {
   server: Server;
   session: McpSession;
+  /** Sends notifications/prompts/list_changed (a skill file changed); ignored before the client is initialized. */
+  promptsChanged(): void;
   /** Stops the notifications and closes the server (and its transport). */
   close(): Promise<void>;
 }
@@ -45,7 +48,7 @@ const INSTRUCTIONS =
  */
 export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   const log = o.log ?? (() => {});
-  const tools = toolsOf(o.toolGroups ?? ['core']);
+  const tools = toolsOf(o.toolGroups ?? DEFAULT_TOOL_GROUPS);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const listed: ListToolsResult = {
     tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, annotations: t.annotations })),
@@ -53,9 +56,10 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   const session = new McpSession(o.agentId);
   const ctx: ToolContext = { api: o.api, project_id: o.project.project_id, session, log };
 
-  const server = new Server({ name: 'loom', version: o.version }, { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS });
+  const server = new Server({ name: 'loom', version: o.version }, { capabilities: { tools: {}, logging: {}, prompts: { listChanged: true } }, instructions: INSTRUCTIONS });
 
   server.setRequestHandler(ListToolsRequestSchema, () => listed);
+  registerPrompts(server, { api: o.api, project_id: o.project.project_id, agentId: () => session.agentId, log });
   // The SDK's own check of tools/call answers a malformed call with a dump of schema errors;
   // Loom checks the call itself and answers in words a model can act on.
   onRawRequest(server, 'tools/call', async (request): Promise<CallToolResult> => {
@@ -115,9 +119,19 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   };
   server.onclose = stop;
 
+  let initialized = false;
+  server.oninitialized = ((own) => () => {
+    initialized = true;
+    own?.();
+  })(server.oninitialized);
+
   return {
     server,
     session,
+    promptsChanged() {
+      if (!initialized || closed) return;
+      notifyPromptsChanged(server).catch((e: unknown) => log(`loom mcp: could not send prompts/list_changed: ${e instanceof Error ? e.message : String(e)}`));
+    },
     async close() {
       stop();
       await server.close();

@@ -4,7 +4,7 @@ import type { InvariantTask } from '../../domain/invariants.js';
 import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
-import type { DependencyRef, TaskStoreTx } from '../../ports/task-store.js';
+import type { DependencyRef, SkillRunRecord, TaskStoreTx } from '../../ports/task-store.js';
 import * as fsck from './invariant-queries.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask } from './rows.js';
 
@@ -360,5 +360,14 @@ export class PgTaskStoreTx implements TaskStoreTx {
     now: Date,
   ): Promise<{ unblocked: string[]; blocked: string[] }> {
     return fsck.settleStatuses(this.query, projectId, moves, now);
+  }
+
+  async insertSkillRun(run: SkillRunRecord): Promise<number> {
+    const r = await this.q(
+      `INSERT INTO skill_runs (project_id, skill, source, version, content_hash, task_id, agent_id, event_id, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [run.project_id, run.skill, run.source, run.version, run.content_hash, run.task_id, run.agent_id, run.event_id, run.at],
+    );
+    return Number(r.rows[0].id);
   }
 }

@@ -4,7 +4,7 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
+import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
@@ -402,6 +402,31 @@ export class PgTaskStore implements TaskStore {
   async childIds(projectId: string, parentId: string): Promise<string[]> {
     const r = await this.q(`SELECT id FROM tasks WHERE project_id = $1 AND parent_id = $2 ORDER BY created_at, id`, [projectId, parentId]);
     return r.rows.map((row) => row.id as string);
+  }
+
+  async skillStats(projectId: string): Promise<SkillStat[]> {
+    // The first ending of the task after each run; events of one transaction share their time,
+    // so a dead letter (which also escalates) counts as a dead letter.
+    const r = await this.q(
+      `SELECT r.skill, r.version, count(*)::int AS uses,
+              count(*) FILTER (WHERE o.type = 'task.done')::int AS done,
+              count(*) FILTER (WHERE o.type = 'task.dead_lettered')::int AS dead_lettered,
+              count(*) FILTER (WHERE o.type = 'escalation.raised')::int AS escalated,
+              count(*) FILTER (WHERE o.type = 'task.cancelled')::int AS cancelled,
+              count(*) FILTER (WHERE o.type IS NULL)::int AS open
+         FROM skill_runs r
+         LEFT JOIN LATERAL (
+           SELECT e.type FROM events e
+            WHERE e.task_id = r.task_id AND e.project_id = r.project_id AND e.id > r.event_id
+              AND e.type IN ('task.done', 'task.dead_lettered', 'escalation.raised', 'task.cancelled')
+            ORDER BY e.at, CASE e.type WHEN 'task.done' THEN 0 WHEN 'task.dead_lettered' THEN 1 WHEN 'task.cancelled' THEN 2 ELSE 3 END, e.id
+            LIMIT 1) o ON true
+        WHERE r.project_id = $1
+        GROUP BY r.skill, r.version
+        ORDER BY r.skill, r.version`,
+      [projectId],
+    );
+    return r.rows.map((row) => ({ ...row }) as SkillStat);
   }
 
   async events(projectId: string, filter: { since?: number; limit: number; task_id?: string }): Promise<LoomEvent[]> {

@@ -6,6 +6,7 @@ import type { EventBus } from '../../ports/event-bus.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { TaskCache } from '../../ports/task-cache.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import type { SkillRegistry } from '../skills/skill-registry.js';
 import type { RecentTasks } from './recent-tasks.js';
 
 export interface TaskSettings {
@@ -34,4 +35,6 @@ export interface UseCaseDeps {
   cache?: TaskCache;
   /** Told of each cache miss, so the cache gets filled for the next read. */
   cacheMissed?: (projectId: string) => void;
+  /** The skills this process serves (builtin, plugins, user, project). */
+  skills?: SkillRegistry;
 }

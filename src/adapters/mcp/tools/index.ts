@@ -1,6 +1,7 @@
 import { LoomError } from '../../../domain/errors.js';
 import { loomAgents, loomDlq, loomEscalations, loomFsck, loomRedrive, loomResolve, loomTick } from './admin.js';
 import { loomInbox, loomMessage } from './messages.js';
+import { loomSkill, loomSkills } from './planning.js';
 import { loomCreate, loomEscalate, loomGraph, loomStatus, loomUpdate } from './tasks.js';
 import type { LoomTool } from './tool.js';
 import { loomClaim, loomDone, loomFail, loomHeartbeat, loomReady, loomRecover } from './work.js';
@@ -20,6 +21,8 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomEscalate,
   loomMessage,
   loomInbox,
+  loomSkills,
+  loomSkill,
   loomDlq,
   loomRedrive,
   loomEscalations,
@@ -28,6 +31,9 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomTick,
   loomFsck,
 ];
+
+/** The groups offered when config mcp.tools is not set. */
+export const DEFAULT_TOOL_GROUPS: readonly string[] = ['core', 'planning'];
 
 export const TOOL_GROUPS: readonly string[] = [...new Set(ALL_TOOLS.map((t) => t.group))];
 

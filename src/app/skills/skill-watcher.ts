@@ -1,0 +1,71 @@
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+
+const DEBOUNCE_MS = 150;
+const RETRY_MS = 2_000;
+
+/**
+ * Watches skill folders and calls `onChange` once per burst of edits
+ * (debounced). A missing folder is looked for again every few seconds, and a
+ * folder removed and made again is watched again: `loom mcp` picks up a new
+ * or edited skill without a restart.
+ */
+export function watchSkillFolders(dirs: readonly string[], onChange: () => void): { close(): void } {
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const watchers = new Map<string, FSWatcher>();
+  const retries = new Set<NodeJS.Timeout>();
+
+  const changed = (): void => {
+    if (closed) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!closed) onChange();
+    }, DEBOUNCE_MS);
+    timer.unref();
+  };
+
+  const arm = (dir: string, announce: boolean): void => {
+    if (closed) return;
+    if (!existsSync(dir)) {
+      const t = setTimeout(() => {
+        retries.delete(t);
+        arm(dir, true);
+      }, RETRY_MS);
+      t.unref();
+      retries.add(t);
+      return;
+    }
+    try {
+      const w = watch(dir, { persistent: false }, (_event, file) => {
+        if (file === null || file.endsWith('.md')) changed();
+      });
+      w.on('error', () => {
+        w.close();
+        watchers.delete(dir);
+        changed();
+        arm(dir, true);
+      });
+      watchers.set(dir, w);
+      if (announce) changed(); // the folder appeared: its skills are new
+    } catch {
+      const t = setTimeout(() => {
+        retries.delete(t);
+        arm(dir, true);
+      }, RETRY_MS);
+      t.unref();
+      retries.add(t);
+    }
+  };
+
+  for (const dir of new Set(dirs)) arm(dir, false);
+  return {
+    close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      for (const t of retries) clearTimeout(t);
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
+    },
+  };
+}
