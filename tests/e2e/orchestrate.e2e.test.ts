@@ -16,24 +16,25 @@ describe('loom orchestrate --run', () => {
   // A dozen `loom` processes (3-6 s each on a loaded machine); the independent ones run side by side.
   it('runs every ready task through the command and records what happened', { timeout: 300_000 }, async () => {
     await loomJson(dir, ['init', '--name', 'runner'], env);
-    const [failing, hung, ...ok] = (
+    const [failing, ...ok] = (
       await Promise.all([
         loomJson(dir, ['create', 'fail always', '--max-attempts', '1'], env),
-        loomJson(dir, ['create', 'hang forever', '--max-attempts', '1'], env),
         ...Array.from({ length: 4 }, (_, i) => loomJson(dir, ['create', `build part ${i}`], env)),
       ])
     ).map((t: { id: string }) => t.id);
+    // The oldest ready task runs first: the hung one, whose end the log cannot show, runs last.
+    const hung: string = (await loomJson(dir, ['create', 'hang forever', '--max-attempts', '1'], env)).id;
     const log = join(dir, 'runs.log');
     // Each job logs its start and end; "fail" titles exit 3, "hang" titles sleep past the timeout.
     const template =
       `echo "start $LOOM_TASK_ID $(date +%s%N)" >> ${log}; ` +
-      `case "$LOOM_TASK_TITLE" in *fail*) exit 3;; *hang*) sleep 100;; esac; ` +
+      `case "$LOOM_TASK_TITLE" in *fail*) echo "end $LOOM_TASK_ID $(date +%s%N)" >> ${log}; exit 3;; *hang*) sleep 100;; esac; ` +
       `echo "end $LOOM_TASK_ID $(date +%s%N)" >> ${log}; printf '{"built":"%s"}' "$LOOM_TASK_ID"`;
     const r = await loom(dir, ['orchestrate', '--run', template, '--concurrency', '2', '--timeout', '3', '--exit-when-idle'], env);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/runner finished: done 4, failed 1, timed out 1/);
 
-    const [h, f, ...done] = await Promise.all([hung!, failing!, ...ok].map(async (id) => (await loomJson(dir, ['status', id], env)).task));
+    const [h, f, ...done] = await Promise.all([hung, failing!, ...ok].map(async (id) => (await loomJson(dir, ['status', id], env)).task));
     ok.forEach((id, i) => expect(done[i]).toMatchObject({ status: 'done', output: { built: id } }));
     expect(f).toMatchObject({ status: 'failed' });
     expect(h.status).toBe('failed');

@@ -85,7 +85,10 @@ describe('WebhookNotifier', () => {
     const t0 = performance.now();
     await notifier.notify(event(9));
     const elapsed = performance.now() - t0;
-    expect(elapsed).toBeLessThan(50);
+    // Back before the delivery could end (only by giving up: the server never answers), and before its
+    // first attempt could time out. A fixed 50 ms was a close call on a loaded machine.
+    expect(logs).toEqual([]);
+    expect(elapsed).toBeLessThan(200);
 
     await until(() => logs.length > 0);
     expect(server.requests).toHaveLength(3);
