@@ -44,7 +44,12 @@ describe('skills (built binary, embedded project)', () => {
     expect(bad.stderr).toContain('VALIDATION_FAILED');
     expect(existsSync(join(dir, '.loom', 'escape.md'))).toBe(false);
     const list = await json(['skills', 'list']);
-    expect(list.skills).toEqual([expect.objectContaining({ name: 'team_check', source: 'project', version: '1.0.0' })]);
+    expect(list.skills.filter((s: { source: string }) => s.source === 'project')).toEqual([expect.objectContaining({ name: 'team_check', source: 'project', version: '1.0.0' })]);
+    // The eight builtin skills load too, none broken.
+    expect(list.skills.filter((s: { source: string }) => s.source === 'builtin').map((s: { name: string }) => s.name).sort()).toEqual([
+      'debug_failure', 'decompose_project', 'define_done', 'estimate_complexity', 'generate_test_plan', 'review_output', 'write_spec', 'write_task_context',
+    ]);
+    expect(list.problems).toEqual([]);
   });
 
   it('a broken file is listed with file:line and named by doctor; the others still render and are counted', async () => {
