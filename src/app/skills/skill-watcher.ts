@@ -25,15 +25,20 @@ export function watchSkillFolders(dirs: readonly string[], onChange: () => void)
     timer.unref();
   };
 
+  /** Looks again later: the folder is missing, or could not be watched yet. */
+  const retry = (dir: string): void => {
+    const t = setTimeout(() => {
+      retries.delete(t);
+      arm(dir, true);
+    }, RETRY_MS);
+    t.unref();
+    retries.add(t);
+  };
+
   const arm = (dir: string, announce: boolean): void => {
     if (closed) return;
     if (!existsSync(dir)) {
-      const t = setTimeout(() => {
-        retries.delete(t);
-        arm(dir, true);
-      }, RETRY_MS);
-      t.unref();
-      retries.add(t);
+      retry(dir);
       return;
     }
     try {
@@ -49,12 +54,7 @@ export function watchSkillFolders(dirs: readonly string[], onChange: () => void)
       watchers.set(dir, w);
       if (announce) changed(); // the folder appeared: its skills are new
     } catch {
-      const t = setTimeout(() => {
-        retries.delete(t);
-        arm(dir, true);
-      }, RETRY_MS);
-      t.unref();
-      retries.add(t);
+      retry(dir);
     }
   };
 
