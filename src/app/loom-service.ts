@@ -18,6 +18,7 @@ import { fsck } from './use-cases/fsck.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
 import { listSkills, renderSkill, showSkill, skillStats } from './use-cases/skills.js';
 import { SkillRegistry } from './skills/skill-registry.js';
+import { decompose } from './use-cases/decompose.js';
 
 /**
  * The application service behind the LoomApi port: validates every input
@@ -187,6 +188,10 @@ export class LoomService implements LoomApi {
   async skillStats(input: Parameters<LoomApi['skillStats']>[0]): ReturnType<LoomApi['skillStats']> {
     await this.project('skillStats', input);
     return skillStats(this.d, input);
+  }
+  async decompose(input: Parameters<LoomApi['decompose']>[0]): ReturnType<LoomApi['decompose']> {
+    const project = await this.project('decompose', input);
+    return decompose(this.skillDeps, project, input);
   }
   async close(): Promise<void> {
     await this.onClose();

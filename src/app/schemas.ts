@@ -119,6 +119,24 @@ export const API_SCHEMAS = {
     ['project_id', 'name'],
   ),
   skillStats: obj({ project_id: projectId }, ['project_id']),
+  // The plan itself is checked against the decomposition-plan schema by the use case (its errors name plan
+  // fields), and "exactly one of goal, spec_path, epic_id" there too (ajv's oneOf message says neither).
+  decompose: obj(
+      {
+        project_id: projectId,
+        goal: text(20_000),
+        spec_path: text(1000),
+        epic_id: taskId,
+        plan: jsonObject,
+        allow_flat: { type: 'boolean' },
+        apply: { type: 'boolean' },
+        plan_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        include_file_tree: { type: 'boolean' },
+        constraints: text(20_000),
+        agent_id: agentId,
+      },
+      ['project_id'],
+    ),
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;

@@ -42,6 +42,8 @@ export interface ServiceOptions {
    * (tests). Builtin skills only when neither is given.
    */
   skills?: { projectDir?: string | null; env?: NodeJS.ProcessEnv } | { sources: SkillSource[] };
+  /** The project's directory, where spec files are read (default: the skills' projectDir). */
+  projectDir?: string | null;
 }
 
 /** What every server-mode process (a real Postgres pool) composes with. */
@@ -65,6 +67,7 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
     container.bind(SkillSource).toConstantValue(source);
   }
   const skills = new SkillRegistry(() => (container.isBound(SkillSource) ? container.getAll(SkillSource) : []));
+  const projectDir = options.projectDir ?? ('projectDir' in skillOptions ? (skillOptions.projectDir ?? null) : null);
   container
     .bind(LoomApi)
     .toResolvedValue(
@@ -72,7 +75,7 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
         const cache = container.isBound(TaskCache) ? container.get(TaskCache) : undefined;
         const cacheMissed = container.isBound(CacheMissedToken) ? container.get(CacheMissedToken) : undefined;
         const reads = cache === undefined ? {} : { cache, ...(cacheMissed === undefined ? {} : { cacheMissed }) };
-        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, ...reads }, async () => {
+        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, projectDir, ...reads }, async () => {
           await bus.close();
           await cache?.close();
           await store.close();

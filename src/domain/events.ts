@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'escalation.resolved',
   'message.sent',
   'skill.used',
+  'project.decomposed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

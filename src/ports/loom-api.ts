@@ -69,6 +69,15 @@ export interface LoomApi {
   renderSkill(input: RenderSkillInput): Promise<RenderedSkill>;
   /** Per skill and version: uses and how the tasks ended (read from the events after each run). */
   skillStats(input: { project_id: string }): Promise<SkillStat[]>;
+  /**
+   * Decomposition in three calls. Without `plan`: the rendered
+   * decompose_project skill, the plan's JSON Schema and how to call back.
+   * With `plan`: a validated dry run (nothing written) with its `plan_hash`.
+   * With `plan`, `apply: true` and that `plan_hash`: every task and edge
+   * written in one transaction; the same plan under the same parent again
+   * writes nothing and returns the same ids.
+   */
+  decompose(input: DecomposeInput): Promise<DecomposeResult>;
   /** Closes what the implementation holds (connections, sockets). */
   close(): Promise<void>;
 }
@@ -128,6 +137,94 @@ export interface RenderedSkill {
   text: string;
   /** The recorded run, when rendered for a task. */
   run_id?: number;
+}
+
+/** Exactly one of goal, spec_path or epic_id says what is decomposed. */
+export interface DecomposeInput {
+  project_id: string;
+  /** What the team should achieve (text). */
+  goal?: string;
+  /** A spec file inside the project directory (relative to it), read by Loom. */
+  spec_path?: string;
+  /** An existing epic to break down: the tasks go under it. */
+  epic_id?: string;
+  /** The plan (see the decomposition-plan JSON Schema). Without it the call returns the skill to write one. */
+  plan?: JsonObject;
+  /** A plan of more than 3 tasks with no edges is refused unless this is true. */
+  allow_flat?: boolean;
+  /** Write the plan: needs the plan_hash of its dry run. */
+  apply?: boolean;
+  plan_hash?: string;
+  /** Without a plan: add a summary of the project's file tree to the skill. */
+  include_file_tree?: boolean;
+  /** Without a plan: limits to respect, passed to the skill. */
+  constraints?: string;
+  agent_id?: string;
+}
+
+export type DecomposeResult = DecomposePrompt | DecomposeDryRun | DecomposeApplied;
+
+/** Without a plan: what the calling agent (the LLM) needs to write one. */
+export interface DecomposePrompt {
+  stage: 'plan_needed';
+  /** The rendered decompose_project skill: follow it. */
+  skill: RenderedSkill;
+  /** The JSON Schema (draft 2020-12) a plan must satisfy. */
+  plan_schema: JsonObject;
+  /** How to call back, in words. */
+  next: string;
+}
+
+export interface PlanWarning {
+  code: 'no_done_when' | 'duplicate_title' | 'isolated';
+  message: string;
+  keys: string[];
+}
+
+export interface PlannedTaskView {
+  key: string;
+  title: string;
+  priority: Priority;
+  /** Keys of the plan and ids of existing tasks. */
+  depends_on: string[];
+  done_when: string | null;
+  skill: string | null;
+  /** The wave it runs in, counted within the plan (0 = can start first). */
+  wave: number;
+}
+
+/** With a plan: what applying it would write. Nothing is written. */
+export interface DecomposeDryRun {
+  stage: 'dry_run';
+  title: string;
+  /** Where the tasks would go: an existing epic, or a new epic titled after the plan. */
+  parent: { epic_id: string } | { new_epic: string };
+  tasks: PlannedTaskView[];
+  /** [task key, dependency key or existing task id]. */
+  edges: Array<[string, string]>;
+  /** Plan keys grouped by wave. */
+  waves: string[][];
+  /** The longest chain of plan tasks, first to last. */
+  critical_path: string[];
+  critical_path_length: number;
+  warnings: PlanWarning[];
+  counts: { tasks: number; edges: number; existing_dependencies: number };
+  /** Pass it back with apply: true. It changes when the plan, the parent or allow_flat change. */
+  plan_hash: string;
+  next: string;
+}
+
+/** With apply: the written graph (or the one an identical earlier apply wrote). */
+export interface DecomposeApplied {
+  stage: 'applied';
+  epic_id: string;
+  /** False when this plan was applied under this parent before: nothing new was written. */
+  created: boolean;
+  /** Plan key -> task id. */
+  tasks: Record<string, string>;
+  counts: { tasks: number; edges: number };
+  waves: string[][];
+  plan_hash: string;
 }
 
 export interface CreateTaskInput {

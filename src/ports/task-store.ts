@@ -202,4 +202,23 @@ export interface TaskStoreTx {
   settleStatuses(projectId: string, moves: { unblocked: readonly string[]; blocked: readonly string[] }, now: Date): Promise<{ unblocked: string[]; blocked: string[] }>;
   /** Records a skill run (with its skill.used event, in the same transaction); returns the run's id. */
   insertSkillRun(run: SkillRunRecord): Promise<number>;
+  /** Inserts many new tasks in one statement (ids are fresh: a taken one fails the transaction). */
+  insertTasks(tasks: readonly Task[]): Promise<void>;
+  /** Inserts many dependency edges in one statement. */
+  insertDependencies(edges: ReadonlyArray<{ task_id: string; depends_on: string; inherited: boolean }>): Promise<void>;
+  /** An applied plan under this parent ('' for a new epic) with this hash, if any. */
+  findDecomposition(projectId: string, parentId: string, planHash: string): Promise<DecompositionRecord | null>;
+  insertDecomposition(record: DecompositionRecord): Promise<void>;
+}
+
+/** One applied decomposition plan (table decompositions). */
+export interface DecompositionRecord {
+  project_id: string;
+  /** The epic the plan was sent for, or '' when it made a new one. */
+  parent_id: string;
+  plan_hash: string;
+  epic_id: string;
+  task_ids: Record<string, string>;
+  edges: number;
+  at: Date;
 }

@@ -78,6 +78,9 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     renderSkill: async () => {
       throw new Error('not stubbed');
     },
+    decompose: async () => {
+      throw new Error('not stubbed');
+    },
     skillStats: async () => [],
     sendMessage: async () => {
       throw new Error('not stubbed');

@@ -325,6 +325,7 @@ export class DaemonClient implements LoomApi, EventSource {
   skill = (i: Parameters<LoomApi['skill']>[0]) => this.call<Awaited<ReturnType<LoomApi['skill']>>>('skill', i);
   renderSkill = (i: Parameters<LoomApi['renderSkill']>[0]) => this.call<Awaited<ReturnType<LoomApi['renderSkill']>>>('renderSkill', i);
   skillStats = (i: Parameters<LoomApi['skillStats']>[0]) => this.call<Awaited<ReturnType<LoomApi['skillStats']>>>('skillStats', i);
+  decompose = (i: Parameters<LoomApi['decompose']>[0]) => this.call<Awaited<ReturnType<LoomApi['decompose']>>>('decompose', i);
 
   async close(): Promise<void> {
     const c = this.conn === null ? null : await this.conn.catch(() => null);

@@ -4,7 +4,7 @@ import type { InvariantTask } from '../../domain/invariants.js';
 import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
-import type { DependencyRef, SkillRunRecord, TaskStoreTx } from '../../ports/task-store.js';
+import type { DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx } from '../../ports/task-store.js';
 import * as fsck from './invariant-queries.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask } from './rows.js';
 
@@ -369,5 +369,51 @@ export class PgTaskStoreTx implements TaskStoreTx {
       [run.project_id, run.skill, run.source, run.version, run.content_hash, run.task_id, run.agent_id, run.event_id, run.at],
     );
     return Number(r.rows[0].id);
+  }
+
+  async insertTasks(tasks: readonly Task[]): Promise<void> {
+    if (tasks.length === 0) return;
+    // One statement for the lot: jsonb_to_recordset reads every column from one parameter.
+    await this.q(
+      `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
+                          attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at)
+       SELECT id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
+              attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
+              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at
+         FROM jsonb_to_recordset($1::jsonb) AS x(
+           id text, project_id text, title text, status text, priority text, parent_id text, context jsonb, output jsonb,
+           done_when text, origin jsonb, assignee text, attempts integer, max_attempts integer, run_after timestamptz,
+           lease_token text, lease_expires_at timestamptz, blocked_reason text, failure_reason text, unmet_deps integer,
+           weight integer, revision integer, created_at timestamptz, updated_at timestamptz, expiry_count integer,
+           progress text, progress_at timestamptz)`,
+      [JSON.stringify(tasks)],
+    );
+  }
+
+  async insertDependencies(edges: ReadonlyArray<{ task_id: string; depends_on: string; inherited: boolean }>): Promise<void> {
+    if (edges.length === 0) return;
+    await this.q(
+      `INSERT INTO task_deps (task_id, depends_on, inherited) SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::boolean[])`,
+      [edges.map((e) => e.task_id), edges.map((e) => e.depends_on), edges.map((e) => e.inherited)],
+    );
+  }
+
+  async findDecomposition(projectId: string, parentId: string, planHash: string): Promise<DecompositionRecord | null> {
+    const r = await this.q(
+      'SELECT project_id, parent_id, plan_hash, epic_id, task_ids, edges, at FROM decompositions WHERE project_id = $1 AND parent_id = $2 AND plan_hash = $3',
+      [projectId, parentId, planHash],
+    );
+    const row = r.rows[0];
+    return row === undefined
+      ? null
+      : { project_id: row.project_id, parent_id: row.parent_id, plan_hash: row.plan_hash, epic_id: row.epic_id, task_ids: row.task_ids, edges: row.edges, at: new Date(row.at) };
+  }
+
+  async insertDecomposition(d: DecompositionRecord): Promise<void> {
+    await this.q(
+      'INSERT INTO decompositions (project_id, parent_id, plan_hash, epic_id, task_ids, edges, at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [d.project_id, d.parent_id, d.plan_hash, d.epic_id, JSON.stringify(d.task_ids), d.edges, d.at],
+    );
   }
 }

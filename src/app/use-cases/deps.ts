@@ -37,4 +37,6 @@ export interface UseCaseDeps {
   cacheMissed?: (projectId: string) => void;
   /** The skills this process serves (builtin, plugins, user, project). */
   skills?: SkillRegistry;
+  /** The project's directory (where .loom/ is): spec files and the file tree are read there. Null when the service has none. */
+  projectDir?: string | null;
 }

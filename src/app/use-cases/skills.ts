@@ -50,7 +50,7 @@ export async function showSkill(d: SkillDeps, input: { project_id: string; name:
 }
 
 /** What a template sees of a task and its neighbourhood: fields picked one by one (never the lease token). */
-async function variables(d: UseCaseDeps, project: Project, task: Task | null): Promise<SkillVariables> {
+export async function skillVariables(d: UseCaseDeps, project: Project, task: Task | null): Promise<SkillVariables> {
   // Counts only: walking the whole graph (waves) would cost ~10 ms per 200 tasks on every render.
   const [counts, ready] = await Promise.all([d.store.countByStatus(project.id), d.store.readyCount(project.id, d.clock.now())]);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -93,7 +93,7 @@ export async function renderSkill(d: SkillDeps, project: Project, input: RenderS
   const skill = await d.skills.get(input.name);
   const args = resolveArguments(skill, input.arguments);
   const task = input.task_id === undefined ? null : await readTask(d, project.id, input.task_id);
-  const text = renderSkillText(skill, args, await variables(d, project, task));
+  const text = renderSkillText(skill, args, await skillVariables(d, project, task));
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_RENDERED_BYTES) {
     throw new LoomError('RESPONSE_TOO_LARGE', `skill ${skill.name} renders to ${bytes} bytes; at most ${MAX_RENDERED_BYTES} are allowed`, {
