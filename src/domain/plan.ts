@@ -134,8 +134,8 @@ export function checkPlan(plan: Plan, options: { allow_flat: boolean }): PlanSha
       details: { unknown: unknown.slice(0, 100) },
     });
   }
-  for (const t of plan.tasks) {
-    const cycle = findCycle(t.key, inPlan.get(t.key) ?? [], inPlan);
+  {
+    const cycle = findPlanCycle(plan, inPlan);
     if (cycle !== null) {
       throw new LoomError('DEPENDENCY_CYCLE', `the plan has a dependency cycle: ${cycle.join(' -> ')}`, {
         hint: 'a task cannot wait, directly or through others, for itself: remove one depends_on entry of this cycle. Nothing was written',
@@ -153,6 +153,39 @@ export function checkPlan(plan: Plan, options: { allow_flat: boolean }): PlanSha
   }
   const { wave, waves, critical_path } = levels(plan, inPlan);
   return { edges, external: [...external].sort(), wave, waves, critical_path, warnings: warnings(plan, inPlan) };
+}
+
+/**
+ * The first cycle among the plan's own edges, as [a, b, ..., a] (a waits
+ * for b), or null. One iterative depth-first walk: linear in tasks and edges.
+ */
+function findPlanCycle(plan: Plan, inPlan: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: finished
+  for (const t of plan.tasks) {
+    if (state.has(t.key)) continue;
+    const stack: Array<{ key: string; next: number }> = [{ key: t.key, next: 0 }];
+    state.set(t.key, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const deps = inPlan.get(top.key) ?? [];
+      if (top.next < deps.length) {
+        const dep = deps[top.next++]!;
+        const s = state.get(dep);
+        if (s === 1) {
+          const from = stack.findIndex((f) => f.key === dep);
+          return [...stack.slice(from).map((f) => f.key), dep];
+        }
+        if (s === undefined) {
+          state.set(dep, 1);
+          stack.push({ key: dep, next: 0 });
+        }
+        continue;
+      }
+      state.set(top.key, 2);
+      stack.pop();
+    }
+  }
+  return null;
 }
 
 function levels(plan: Plan, inPlan: ReadonlyMap<string, readonly string[]>): { wave: Map<string, number>; waves: string[][]; critical_path: string[] } {
