@@ -81,10 +81,11 @@ export class AppConnector implements LoomConnector {
       // outbox relay) and `ready` reads the cache; without it, a process
       // hears its own events only and reads Postgres.
       const skills = { projectDir: config.project_dir, env: this.o.env };
+      const projectDirOf = config.project?.id ?? null;
       const container =
         config.redis_url === null
-          ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills })
-          : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
+          ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf })
+          : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
       return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null };
     }
     const client = this.daemonClient(config.project_dir);

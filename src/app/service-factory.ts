@@ -44,6 +44,8 @@ export interface ServiceOptions {
   skills?: { projectDir?: string | null; env?: NodeJS.ProcessEnv } | { sources: SkillSource[] };
   /** The project's directory, where spec files are read (default: the skills' projectDir). */
   projectDir?: string | null;
+  /** The id of the project in that directory (its .loom/config.yaml); other projects served by this process get no file access. */
+  projectDirOf?: string | null;
 }
 
 /** What every server-mode process (a real Postgres pool) composes with. */
@@ -75,7 +77,7 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
         const cache = container.isBound(TaskCache) ? container.get(TaskCache) : undefined;
         const cacheMissed = container.isBound(CacheMissedToken) ? container.get(CacheMissedToken) : undefined;
         const reads = cache === undefined ? {} : { cache, ...(cacheMissed === undefined ? {} : { cacheMissed }) };
-        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, projectDir, ...reads }, async () => {
+        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, projectDir, projectDirOf: options.projectDirOf ?? null, ...reads }, async () => {
           await bus.close();
           await cache?.close();
           await store.close();

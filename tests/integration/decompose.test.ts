@@ -82,12 +82,13 @@ function suite(name: string, open: (projectDir: string) => Promise<Target>): voi
       const r = (await dec(p, { spec_path: 'docs/search.md' })) as DecomposePrompt;
       expect(r.skill.text).toContain('Users search titles and bodies.');
       for (const bad of ['../etc/passwd', '/etc/passwd', 'docs/../../x.md']) {
-        await expect(dec(p, { spec_path: bad })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('outside the project') });
+        await expect(dec(p, { spec_path: bad })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/outside the project|contains "\.\."/) });
       }
       const outside = mkdtempSync(join(tmpdir(), 'loom-outside-'));
       writeFileSync(join(outside, 'secret.md'), 'secret');
       symlinkSync(join(outside, 'secret.md'), join(t.projectDir, 'docs', `link-${name.replace(/\W/g, '')}.md`));
       await expect(dec(p, { spec_path: `docs/link-${name.replace(/\W/g, '')}.md` })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(dec(p, { spec_path: 'docs/./../docs/search.md' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       await expect(dec(p, { spec_path: 'docs/missing.md' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('does not exist') });
     });
 
@@ -265,6 +266,25 @@ describe('postgres', () => {
         await Promise.all(pools.map((x) => x.end()));
       },
     };
+  });
+});
+
+describe('a server holding another project\'s directory', () => {
+  it('reads no spec file and no file tree for this project', async () => {
+    const lite = await openPglitePool(undefined);
+    await migrate(lite.pool);
+    const projectDir = mkdtempSync(join(tmpdir(), 'loom-decompose-other-'));
+    writeFileSync(join(projectDir, 'spec.md'), 'the other project\'s spec');
+    const { service } = serviceForPool(lite.pool, { ownsPool: false, projectDir, projectDirOf: 'someone-else' });
+    try {
+      const p = (await service.createProject({ name: 'served' })).id;
+      await expect(service.decompose({ project_id: p, spec_path: 'spec.md' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('someone-else') });
+      await expect(service.decompose({ project_id: p, goal: 'g', include_file_tree: true })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(((await service.decompose({ project_id: p, goal: 'g' })) as DecomposePrompt).stage).toBe('plan_needed');
+    } finally {
+      await service.close();
+      await lite.close();
+    }
   });
 });
 

@@ -93,6 +93,12 @@ export async function readSpec(projectDir: string | null | undefined, specPath: 
   if (projectDir === undefined || projectDir === null) {
     throw validationFailed('this Loom service has no project directory to read spec_path from: pass the spec text as goal', { spec_path: specPath });
   }
+  if (specPath.split(/[\\/]/).includes('..')) {
+    throw new LoomError('VALIDATION_FAILED', `spec_path ${JSON.stringify(specPath.slice(0, 200))} contains "..": give a path inside the project directory`, {
+      hint: 'give a path relative to the project directory (where .loom/ is), without ..; or pass the spec text as goal. Nothing was read',
+      details: { spec_path: specPath.slice(0, 1000) },
+    });
+  }
   const outside = () =>
     new LoomError('VALIDATION_FAILED', `spec_path ${JSON.stringify(specPath.slice(0, 200))} is outside the project directory`, {
       hint: 'give a path relative to the project directory (where .loom/ is), without ../ leaving it; or pass the spec text as goal. Nothing was read',
@@ -177,6 +183,23 @@ async function readEpic(d: UseCaseDeps, projectId: string, epicId: string): Prom
   return epic;
 }
 
+/** The project's directory, for this project only: a server serving other projects has no files of theirs. */
+function projectDirFor(d: DecomposeDeps, project: Project, field: string): string {
+  if (d.projectDir === undefined || d.projectDir === null) {
+    throw new LoomError('VALIDATION_FAILED', `${field} needs the project's directory, and this Loom service has none`, {
+      hint: field === 'spec_path' ? 'pass the spec text as goal instead. Nothing was read' : 'leave include_file_tree out. Nothing was read',
+      details: { field },
+    });
+  }
+  if (d.projectDirOf !== undefined && d.projectDirOf !== null && d.projectDirOf !== project.id) {
+    throw new LoomError('VALIDATION_FAILED', `${field} reads the project's directory, and this server holds the files of project ${d.projectDirOf}, not ${project.id}`, {
+      hint: field === 'spec_path' ? 'pass the spec text as goal instead (or run loom on that project\'s own directory). Nothing was read' : 'leave include_file_tree out. Nothing was read',
+      details: { field, project_id: project.id },
+    });
+  }
+  return d.projectDir;
+}
+
 /** One loom_decompose call: the skill to plan with, a dry run, or the write. */
 export async function decompose(d: DecomposeDeps, project: Project, input: DecomposeInput): Promise<DecomposeResult> {
   const kind = target(input);
@@ -205,7 +228,7 @@ export async function decompose(d: DecomposeDeps, project: Project, input: Decom
       details: { given: input.plan_hash, expected_for_this_plan: hash },
     });
   }
-  if (kind === 'spec') await readSpec(d.projectDir, input.spec_path!); // the path is checked on apply too
+  if (kind === 'spec') await readSpec(projectDirFor(d, project, 'spec_path'), input.spec_path!); // the path is checked on apply too
   return applyPlan(d, project, input, plan, shape, hash);
 }
 
@@ -214,15 +237,14 @@ async function promptForPlan(d: DecomposeDeps, project: Project, input: Decompos
   const epic = kind === 'epic' ? await readEpic(d, project.id, input.epic_id!) : null;
   let goal: string;
   if (kind === 'goal') goal = input.goal!;
-  else if (kind === 'spec') goal = `The spec ${input.spec_path}:\n\n${await readSpec(d.projectDir, input.spec_path!)}`;
+  else if (kind === 'spec') goal = `The spec ${input.spec_path}:\n\n${await readSpec(projectDirFor(d, project, 'spec_path'), input.spec_path!)}`;
   else goal = `Break down the epic ${epic!.id}: ${epic!.title}${epic!.done_when === null ? '' : `\nDone when: ${epic!.done_when}`}`;
   const open = await openTaskLines(d, project.id);
   const args: Record<string, string> = { goal };
   if (open !== '') args.open_tasks = open;
   if (input.constraints !== undefined) args.constraints = input.constraints;
   if (input.include_file_tree === true) {
-    if (d.projectDir === undefined || d.projectDir === null) throw validationFailed('this Loom service has no project directory to summarise', { field: 'include_file_tree' });
-    args.file_tree = await fileTreeSummary(d.projectDir);
+    args.file_tree = await fileTreeSummary(projectDirFor(d, project, 'include_file_tree'));
   }
   const declared = new Set(skill.arguments.map((a) => a.name));
   for (const k of Object.keys(args)) if (!declared.has(k)) delete args[k]; // a project's own decompose_project may take fewer
@@ -260,7 +282,7 @@ function taskViews(plan: Plan, shape: PlanShape): PlannedTaskView[] {
 }
 
 async function dryRun(d: DecomposeDeps, project: Project, input: DecomposeInput, plan: Plan, shape: PlanShape, hash: string): Promise<DecomposeDryRun> {
-  if (input.spec_path !== undefined) await readSpec(d.projectDir, input.spec_path);
+  if (input.spec_path !== undefined) await readSpec(projectDirFor(d, project, 'spec_path'), input.spec_path);
   const parent = input.epic_id === undefined ? null : await readEpic(d, project.id, input.epic_id);
   // Checked again under the graph lock on apply; here a consistent read is enough.
   await d.store.transaction(async (tx) => {

@@ -39,4 +39,6 @@ export interface UseCaseDeps {
   skills?: SkillRegistry;
   /** The project's directory (where .loom/ is): spec files and the file tree are read there. Null when the service has none. */
   projectDir?: string | null;
+  /** The project whose directory projectDir is (a server may serve others: their spec files are not there). */
+  projectDirOf?: string | null;
 }
