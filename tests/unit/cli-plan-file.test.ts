@@ -131,7 +131,9 @@ describe('helpers', () => {
     expect(specPath('docs/a.md', root, root)).toBe('docs/a.md');
     expect(specPath('a.md', join(root, 'docs'), root)).toBe('docs/a.md');
     expect(specPath(join(root, 'docs', 'a.md'), '/', root)).toBe('docs/a.md');
-    expect(specPath('../outside.md', root, root)).toBe('../outside.md');
+    expect(specPath('../outside.md', root, root)).toBe(join(root, '..', 'outside.md'));
+    expect(specPath('/etc/passwd', join(root, 'docs'), root)).toBe('/etc/passwd');
+    expect(specPath('.', root, root)).toBe('.');
   });
 });
 

@@ -30,7 +30,7 @@ export function renderDryRun(dry: DecomposeDryRun): string[] {
     let label = `Wave ${i + 1}`;
     if (i === 0) {
       // Certain only for a new epic whose first tasks wait for nothing outside the plan.
-      label += 'epic_id' in dry.parent || keys.some(waitsOutside) ? ' (starts first, once what it waits for outside the plan is done)' : ' (can start now)';
+      label += 'epic_id' in dry.parent || keys.some(waitsOutside) ? ' (first; may wait for existing tasks)' : ' (can start now)';
     }
     lines.push(label);
     for (const key of keys) {

@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { LoomError } from '../../../domain/errors.js';
 import type { JsonObject } from '../../../domain/task.js';
@@ -16,7 +16,8 @@ function forTheShell(error: unknown): unknown {
   if (!LoomError.is(error) || error.hint === undefined) return error;
   const hint = error.hint
     .replace('send allow_flat: true', 'run again with --allow-flat')
-    .replace('call loom_decompose without a plan for the plan JSON Schema and an example', 'run loom decompose without --plan for the skill (with an example plan); with --json it includes plan_schema')
+    .replace('call loom_decompose without a plan for the plan JSON Schema and an example', 'see the example plan in the skill (loom decompose without --plan) and plan_schema in its --json output')
+    .replace('pass the spec text as goal', 'pass the spec text with --goal')
     .replace('loom_decompose {epic_id}', 'loom decompose --epic ID');
   if (hint === error.hint) return error;
   return new LoomError(error.code, error.message, { hint, ...(error.details === undefined ? {} : { details: error.details }) });
@@ -145,7 +146,8 @@ export class DecomposeCommand extends LoomCommand {
 /**
  * --spec is a path from the current directory, as paths on a command line
  * are; the API takes one relative to the project directory. A path that
- * leaves the project stays so (../…), for the API to refuse.
+ * leaves the project is passed as an absolute path, which the API refuses
+ * naming it.
  */
 export function specPath(spec: string, cwd: string, projectDir: string): string {
   let root = projectDir;
@@ -154,8 +156,10 @@ export function specPath(spec: string, cwd: string, projectDir: string): string 
   } catch {
     // a project directory that cannot be resolved: compare as given
   }
-  const rel = relative(root, resolve(cwd, spec));
-  return isAbsolute(rel) ? spec : rel === '' ? '.' : rel;
+  const absolute = resolve(cwd, spec);
+  const rel = relative(root, absolute);
+  if (rel === '') return '.';
+  return isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`) ? absolute : rel;
 }
 
 function expect<S extends DecomposeResult['stage']>(r: DecomposeResult, stage: S): Extract<DecomposeResult, { stage: S }> {
