@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
 import type { LoomCliContext } from '../../src/adapters/cli/context.js';
+import { renderDryRun } from '../../src/adapters/cli/decompose-view.js';
 import { LoomError } from '../../src/domain/errors.js';
 import type { DecomposeApplied, DecomposeDryRun, DecomposeInput, DecomposePrompt, DecomposeResult, LoomApi } from '../../src/ports/loom-api.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
@@ -139,6 +140,13 @@ describe('loom decompose', () => {
     expect(epic.stdout).toContain('Added 2 tasks to epic loom-000000e1');
   });
 
+  it('a long title overflows its column instead of widening every line', () => {
+    const long = 'L'.repeat(200);
+    const lines = renderDryRun(dryRun({ tasks: [dryRun().tasks[0]!, { ...dryRun().tasks[1]!, title: long }] }));
+    expect(lines).toContain(`  spec  Spec${' '.repeat(56)}  [p0]`);
+    expect(lines).toContain(`  api   ${long}  [p1]  <- spec, loom-0000000a`);
+  });
+
   it('prints titles through printable()', async () => {
     const r = await run(['decompose', '--plan', PLAN_FILE], async () =>
       dryRun({ title: 'Evil\u001b[2J', parent: { new_epic: 'Evil\u001b[2J' } }),
@@ -157,7 +165,9 @@ describe('loom decompose', () => {
       [['decompose', '--goal', 'a', '--apply'], /--apply goes with --plan/],
       [['decompose', '--goal', 'a', '--plan', PLAN_FILE, '--file-tree'], /--file-tree shapes the skill text/],
       [['decompose', '--plan', join(DIR, 'missing.yaml')], /missing\.yaml does not exist/],
+      [['decompose', '--plan', join(DIR, 'untitled.json')], /untitled\.json has no title to use as the goal/],
     ];
+    writeFileSync(join(DIR, 'untitled.json'), '{"tasks": []}');
     for (const [argv, message] of cases) {
       const r = await run(argv, never);
       expect(r.code, argv.join(' ')).toBe(1);

@@ -6,6 +6,9 @@ import { plural, shellQuote } from './output.js';
  * command escapes them with printable() when it prints).
  */
 
+/** Titles longer than this overflow their column instead of widening it. */
+const TITLE_COLUMN_MAX = 60;
+
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
 /** What the plan goes under: a new epic (its title) or an existing one (its id). */
@@ -23,7 +26,8 @@ export function parentLine(dry: DecomposeDryRun): string {
 export function renderDryRun(dry: DecomposeDryRun): string[] {
   const byKey = new Map(dry.tasks.map((t) => [t.key, t]));
   const keyWidth = Math.max(0, ...dry.tasks.map((t) => t.key.length));
-  const titleWidth = Math.max(0, ...dry.tasks.map((t) => oneLine(t.title).length));
+  // Aligned up to a point: one long title must not push every other line wide.
+  const titleWidth = Math.min(TITLE_COLUMN_MAX, Math.max(0, ...dry.tasks.map((t) => oneLine(t.title).length)));
   const waitsOutside = (key: string) => (byKey.get(key)?.depends_on ?? []).some((d) => !byKey.has(d));
   const lines = [parentLine(dry), ''];
   dry.waves.forEach((keys, i) => {

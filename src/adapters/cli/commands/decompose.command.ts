@@ -86,6 +86,7 @@ export class DecomposeCommand extends LoomCommand {
       });
     }
     const plan = this.plan === undefined ? undefined : await readPlanFile(this.plan, process.cwd());
+    if (given.length === 0) planTitle(plan, this.plan); // refused before the project is opened
     const agent = this.agent ?? (this.context.env.LOOM_AGENT_ID || undefined);
     try {
       await this.withApi(async (api, project) => {
@@ -108,14 +109,7 @@ export class DecomposeCommand extends LoomCommand {
     if (this.goal !== undefined) return { goal: this.goal };
     if (this.spec !== undefined) return { spec_path: specPath(this.spec, process.cwd(), projectDir) };
     if (this.epic !== undefined) return { epic_id: this.epic };
-    const title = plan?.title;
-    if (typeof title !== 'string' || title.trim() === '') {
-      throw new LoomError('VALIDATION_FAILED', `the plan in ${this.plan} has no title to use as the goal`, {
-        hint: `give the plan a title (the epic's), or name what it breaks down with --goal, --spec or --epic. ${NOTHING_WRITTEN}`,
-        details: { file: this.plan },
-      });
-    }
-    return { goal: title };
+    return { goal: planTitle(plan, this.plan) };
   }
 
   private async prompt(api: LoomApi, input: DecomposeInput): Promise<void> {
@@ -160,6 +154,18 @@ export function specPath(spec: string, cwd: string, projectDir: string): string 
   const rel = relative(root, absolute);
   if (rel === '') return '.';
   return isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`) ? absolute : rel;
+}
+
+/** The plan's title, the goal when no flag names one. */
+function planTitle(plan: JsonObject | undefined, file: string | undefined): string {
+  const title = plan?.title;
+  if (typeof title !== 'string' || title.trim() === '') {
+    throw new LoomError('VALIDATION_FAILED', `the plan in ${file} has no title to use as the goal`, {
+      hint: `give the plan a title (the epic's), or name what it breaks down with --goal, --spec or --epic. ${NOTHING_WRITTEN}`,
+      details: { file },
+    });
+  }
+  return title;
 }
 
 function expect<S extends DecomposeResult['stage']>(r: DecomposeResult, stage: S): Extract<DecomposeResult, { stage: S }> {
