@@ -4,6 +4,7 @@ import { AgentsCommand } from './commands/agents.command.js';
 import { CancelCommand } from './commands/cancel.command.js';
 import { ClaimCommand } from './commands/claim.command.js';
 import { CreateCommand } from './commands/create.command.js';
+import { DecomposeCommand } from './commands/decompose.command.js';
 import { DaemonStatusCommand } from './commands/daemon-status.command.js';
 import { DemoCommand } from './commands/demo.command.js';
 import { DoctorCommand } from './commands/doctor.command.js';
@@ -54,6 +55,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   CancelCommand,
   StatusCommand,
   GraphCommand,
+  DecomposeCommand,
   EventsCommand,
   WatchCommand,
   DlqCommand,
