@@ -1,7 +1,7 @@
 import { LoomError, validationFailed } from './errors.js';
 import { decideCreate } from './deciders.js';
 import type { NewEvent } from './events.js';
-import { criticalPathWeights, findCycle } from './graph.js';
+import { criticalPathWeights, findAnyCycle, findCycle } from './graph.js';
 import { TASK_ID_PATTERN, type JsonObject, type Origin, type Priority, type Task } from './task.js';
 
 /**
@@ -134,14 +134,13 @@ export function checkPlan(plan: Plan, options: { allow_flat: boolean }): PlanSha
       details: { unknown: unknown.slice(0, 100) },
     });
   }
-  for (const t of plan.tasks) {
-    const cycle = findCycle(t.key, inPlan.get(t.key) ?? [], inPlan);
-    if (cycle !== null) {
-      throw new LoomError('DEPENDENCY_CYCLE', `the plan has a dependency cycle: ${cycle.join(' -> ')}`, {
-        hint: 'a task cannot wait, directly or through others, for itself: remove one depends_on entry of this cycle. Nothing was written',
-        details: { cycle },
-      });
-    }
+  // One pass over the plan's graph: a findCycle per task walked it once per task (seconds at 2,000 tasks).
+  const cycle = findAnyCycle(plan.tasks.map((t) => t.key), inPlan);
+  if (cycle !== null) {
+    throw new LoomError('DEPENDENCY_CYCLE', `the plan has a dependency cycle: ${cycle.join(' -> ')}`, {
+      hint: 'a task cannot wait, directly or through others, for itself: remove one depends_on entry of this cycle. Nothing was written',
+      details: { cycle },
+    });
   }
   if (edges.length === 0 && plan.tasks.length > FLAT_PLAN_LIMIT && !options.allow_flat) {
     throw new LoomError('PLAN_FLAT', `the plan has ${plan.tasks.length} tasks and no dependency edges`, {
