@@ -1,7 +1,8 @@
 import { LoomError, validationFailed } from './errors.js';
 import { decideCreate } from './deciders.js';
 import type { NewEvent } from './events.js';
-import { criticalPathWeights, findAnyCycle, findCycle } from './graph.js';
+import { findAnyCycle, findCycle } from './graph.js';
+import { expectedWeights } from './graph-walks.js';
 import { TASK_ID_PATTERN, type JsonObject, type Origin, type Priority, type Task } from './task.js';
 
 /**
@@ -261,10 +262,9 @@ export function checkAgainstGraph(
 
 /** Critical-path weight of each plan task: how many plan tasks wait for it, directly or not. */
 export function planWeights(plan: Plan): Map<string, number> {
-  const keys = new Set(plan.tasks.map((t) => t.key));
-  return criticalPathWeights(
-    plan.tasks.map((t) => ({ id: t.key, status: 'pending' as const, depends_on: t.depends_on.filter((d) => keys.has(d)) })),
-  );
+  // The flat-array walk fsck uses (same answers as criticalPathWeights): a Set per task cost ~140 ms and much GC at 2,000 tasks.
+  // Ids of existing tasks are not plan keys: the walk leaves them out.
+  return expectedWeights(plan.tasks.map((t) => ({ id: t.key, status: 'pending' as const, depends_on: t.depends_on })));
 }
 
 export interface PlanWrite {
