@@ -26,12 +26,13 @@ import { percentile, round } from '../support/stats.js';
  *   under 1 s on each;
  * - render: renderSkill of the builtin write_task_context for a task with 3
  *   done upstream tasks that have outputs (the hand-off is rendered, the run
- *   recorded), p50/p95; target p50 < 5 ms;
+ *   recorded), p50/p95, with the builtin skills only and with 50 project
+ *   skills in the project directory too; target p50 < 5 ms;
  * - mcp_cold_start: the built `loom mcp` in a fresh `loom init` project with
  *   50 project skills in .loom/skills, spawn to the answered prompts/list
  *   (initialize included), daemon running and stopped; target 1.5 s (as bench/mcp).
  *
- *   npm run bench:planning [-- --quick] [-- --skip-mcp]
+ *   npm run bench:planning [-- --quick] [-- --skip-mcp | --mcp-only]
  */
 const quick = process.argv.includes('--quick');
 const SIZES: Array<{ tasks: number; runs: number }> = quick
@@ -117,8 +118,8 @@ async function decomposeFigures(api: LoomService): Promise<Record<string, unknow
 }
 
 /** renderSkill of write_task_context for a task behind 3 done tasks with outputs. */
-async function renderFigures(api: LoomService): Promise<Record<string, unknown>> {
-  const p = (await api.createProject({ name: 'render' })).id;
+async function renderFigures(api: LoomService, label: string): Promise<Record<string, unknown>> {
+  const p = (await api.createProject({ name: `render ${label}` })).id;
   const upstream: string[] = [];
   for (let i = 1; i <= 3; i++) {
     const t = await api.createTask({ project_id: p, title: `Upstream ${i}`, origin: ORIGIN, done_when: `part ${i} merged` });
@@ -155,8 +156,40 @@ async function renderFigures(api: LoomService): Promise<Record<string, unknown>>
   };
 }
 
-async function measure(api: LoomService): Promise<Record<string, unknown>> {
-  return { decompose: await decomposeFigures(api), render: await renderFigures(api) };
+/** Writes `n` valid project skills (loom skills new's skeleton) to dir/.loom/skills. */
+function writeProjectSkills(dir: string, n: number): void {
+  const skillsDir = join(dir, '.loom', 'skills');
+  mkdirSync(skillsDir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const name = `bench_skill_${String(i).padStart(2, '0')}`;
+    writeFileSync(join(skillsDir, `${name}.md`), skillSkeleton(name).replace('One line saying what this skill is for', `Bench skill ${i}, one line saying what it is for`));
+  }
+}
+
+/**
+ * Everything measured on one store. `open(projectDir)` composes a service over
+ * it: skills from the builtin folder only (null), or from a project directory too
+ * (as the daemon and server-mode processes run: every render lists its skill folders).
+ */
+async function measure(open: (projectDir: string | null) => LoomService): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const api = open(null);
+  const dir = mkdtempSync(join(tmpdir(), 'loom-bench-planning-skills-'));
+  try {
+    out.decompose = await decomposeFigures(api);
+    out.render = await renderFigures(api, 'builtin');
+    writeProjectSkills(dir, PROJECT_SKILLS);
+    const withSkills = open(dir);
+    try {
+      out.render_with_50_project_skills = await renderFigures(withSkills, 'project skills');
+    } finally {
+      await withSkills.close();
+    }
+  } finally {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 async function serverMode(): Promise<Record<string, unknown>> {
@@ -165,13 +198,8 @@ async function serverMode(): Promise<Record<string, unknown>> {
   pool.on('error', () => {}); // an idle connection dropped: the next query reconnects
   try {
     await migrate(pool);
-    const options: ServiceOptions = { ...SERVER_MODE, ownsPool: false, skills: { projectDir: null } };
-    const { service } = serviceForPool(pool, options);
-    try {
-      return { via: 'LoomService in-process on Postgres (a fresh database)', ...(await measure(service)) };
-    } finally {
-      await service.close();
-    }
+    const options = (projectDir: string | null): ServiceOptions => ({ ...SERVER_MODE, ownsPool: false, skills: { projectDir } });
+    return { via: 'LoomService in-process on Postgres (a fresh database)', ...(await measure((dir) => serviceForPool(pool, options(dir)).service)) };
   } finally {
     await pool.end();
     await db.drop();
@@ -182,12 +210,10 @@ async function embeddedMode(): Promise<Record<string, unknown>> {
   const lite = await openPglitePool(undefined);
   try {
     await migrate(lite.pool);
-    const { service } = serviceForPool(lite.pool, { ownsPool: false, skills: { projectDir: null } });
-    try {
-      return { via: 'LoomService in-process on PGlite in memory', ...(await measure(service)) };
-    } finally {
-      await service.close();
-    }
+    return {
+      via: 'LoomService in-process on PGlite in memory',
+      ...(await measure((projectDir) => serviceForPool(lite.pool, { ownsPool: false, skills: { projectDir } }).service)),
+    };
   } finally {
     await lite.close();
   }
@@ -265,13 +291,9 @@ async function mcpColdStart(): Promise<Record<string, unknown>> {
     await cli(dir, ['init', '--name', 'bench-planning', '--json'], env);
     const builtins = (JSON.parse(await cli(dir, ['skills', '--json'], env)) as { skills: unknown[] }).skills.length;
     // For comparison: the same project before the skill files exist.
-    const without = await coldStart(dir, env, builtins, () => cli(dir, ['ready', '--json'], env));
-    const skillsDir = join(dir, '.loom', 'skills');
-    mkdirSync(skillsDir, { recursive: true });
-    for (let i = 0; i < PROJECT_SKILLS; i++) {
-      const name = `bench_skill_${String(i).padStart(2, '0')}`;
-      writeFileSync(join(skillsDir, `${name}.md`), skillSkeleton(name).replace('One line saying what this skill is for', `Bench skill ${i}: one line saying what it is for`));
-    }
+    const withoutRunning = await coldStart(dir, env, builtins, () => cli(dir, ['ready', '--json'], env));
+    const withoutStopped = await coldStart(dir, env, builtins, () => cli(dir, ['daemon', 'stop'], env));
+    writeProjectSkills(dir, PROJECT_SKILLS);
     const listed = JSON.parse(await cli(dir, ['skills', '--json'], env)) as { skills: unknown[]; problems: unknown[] };
     if (listed.problems.length > 0 || listed.skills.length !== builtins + PROJECT_SKILLS) {
       throw new Error(`the generated skills do not all load: ${listed.skills.length} skills, problems ${JSON.stringify(listed.problems.slice(0, 3))}`);
@@ -284,7 +306,7 @@ async function mcpColdStart(): Promise<Record<string, unknown>> {
       project_skills: PROJECT_SKILLS,
       prompts_listed: expect,
       with_project_skills: { daemon_running: running, daemon_stopped: stopped },
-      without_project_skills: { daemon_running: without },
+      without_project_skills: { daemon_running: withoutRunning, daemon_stopped: withoutStopped },
     };
   } finally {
     await cli(dir, ['daemon', 'stop'], env).catch(() => undefined);
@@ -305,8 +327,10 @@ const result: Record<string, unknown> = {
     note: 'met is read on the p50 (as bench/mcp does); every_run_under_target says whether the max is under it too',
   },
 };
-result.server = await serverMode();
-result.embedded = await embeddedMode();
+if (!process.argv.includes('--mcp-only')) {
+  result.server = await serverMode();
+  result.embedded = await embeddedMode();
+}
 if (!process.argv.includes('--skip-mcp')) result.mcp_cold_start = await mcpColdStart();
 result.loadavg_1m_at_end = round(loadavg()[0] ?? 0, 2);
 const out = JSON.stringify(result, null, 2);
