@@ -57,6 +57,43 @@ export function findCycle(
 }
 
 /**
+ * A cycle anywhere in a graph, found in one depth-first pass (every node and
+ * edge visited once, where calling findCycle per node walks the graph once
+ * per node): the path [a, b, ..., a] along `dependsOn`, or null when the
+ * graph is acyclic. Roots are tried in the order given.
+ */
+export function findAnyCycle(roots: readonly string[], dependsOn: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const state = new Map<string, 'open' | 'done'>(); // open: on the current path
+  for (const root of roots) {
+    if (state.has(root)) continue;
+    const path: string[] = [root];
+    const next: number[] = [0];
+    state.set(root, 'open');
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const deps = dependsOn.get(path[top]!) ?? [];
+      const i = next[top]!;
+      if (i < deps.length) {
+        next[top] = i + 1;
+        const dep = deps[i]!;
+        const s = state.get(dep);
+        if (s === 'open') return [...path.slice(path.indexOf(dep)), dep];
+        if (s === undefined) {
+          state.set(dep, 'open');
+          path.push(dep);
+          next.push(0);
+        }
+      } else {
+        state.set(path[top]!, 'done');
+        path.pop();
+        next.pop();
+      }
+    }
+  }
+  return null;
+}
+
+/**
  * The order in which a writer locks a set of tasks: everything a task waits
  * for (its dependencies; for an epic, its children) before the task itself.
  * Completions lock a task, then its dependents, then its epic:
