@@ -68,22 +68,22 @@ export const loomDecompose = defineTool<DecomposeArgs>({
   name: 'loom_decompose',
   group: 'planning',
   description:
-    'Break a goal, a spec file or an epic (exactly one) into a wired task graph, in three calls. Nothing is written without apply. ' +
-    '1) Without plan: the decompose_project skill (follow its text) and plan_schema. ' +
-    '2) With plan: a dry run (waves, critical path, warnings, plan_hash). ' +
-    '3) The same plan with apply: true and that plan_hash: writes an epic and its tasks and returns their ids; the same plan again writes nothing. ' +
-    'auto: true has your client\'s model write the plan (MCP sampling) and returns its dry run and the plan.',
+    'Break a goal, spec file or epic (exactly one) into a wired task graph. Nothing is written without apply. ' +
+    '1) No plan: returns the decompose_project skill (follow its text) and plan_schema. ' +
+    '2) With plan: a dry run (waves, warnings, plan_hash). ' +
+    '3) Same plan, apply: true and that plan_hash: writes the tasks, returns their ids; repeating writes nothing. ' +
+    'auto: true: your client\'s model writes the plan (MCP sampling); returns the plan and its dry run.',
   inputSchema: obj({
-    goal: text(MAX_GOAL, 'What to achieve, in words'),
-    spec_path: text(1000, 'A spec file, relative to the project directory'),
-    epic_id: taskId('An existing epic to break down'),
-    plan: jsonObject('The plan, matching plan_schema; omit it to get the skill and plan_schema'),
-    allow_flat: flag('Accept a plan of more than 3 tasks with no dependencies'),
-    apply: flag('Write the plan; needs plan_hash'),
-    plan_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'From the dry run of this plan' },
-    include_file_tree: flag('Without plan: add the project\'s file tree to the skill'),
-    constraints: text(5000, 'Without plan: limits the plan must respect'),
-    auto: flag('Without plan: ask your client\'s model for the plan, then dry-run it'),
+    goal: text(MAX_GOAL, 'What to achieve'),
+    spec_path: text(1000, 'Spec file, relative to the project'),
+    epic_id: taskId('Epic to break down'),
+    plan: jsonObject('Matches plan_schema; omit to get it'),
+    allow_flat: flag('Accept over 3 tasks with no edges'),
+    apply: flag('Write it; needs plan_hash'),
+    plan_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'From the dry run' },
+    include_file_tree: flag('No plan: add the file tree to the skill'),
+    constraints: text(5000, 'No plan: limits to respect'),
+    auto: flag('No plan: your client\'s model writes it'),
   }),
   annotations: { ...SAFE_WRITE, idempotentHint: true },
   async run(args, ctx) {
