@@ -3,9 +3,11 @@
  * the coded refusals a model acts on, and auto: true, where the server asks
  * the client's own model for the plan with MCP sampling and only dry-runs it.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, McpError, ErrorCode, type CreateMessageRequest, type CreateMessageResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLoomHttpServer } from '../../src/adapters/mcp/http-server.js';
 import { firstJsonObject, planFromReply } from '../../src/adapters/mcp/sampling.js';
 import { connect, newProject, openBackend, type Backend, type Session } from './harness.js';
 
@@ -185,6 +187,29 @@ describe('loom_decompose auto: true (MCP sampling)', () => {
     }
     expect(seen).toHaveLength(0);
     await s.close();
+  });
+});
+
+describe('loom_decompose auto: true over Streamable HTTP', () => {
+  it('the client\'s model is asked over HTTP and its plan dry-run', async () => {
+    const token = 'c'.repeat(64);
+    const project = await newProject(b.api, 'dec-http');
+    const http = createLoomHttpServer({ api: b.api, events: { subscribe: (p, h) => b.bus.subscribe(p, h) }, project, token, version: '0.0.0-test' });
+    const { port } = await http.listen(0, '127.0.0.1');
+    const seen: Array<CreateMessageRequest['params']> = [];
+    const { clientCapabilities, setupClient } = samplingClient(`\`\`\`json\n${JSON.stringify(PLAN)}\n\`\`\``, seen);
+    const client = new Client({ name: 'http-sampler', version: '1.0.0' }, { capabilities: clientCapabilities });
+    setupClient(client);
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      const r = await client.callTool({ name: 'loom_decompose', arguments: { goal: 'Add search over HTTP', auto: true } });
+      expect(r.isError).not.toBe(true);
+      expect(r.structuredContent).toMatchObject({ stage: 'dry_run', sampled: true, plan: PLAN });
+      expect(seen).toHaveLength(1);
+    } finally {
+      await client.close();
+      await http.close();
+    }
   });
 });
 

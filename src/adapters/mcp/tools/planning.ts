@@ -59,9 +59,6 @@ interface DecomposeArgs {
   auto?: boolean;
 }
 
-/** Largest goal text: a spec pasted as the goal may be as long as a spec file Loom reads. */
-const MAX_GOAL = 256 * 1024;
-
 const flag = (description: string) => ({ type: 'boolean', description });
 
 export const loomDecompose = defineTool<DecomposeArgs>({
@@ -74,7 +71,7 @@ export const loomDecompose = defineTool<DecomposeArgs>({
     '3) Same plan, apply: true and that plan_hash: writes the tasks, returns their ids; repeating writes nothing. ' +
     'auto: true: your client\'s model writes the plan (MCP sampling); returns the plan and its dry run.',
   inputSchema: obj({
-    goal: text(MAX_GOAL, 'What to achieve'),
+    goal: text(20_000, 'What to achieve'),
     spec_path: text(1000, 'Spec file, relative to the project'),
     epic_id: taskId('Epic to break down'),
     plan: jsonObject('Matches plan_schema; omit to get it'),
@@ -82,7 +79,7 @@ export const loomDecompose = defineTool<DecomposeArgs>({
     apply: flag('Write it; needs plan_hash'),
     plan_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'From the dry run' },
     include_file_tree: flag('No plan: add the file tree to the skill'),
-    constraints: text(5000, 'No plan: limits to respect'),
+    constraints: text(20_000, 'No plan: limits to respect'),
     auto: flag('No plan: your client\'s model writes it'),
   }),
   annotations: { ...SAFE_WRITE, idempotentHint: true },
