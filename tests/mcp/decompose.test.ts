@@ -161,6 +161,16 @@ describe('loom_decompose auto: true (MCP sampling)', () => {
     await s.close();
   });
 
+  it('a sampled plan with text that cannot be stored is a coded refusal, not an internal error', async () => {
+    const hostile = JSON.stringify({ ...PLAN, title: 'Search\u0000' });
+    expect(hostile).toContain('\\u0000');
+    const s = await connect(b, await newProject(b.api, 'dec-hostile'), samplingClient(hostile, []));
+    const r = await s.call('loom_decompose', { goal: 'Add search', auto: true });
+    expect(r.data.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining("the plan your client's model wrote was refused") });
+    expect(await taskCount(s)).toBe(0);
+    await s.close();
+  });
+
   it('a client that declines the sampling request gets SAMPLING_UNSUPPORTED with the way by hand', async () => {
     const s = await connect(b, await newProject(b.api, 'dec-declined'), samplingClient(new McpError(ErrorCode.InvalidRequest, 'User rejected sampling request'), []));
     const r = await s.call('loom_decompose', { goal: 'Add search', auto: true });
