@@ -9,7 +9,7 @@ import { CreateMessageRequestSchema, McpError, ErrorCode, type CreateMessageRequ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLoomHttpServer } from '../../src/adapters/mcp/http-server.js';
 import { firstJsonObject, planFromReply } from '../../src/adapters/mcp/sampling.js';
-import { connect, newProject, openBackend, type Backend, type Session } from './harness.js';
+import { connect, newProject, openBackend, waitFor, type Backend, type Session } from './harness.js';
 
 let b: Backend;
 beforeAll(async () => {
@@ -167,6 +167,33 @@ describe('loom_decompose auto: true (MCP sampling)', () => {
     const s = await connect(b, await newProject(b.api, 'dec-hostile'), samplingClient(hostile, []));
     const r = await s.call('loom_decompose', { goal: 'Add search', auto: true });
     expect(r.data.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining("the plan your client's model wrote was refused") });
+    expect(await taskCount(s)).toBe(0);
+    await s.close();
+  });
+
+  it('cancelling the tool call cancels the sampling request it is waiting on', async () => {
+    let sampling: AbortSignal | undefined;
+    const s = await connect(b, await newProject(b.api, 'dec-cancel'), {
+      clientCapabilities: { sampling: {} },
+      setupClient: (client: Client) => {
+        client.setRequestHandler(CreateMessageRequestSchema, async (_request, extra): Promise<CreateMessageResult> => {
+          sampling = extra.signal;
+          // A model that takes its time: answers only when told to stop.
+          await new Promise((resolve) => extra.signal.addEventListener('abort', resolve));
+          return { role: 'assistant', model: 'slow', content: { type: 'text', text: '{}' } };
+        });
+      },
+    });
+    // The SDK (1.32) ignores notifications/cancelled for request id 0 (`if (!requestId) return`), and the
+    // server's first request to the client gets id 0: a ping takes it, so the sampling request is cancellable.
+    await s.mcp.server.ping();
+    const call = new AbortController();
+    const pending = s.client.callTool({ name: 'loom_decompose', arguments: { goal: 'Add search', auto: true } }, undefined, { signal: call.signal });
+    await waitFor(() => sampling, 'the sampling request');
+    expect(sampling!.aborted).toBe(false);
+    call.abort('the user pressed stop');
+    await expect(pending).rejects.toThrow();
+    await waitFor(() => sampling!.aborted, 'the sampling request to be cancelled');
     expect(await taskCount(s)).toBe(0);
     await s.close();
   });
