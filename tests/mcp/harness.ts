@@ -1,7 +1,7 @@
 /** A real SDK Client wired to a Loom MCP server over InMemoryTransport, on the real LoomService over in-memory PGlite. */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { Notification } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, Notification } from '@modelcontextprotocol/sdk/types.js';
 import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { createLoomMcpServer, type LoomMcpServer, type LoomMcpServerOptions } from '../../src/adapters/mcp/loom-mcp-server.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
@@ -62,9 +62,14 @@ export interface Session {
 export async function connect(
   b: { api: LoomApi; bus: EventBus },
   project: ProjectContext,
-  opts: Partial<LoomMcpServerOptions> & { clientName?: string } = {},
+  opts: Partial<LoomMcpServerOptions> & {
+    clientName?: string;
+    /** What the client advertises (say `{ sampling: {} }`); its handlers go in `setupClient`. */
+    clientCapabilities?: ClientCapabilities;
+    setupClient?: (client: Client) => void;
+  } = {},
 ): Promise<Session> {
-  const { clientName = 'test-client', ...serverOpts } = opts;
+  const { clientName = 'test-client', clientCapabilities, setupClient, ...serverOpts } = opts;
   const mcp = createLoomMcpServer({ api: b.api, events: { subscribe: (p, h) => b.bus.subscribe(p, h) }, project, version: '0.0.0-test', ...serverOpts });
   // Resolves once the server has subscribed to the project's events.
   const initialized = new Promise<void>((resolve) => {
@@ -74,7 +79,8 @@ export async function connect(
       resolve();
     };
   });
-  const client = new Client({ name: clientName, version: '1.0.0' });
+  const client = new Client({ name: clientName, version: '1.0.0' }, clientCapabilities === undefined ? undefined : { capabilities: clientCapabilities });
+  setupClient?.(client);
   const notifications: Notification[] = [];
   client.fallbackNotificationHandler = async (n) => {
     notifications.push(n);

@@ -134,7 +134,7 @@ describe('planning tools', () => {
     await s.close();
   });
 
-  it('tools/list: core stays under 12,000 characters; core+planning is the default', async () => {
+  it('tools/list: core and the default core+planning both stay under 12,000 characters', async () => {
     const project = await newProject(b.api, 'sizes');
     const core = await connect(b, project, { toolGroups: ['core'] });
     const coreSize = JSON.stringify(await core.client.listTools()).length;
@@ -142,9 +142,11 @@ describe('planning tools', () => {
     const both = await connect(b, project);
     const listed = await both.client.listTools();
     const bothSize = JSON.stringify(listed).length;
-    expect(listed.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['loom_claim', 'loom_skills', 'loom_skill']));
+    expect(listed.tools.map((t) => t.name)).toEqual(expect.arrayContaining(['loom_claim', 'loom_skills', 'loom_skill', 'loom_decompose']));
     await both.close();
     console.log(`tools/list: core ${coreSize} characters of JSON; core+planning ${bothSize}`);
     expect(coreSize).toBeLessThan(12_000);
+    // The planning tools (loom_decompose among them) must not push a default session's list past that either.
+    expect(bothSize).toBeLessThan(12_000);
   });
 });

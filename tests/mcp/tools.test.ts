@@ -215,6 +215,11 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_skill', { name: '../etc/passwd' }, 'VALIDATION_FAILED', /name/],
     ['loom_skill', { name: 'no_such_skill' }, 'SKILL_NOT_FOUND', /no_such_skill/],
     ['loom_skill', { name: 'x', arguments: { a: 1 } }, 'VALIDATION_FAILED', /arguments/],
+    ['loom_decompose', {}, 'VALIDATION_FAILED', /exactly one of goal, spec_path or epic_id/],
+    ['loom_decompose', { goal: 'g', plan: 'write a spec' }, 'VALIDATION_FAILED', /plan/],
+    ['loom_decompose', { goal: 'g', plan: { title: 't', tasks: [] }, apply: true, plan_hash: 'x' }, 'VALIDATION_FAILED', /plan_hash/],
+    ['loom_decompose', { epic_id: UNKNOWN }, 'TASK_NOT_FOUND', new RegExp(UNKNOWN)],
+    ['loom_decompose', { goal: 'g', auto: 'yes' }, 'VALIDATION_FAILED', /auto/],
   ];
 
   let project: ProjectContext;

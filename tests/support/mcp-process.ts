@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { LOOM_BIN } from './loom-cli.js';
 
 const TASK_EVENT = 'notifications/loom/task_event';
@@ -43,7 +44,13 @@ export class McpProcess {
     };
   }
 
-  static async start(cwd: string, args: string[], env: Record<string, string>): Promise<McpProcess> {
+  /** `client`: what the client advertises (say `{ sampling: {} }`) and a hook to set its request handlers before it connects. */
+  static async start(
+    cwd: string,
+    args: string[],
+    env: Record<string, string>,
+    client: { capabilities?: ClientCapabilities; setup?: (client: Client) => void } = {},
+  ): Promise<McpProcess> {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [LOOM_BIN, 'mcp', ...args],
@@ -51,7 +58,9 @@ export class McpProcess {
       env: { ...(process.env as Record<string, string>), LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env },
       stderr: 'pipe',
     });
-    const proc = new McpProcess(new Client({ name: 'e2e-client', version: '1.0.0' }), transport);
+    const sdkClient = new Client({ name: 'e2e-client', version: '1.0.0' }, client.capabilities === undefined ? undefined : { capabilities: client.capabilities });
+    client.setup?.(sdkClient);
+    const proc = new McpProcess(sdkClient, transport);
     // Drain stderr (a full pipe would stall the server) and keep it for failure messages.
     transport.stderr?.on('data', (chunk: Buffer) => {
       proc.stderr += chunk.toString();

@@ -6,6 +6,7 @@ import type { EventSource, ProjectContext } from '../../ports/loom-connector.js'
 import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
 import { onRawRequest } from './raw-request.js';
+import { SAMPLING_TIMEOUT_MS, type Sampler } from './sampling.js';
 import { McpSession } from './session.js';
 import { DEFAULT_TOOL_GROUPS, toolsOf } from './tools/index.js';
 import { notifyPromptsChanged, registerPrompts } from './prompts.js';
@@ -54,7 +55,7 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
     tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema, annotations: t.annotations })),
   };
   const session = new McpSession(o.agentId);
-  const ctx: ToolContext = { api: o.api, project_id: o.project.project_id, session, log };
+  const ctx: Omit<ToolContext, 'sampling'> = { api: o.api, project_id: o.project.project_id, session, log };
 
   const server = new Server({ name: 'loom', version: o.version }, { capabilities: { tools: {}, logging: {}, prompts: { listChanged: true } }, instructions: INSTRUCTIONS });
 
@@ -62,7 +63,7 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   registerPrompts(server, { api: o.api, project_id: o.project.project_id, agentId: () => session.agentId, log });
   // The SDK's own check of tools/call answers a malformed call with a dump of schema errors;
   // Loom checks the call itself and answers in words a model can act on.
-  onRawRequest(server, 'tools/call', async (request): Promise<CallToolResult> => {
+  onRawRequest(server, 'tools/call', async (request, extra): Promise<CallToolResult> => {
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
     const name = params.name;
     if (typeof name !== 'string') {
@@ -83,7 +84,13 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
         });
       }
       validateArgs(tool, args);
-      const result = await tool.run(args as Record<string, unknown>, ctx);
+      // Sent as part of this call (the HTTP transport answers on the call's stream) and cancelled with it.
+      const sampling: Sampler = {
+        available: server.getClientCapabilities()?.sampling !== undefined,
+        createMessage: (p) =>
+          server.createMessage(p, { relatedRequestId: extra.requestId, signal: extra.signal, timeout: SAMPLING_TIMEOUT_MS, resetTimeoutOnProgress: true }),
+      };
+      const result = await tool.run(args as Record<string, unknown>, { ...ctx, sampling });
       return okResult(hideForeignLeases(result, (id) => session.tokenFor(id)) as Record<string, unknown>);
     } catch (error) {
       return errorResult(toToolError(error, log, name));

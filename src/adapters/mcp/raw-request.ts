@@ -1,11 +1,15 @@
-import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 
 /** A request as it came off the wire: Loom checks its params itself. */
 export interface RawRequest {
   method: string;
   params?: Record<string, unknown> | unknown;
 }
+
+/** What the SDK passes a handler besides the request: its id, its abort signal... */
+export type RawRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * Registers a handler that receives the request unchecked. The SDK parses
@@ -19,11 +23,11 @@ export interface RawRequest {
  * registration, past Server's extra tools/call wrapper (which would parse
  * the params again).
  */
-export function onRawRequest(server: Server, method: string, handler: (request: RawRequest) => Promise<unknown>): void {
+export function onRawRequest(server: Server, method: string, handler: (request: RawRequest, extra: RawRequestExtra) => Promise<unknown>): void {
   const acceptAll = {
     shape: { method: { _def: { value: method } } },
     safeParse: (data: unknown) => ({ success: true as const, data }),
   };
-  const register = Protocol.prototype.setRequestHandler as (this: Server, schema: unknown, h: (r: RawRequest) => Promise<unknown>) => void;
+  const register = Protocol.prototype.setRequestHandler as (this: Server, schema: unknown, h: (r: RawRequest, extra: RawRequestExtra) => Promise<unknown>) => void;
   register.call(server, acceptAll, handler);
 }

@@ -1,7 +1,7 @@
 import { LoomError } from '../../../domain/errors.js';
 import { loomAgents, loomDlq, loomEscalations, loomFsck, loomRedrive, loomResolve, loomTick } from './admin.js';
 import { loomInbox, loomMessage } from './messages.js';
-import { loomSkill, loomSkills } from './planning.js';
+import { loomDecompose, loomSkill, loomSkills } from './planning.js';
 import { loomCreate, loomEscalate, loomGraph, loomStatus, loomUpdate } from './tasks.js';
 import type { LoomTool } from './tool.js';
 import { loomClaim, loomDone, loomFail, loomHeartbeat, loomReady, loomRecover } from './work.js';
@@ -23,6 +23,7 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomInbox,
   loomSkills,
   loomSkill,
+  loomDecompose,
   loomDlq,
   loomRedrive,
   loomEscalations,

@@ -1,4 +1,8 @@
-import { defineTool, obj, READ_ONLY, SAFE_WRITE, taskId } from './tool.js';
+import { LoomError } from '../../../domain/errors.js';
+import type { JsonObject } from '../../../domain/task.js';
+import type { DecomposeInput } from '../../../ports/loom-api.js';
+import { planFromReply } from '../sampling.js';
+import { defineTool, jsonObject, obj, READ_ONLY, SAFE_WRITE, taskId, text, type ToolContext } from './tool.js';
 
 /** Skills: the team's prompt templates, for clients without MCP prompt support (and to see what fits a task). */
 
@@ -41,3 +45,120 @@ export const loomSkill = defineTool<{ name: string; task_id?: string; arguments?
     };
   },
 });
+
+interface DecomposeArgs {
+  goal?: string;
+  spec_path?: string;
+  epic_id?: string;
+  plan?: JsonObject;
+  allow_flat?: boolean;
+  apply?: boolean;
+  plan_hash?: string;
+  include_file_tree?: boolean;
+  constraints?: string;
+  auto?: boolean;
+}
+
+const flag = (description: string) => ({ type: 'boolean', description });
+
+export const loomDecompose = defineTool<DecomposeArgs>({
+  name: 'loom_decompose',
+  group: 'planning',
+  description:
+    'Break a goal, spec file or epic (exactly one) into a wired task graph. Nothing is written without apply. ' +
+    '1) No plan: returns the decompose_project skill (follow its text) and plan_schema. ' +
+    '2) With plan: a dry run (waves, warnings, plan_hash). ' +
+    '3) Same plan, apply: true and that plan_hash: writes the tasks, returns their ids; repeating writes nothing. ' +
+    'auto: true: your client\'s model writes the plan (MCP sampling); returns the plan and its dry run.',
+  inputSchema: obj({
+    goal: text(20_000, 'What to achieve'),
+    spec_path: text(1000, 'Spec file, relative to the project'),
+    epic_id: taskId('Epic to break down'),
+    plan: jsonObject('Matches plan_schema; omit to get it'),
+    allow_flat: flag('Accept over 3 tasks with no edges'),
+    apply: flag('Write it; needs plan_hash'),
+    plan_hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'From the dry run' },
+    include_file_tree: flag('No plan: add the file tree to the skill'),
+    constraints: text(20_000, 'No plan: limits to respect'),
+    auto: flag('No plan: your client\'s model writes it'),
+  }),
+  annotations: { ...SAFE_WRITE, idempotentHint: true },
+  async run(args, ctx) {
+    const { auto, ...input } = args;
+    const call = { ...input, project_id: ctx.project_id, agent_id: ctx.session.agentId };
+    if (auto === true) return decomposeBySampling(call, ctx);
+    return { ...(await ctx.api.decompose(call)) };
+  },
+});
+
+const BY_HAND =
+  'decompose by hand: call loom_decompose without auto (same goal, spec_path or epic_id) for the skill and plan_schema, write the plan as the skill says, then call loom_decompose with that plan for a dry run';
+
+const SYSTEM_PROMPT =
+  'You write task plans for Loom. Answer with only the JSON plan the user message asks for: one JSON object matching its output format, no prose, no code fences.';
+
+const quote = (s: string, max = 200): string => JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+
+/**
+ * auto: the client's own model writes the plan (MCP sampling), and Loom
+ * dry-runs it. Never applied here: the agent reads the dry run and applies
+ * the returned plan itself.
+ */
+async function decomposeBySampling(input: DecomposeInput, ctx: ToolContext): Promise<Record<string, unknown>> {
+  const extra = (['plan', 'apply', 'plan_hash'] as const).filter((k) => input[k] !== undefined);
+  if (extra.length > 0) {
+    throw new LoomError('VALIDATION_FAILED', `auto: true writes the plan itself and only dry-runs it: it does not take ${extra.join(', ')}`, {
+      hint: 'to dry-run or apply a plan you have, call loom_decompose without auto; to have one written, call with auto: true and only goal, spec_path or epic_id (and include_file_tree, constraints, allow_flat). Nothing was written',
+      details: { fields: extra },
+    });
+  }
+  if (!ctx.sampling.available) {
+    throw new LoomError('SAMPLING_UNSUPPORTED', 'auto: true needs MCP sampling (the server asking your client\'s model), and this client did not offer it', {
+      hint: BY_HAND,
+    });
+  }
+  const prompt = await ctx.api.decompose(input);
+  if (prompt.stage !== 'plan_needed') throw new Error(`loom_decompose without a plan answered ${prompt.stage}`);
+  let reply;
+  try {
+    reply = await ctx.sampling.createMessage({
+      messages: [{ role: 'user', content: { type: 'text', text: prompt.skill.text } }],
+      systemPrompt: SYSTEM_PROMPT,
+      maxTokens: 16_000,
+      includeContext: 'none',
+    });
+  } catch (error) {
+    throw new LoomError('SAMPLING_UNSUPPORTED', `the client did not answer the sampling request: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: `it may have been declined or timed out; ${BY_HAND}`,
+      cause: error,
+    });
+  }
+  const text = reply.content.type === 'text' ? reply.content.text : '';
+  const plan = planFromReply(text);
+  if (plan === undefined) {
+    throw new LoomError('VALIDATION_FAILED', `your client's model did not answer with a JSON plan; its reply began ${quote(text === '' ? `<${reply.content.type} content>` : text)}`, {
+      hint: `${BY_HAND}. Nothing was written`,
+      details: { model: reply.model },
+    });
+  }
+  let dry;
+  try {
+    dry = await ctx.api.decompose({ ...input, plan });
+  } catch (error) {
+    if (!LoomError.is(error) || error.code === 'INTERNAL') throw error;
+    // The agent never saw this plan: it can only start again, by hand or with auto.
+    throw new LoomError(error.code, `the plan your client's model wrote was refused: ${error.message}`, {
+      hint: `call with auto: true again, or ${BY_HAND}. Nothing was written`,
+      ...(error.details === undefined ? {} : { details: error.details }),
+      cause: error,
+    });
+  }
+  if (dry.stage !== 'dry_run') throw new Error(`loom_decompose with a plan answered ${dry.stage}`);
+  return {
+    ...dry,
+    sampled: true,
+    model: reply.model,
+    plan,
+    next: `Nothing was written. This plan was written by ${reply.model}: check the tasks, the waves and the warnings. To write it: loom_decompose with the same ${input.goal !== undefined ? 'goal' : input.spec_path !== undefined ? 'spec_path' : 'epic_id'}, plan: <plan above>${input.allow_flat === true ? ', allow_flat: true' : ''}, apply: true, plan_hash: '${dry.plan_hash}'. To change it, edit the plan and dry-run it without auto.`,
+  };
+}

@@ -2,14 +2,17 @@ import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_LEASE_SECONDS } from '../../../domain/lease.js';
 import { PRIORITIES, TASK_ID_PATTERN } from '../../../domain/task.js';
 import type { LoomApi } from '../../../ports/loom-api.js';
+import type { Sampler } from '../sampling.js';
 import type { McpSession } from '../session.js';
 
-/** What a tool handler gets: the API, the session's project and the session itself. */
+/** What a tool handler gets: the API, the session's project, the session itself and, per call, the client's model. */
 export interface ToolContext {
   api: LoomApi;
   project_id: string;
   session: McpSession;
   log: (line: string) => void;
+  /** MCP sampling for this call: ask the client's model (when it offers that). */
+  sampling: Sampler;
 }
 
 export interface JsonSchemaObject {
