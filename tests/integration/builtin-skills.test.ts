@@ -46,6 +46,8 @@ describe('builtin skills', () => {
     const bare = await s.api.renderSkill({ project_id: p, name, arguments: args });
     expect(bare.text.trim().length).toBeGreaterThan(100);
     expect(bare.text).not.toContain('Build the endpoint');
+    // An optional argument left out prints no section of its own (in liquid '' is truthy: it must be absent).
+    for (const text of [bare.text, withTask.text]) expect(text).not.toMatch(/^## [^\n]+\n\s*\n## /m);
   });
 
   it('review_output hands the reviewer what the upstream tasks produced', async () => {

@@ -42,9 +42,9 @@ export function resolveArguments(skill: Skill, given: Record<string, string> = {
           details: { skill: skill.name, argument: a.name },
         });
       }
-      values[a.name] = '';
-      continue;
+      continue; // absent, not '': in liquid an empty string is truthy, so `{% if arg %}` would print its section
     }
+    if (v === '') continue;
     values[a.name] = v;
   }
   return values;
