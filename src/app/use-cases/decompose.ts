@@ -326,7 +326,8 @@ async function applyPlan(d: DecomposeDeps, project: Project, input: DecomposeInp
       stage: 'applied',
       epic_id: result.applied.epic_id,
       created: result.created,
-      tasks: result.applied.task_ids,
+      // In plan order (the stored map comes back from jsonb with its keys sorted).
+      tasks: Object.fromEntries(plan.tasks.map((t) => [t.key, result.applied.task_ids[t.key]!])),
       counts: { tasks: Object.keys(result.applied.task_ids).length, edges: result.applied.edges },
       waves: shape.waves,
       plan_hash: hash,
