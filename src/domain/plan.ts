@@ -26,6 +26,8 @@ export interface PlannedTask {
   priority: Priority;
   context: JsonObject;
   skill: string | null;
+  /** Tries before the task is dead-lettered (default: the project's setting). Workflows set it; plans do not. */
+  max_attempts?: number;
 }
 
 export interface Plan {
@@ -311,6 +313,7 @@ export function decidePlanTasks(
         priority: t.priority,
         parent_id: parent.id,
         ...(t.done_when === null ? {} : { done_when: t.done_when }),
+        ...(t.max_attempts === undefined ? {} : { max_attempts: t.max_attempts }),
       },
       deps,
       parent,

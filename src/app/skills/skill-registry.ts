@@ -1,5 +1,6 @@
 import { LoomError } from '../../domain/errors.js';
-import type { SkillFile, SkillSource } from '../../ports/skill-source.js';
+import type { SkillSource } from '../../ports/skill-source.js';
+import { FileCatalog } from '../catalog/file-catalog.js';
 import { parseSkillFile, SKILL_REF_PATTERN, type ParsedSkill, type Skill, type SkillProblem } from './skill-file.js';
 
 export interface SkillCatalog {
@@ -23,49 +24,24 @@ export function checkSkillName(name: unknown): string {
   return name;
 }
 
-/**
- * Merges every skill source, later (higher precedence) winning by name.
- * Parsed files are cached by their text (sources cache reads by mtime), so a
- * listing re-parses only what changed; a broken file is reported and
- * skipped, and the others keep working.
- */
+/** The skills of every source, later (higher precedence) winning by name; broken files reported and skipped. */
 export class SkillRegistry {
-  private readonly parsed = new Map<string, { text: string; size: number | undefined; namespace: string | undefined; result: ParsedSkill }>();
+  private readonly files: FileCatalog<Skill>;
 
-  constructor(private readonly sources: () => readonly SkillSource[]) {}
-
-  private parse(file: SkillFile, namespace: string | undefined): ParsedSkill {
-    const key = `${file.source}\u0000${file.path}`;
-    const hit = this.parsed.get(key);
-    if (hit !== undefined && hit.text === file.text && hit.size === file.size && hit.namespace === namespace) return hit.result;
-    const result = parseSkillFile(file, namespace);
-    this.parsed.set(key, { text: file.text, size: file.size, namespace, result });
-    return result;
+  constructor(sources: () => readonly SkillSource[]) {
+    this.files = new FileCatalog<Skill>(
+      sources,
+      (file, namespace) => {
+        const r: ParsedSkill = parseSkillFile(file, namespace);
+        return r.ok ? { ok: true, value: r.skill } : r;
+      },
+      'skill',
+    );
   }
 
   async catalog(): Promise<SkillCatalog> {
-    const sources = [...this.sources()].sort((a, b) => a.precedence - b.precedence);
-    const listed = await Promise.all(sources.map(async (s) => ({ s, files: await s.list().catch(() => [] as SkillFile[]) })));
-    const byName = new Map<string, Skill>();
-    const problems: SkillProblem[] = [];
-    for (const { s, files } of listed) {
-      const inThisSource = new Map<string, string>();
-      for (const file of files) {
-        const r = this.parse(file, s.namespace);
-        if (!r.ok) {
-          problems.push(r.problem);
-          continue;
-        }
-        const other = inThisSource.get(r.skill.name);
-        if (other !== undefined) {
-          problems.push({ file: file.path, line: 2, reason: `skill ${r.skill.name} is already defined in ${other} (same source): rename one` });
-          continue;
-        }
-        inThisSource.set(r.skill.name, file.path);
-        byName.set(r.skill.name, r.skill);
-      }
-    }
-    return { skills: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), problems };
+    const { items, problems } = await this.files.catalog();
+    return { skills: items, problems };
   }
 
   async get(name: string): Promise<Skill> {

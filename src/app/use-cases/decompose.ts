@@ -5,18 +5,14 @@ import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { builtinSkillsDir } from '../../adapters/skills/directory-skill-source.js';
 import { LoomError, taskNotFound, validationFailed } from '../../domain/errors.js';
-import { waitsForOrder } from '../../domain/graph.js';
 import {
   canonicalJson,
   checkAgainstGraph,
   checkPlan,
-  decidePlanTasks,
   normalizePlan,
   type Plan,
   type PlanShape,
 } from '../../domain/plan.js';
-import { decideCreate } from '../../domain/deciders.js';
-import type { NewEvent } from '../../domain/events.js';
 import type { JsonObject, Origin, Project, Task } from '../../domain/task.js';
 import type {
   DecomposeApplied,
@@ -31,6 +27,7 @@ import { describeErrors } from '../schemas.js';
 import { resolveArguments, renderSkillText } from '../skills/skill-render.js';
 import type { SkillRegistry } from '../skills/skill-registry.js';
 import { skillVariables } from './skills.js';
+import { writePlan } from './plan-writer.js';
 import type { UseCaseDeps } from './deps.js';
 
 /** Largest spec file read for decomposition. */
@@ -336,76 +333,27 @@ async function applyPlan(d: DecomposeDeps, project: Project, input: DecomposeInp
   throw new LoomError('INTERNAL', 'could not allocate task ids for the plan', { hint: 'try again' });
 }
 
-interface WriteInput {
-  project: Project;
-  input: DecomposeInput;
-  plan: Plan;
-  shape: PlanShape;
-  hash: string;
-  now: Date;
-  origin: Origin;
-  parentKey: string;
-}
-
 async function write(d: DecomposeDeps, tx: TaskStoreTx, w: WriteInput) {
   const p = w.project.id;
-  // Read what the plan waits for, check it, then lock it (what it waits for first) and the epic last.
-  const parentRead = w.input.epic_id === undefined ? null : ((await tx.getTasks(p, [w.input.epic_id]))[0] ?? null);
-  if (w.input.epic_id !== undefined && parentRead === null) throw taskNotFound(w.input.epic_id);
-  const external = [...new Set([...w.shape.external, ...(parentRead?.depends_on ?? [])])];
-  const waits = await tx.reachableDependencies(p, external);
-  const found = await tx.getTasks(p, w.shape.external);
-  checkAgainstGraph(w.shape, new Set(found.map((t) => t.id)), parentRead?.id ?? null, waits);
-  const order = waitsForOrder(external, waits);
-  if (parentRead !== null && !order.includes(parentRead.id)) order.push(parentRead.id);
-  const locked = await tx.lockInOrder(p, order);
-  const ancestors = await tx.lockAncestors(p, external);
-
-  // Fresh ids for the epic (when new) and every task; a taken one makes the caller draw again.
-  const ids = new Map<string, string>();
-  const taken = new Set<string>();
-  for (const t of w.plan.tasks) {
-    let id = d.ids.taskId();
-    while (taken.has(id)) id = d.ids.taskId();
-    taken.add(id);
-    ids.set(t.key, id);
-  }
-  let epic: Task;
-  const events: NewEvent[] = [];
-  if ((await tx.getTasks(p, [...ids.values()])).length > 0) return null;
-  if (parentRead === null) {
-    const source = w.input.goal !== undefined ? { goal: w.input.goal } : { spec_path: w.input.spec_path! };
-    let epicId = d.ids.taskId();
-    while (taken.has(epicId)) epicId = d.ids.taskId();
-    const decision = decideCreate(
-      { id: epicId, project_id: p, title: w.plan.title, origin: w.origin, context: { ...source, plan_hash: w.hash }, epic: true },
-      [],
-      null,
-      w.now,
-      { max_attempts: d.settings.max_attempts },
-    );
-    epic = decision.task;
-    if (!(await tx.insertTask(epic))) return null; // nothing written yet: the transaction commits empty
-    events.push(...decision.events);
-  } else {
-    epic = locked.get(parentRead.id) ?? parentRead;
-  }
-  const planned = decidePlanTasks(w.plan, ids, epic, locked, w.origin, w.now, { max_attempts: d.settings.max_attempts });
-  // Checked free above, under the graph lock; a single create racing in with one of these ids fails the transaction.
-  await tx.insertTasks(planned.tasks);
-  await tx.insertDependencies(planned.edges);
-  // Tasks the plan waits for gain open dependents: their critical-path weights grow (and revisions move).
-  await tx.addWeight(p, ancestors, 0);
-  await tx.recomputeWeights(p, ancestors);
-  const task_ids = Object.fromEntries(ids);
-  await tx.insertDecomposition({ project_id: p, parent_id: w.parentKey, plan_hash: w.hash, epic_id: epic.id, task_ids, edges: planned.edges.length, at: w.now });
-  events.push(...planned.events, {
+  const source = w.input.goal !== undefined ? { goal: w.input.goal } : { spec_path: w.input.spec_path! };
+  const written = await writePlan(d, tx, {
+    project_id: p,
+    plan: w.plan,
+    shape: w.shape,
+    parent: w.input.epic_id !== undefined ? { epic_id: w.input.epic_id } : { title: w.plan.title, context: { ...source, plan_hash: w.hash } },
+    origin: w.origin,
+    now: w.now,
+  });
+  if (written === null) return null;
+  const { epic_id, task_ids, edges, events } = written;
+  await tx.insertDecomposition({ project_id: p, parent_id: w.parentKey, plan_hash: w.hash, epic_id, task_ids, edges, at: w.now });
+  events.push({
     type: 'project.decomposed' as const,
-    task_id: epic.id,
+    task_id: epic_id,
     agent_id: w.input.agent_id ?? null,
     payload: {
-      epic_id: epic.id,
-      new_epic: parentRead === null,
+      epic_id,
+      new_epic: w.input.epic_id === undefined,
       title: w.plan.title,
       source: w.input.goal !== undefined ? 'goal' : w.input.spec_path !== undefined ? 'spec' : 'epic',
       plan_hash: w.hash,
@@ -416,6 +364,17 @@ async function write(d: DecomposeDeps, tx: TaskStoreTx, w: WriteInput) {
       critical_path_length: w.shape.critical_path.length,
     },
   });
-  const written = await tx.appendEvents(p, events, w.now);
-  return { applied: { epic_id: epic.id, task_ids, edges: planned.edges.length }, created: true, events: written };
+  const appended = await tx.appendEvents(p, events, w.now);
+  return { applied: { epic_id, task_ids, edges }, created: true, events: appended };
+}
+
+interface WriteInput {
+  project: Project;
+  input: DecomposeInput;
+  plan: Plan;
+  shape: PlanShape;
+  hash: string;
+  now: Date;
+  origin: Origin;
+  parentKey: string;
 }
