@@ -19,6 +19,8 @@ import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
 import { listSkills, renderSkill, showSkill, skillStats } from './use-cases/skills.js';
 import { SkillRegistry } from './skills/skill-registry.js';
 import { decompose } from './use-cases/decompose.js';
+import { listWorkflows, runWorkflow, showWorkflow, workflowRun, workflowRuns, type WorkflowDeps } from './use-cases/workflows.js';
+import { WorkflowRegistry } from './workflows/workflow-registry.js';
 
 /**
  * The application service behind the LoomApi port: validates every input
@@ -27,12 +29,14 @@ import { decompose } from './use-cases/decompose.js';
 export class LoomService implements LoomApi {
   private readonly knownProjects = new Map<string, Project>();
   private readonly skillDeps: UseCaseDeps & { skills: SkillRegistry };
+  private readonly workflowDeps: WorkflowDeps;
 
   constructor(
     private readonly d: UseCaseDeps,
     private readonly onClose: () => Promise<void> = async () => {},
   ) {
     this.skillDeps = { ...d, skills: d.skills ?? new SkillRegistry(() => []) };
+    this.workflowDeps = { ...d, workflows: d.workflows ?? new WorkflowRegistry(() => []) };
   }
 
   private async project(method: ApiMethod, input: unknown): Promise<Project> {
@@ -188,6 +192,26 @@ export class LoomService implements LoomApi {
   async skillStats(input: Parameters<LoomApi['skillStats']>[0]): ReturnType<LoomApi['skillStats']> {
     await this.project('skillStats', input);
     return skillStats(this.d, input);
+  }
+  async workflows(input: Parameters<LoomApi['workflows']>[0]): ReturnType<LoomApi['workflows']> {
+    await this.project('workflows', input);
+    return listWorkflows(this.workflowDeps);
+  }
+  async workflow(input: Parameters<LoomApi['workflow']>[0]): ReturnType<LoomApi['workflow']> {
+    await this.project('workflow', input);
+    return showWorkflow(this.workflowDeps, input.name);
+  }
+  async runWorkflow(input: Parameters<LoomApi['runWorkflow']>[0]): ReturnType<LoomApi['runWorkflow']> {
+    const project = await this.project('runWorkflow', input);
+    return runWorkflow(this.workflowDeps, project, input);
+  }
+  async workflowRuns(input: Parameters<LoomApi['workflowRuns']>[0]): ReturnType<LoomApi['workflowRuns']> {
+    await this.project('workflowRuns', input);
+    return workflowRuns(this.d, input);
+  }
+  async workflowRun(input: Parameters<LoomApi['workflowRun']>[0]): ReturnType<LoomApi['workflowRun']> {
+    await this.project('workflowRun', input);
+    return workflowRun(this.d, input);
   }
   async decompose(input: Parameters<LoomApi['decompose']>[0]): ReturnType<LoomApi['decompose']> {
     const project = await this.project('decompose', input);

@@ -119,6 +119,22 @@ export const API_SCHEMAS = {
     ['project_id', 'name'],
   ),
   skillStats: obj({ project_id: projectId }, ['project_id']),
+  workflows: obj({ project_id: projectId }, ['project_id']),
+  workflow: obj({ project_id: projectId, name: skillName }, ['project_id', 'name']),
+  runWorkflow: obj(
+    {
+      project_id: projectId,
+      name: skillName,
+      inputs: { type: 'object', maxProperties: 50, propertyNames: { pattern: '^[a-z][a-z0-9_]{0,63}$' } },
+      dry_run: { type: 'boolean' },
+      parent_id: taskId,
+      run_key: text(200),
+      agent_id: agentId,
+    },
+    ['project_id', 'name'],
+  ),
+  workflowRuns: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 500 } }, ['project_id']),
+  workflowRun: obj({ project_id: projectId, run_id: { type: 'integer', minimum: 1 } }, ['project_id', 'run_id']),
   // The plan itself is checked against the decomposition-plan schema by the use case (its errors name plan
   // fields), and "exactly one of goal, spec_path, epic_id" there too (ajv's oneOf message says neither).
   decompose: obj(

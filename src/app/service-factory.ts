@@ -13,6 +13,8 @@ import { TaskStore } from '../ports/task-store.js';
 import { SkillSource } from '../ports/skill-source.js';
 import { SkillRegistry } from './skills/skill-registry.js';
 import { standardSkillSources } from './skills/skill-sources.js';
+import { standardWorkflowSources, WorkflowRegistry } from './workflows/workflow-registry.js';
+import { WorkflowSource } from '../ports/workflow-source.js';
 import { LoomService } from './loom-service.js';
 import { OutboxRelay, RelayedEventBus } from './relay.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
@@ -42,6 +44,8 @@ export interface ServiceOptions {
    * (tests). Builtin skills only when neither is given.
    */
   skills?: { projectDir?: string | null; env?: NodeJS.ProcessEnv } | { sources: SkillSource[] };
+  /** Where workflows come from (default: the standard sources of the skills' projectDir and env; builtin only for `{sources}` skills). */
+  workflows?: { sources: WorkflowSource[] };
   /** The project's directory, where spec files are read (default: the skills' projectDir). */
   projectDir?: string | null;
   /** The id of the project in that directory (its .loom/config.yaml); other projects served by this process get no file access. */
@@ -69,6 +73,9 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
     container.bind(SkillSource).toConstantValue(source);
   }
   const skills = new SkillRegistry(() => (container.isBound(SkillSource) ? container.getAll(SkillSource) : []));
+  const workflowSources = options.workflows?.sources ?? standardWorkflowSources('sources' in skillOptions ? {} : skillOptions);
+  for (const source of workflowSources) container.bind(WorkflowSource).toConstantValue(source);
+  const workflows = new WorkflowRegistry(() => (container.isBound(WorkflowSource) ? container.getAll(WorkflowSource) : []));
   const projectDir = options.projectDir ?? ('projectDir' in skillOptions ? (skillOptions.projectDir ?? null) : null);
   container
     .bind(LoomApi)
@@ -77,7 +84,7 @@ export function createContainer(pool: pg.Pool, options: ServiceOptions = {}): Co
         const cache = container.isBound(TaskCache) ? container.get(TaskCache) : undefined;
         const cacheMissed = container.isBound(CacheMissedToken) ? container.get(CacheMissedToken) : undefined;
         const reads = cache === undefined ? {} : { cache, ...(cacheMissed === undefined ? {} : { cacheMissed }) };
-        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, projectDir, projectDirOf: options.projectDirOf ?? null, ...reads }, async () => {
+        return new LoomService({ store, clock, ids, bus, settings, recent: new RecentTasks(), skills, workflows, projectDir, projectDirOf: options.projectDirOf ?? null, ...reads }, async () => {
           await bus.close();
           await cache?.close();
           await store.close();

@@ -23,6 +23,10 @@ export const EVENT_TYPES = [
   'message.sent',
   'skill.used',
   'project.decomposed',
+  'workflow.started',
+  'workflow.step_skipped',
+  'workflow.round_added',
+  'workflow.completed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

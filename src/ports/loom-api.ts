@@ -78,6 +78,20 @@ export interface LoomApi {
    * writes nothing and returns the same ids.
    */
   decompose(input: DecomposeInput): Promise<DecomposeResult>;
+  /** Workflows of the project (builtin, plugins, user, project), and the files that are broken. */
+  workflows(input: { project_id: string }): Promise<WorkflowList>;
+  /** One workflow, with its file's text. */
+  workflow(input: { project_id: string; name: string }): Promise<WorkflowDetail>;
+  /**
+   * Runs a workflow: checks the inputs, renders the steps and writes the
+   * epic, every task, every edge and the run in one transaction; with
+   * `dry_run` only shows them. The same `run_key` twice is one run.
+   */
+  runWorkflow(input: RunWorkflowInput): Promise<WorkflowRunResult>;
+  /** Workflow runs, newest first, with their status (which follows the epic). */
+  workflowRuns(input: { project_id: string; limit?: number }): Promise<WorkflowRunView[]>;
+  /** One run: its steps and their tasks' statuses. */
+  workflowRun(input: { project_id: string; run_id: number }): Promise<WorkflowRunDetail>;
   /** Closes what the implementation holds (connections, sockets). */
   close(): Promise<void>;
 }
@@ -137,6 +151,101 @@ export interface RenderedSkill {
   text: string;
   /** The recorded run, when rendered for a task. */
   run_id?: number;
+}
+
+export interface WorkflowInputView {
+  name: string;
+  type: 'string' | 'number' | 'boolean' | 'list';
+  description?: string;
+  required: boolean;
+  default?: unknown;
+  enum?: unknown[];
+}
+
+export interface WorkflowInfo {
+  name: string;
+  description: string;
+  version: string;
+  source: string;
+  inputs: WorkflowInputView[];
+  steps: Array<{ id: string; title: string | null; skill: string | null; depends_on: string[]; when: string | null; for_each: string | null; uses: string | null; loop: { until: string; max_rounds: number; repeat: string[] } | null }>;
+}
+
+export interface WorkflowList {
+  workflows: WorkflowInfo[];
+  problems: SkillProblemView[];
+}
+
+export interface WorkflowDetail extends WorkflowInfo {
+  path: string;
+  content_hash: string;
+  text: string;
+}
+
+export interface RunWorkflowInput {
+  project_id: string;
+  name: string;
+  /** Input values by name; text is read by the input's type (--input n=3 is the number 3). */
+  inputs?: JsonObject;
+  dry_run?: boolean;
+  /** An open epic the run's epic goes under. */
+  parent_id?: string;
+  /** The same key twice in a project is one run (the second call returns the first run). */
+  run_key?: string;
+  agent_id?: string;
+}
+
+export interface WorkflowSkippedStep {
+  step: string;
+  reason: string;
+}
+
+export type WorkflowRunResult =
+  | {
+      stage: 'dry_run';
+      workflow: string;
+      version: string;
+      title: string;
+      inputs: JsonObject;
+      tasks: PlannedTaskView[];
+      edges: Array<[string, string]>;
+      waves: string[][];
+      critical_path: string[];
+      skipped: WorkflowSkippedStep[];
+      /** Step path -> plan keys. */
+      steps: Record<string, string[]>;
+    }
+  | {
+      stage: 'started';
+      run_id: number;
+      epic_id: string;
+      /** False when a run with this run_key existed: nothing new was written. */
+      created: boolean;
+      /** Plan key -> task id. */
+      tasks: Record<string, string>;
+      /** Step path -> task ids. */
+      steps: Record<string, string[]>;
+      skipped: WorkflowSkippedStep[];
+    };
+
+export type WorkflowRunStatus = 'running' | 'done' | 'failed' | 'escalated' | 'cancelled';
+
+export interface WorkflowRunView {
+  run_id: number;
+  workflow: string;
+  version: string;
+  source: string;
+  epic_id: string;
+  title: string;
+  run_key: string | null;
+  status: WorkflowRunStatus;
+  inputs: JsonObject;
+  started_at: string;
+  counts: Partial<Record<TaskStatus, number>>;
+}
+
+export interface WorkflowRunDetail extends WorkflowRunView {
+  steps: Array<{ step: string; skipped: string | null; tasks: Array<{ id: string; title: string; status: TaskStatus }> }>;
 }
 
 /** Exactly one of goal, spec_path or epic_id says what is decomposed. */

@@ -114,6 +114,9 @@ export interface TaskStore {
   invariantSnapshot(projectId: string): Promise<InvariantSnapshot>;
   /** Skill runs per skill and version, their outcomes derived from the events after each run. */
   skillStats(projectId: string): Promise<SkillStat[]>;
+  /** Workflow runs of the project, newest first. */
+  workflowRuns(projectId: string, limit: number): Promise<WorkflowRunRecord[]>;
+  workflowRun(projectId: string, runId: number): Promise<WorkflowRunRecord | null>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -209,6 +212,29 @@ export interface TaskStoreTx {
   /** An applied plan under this parent ('' for a new epic) with this hash, if any. */
   findDecomposition(projectId: string, parentId: string, planHash: string): Promise<DecompositionRecord | null>;
   insertDecomposition(record: DecompositionRecord): Promise<void>;
+  /** The run of this project with this run key, if any. */
+  findWorkflowRun(projectId: string, runKey: string): Promise<WorkflowRunRecord | null>;
+  /** Records a run; returns its id. */
+  insertWorkflowRun(run: Omit<WorkflowRunRecord, 'id'>): Promise<number>;
+}
+
+/** One workflow run (table workflow_runs). */
+export interface WorkflowRunRecord {
+  id: number;
+  project_id: string;
+  workflow: string;
+  source: string;
+  version: string;
+  content_hash: string;
+  inputs: Record<string, unknown>;
+  epic_id: string;
+  run_key: string | null;
+  /** Step path -> task ids. */
+  steps: Record<string, string[]>;
+  /** Task key -> task id. */
+  tasks: Record<string, string>;
+  skipped: Array<{ step: string; reason: string }>;
+  created_at: string;
 }
 
 /** One applied decomposition plan (table decompositions). */

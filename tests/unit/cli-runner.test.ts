@@ -81,6 +81,17 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     decompose: async () => {
       throw new Error('not stubbed');
     },
+    workflows: async () => ({ workflows: [], problems: [] }),
+    workflow: async () => {
+      throw new Error('not stubbed');
+    },
+    runWorkflow: async () => {
+      throw new Error('not stubbed');
+    },
+    workflowRuns: async () => [],
+    workflowRun: async () => {
+      throw new Error('not stubbed');
+    },
     skillStats: async () => [],
     sendMessage: async () => {
       throw new Error('not stubbed');

@@ -326,6 +326,11 @@ export class DaemonClient implements LoomApi, EventSource {
   renderSkill = (i: Parameters<LoomApi['renderSkill']>[0]) => this.call<Awaited<ReturnType<LoomApi['renderSkill']>>>('renderSkill', i);
   skillStats = (i: Parameters<LoomApi['skillStats']>[0]) => this.call<Awaited<ReturnType<LoomApi['skillStats']>>>('skillStats', i);
   decompose = (i: Parameters<LoomApi['decompose']>[0]) => this.call<Awaited<ReturnType<LoomApi['decompose']>>>('decompose', i);
+  workflows = (i: Parameters<LoomApi['workflows']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflows']>>>('workflows', i);
+  workflow = (i: Parameters<LoomApi['workflow']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflow']>>>('workflow', i);
+  runWorkflow = (i: Parameters<LoomApi['runWorkflow']>[0]) => this.call<Awaited<ReturnType<LoomApi['runWorkflow']>>>('runWorkflow', i);
+  workflowRuns = (i: Parameters<LoomApi['workflowRuns']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflowRuns']>>>('workflowRuns', i);
+  workflowRun = (i: Parameters<LoomApi['workflowRun']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflowRun']>>>('workflowRun', i);
 
   async close(): Promise<void> {
     const c = this.conn === null ? null : await this.conn.catch(() => null);

@@ -4,9 +4,9 @@ import type { InvariantTask } from '../../domain/invariants.js';
 import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
-import type { DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx } from '../../ports/task-store.js';
+import type { DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import * as fsck from './invariant-queries.js';
-import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask } from './rows.js';
+import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
 /** The statements a use case runs inside one transaction, on one connection. */
 export class PgTaskStoreTx implements TaskStoreTx {
@@ -415,5 +415,19 @@ export class PgTaskStoreTx implements TaskStoreTx {
       'INSERT INTO decompositions (project_id, parent_id, plan_hash, epic_id, task_ids, edges, at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [d.project_id, d.parent_id, d.plan_hash, d.epic_id, JSON.stringify(d.task_ids), d.edges, d.at],
     );
+  }
+
+  async findWorkflowRun(projectId: string, runKey: string): Promise<WorkflowRunRecord | null> {
+    const r = await this.q(`SELECT ${WORKFLOW_RUN_COLUMNS} FROM workflow_runs WHERE project_id = $1 AND run_key = $2`, [projectId, runKey]);
+    return r.rows[0] === undefined ? null : toWorkflowRun(r.rows[0]);
+  }
+
+  async insertWorkflowRun(run: Omit<WorkflowRunRecord, 'id'>): Promise<number> {
+    const r = await this.q(
+      `INSERT INTO workflow_runs (project_id, workflow, source, version, content_hash, inputs, epic_id, run_key, steps, tasks, skipped, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+      [run.project_id, run.workflow, run.source, run.version, run.content_hash, JSON.stringify(run.inputs), run.epic_id, run.run_key, JSON.stringify(Object.entries(run.steps)), JSON.stringify(Object.entries(run.tasks)), JSON.stringify(run.skipped), run.created_at],
+    );
+    return Number(r.rows[0].id);
   }
 }

@@ -4,12 +4,12 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskStore, TaskStoreTx } from '../../ports/task-store.js';
+import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
-import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toTask } from './rows.js';
+import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
 
 /** Tries of a transaction or statement that lost a deadlock or serialization conflict; then CONFLICT. */
@@ -402,6 +402,16 @@ export class PgTaskStore implements TaskStore {
   async childIds(projectId: string, parentId: string): Promise<string[]> {
     const r = await this.q(`SELECT id FROM tasks WHERE project_id = $1 AND parent_id = $2 ORDER BY created_at, id`, [projectId, parentId]);
     return r.rows.map((row) => row.id as string);
+  }
+
+  async workflowRuns(projectId: string, limit: number): Promise<WorkflowRunRecord[]> {
+    const r = await this.q(`SELECT ${WORKFLOW_RUN_COLUMNS} FROM workflow_runs WHERE project_id = $1 ORDER BY id DESC LIMIT $2`, [projectId, limit]);
+    return r.rows.map(toWorkflowRun);
+  }
+
+  async workflowRun(projectId: string, runId: number): Promise<WorkflowRunRecord | null> {
+    const r = await this.q(`SELECT ${WORKFLOW_RUN_COLUMNS} FROM workflow_runs WHERE project_id = $1 AND id = $2`, [projectId, runId]);
+    return r.rows[0] === undefined ? null : toWorkflowRun(r.rows[0]);
   }
 
   async skillStats(projectId: string): Promise<SkillStat[]> {

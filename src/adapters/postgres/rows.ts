@@ -3,6 +3,7 @@ import type { EventType, LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { Message } from '../../domain/message.js';
 import type { Task } from '../../domain/task.js';
+import type { WorkflowRunRecord } from '../../ports/task-store.js';
 
 /** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
 export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, t.parent_id, t.context, t.output,
@@ -116,5 +117,26 @@ export function toMessage(r: Row): Message {
     thread_id: (r.thread_id as string | null) ?? null,
     body: r.body as string,
     created_at: iso(r.created_at),
+  };
+}
+
+export const WORKFLOW_RUN_COLUMNS = 'id, project_id, workflow, source, version, content_hash, inputs, epic_id, run_key, steps, tasks, skipped, created_at';
+
+export function toWorkflowRun(row: Record<string, unknown>): WorkflowRunRecord {
+  return {
+    id: Number(row.id),
+    project_id: row.project_id as string,
+    workflow: row.workflow as string,
+    source: row.source as string,
+    version: row.version as string,
+    content_hash: row.content_hash as string,
+    inputs: row.inputs as Record<string, unknown>,
+    epic_id: row.epic_id as string,
+    run_key: (row.run_key as string | null) ?? null,
+    // Stored as [key, value] pairs: a jsonb object would sort its keys, and the order is the run's.
+    steps: Object.fromEntries(row.steps as Array<[string, string[]]>),
+    tasks: Object.fromEntries(row.tasks as Array<[string, string]>),
+    skipped: row.skipped as Array<{ step: string; reason: string }>,
+    created_at: new Date(row.created_at as string).toISOString(),
   };
 }

@@ -20,12 +20,14 @@ export class DirectorySkillSource implements SkillSource {
     readonly dir: string,
     readonly precedence: number,
     readonly namespace?: string,
+    /** File endings listed: `.md` for skills, `.yaml`/`.yml` for workflows. */
+    private readonly extensions: readonly string[] = ['.md'],
   ) {}
 
   async list(): Promise<SkillFile[]> {
     let names: string[];
     try {
-      names = (await readdir(this.dir)).filter((n) => n.endsWith('.md')).sort();
+      names = (await readdir(this.dir)).filter((n) => this.extensions.some((e) => n.endsWith(e))).sort();
     } catch {
       return [];
     }
@@ -60,7 +62,16 @@ export class DirectorySkillSource implements SkillSource {
  * folder holding a package.json.
  */
 export function builtinSkillsDir(): string {
+  return join(builtinDir(), 'skills');
+}
+
+/** The package's builtin workflows folder (YAML files, shipped as they are). */
+export function builtinWorkflowsDir(): string {
+  return join(builtinDir(), 'workflows');
+}
+
+function builtinDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir);
-  return join(dir, 'src', 'plugins', 'builtin', 'skills');
+  return join(dir, 'src', 'plugins', 'builtin');
 }

@@ -7,6 +7,7 @@ import type { IdGenerator } from '../../ports/id-generator.js';
 import type { TaskCache } from '../../ports/task-cache.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { SkillRegistry } from '../skills/skill-registry.js';
+import type { WorkflowRegistry } from '../workflows/workflow-registry.js';
 import type { RecentTasks } from './recent-tasks.js';
 
 export interface TaskSettings {
@@ -37,6 +38,8 @@ export interface UseCaseDeps {
   cacheMissed?: (projectId: string) => void;
   /** The skills this process serves (builtin, plugins, user, project). */
   skills?: SkillRegistry;
+  /** The workflows this process serves (the same kinds of sources as skills). */
+  workflows?: WorkflowRegistry;
   /** The project's directory (where .loom/ is): spec files and the file tree are read there. Null when the service has none. */
   projectDir?: string | null;
   /** The project whose directory projectDir is (a server may serve others: their spec files are not there). */

@@ -11,8 +11,8 @@ export interface PlanWriteInput {
   project_id: string;
   plan: Plan;
   shape: PlanShape;
-  /** Under an existing open epic, or a new one with this title and context. */
-  parent: { epic_id: string } | { title: string; context: JsonObject };
+  /** Under an existing open epic, or a new one with this title and context (itself under `parent_id` when given). */
+  parent: { epic_id: string } | { title: string; context: JsonObject; parent_id?: string };
   origin: Origin;
   now: Date;
 }
@@ -38,7 +38,8 @@ export interface PlanWritten {
 export async function writePlan(d: UseCaseDeps, tx: TaskStoreTx, w: PlanWriteInput): Promise<PlanWritten | null> {
   const p = w.project_id;
   await tx.lockGraph(p);
-  const epicId = 'epic_id' in w.parent ? w.parent.epic_id : null;
+  // The existing epic the tasks end up inside: the given one, or the parent of the new one.
+  const epicId = 'epic_id' in w.parent ? w.parent.epic_id : (w.parent.parent_id ?? null);
   const parentRead = epicId === null ? null : ((await tx.getTasks(p, [epicId]))[0] ?? null);
   if (epicId !== null && parentRead === null) throw taskNotFound(epicId);
   const external = [...new Set([...w.shape.external, ...(parentRead?.depends_on ?? [])])];
@@ -60,20 +61,29 @@ export async function writePlan(d: UseCaseDeps, tx: TaskStoreTx, w: PlanWriteInp
     return id;
   };
   for (const t of w.plan.tasks) ids.set(t.key, draw());
-  const newEpicId = parentRead === null ? draw() : null;
+  const newEpicId = 'epic_id' in w.parent ? null : draw();
   if ((await tx.getTasks(p, [...taken])).length > 0) return null;
 
   const defaults = { max_attempts: d.settings.max_attempts };
   const events: NewEvent[] = [];
   let epic: Task;
-  if (parentRead === null) {
-    const spec = w.parent as { title: string; context: JsonObject };
-    const decision = decideCreate({ id: newEpicId!, project_id: p, title: spec.title, origin: w.origin, context: spec.context, epic: true }, [], null, w.now, defaults);
+  if (newEpicId !== null) {
+    const spec = w.parent as { title: string; context: JsonObject; parent_id?: string };
+    const parent = parentRead === null ? null : (locked.get(parentRead.id) ?? parentRead);
+    const inherited = (parent?.depends_on ?? []).map((id) => locked.get(id)).filter((t): t is Task => t !== undefined);
+    const decision = decideCreate(
+      { id: newEpicId, project_id: p, title: spec.title, origin: w.origin, context: spec.context, epic: true, ...(parent === null ? {} : { parent_id: parent.id }) },
+      inherited,
+      parent,
+      w.now,
+      defaults,
+    );
     epic = decision.task;
     if (!(await tx.insertTask(epic))) return null; // nothing written yet: the transaction commits empty
+    await tx.insertDependencies(epic.depends_on.map((dep) => ({ task_id: epic.id, depends_on: dep, inherited: true })));
     events.push(...decision.events);
   } else {
-    epic = locked.get(parentRead.id) ?? parentRead;
+    epic = locked.get(parentRead!.id) ?? parentRead!;
   }
   const planned = decidePlanTasks(w.plan, ids, epic, locked, w.origin, w.now, defaults);
   // A single create racing in with one of these ids fails the transaction (the ids were free above).

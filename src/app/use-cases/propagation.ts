@@ -74,6 +74,10 @@ export async function completeEpics(
     const decision = decideEpicCompletion(epic, now);
     await tx.updateTask(decision.task);
     events.push(...decision.events);
+    const run = epic.context.workflow_run;
+    if (typeof run === 'number') {
+      events.push({ type: 'workflow.completed', task_id: epic.id, agent_id: null, payload: { run_id: run, workflow: epic.context.workflow ?? null, epic_id: epic.id } });
+    }
     completed.push(epic.id);
     const released = await releaseDependents(tx, projectId, epic.id, now, events);
     unblocked.push(...released.unblocked);
