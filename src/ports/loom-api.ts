@@ -385,6 +385,12 @@ export interface DoneResult {
   completed_epics: string[];
   /** True when this lease had already completed the task: nothing changed. */
   already_done: boolean;
+  /**
+   * For a workflow step with a review loop whose `until` did not hold: one
+   * more round was added (its tasks, key -> id), or after the last round a
+   * person was asked (the task is blocked on that escalation, its output kept).
+   */
+  loop?: { outcome: 'round_added'; round: number; tasks: Record<string, string> } | { outcome: 'escalated'; round: number; escalation_id: string };
 }
 
 export interface FailResult {

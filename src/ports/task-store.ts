@@ -216,6 +216,8 @@ export interface TaskStoreTx {
   findWorkflowRun(projectId: string, runKey: string): Promise<WorkflowRunRecord | null>;
   /** Records a run; returns its id. */
   insertWorkflowRun(run: Omit<WorkflowRunRecord, 'id'>): Promise<number>;
+  /** Adds a review round's tasks to a run (step path -> task ids, task key -> id), row-locked. */
+  addWorkflowRunTasks(projectId: string, runId: number, steps: Record<string, string[]>, tasks: Record<string, string>): Promise<void>;
 }
 
 /** One workflow run (table workflow_runs). */

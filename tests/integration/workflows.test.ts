@@ -40,6 +40,17 @@ steps:
 `,
   );
   writeFileSync(
+    join(dir, '.loom', 'workflows', 'needs_plugin.yaml'),
+    `name: needs_plugin
+description: Names a skill nobody installed
+version: 1.0.0
+steps:
+  - id: audit
+    title: Audit
+    skill: security/audit
+`,
+  );
+  writeFileSync(
     join(dir, '.loom', 'workflows', 'release.yaml'),
     `name: release
 description: Build, check with another workflow, publish
@@ -90,7 +101,7 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       const p = await project();
       const list = await t.api.workflows({ project_id: p });
       expect(list.problems).toEqual([]);
-      expect(list.workflows.map((w) => w.name)).toEqual(['change_each_module', 'debug_and_fix', 'lint_and_test', 'release', 'ship_feature']);
+      expect(list.workflows.map((w) => w.name)).toEqual(['change_each_module', 'debug_and_fix', 'lint_and_test', 'needs_plugin', 'release', 'ship_feature']);
       const ship = list.workflows.find((w) => w.name === 'ship_feature')!;
       expect(ship.inputs.map((i) => [i.name, i.type, i.required])).toEqual([
         ['feature', 'string', true],
@@ -135,6 +146,84 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       const after = await t.api.events({ project_id: p, limit: 500 });
       expect(after.filter((e) => e.type === 'workflow.completed').map((e) => e.payload)).toEqual([{ run_id: r.run_id, workflow: 'ship_feature', epic_id: r.epic_id }]);
       expect((await t.api.workflowRuns({ project_id: p }))[0]).toMatchObject({ run_id: r.run_id, status: 'done', counts: { done: 7 } });
+    });
+
+    /** Runs ship_feature without docs... with docs, and finishes every step before the review. */
+    const upToReview = async (p: string, inputs: Record<string, unknown> = {}) => {
+      const r = (await run(p, { name: 'ship_feature', inputs: { feature: 'search', ...inputs } })) as Started;
+      for (const key of ['spec', 'criteria', 'implement', 'test_plan', 'tests']) await finish(p, r.tasks[key]!);
+      return r;
+    };
+    const rejected = { approved: false, findings: [{ severity: 'blocker', where: 'src/a.ts:1', what: 'crashes', fix: 'guard it' }] };
+
+    it('a review finishing with approved: false adds one round wired after it; its dependents wait for the new review', async () => {
+      const p = await project();
+      const r = await upToReview(p);
+      const done = await finish(p, r.tasks.review!, rejected);
+      expect(done.loop).toMatchObject({ outcome: 'round_added', round: 2 });
+      const round = (done.loop as { tasks: Record<string, string> }).tasks;
+      expect(Object.keys(round)).toEqual(['implement-r2', 'tests-r2', 'review-r2']);
+      const impl2 = (await t.api.status({ project_id: p, task_id: round['implement-r2']! })).task;
+      expect(impl2).toMatchObject({ status: 'pending', title: 'Implement: search (round 2)', parent_id: r.epic_id });
+      expect(impl2.context).toMatchObject({ round: 2, step: 'implement', review: { task_id: r.tasks.review, round: 1, findings: rejected.findings } });
+      expect([...impl2.depends_on].sort()).toEqual([r.tasks.criteria, r.tasks.review].sort());
+      const tests2 = (await t.api.status({ project_id: p, task_id: round['tests-r2']! })).task;
+      expect([...tests2.depends_on].sort()).toEqual([round['implement-r2'], r.tasks.test_plan].sort());
+      const review2 = (await t.api.status({ project_id: p, task_id: round['review-r2']! })).task;
+      expect([...review2.depends_on].sort()).toEqual([round['implement-r2'], round['tests-r2'], r.tasks.review].sort());
+      const docs = (await t.api.status({ project_id: p, task_id: r.tasks.docs! })).task;
+      expect(docs).toMatchObject({ status: 'blocked', depends_on: [round['review-r2']], unmet_deps: 1 });
+      expect((await t.api.ready({ project_id: p })).map((x) => x.id)).toEqual([round['implement-r2']]);
+      const events = await t.api.events({ project_id: p, limit: 500 });
+      expect(events.filter((e) => e.type === 'workflow.round_added').map((e) => e.payload)).toEqual([
+        { run_id: r.run_id, step: 'review', round: 2, after: r.tasks.review, tasks: round },
+      ]);
+      // The second round approved: docs runs, the run is done.
+      await finish(p, round['implement-r2']!);
+      await finish(p, round['tests-r2']!);
+      const approved = await finish(p, round['review-r2']!, { approved: true, findings: [] });
+      expect(approved.loop).toBeUndefined();
+      expect(approved.unblocked).toEqual([r.tasks.docs]);
+      await finish(p, r.tasks.docs!);
+      const status = await t.api.workflowRun({ project_id: p, run_id: r.run_id });
+      expect(status.status).toBe('done');
+      expect(status.steps.find((s) => s.step === 'review')?.tasks.map((x) => x.id)).toEqual([r.tasks.review, round['review-r2']]);
+      expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('after max_rounds a person is asked instead: the last review is escalated with its output kept', async () => {
+      const p = await project();
+      const r = await upToReview(p, { with_docs: false });
+      let review = r.tasks.review!;
+      for (const n of [2, 3]) {
+        const d = await finish(p, review, rejected);
+        expect(d.loop).toMatchObject({ outcome: 'round_added', round: n });
+        const tasks = (d.loop as { tasks: Record<string, string> }).tasks;
+        await finish(p, tasks[`implement-r${n}`]!);
+        await finish(p, tasks[`tests-r${n}`]!);
+        review = tasks[`review-r${n}`]!;
+      }
+      const last = await finish(p, review, rejected);
+      expect(last.loop).toMatchObject({ outcome: 'escalated', round: 3 });
+      expect(last.task).toMatchObject({ status: 'blocked', blocked_reason: 'escalation', output: rejected });
+      const open = await t.api.escalations({ project_id: p, status: 'open' });
+      expect(open.map((e) => [e.task_id, e.source])).toEqual([[review, 'policy']]);
+      expect(open[0]!.message).toMatch(/round 3 of 3/);
+      expect((await t.api.workflowRun({ project_id: p, run_id: r.run_id })).status).toBe('escalated');
+      expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('a rejected review adds exactly one round while two services report it at once', async () => {
+      const p = await project();
+      const r = await upToReview(p);
+      const c = await t.api.claim({ project_id: p, agent_id: 'w1', task_id: r.tasks.review! });
+      if (!c.claimed) throw new Error('not claimed');
+      const input = { project_id: p, agent_id: 'w1', task_id: r.tasks.review!, lease_token: c.lease.token, output: rejected };
+      const results = await Promise.all([t.api.done(input), t.other.done(input)]);
+      expect(results.filter((x) => x.loop?.outcome === 'round_added')).toHaveLength(1);
+      expect(results.filter((x) => x.already_done)).toHaveLength(1);
+      const reviews = (await t.query("SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND context->>'step' = 'review'", [p]))[0]!.n;
+      expect(reviews).toBe(2);
     });
 
     it('a false when leaves its step out, and its dependents wait for what it waited for', async () => {
@@ -194,6 +283,7 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
         [{ name: 'ship_feature', inputs: { feature: 'x', with_docs: 'maybe' } }, 'VALIDATION_FAILED', /with_docs" must be a boolean/],
         [{ name: 'ship_feature', inputs: { feature: 42 } }, 'VALIDATION_FAILED', /feature" must be a string/],
         [{ name: 'no_such_workflow' }, 'WORKFLOW_NOT_FOUND', /no workflow named no_such_workflow/],
+        [{ name: 'needs_plugin' }, 'SKILL_NOT_FOUND', /step audit \(.*needs_plugin.yaml:5\): no skill named security\/audit/],
         [{ name: '../../etc/passwd' }, 'VALIDATION_FAILED', /name/],
         [{ name: 'change_each_module', inputs: { change: 'x', modules: JSON.stringify(Array.from({ length: 1001 }, (_, i) => `m${i}`)) } }, 'VALIDATION_FAILED', /at most 1000/],
       ];

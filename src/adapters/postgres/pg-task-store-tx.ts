@@ -430,4 +430,18 @@ export class PgTaskStoreTx implements TaskStoreTx {
     );
     return Number(r.rows[0].id);
   }
+
+  async addWorkflowRunTasks(projectId: string, runId: number, steps: Record<string, string[]>, tasks: Record<string, string>): Promise<void> {
+    const r = await this.q(`SELECT ${WORKFLOW_RUN_COLUMNS} FROM workflow_runs WHERE project_id = $1 AND id = $2 FOR UPDATE`, [projectId, runId]);
+    if (r.rows[0] === undefined) return;
+    const run = toWorkflowRun(r.rows[0]);
+    for (const [step, ids] of Object.entries(steps)) run.steps[step] = [...(run.steps[step] ?? []), ...ids];
+    Object.assign(run.tasks, tasks);
+    await this.q('UPDATE workflow_runs SET steps = $3, tasks = $4 WHERE project_id = $1 AND id = $2', [
+      projectId,
+      runId,
+      JSON.stringify(Object.entries(run.steps)),
+      JSON.stringify(Object.entries(run.tasks)),
+    ]);
+  }
 }

@@ -1,10 +1,12 @@
 import { decideDone, decideFail, decideHeartbeat, decideLeaseExpiry, decideRelease } from '../../domain/deciders.js';
 import { LoomError, taskNotFound } from '../../domain/errors.js';
-import type { NewEvent } from '../../domain/events.js';
+import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
 import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js';
 import type { CommitOutcome, TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
+import { loopSpecOf } from '../../domain/workflow-loop.js';
+import { closeLoopStep } from './workflow-loops.js';
 import { completeEpics, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 
 /**
@@ -56,11 +58,14 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
 }
 
 export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
+  let graph = false;
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true };
+    // A workflow's review loop may add a round (new tasks and edges): the graph lock first.
+    graph = loopSpecOf(task) !== null;
     // A child of an epic may complete the epic: that needs the locking path.
     if (task.parent_id !== null) break;
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: task.has_dependents, now });
@@ -71,8 +76,16 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
       return { task: r.task, unblocked: [...r.unblocked, ...epics.unblocked].sort(), completed_epics: epics.completed, already_done: false };
     }
   }
-  return completeTaskLocked(d, input);
+  try {
+    return await completeTaskLocked(d, input, graph);
+  } catch (e) {
+    if (!(e instanceof NeedsGraphLock)) throw e;
+    return completeTaskLocked(d, input, true);
+  }
 }
+
+/** A loop step met without the graph lock (its row changed since the read): start again, taking it first. */
+class NeedsGraphLock extends Error {}
 
 /** Completes those of these epics that are complete, in a transaction of its own (the reconcile tick is the backstop). */
 async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicIds: string[]): Promise<{ completed: string[]; unblocked: string[] }> {
@@ -87,14 +100,21 @@ async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicIds: stri
   return { completed: r.completed, unblocked: r.unblocked };
 }
 
-async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
+async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }, graph: boolean): Promise<DoneResult> {
   const p = input.project_id;
   const now = d.clock.now();
-  const r = await d.store.transaction(async (tx) => {
+  const r = await d.store.transaction(async (tx): Promise<DoneResult & { events: LoomEvent[] }> => {
+    if (graph) await tx.lockGraph(p);
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true, events: [] };
+    const loop = loopSpecOf(task);
+    if (loop !== null) {
+      if (!graph) throw new NeedsGraphLock();
+      const closed = await closeLoopStep(d, tx, task, loop, decision, input.output, now);
+      if (closed !== null) return { ...closed, events: await tx.appendEvents(p, closed.events, now) };
+    }
     const saved = await tx.updateTask(decision.task);
     const events: NewEvent[] = [...decision.events];
     const released = await releaseDependents(tx, p, task.id, now, events);
@@ -103,7 +123,7 @@ async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?:
     return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
-  return { task: r.task, unblocked: r.unblocked, completed_epics: r.completed_epics, already_done: r.already_done };
+  return { task: r.task, unblocked: r.unblocked, completed_epics: r.completed_epics, already_done: r.already_done, ...(r.loop === undefined ? {} : { loop: r.loop }) };
 }
 
 type FailInput = LeaseInput & { reason: string; retryable?: boolean };

@@ -58,7 +58,8 @@ export async function showWorkflow(d: WorkflowDeps, name: string): Promise<Workf
  */
 export async function runWorkflow(d: WorkflowDeps, project: Project, input: RunWorkflowInput): Promise<WorkflowRunResult> {
   const wf = await d.workflows.get(input.name);
-  const run = await expandWorkflow(wf, input.inputs ?? {}, (name) => d.workflows.get(name));
+  const skills = d.skills === undefined ? undefined : new Set((await d.skills.catalog()).skills.map((s) => s.name));
+  const run = await expandWorkflow(wf, input.inputs ?? {}, (name) => d.workflows.get(name), skills);
   // Workflows may be flat on purpose (independent checks): the edges are the author's, checked at load.
   const shape = checkPlan(run.plan, { allow_flat: true });
   if (input.dry_run === true) {

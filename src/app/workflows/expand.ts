@@ -129,16 +129,22 @@ interface Level {
  * result is a plan whose keys are step ids (`impl-2` for a fan-out's second
  * task, `tests-lint` for step lint of the workflow used by step tests).
  */
-export async function expandWorkflow(wf: Workflow, given: Record<string, unknown>, lookup: WorkflowLookup): Promise<ExpandedRun> {
+export async function expandWorkflow(
+  wf: Workflow,
+  given: Record<string, unknown>,
+  lookup: WorkflowLookup,
+  /** The skills there are: a step naming another is refused (when given). */
+  skills?: ReadonlySet<string>,
+): Promise<ExpandedRun> {
   const inputs = resolveInputs(wf, given);
   const run: ExpandedRun = { title: render(wf.title, { inputs, workflow: wf.name }).trim() || wf.name, plan: { title: '', tasks: [] }, inputs, steps: {}, skipped: [] };
   run.plan.title = run.title.slice(0, 500);
-  await expandLevel({ wf, inputs, prefix: '', path: '', entry: [], chain: [wf.name] }, run, lookup);
+  await expandLevel({ wf, inputs, prefix: '', path: '', entry: [], chain: [wf.name] }, run, lookup, skills);
   return run;
 }
 
 /** Expands one workflow's steps; returns its exits (the keys its dependents wait for). */
-async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLookup): Promise<string[]> {
+async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLookup, skills: ReadonlySet<string> | undefined): Promise<string[]> {
   const { wf, inputs } = level;
   const exits = new Map<string, string[]>();
   const dependedOn = new Set(wf.steps.flatMap((s) => s.depends_on));
@@ -171,12 +177,19 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
       } catch (e) {
         throw problem(wf, step, `uses ${step.uses}: ${(e as Error).message}`, `give ${step.uses} its inputs under "with"`);
       }
-      const out = await expandLevel({ wf: sub, inputs: resolved, prefix: `${key}-`, path: `${path}/`, entry: waits, chain: [...level.chain, sub.name] }, run, lookup);
+      const out = await expandLevel({ wf: sub, inputs: resolved, prefix: `${key}-`, path: `${path}/`, entry: waits, chain: [...level.chain, sub.name] }, run, lookup, skills);
       run.steps[path] = Object.entries(run.steps)
         .filter(([p]) => p.startsWith(`${path}/`))
         .flatMap(([, keys]) => keys);
       exits.set(step.id, out);
       continue;
+    }
+    if (step.skill !== undefined && skills !== undefined && !skills.has(step.skill)) {
+      // An error, not a warning: its tasks would point agents at a skill they cannot get (a plugin not installed?).
+      throw new LoomError('SKILL_NOT_FOUND', `${wf.name}, step ${step.id} (${wf.path}:${step.line}): no skill named ${step.skill}`, {
+        hint: `install the plugin or add the skill (loom skills new ${step.skill.includes('/') ? 'NAME' : step.skill}), or change the step's skill; loom skills list shows them. Nothing was written`,
+        details: { workflow: wf.name, file: wf.path, step: step.id, line: step.line, skill: step.skill },
+      });
     }
     let items: Array<{ item: unknown; index: number } | null> = [null];
     if (step.for_each !== undefined) {
@@ -202,7 +215,15 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
         done_when: step.done_when === undefined ? null : render(step.done_when, scope).trim().slice(0, 5000) || null,
         depends_on: waits,
         priority: step.priority ?? 'p1',
-        context: { ...context, workflow: wf.name, step: path, ...(it === null ? {} : { item: it.item as JsonObject[keyof JsonObject] }) },
+        context: {
+          ...context,
+          workflow: wf.name,
+          step: path,
+          ...(it === null ? {} : { item: it.item as JsonObject[keyof JsonObject] }),
+          ...(step.loop === undefined
+            ? {}
+            : { workflow_loop: { until: step.loop.until.source, max_rounds: step.loop.max_rounds, repeat: step.loop.repeat.map((r) => `${level.path}${r}`) } }),
+        },
         skill: step.skill ?? null,
         ...(step.max_attempts === undefined ? {} : { max_attempts: step.max_attempts }),
       };

@@ -313,7 +313,13 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
       }
       const loop = s.loop as { until: string; max_rounds: number; repeat: string[] } | undefined;
       if (loop !== undefined) {
-        for (const r of loop.repeat) if (!ids.has(r)) throw new Problem(at('loop'), `${w}: loop.repeat names ${r}, which is no step of this workflow`);
+        if (fanOut) throw new Problem(at('loop'), `${w}: a step with for_each cannot loop (each of its tasks would start its own rounds)`);
+        const before = upstream(d.steps, s.id);
+        for (const r of loop.repeat) {
+          if (!ids.has(r)) throw new Problem(at('loop'), `${w}: loop.repeat names ${r}, which is no step of this workflow`);
+          if (!before.has(r)) throw new Problem(at('loop'), `${w}: loop.repeat names ${r}, which ${s.id} does not depend on (directly or not): a round repeats work that leads to this step`);
+          if (d.steps.find((x) => x.id === r)?.uses !== undefined) throw new Problem(at('loop'), `${w}: loop.repeat names ${r}, a step with uses; repeat the used workflow's own steps instead`);
+        }
       }
       return {
         id: s.id,
@@ -355,6 +361,20 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
     if (e instanceof Problem) return fail(where, e.line, e.message);
     throw e;
   }
+}
+
+/** The steps `id` depends on, directly or not (depends_on may name steps not yet checked: unknown ones are skipped). */
+function upstream(steps: ReadonlyArray<{ id: string; depends_on?: unknown }>, id: string): Set<string> {
+  const deps = new Map(steps.map((s) => [s.id, Array.isArray(s.depends_on) ? (s.depends_on as string[]) : []]));
+  const seen = new Set<string>();
+  const stack = [...(deps.get(id) ?? [])];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    if (seen.has(next) || next === id) continue;
+    seen.add(next);
+    stack.push(...(deps.get(next) ?? []));
+  }
+  return seen;
 }
 
 /** The first cycle among the steps' depends_on, as [a, b, ..., a], or null. */
