@@ -165,9 +165,10 @@ export interface TaskStoreTx {
    * A dependency finished: one statement decrements unmet_deps of every
    * dependent and makes those with none left pending. Returns the unblocked
    * ids, and the epics among the dependents that now wait for nothing (they
-   * complete once their children are done).
+   * complete once their children are done), and which of the unblocked carry
+   * a workflow condition to decide now (context.workflow_when).
    */
-  releaseDependents(projectId: string, taskId: string, now: Date): Promise<{ unblocked: string[]; epics: string[] }>;
+  releaseDependents(projectId: string, taskId: string, now: Date): Promise<{ unblocked: string[]; epics: string[]; gated: string[] }>;
   dependents(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
   /** Open dependents, transitively (for cancel propagation). */
   openDescendants(projectId: string, taskIds: readonly string[]): Promise<string[]>;

@@ -40,6 +40,25 @@ steps:
 `,
   );
   writeFileSync(
+    join(dir, '.loom', 'workflows', 'maybe_migrate.yaml'),
+    `name: maybe_migrate
+description: Migrate only when the check says so
+version: 1.0.0
+inputs:
+  strict: { type: boolean, default: false }
+steps:
+  - id: check
+    title: Check whether a migration is needed
+  - id: migrate
+    title: Migrate
+    depends_on: [check]
+    when: "inputs.strict || outputs.check.needs_migration == true"
+  - id: release
+    title: Release
+    depends_on: [migrate]
+`,
+  );
+  writeFileSync(
     join(dir, '.loom', 'workflows', 'needs_plugin.yaml'),
     `name: needs_plugin
 description: Names a skill nobody installed
@@ -101,7 +120,7 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       const p = await project();
       const list = await t.api.workflows({ project_id: p });
       expect(list.problems).toEqual([]);
-      expect(list.workflows.map((w) => w.name)).toEqual(['change_each_module', 'debug_and_fix', 'lint_and_test', 'needs_plugin', 'release', 'ship_feature']);
+      expect(list.workflows.map((w) => w.name)).toEqual(['change_each_module', 'debug_and_fix', 'lint_and_test', 'maybe_migrate', 'needs_plugin', 'release', 'ship_feature']);
       const ship = list.workflows.find((w) => w.name === 'ship_feature')!;
       expect(ship.inputs.map((i) => [i.name, i.type, i.required])).toEqual([
         ['feature', 'string', true],
@@ -224,6 +243,37 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       expect(results.filter((x) => x.already_done)).toHaveLength(1);
       const reviews = (await t.query("SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND context->>'step' = 'review'", [p]))[0]!.n;
       expect(reviews).toBe(2);
+    });
+
+    it('a condition on an earlier output is decided when the step is released: false skips it and releases what waits for it', async () => {
+      const p = await project();
+      const r = (await run(p, { name: 'maybe_migrate' })) as Started;
+      expect(Object.keys(r.tasks)).toEqual(['check', 'migrate', 'release']);
+      const done = await finish(p, r.tasks.check!, { needs_migration: false });
+      expect(done.unblocked).toEqual([r.tasks.release]);
+      expect((await t.api.status({ project_id: p, task_id: r.tasks.migrate! })).task).toMatchObject({
+        status: 'done',
+        output: { skipped: true, reason: 'when inputs.strict || outputs.check.needs_migration == true is false' },
+      });
+      const events = await t.api.events({ project_id: p, limit: 100 });
+      expect(events.filter((e) => e.type === 'workflow.step_skipped').map((e) => [e.task_id, e.payload.step])).toEqual([[r.tasks.migrate, 'migrate']]);
+      await finish(p, r.tasks.release!);
+      expect((await t.api.workflowRun({ project_id: p, run_id: r.run_id })).status).toBe('done');
+      expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('a true condition on an earlier output lets the step run; one that cannot be evaluated asks a person', async () => {
+      const p = await project();
+      const yes = (await run(p, { name: 'maybe_migrate' })) as Started;
+      expect((await finish(p, yes.tasks.check!, { needs_migration: true })).unblocked).toEqual([yes.tasks.migrate]);
+      expect((await t.api.status({ project_id: p, task_id: yes.tasks.migrate! })).task.status).toBe('pending');
+      const broken = (await run(p, { name: 'maybe_migrate', run_key: 'no-output' })) as Started;
+      expect((await finish(p, broken.tasks.check!, { unrelated: 1 })).unblocked).toEqual([]);
+      expect((await t.api.status({ project_id: p, task_id: broken.tasks.migrate! })).task).toMatchObject({ status: 'blocked', blocked_reason: 'escalation' });
+      const open = await t.api.escalations({ project_id: p, status: 'open' });
+      expect(open.map((e) => e.task_id)).toEqual([broken.tasks.migrate]);
+      expect(open[0]!.message).toMatch(/could not be evaluated \(No such key: needs_migration\)/);
+      expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
     });
 
     it('a false when leaves its step out, and its dependents wait for what it waited for', async () => {

@@ -190,7 +190,7 @@ export class PgTaskStoreTx implements TaskStoreTx {
     );
   }
 
-  async releaseDependents(projectId: string, taskId: string, now: Date): Promise<{ unblocked: string[]; epics: string[] }> {
+  async releaseDependents(projectId: string, taskId: string, now: Date): Promise<{ unblocked: string[]; epics: string[]; gated: string[] }> {
     const r = await this.q(
       `UPDATE tasks t
           SET unmet_deps = t.unmet_deps - 1,
@@ -198,13 +198,15 @@ export class PgTaskStoreTx implements TaskStoreTx {
               blocked_reason = CASE WHEN t.unmet_deps = 1 AND t.status = 'blocked' AND t.blocked_reason = 'dependencies' THEN NULL ELSE t.blocked_reason END,
               revision = t.revision + 1, updated_at = $3
         WHERE t.id = ANY(ARRAY(SELECT d.task_id FROM task_deps d WHERE d.depends_on = $2)) AND t.project_id = $1
-        RETURNING t.id, t.status, t.blocked_reason, t.unmet_deps`,
+        RETURNING t.id, t.status, t.blocked_reason, t.unmet_deps, (t.context ? 'workflow_when') AS gated`,
       [projectId, taskId, now],
     );
     // RETURNING shows the new row: pending here means "just unblocked", since
     // a pending task never has unmet dependencies.
     const ids = (status: string) => r.rows.filter((row) => row.status === status && Number(row.unmet_deps) === 0).map((row) => row.id as string).sort();
-    return { unblocked: ids('pending'), epics: ids('epic') };
+    const unblocked = ids('pending');
+    const gated = new Set(r.rows.filter((row) => row.gated === true).map((row) => row.id as string));
+    return { unblocked, epics: ids('epic'), gated: unblocked.filter((id) => gated.has(id)) };
   }
 
   async dependents(projectId: string, taskIds: readonly string[]): Promise<Task[]> {

@@ -5,10 +5,12 @@ import type { Escalation } from '../../domain/escalation.js';
 import type { FailurePolicy, Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
+import { roundOf } from '../../domain/workflow-loop.js';
+import { compileCondition } from '../workflows/conditions.js';
 
 /** Opens an escalation raised by policy (not by an agent) for a person to look at, with its event. */
 export async function raisePolicyEscalation(
-  ids: IdGenerator,
+  ids: Pick<IdGenerator, 'escalationId'>,
   tx: TaskStoreTx,
   task: Pick<Task, 'id' | 'project_id'>,
   message: string,
@@ -35,7 +37,11 @@ export async function raisePolicyEscalation(
 /**
  * A task finished: release its dependents in one statement and record who
  * became ready. Returns those, and the epics among the dependents that now
- * wait for nothing (pass them to `completeEpics`).
+ * wait for nothing (pass them to `completeEpics`). A released workflow step
+ * with a condition on earlier outputs is decided here, in the same
+ * transaction, before anyone can claim it: false skips it (done, output
+ * `{skipped: true}`) and releases its own dependents in turn; a condition
+ * that cannot be evaluated goes to a person (given `ids`), else the step runs.
  */
 export async function releaseDependents(
   tx: TaskStoreTx,
@@ -43,10 +49,83 @@ export async function releaseDependents(
   taskId: string,
   now: Date,
   events: NewEvent[],
+  ids?: Pick<IdGenerator, 'escalationId'>,
 ): Promise<{ unblocked: string[]; epics: string[] }> {
   const released = await tx.releaseDependents(projectId, taskId, now);
-  for (const id of released.unblocked) events.push({ type: 'task.unblocked', task_id: id, agent_id: null, payload: { by: taskId } });
-  return released;
+  const unblocked: string[] = [];
+  const epics = [...released.epics];
+  const gated = new Set(released.gated);
+  for (const id of released.unblocked) {
+    if (gated.has(id)) {
+      const gate = await decideGate(tx, projectId, id, now, events, ids);
+      if (gate === 'skipped') {
+        const next = await releaseDependents(tx, projectId, id, now, events, ids);
+        unblocked.push(...next.unblocked);
+        epics.push(...next.epics);
+        continue;
+      }
+      if (gate === 'escalated') continue;
+    }
+    events.push({ type: 'task.unblocked', task_id: id, agent_id: null, payload: { by: taskId } });
+    unblocked.push(id);
+  }
+  return { unblocked, epics };
+}
+
+/** Decides a released step's condition on earlier outputs (its dependencies are all done now). */
+async function decideGate(
+  tx: TaskStoreTx,
+  projectId: string,
+  taskId: string,
+  now: Date,
+  events: NewEvent[],
+  ids: Pick<IdGenerator, 'escalationId'> | undefined,
+): Promise<'run' | 'skipped' | 'escalated'> {
+  const task = await tx.lockTask(projectId, taskId);
+  const gate = task?.context.workflow_when as { condition?: unknown; level?: unknown; inputs?: unknown } | undefined;
+  if (task === null || task.status !== 'pending' || gate === undefined || typeof gate.condition !== 'string') return 'run';
+  const level = typeof gate.level === 'string' ? gate.level : '';
+  // outputs.X: the output of step X of the same workflow (the latest round's; a list for a fan-out).
+  const byStep = new Map<string, Task[]>();
+  for (const c of task.parent_id === null ? [] : await tx.children(projectId, task.parent_id)) {
+    const step = c.context.step;
+    if (typeof step !== 'string' || !step.startsWith(level) || step.slice(level.length).includes('/')) continue;
+    const key = step.slice(level.length);
+    byStep.set(key, [...(byStep.get(key) ?? []), c]);
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [step, tasks] of byStep) {
+    const latest = Math.max(...tasks.map(roundOf));
+    const last = tasks.filter((t) => roundOf(t) === latest);
+    outputs[step] = last.length === 1 ? (last[0]!.output ?? {}) : last.map((t) => t.output ?? {});
+  }
+  let result: unknown;
+  let error: string | undefined;
+  try {
+    result = compileCondition(gate.condition).evaluate({ inputs: gate.inputs ?? {}, outputs });
+  } catch (e) {
+    error = String((e as Error)?.message ?? e).split('\n')[0];
+  }
+  const run = task.parent_id === null ? null : (await tx.getTasks(projectId, [task.parent_id]))[0]?.context.workflow_run ?? null;
+  if (error !== undefined) {
+    if (ids === undefined) {
+      events.push({ type: 'workflow.step_skipped', task_id: task.id, agent_id: null, payload: { run_id: run, step: task.context.step ?? null, skipped: false, reason: `when ${gate.condition} could not be evaluated (${error}): the step runs` } });
+      return 'run';
+    }
+    const message = `workflow step ${String(task.context.step)}: its condition ${gate.condition} could not be evaluated (${error}). Resolve with unblock to run it, done to skip it, or cancel`;
+    await tx.updateTask({ ...task, status: 'blocked', blocked_reason: 'escalation', updated_at: now.toISOString() });
+    events.push({ type: 'task.blocked', task_id: task.id, agent_id: null, payload: { reason: 'escalation', by: 'workflow_condition' } });
+    await raisePolicyEscalation(ids, tx, task, message, now, events);
+    return 'escalated';
+  }
+  if (result === true) return 'run';
+  const reason = `when ${gate.condition} is ${result === false ? 'false' : `not true (${JSON.stringify(result)?.slice(0, 100)})`}`;
+  await tx.updateTask({ ...task, status: 'done', output: { skipped: true, reason }, updated_at: now.toISOString() });
+  events.push(
+    { type: 'task.done', task_id: task.id, agent_id: null, payload: { skipped: true, reason } },
+    { type: 'workflow.step_skipped', task_id: task.id, agent_id: null, payload: { run_id: run, step: task.context.step ?? null, reason } },
+  );
+  return 'skipped';
 }
 
 /**

@@ -117,7 +117,7 @@ async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?:
     }
     const saved = await tx.updateTask(decision.task);
     const events: NewEvent[] = [...decision.events];
-    const released = await releaseDependents(tx, p, task.id, now, events);
+    const released = await releaseDependents(tx, p, task.id, now, events, d.ids);
     const unblocked = [...released.unblocked];
     const completed = await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, unblocked);
     return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };

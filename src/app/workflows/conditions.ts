@@ -28,6 +28,8 @@ export interface CompiledCondition {
   source: string;
   /** The variables it names (e.g. `outputs`: it can only be decided at run time). */
   uses: Set<ConditionVariable>;
+  /** The steps whose outputs it reads (`outputs.review...`), or null when it reads `outputs` some other way (`outputs[x]`). */
+  outputSteps: string[] | null;
   evaluate(scope: Partial<Record<ConditionVariable, unknown>>): unknown;
 }
 
@@ -65,11 +67,13 @@ export function compileCondition(source: string): CompiledCondition {
   if (!check.valid) throw new ConditionError(`the expression is not valid: ${firstLine(check.error)}`);
   const ids = new Set<string>();
   identifiers(parsed.ast, ids);
+  const outputSteps = stepsRead(parsed.ast);
   const uses = new Set<ConditionVariable>();
   for (const id of ids) if ((CONDITION_VARIABLES as readonly string[]).includes(id)) uses.add(id as ConditionVariable);
   return {
     source,
     uses,
+    outputSteps,
     evaluate(scope) {
       const ctx: Record<string, unknown> = { inputs: {}, outputs: {}, output: {}, item: null, index: 0n, round: 0n };
       for (const [k, v] of Object.entries(scope)) ctx[k] = toCel(v);
@@ -80,6 +84,35 @@ export function compileCondition(source: string): CompiledCondition {
       }
     },
   };
+}
+
+/** `outputs.X` and `outputs["X"]` name step X; any other use of `outputs` (a variable key, `outputs` alone) makes the answer null. */
+function stepsRead(ast: unknown): string[] | null {
+  const steps = new Set<string>();
+  let opaque = false;
+  const visit = (node: unknown, parentReads: boolean): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n, false);
+      return;
+    }
+    const n = node as { op?: unknown; args?: unknown };
+    if (n.op === 'id' && n.args === 'outputs' && !parentReads) opaque = true;
+    if ((n.op === '.' || n.op === '[]') && Array.isArray(n.args)) {
+      const [target, key] = n.args as [unknown, unknown];
+      const isOutputs = (target as { op?: unknown; args?: unknown })?.op === 'id' && (target as { args?: unknown }).args === 'outputs';
+      if (isOutputs) {
+        const name = n.op === '.' ? key : (key as { op?: unknown; args?: unknown })?.op === 'value' ? (key as { args?: unknown }).args : undefined;
+        if (typeof name === 'string') steps.add(name);
+        else opaque = true;
+        if (n.op === '[]') visit(key, false);
+        return;
+      }
+    }
+    if (n.op !== 'value') visit(n.args, false);
+  };
+  visit(ast, false);
+  return opaque ? null : [...steps];
 }
 
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

@@ -153,7 +153,9 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
     const waits = step.depends_on.length === 0 ? level.entry : [...new Set(step.depends_on.flatMap((d) => exits.get(d) ?? []))];
     const path = `${level.path}${step.id}`;
     const key = `${level.prefix}${step.id}`;
-    if (step.when !== undefined && decide(wf, step, step.when, 'when', inputs) !== true) {
+    // A condition on earlier steps' outputs is decided when the step's dependencies are done (see propagation.ts).
+    const gate = step.when !== undefined && step.when.uses.has('outputs') ? { condition: step.when.source, level: level.path, inputs: inputs as JsonObject } : null;
+    if (step.when !== undefined && gate === null && decide(wf, step, step.when, 'when', inputs) !== true) {
       run.skipped.push({ step: path, reason: `when ${step.when.source} is false` });
       exits.set(step.id, waits);
       run.steps[path] = [];
@@ -220,6 +222,7 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
           workflow: wf.name,
           step: path,
           ...(it === null ? {} : { item: it.item as JsonObject[keyof JsonObject] }),
+          ...(gate === null ? {} : { workflow_when: gate }),
           ...(step.loop === undefined
             ? {}
             : { workflow_loop: { until: step.loop.until.source, max_rounds: step.loop.max_rounds, repeat: step.loop.repeat.map((r) => `${level.path}${r}`) } }),

@@ -321,6 +321,14 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
           if (d.steps.find((x) => x.id === r)?.uses !== undefined) throw new Problem(at('loop'), `${w}: loop.repeat names ${r}, a step with uses; repeat the used workflow's own steps instead`);
         }
       }
+      const when = s.when === undefined ? undefined : condition(s.when as string, at('when'), `${w}.when`, ['inputs', 'outputs']);
+      if (when?.uses.has('outputs')) {
+        if (when.outputSteps === null) throw new Problem(at('when'), `${w}.when: name the steps whose outputs it reads as outputs.<step> (a computed key cannot be checked)`);
+        const before = upstream(d.steps, s.id);
+        for (const o of when.outputSteps) {
+          if (!before.has(o)) throw new Problem(at('when'), `${w}.when reads outputs.${o}, but ${s.id} does not depend on ${o} (directly or not): add it to depends_on`);
+        }
+      }
       return {
         id: s.id,
         line,
@@ -331,7 +339,7 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
         depends_on: depends,
         ...(s.priority === undefined ? {} : { priority: s.priority as Priority }),
         ...(s.max_attempts === undefined ? {} : { max_attempts: s.max_attempts as number }),
-        ...(s.when === undefined ? {} : { when: condition(s.when as string, at('when'), `${w}.when`, ['inputs', 'outputs']) }),
+        ...(when === undefined ? {} : { when }),
         ...(s.for_each === undefined ? {} : { for_each: condition(s.for_each as string, at('for_each'), `${w}.for_each`, ['inputs', 'outputs']) }),
         ...(s.uses === undefined ? {} : { uses: s.uses as string }),
         with: (templateTree(s.with ?? {}, at('with'), `${w}.with`, vars) as Record<string, unknown>),
