@@ -171,14 +171,14 @@ function validator(method: ApiMethod): ValidateFunction {
 }
 
 /** Explains ajv errors in words a person or a model can act on. */
-export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root = 'input'): string {
+export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root = 'input', named: 'skill' | 'workflow' = 'skill'): string {
   return (errors ?? [])
     .map((e) => {
       const where = e.instancePath === '' ? root : e.instancePath.slice(1).replace(/\//g, '.');
       if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
       if (e.keyword === 'required') return `${where}: missing required field "${String(e.params.missingProperty)}"`;
       if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
-      if (e.keyword === 'pattern' && where === 'name') return `name: not a skill name (a skill name matches [a-z][a-z0-9_-]*, or <plugin>/<skill>)`;
+      if (e.keyword === 'pattern' && where === 'name') return `name: not a ${named} name (a ${named} name matches [a-z][a-z0-9_-]*, or <plugin>/<${named}>)`;
       if (e.keyword === 'pattern' && where.startsWith('arguments')) return `${where}: an argument name matches [a-z][a-z0-9_]*`;
       if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
       return `${where}: ${e.message ?? 'is invalid'}`;
@@ -189,7 +189,7 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
 export function validateInput(method: ApiMethod, input: unknown): void {
   const validate = validator(method);
   if (!validate(input)) {
-    throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors)}`, { method });
+    throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors, 'input', /orkflow/.test(method) ? 'workflow' : 'skill')}`, { method });
   }
   const unsafe = findUnsafeText(input);
   if (unsafe !== null) throw validationFailed(`invalid ${method} input: ${unsafe}`, { method });

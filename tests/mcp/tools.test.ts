@@ -220,6 +220,11 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_decompose', { goal: 'g', plan: { title: 't', tasks: [] }, apply: true, plan_hash: 'x' }, 'VALIDATION_FAILED', /plan_hash/],
     ['loom_decompose', { epic_id: UNKNOWN }, 'TASK_NOT_FOUND', new RegExp(UNKNOWN)],
     ['loom_decompose', { goal: 'g', auto: 'yes' }, 'VALIDATION_FAILED', /auto/],
+    ['loom_run_workflow', { name: 'no_such_workflow' }, 'WORKFLOW_NOT_FOUND', /no_such_workflow/],
+    ['loom_run_workflow', { name: '../etc/passwd' }, 'VALIDATION_FAILED', /name/],
+    ['loom_run_workflow', { name: 'ship_feature', inputs: {} }, 'VALIDATION_FAILED', /feature/],
+    ['loom_run_workflow', { name: 'ship_feature', inputs: { feature: 'x', colour: 'red' } }, 'VALIDATION_FAILED', /colour/],
+    ['loom_run_workflow', { run_id: 'latest' }, 'VALIDATION_FAILED', /run_id/],
   ];
 
   let project: ProjectContext;

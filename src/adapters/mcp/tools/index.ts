@@ -1,7 +1,7 @@
 import { LoomError } from '../../../domain/errors.js';
 import { loomAgents, loomDlq, loomEscalations, loomFsck, loomRedrive, loomResolve, loomTick } from './admin.js';
 import { loomInbox, loomMessage } from './messages.js';
-import { loomDecompose, loomSkill, loomSkills } from './planning.js';
+import { loomDecompose, loomRunWorkflow, loomSkill, loomSkills } from './planning.js';
 import { loomCreate, loomEscalate, loomGraph, loomStatus, loomUpdate } from './tasks.js';
 import type { LoomTool } from './tool.js';
 import { loomClaim, loomDone, loomFail, loomHeartbeat, loomReady, loomRecover } from './work.js';
@@ -24,6 +24,7 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomSkills,
   loomSkill,
   loomDecompose,
+  loomRunWorkflow,
   loomDlq,
   loomRedrive,
   loomEscalations,

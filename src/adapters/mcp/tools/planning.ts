@@ -162,3 +162,90 @@ async function decomposeBySampling(input: DecomposeInput, ctx: ToolContext): Pro
     next: `Nothing was written. This plan was written by ${reply.model}: check the tasks, the waves and the warnings. To write it: loom_decompose with the same ${input.goal !== undefined ? 'goal' : input.spec_path !== undefined ? 'spec_path' : 'epic_id'}, plan: <plan above>${input.allow_flat === true ? ', allow_flat: true' : ''}, apply: true, plan_hash: '${dry.plan_hash}'. To change it, edit the plan and dry-run it without auto.`,
   };
 }
+
+/** Workflows: the team's task-graph templates, started and followed with one tool. */
+
+interface RunWorkflowArgs {
+  name?: string;
+  inputs?: JsonObject;
+  dry_run?: boolean;
+  parent_id?: string;
+  run_key?: string;
+  run_id?: number;
+}
+
+const RECENT_RUNS = 10;
+
+/** The use cases' hints name CLI commands; a model gets the same advice in terms of this tool. */
+const CLI_TO_TOOL: Array<[RegExp, string]> = [
+  [/`?loom workflow list`?/g, 'loom_run_workflow without name'],
+  [/`?loom workflow runs`?/g, 'loom_run_workflow without name (runs)'],
+  [/`?loom workflow run NAME --dry-run`?/g, 'loom_run_workflow with dry_run: true'],
+  [/--input (\w+)=\.\.\. \(MCP: inputs\.\w+\)/g, 'inputs.$1'],
+];
+
+async function withToolHints<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!LoomError.is(error) || error.hint === undefined) throw error;
+    const hint = CLI_TO_TOOL.reduce((h, [cli, tool]) => h.replace(cli, tool), error.hint);
+    if (hint === error.hint) throw error;
+    throw new LoomError(error.code, error.message, { hint, ...(error.details === undefined ? {} : { details: error.details }), cause: error });
+  }
+}
+
+export const loomRunWorkflow = defineTool<RunWorkflowArgs>({
+  name: 'loom_run_workflow',
+  group: 'planning',
+  description:
+    'Workflows are the team\'s templates for a whole job (e.g. ship a feature): one run writes an epic and its wired tasks. ' +
+    'No name: lists the workflows, their inputs and recent runs. With name: dry_run: true first (writes nothing), then run; its tasks then appear in loom_ready. ' +
+    'The same run_key twice is one run. run_id alone: that run\'s status.',
+  inputSchema: obj({
+    name: text(200, 'From the list'),
+    inputs: jsonObject('By input name'),
+    dry_run: flag('Show the tasks only'),
+    parent_id: taskId('Epic to run under'),
+    run_key: text(200),
+    run_id: { type: 'integer', minimum: 1 },
+  }),
+  annotations: SAFE_WRITE,
+  async run(args, ctx) {
+    const p = ctx.project_id;
+    const { name, run_id, ...rest } = args;
+    if (run_id !== undefined) {
+      const extra = Object.keys(args).filter((k) => k !== 'run_id');
+      if (extra.length > 0) {
+        throw new LoomError('VALIDATION_FAILED', `run_id shows a run and takes nothing else; got ${extra.join(', ')} too`, {
+          hint: 'call with only run_id for that run\'s status, or without run_id (name, inputs...) to start a run. Nothing was written',
+        });
+      }
+      const run = await withToolHints(() => ctx.api.workflowRun({ project_id: p, run_id }));
+      return { ...run };
+    }
+    if (name === undefined) {
+      const extra = Object.keys(rest);
+      if (extra.length > 0) {
+        throw new LoomError('VALIDATION_FAILED', `${extra.join(', ')} needs name: which workflow to run`, {
+          hint: 'call loom_run_workflow without arguments to list the workflows, then with name (and inputs). Nothing was written',
+        });
+      }
+      const [list, runs] = await Promise.all([ctx.api.workflows({ project_id: p }), ctx.api.workflowRuns({ project_id: p, limit: RECENT_RUNS })]);
+      return {
+        workflows: list.workflows.map((w) => ({ name: w.name, description: w.description, source: w.source, inputs: w.inputs, steps: w.steps.map((s) => s.id) })),
+        problems: list.problems,
+        runs,
+        next: 'Dry-run one: loom_run_workflow {name, inputs: {...}, dry_run: true}',
+      };
+    }
+    const result = await withToolHints(() => ctx.api.runWorkflow({ project_id: p, name, ...rest, agent_id: ctx.session.agentId }));
+    if (result.stage === 'dry_run') {
+      return { ...result, next: 'Nothing was written. To start it, call again without dry_run (a run_key makes a retry safe: the same key is one run).' };
+    }
+    return {
+      ...result,
+      next: `${result.created ? 'Started: its first tasks are now in loom_ready' : 'This run_key already had this run: nothing new was written'}. Its status: loom_run_workflow {run_id: ${result.run_id}}.`,
+    };
+  },
+});
