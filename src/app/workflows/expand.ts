@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Template } from 'liquidjs';
 import { LoomError } from '../../domain/errors.js';
 import { MAX_PLAN_TASKS, type Plan, type PlannedTask } from '../../domain/plan.js';
@@ -23,10 +24,13 @@ export interface ExpandedRun {
 
 export type WorkflowLookup = (name: string) => Promise<Workflow>;
 
+/** Where a workflow's file is, as shown: a builtin's path inside the installed package says nothing useful. */
+export const shownPath = (wf: Pick<Workflow, 'source' | 'path'>): string => (wf.source === 'builtin' ? `builtin/${basename(wf.path)}` : wf.path);
+
 const problem = (wf: Workflow, step: WorkflowStep | null, message: string, hint: string, details: Record<string, unknown> = {}): LoomError =>
-  new LoomError('VALIDATION_FAILED', `${wf.name}${step === null ? '' : `, step ${step.id}`} (${wf.path}${step === null ? '' : `:${step.line}`}): ${message}`, {
+  new LoomError('VALIDATION_FAILED', `${wf.name}${step === null ? '' : `, step ${step.id}`} (${shownPath(wf)}${step === null ? '' : `:${step.line}`}): ${message}`, {
     hint: `${hint}. Nothing was written`,
-    details: { workflow: wf.name, file: wf.path, ...(step === null ? {} : { step: step.id, line: step.line }), ...details },
+    details: { workflow: wf.name, file: shownPath(wf), ...(step === null ? {} : { step: step.id, line: step.line }), ...details },
   });
 
 function typeName(v: unknown): string {
@@ -188,9 +192,9 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
     }
     if (step.skill !== undefined && skills !== undefined && !skills.has(step.skill)) {
       // An error, not a warning: its tasks would point agents at a skill they cannot get (a plugin not installed?).
-      throw new LoomError('SKILL_NOT_FOUND', `${wf.name}, step ${step.id} (${wf.path}:${step.line}): no skill named ${step.skill}`, {
+      throw new LoomError('SKILL_NOT_FOUND', `${wf.name}, step ${step.id} (${shownPath(wf)}:${step.line}): no skill named ${step.skill}`, {
         hint: `install the plugin or add the skill (loom skills new ${step.skill.includes('/') ? 'NAME' : step.skill}), or change the step's skill; loom skills list shows them. Nothing was written`,
-        details: { workflow: wf.name, file: wf.path, step: step.id, line: step.line, skill: step.skill },
+        details: { workflow: wf.name, file: shownPath(wf), step: step.id, line: step.line, skill: step.skill },
       });
     }
     let items: Array<{ item: unknown; index: number } | null> = [null];
