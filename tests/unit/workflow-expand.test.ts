@@ -139,6 +139,20 @@ describe('expandWorkflow', () => {
     expect(on.skipped).toEqual([]);
   });
 
+  it('a when that gives no boolean is a coded error naming the step, not a silent skip', async () => {
+    const text = wf(`name: text_when
+description: d
+version: 1.0.0
+inputs:
+  label: { type: string, default: yes }
+steps:
+  - id: maybe
+    title: Maybe
+    when: inputs.label
+`);
+    await expect(expand(text, {})).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/text_when, step maybe .*its when \(inputs\.label\) gives a string, not true or false/) });
+  });
+
   it('a skipped step first in line: its dependents wait for nothing', async () => {
     const first = wf(`name: first
 description: d

@@ -3,6 +3,7 @@
  * is one problem naming the file, the right line and (for a step) the step.
  */
 import { describe, expect, it } from 'vitest';
+import { workflowSkeleton } from '../../src/app/workflows/workflow-skeleton.js';
 import { MAX_WORKFLOW_FILE_BYTES, parseWorkflowFile, type ParsedWorkflow } from '../../src/app/workflows/workflow-file.js';
 
 const FILE = '/p/.loom/workflows/demo.yaml';
@@ -77,6 +78,13 @@ describe('parseWorkflowFile', () => {
     expect(r.ok).toBe(true);
     const namespaced = parseWorkflowFile({ path: FILE, text: VALID, source: 'plugin' }, 'acme');
     expect(namespaced.ok && namespaced.workflow.name).toBe('acme/demo');
+  });
+
+  it('the skeleton of loom workflow new loads', () => {
+    const r = parseWorkflowFile({ path: FILE, text: workflowSkeleton('release_train'), source: 'project' });
+    if (!r.ok) throw new Error(`${r.problem.line}: ${r.problem.reason}`);
+    expect(r.workflow.name).toBe('release_train');
+    expect(r.workflow.steps.map((s) => s.id)).toEqual(['plan', 'build', 'review']);
   });
 
   const step = (id: string, extra = '', title = 'T'): string => `  - id: ${id}\n    title: "${title}"\n${extra}`;

@@ -147,8 +147,13 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
     const waits = step.depends_on.length === 0 ? level.entry : [...new Set(step.depends_on.flatMap((d) => exits.get(d) ?? []))];
     const path = `${level.path}${step.id}`;
     const key = `${level.prefix}${step.id}`;
-    if (step.when !== undefined && decide(wf, step, step.when, 'when', inputs) !== true) {
-      run.skipped.push({ step: path, reason: `when ${step.when.source} is false` });
+    const go = step.when === undefined ? true : decide(wf, step, step.when, 'when', inputs);
+    if (typeof go !== 'boolean') {
+      // Not "false": a condition that gives text or a number is a mistake, not a reason to drop the step silently.
+      throw problem(wf, step, `its when (${step.when!.source}) gives ${typeName(go)}, not true or false`, 'write a condition that gives a boolean, e.g. inputs.docs == true or has(inputs.notes)');
+    }
+    if (!go) {
+      run.skipped.push({ step: path, reason: `when ${step.when!.source} is false` });
       exits.set(step.id, waits);
       run.steps[path] = [];
       continue;
