@@ -217,6 +217,12 @@ export class AppConnector implements LoomConnector {
     return writeSkillSkeleton(dir, opts.name);
   }
 
+  async newWorkflow(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }> {
+    const dir = this.projectDir(opts.projectDir);
+    const { writeWorkflowSkeleton } = await import('./workflows/workflow-skeleton.js');
+    return writeWorkflowSkeleton(dir, opts.name);
+  }
+
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {
     const projectDir = this.projectDir(opts.projectDir);
     const { runUp } = await import('./compose.js');

@@ -152,6 +152,8 @@ export interface LoomConnector {
   doctor(opts?: { projectDir?: string; deep?: boolean }): Promise<DoctorCheck[]>;
   /** `loom skills new`: writes a valid skill skeleton to the project's .loom/skills/NAME.md; never overwrites. */
   newSkill(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }>;
+  /** `loom workflow new`: writes a valid, commented workflow skeleton to the project's .loom/workflows/NAME.yaml; never overwrites. */
+  newWorkflow(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
   /** `loom up`: Postgres and Redis in Docker for this project, migrated, their URLs written to the config; prints through `out`. */

@@ -37,6 +37,12 @@ import { TickCommand } from './commands/tick.command.js';
 import { UpCommand } from './commands/up.command.js';
 import { UpdateCommand } from './commands/update.command.js';
 import { WatchCommand } from './commands/watch.command.js';
+import { WorkflowListCommand } from './commands/workflow-list.command.js';
+import { WorkflowNewCommand } from './commands/workflow-new.command.js';
+import { WorkflowRunCommand } from './commands/workflow-run.command.js';
+import { WorkflowRunsCommand } from './commands/workflow-runs.command.js';
+import { WorkflowShowCommand } from './commands/workflow-show.command.js';
+import { WorkflowStatusCommand } from './commands/workflow-status.command.js';
 import type { LoomCliContext } from './context.js';
 
 export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
@@ -68,6 +74,12 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsRenderCommand,
   SkillsNewCommand,
   SkillsStatsCommand,
+  WorkflowListCommand,
+  WorkflowShowCommand,
+  WorkflowNewCommand,
+  WorkflowRunCommand,
+  WorkflowRunsCommand,
+  WorkflowStatusCommand,
   TickCommand,
   DaemonStatusCommand,
   DaemonStopCommand,

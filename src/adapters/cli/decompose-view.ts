@@ -1,4 +1,4 @@
-import type { DecomposeApplied, DecomposeDryRun } from '../../ports/loom-api.js';
+import type { DecomposeApplied, DecomposeDryRun, PlannedTaskView } from '../../ports/loom-api.js';
 import { plural, shellQuote } from './output.js';
 
 /*
@@ -9,7 +9,7 @@ import { plural, shellQuote } from './output.js';
 /** Titles longer than this overflow their column instead of widening it. */
 const TITLE_COLUMN_MAX = 60;
 
-const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+export const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
 /** What the plan goes under: a new epic (its title) or an existing one (its id). */
 export function parentLine(dry: DecomposeDryRun): string {
@@ -25,25 +25,10 @@ export function parentLine(dry: DecomposeDryRun): string {
  */
 export function renderDryRun(dry: DecomposeDryRun): string[] {
   const byKey = new Map(dry.tasks.map((t) => [t.key, t]));
-  const keyWidth = Math.max(0, ...dry.tasks.map((t) => t.key.length));
-  // Aligned up to a point: one long title must not push every other line wide.
-  const titleWidth = Math.min(TITLE_COLUMN_MAX, Math.max(0, ...dry.tasks.map((t) => oneLine(t.title).length)));
   const waitsOutside = (key: string) => (byKey.get(key)?.depends_on ?? []).some((d) => !byKey.has(d));
-  const lines = [parentLine(dry), ''];
-  dry.waves.forEach((keys, i) => {
-    let label = `Wave ${i + 1}`;
-    if (i === 0) {
-      // Certain only for a new epic whose first tasks wait for nothing outside the plan.
-      label += 'epic_id' in dry.parent || keys.some(waitsOutside) ? ' (first; may wait for existing tasks)' : ' (can start now)';
-    }
-    lines.push(label);
-    for (const key of keys) {
-      const t = byKey.get(key);
-      if (t === undefined) continue;
-      const deps = t.depends_on.length === 0 ? '' : `  <- ${t.depends_on.join(', ')}`;
-      lines.push(`  ${t.key.padEnd(keyWidth)}  ${oneLine(t.title).padEnd(titleWidth)}  [${t.priority}]${deps}`.trimEnd());
-    }
-  });
+  // Certain only for a new epic whose first tasks wait for nothing outside the plan.
+  const firstNote = (keys: readonly string[]) => ('epic_id' in dry.parent || keys.some(waitsOutside) ? 'first; may wait for existing tasks' : 'can start now');
+  const lines = [parentLine(dry), '', ...waveLines(dry.tasks, dry.waves, firstNote)];
   lines.push('', `Critical path (${plural(dry.critical_path_length, 'task')}): ${dry.critical_path.join(' -> ')}`);
   if (dry.warnings.length === 0) {
     lines.push('Warnings: none');
@@ -56,6 +41,29 @@ export function renderDryRun(dry: DecomposeDryRun): string[] {
     `Counts: ${plural(dry.counts.tasks, 'task')}, ${plural(dry.counts.edges, 'edge')}, ${plural(dry.waves.length, 'wave')}${existing === 0 ? '' : `, ${plural(existing, 'existing task')} depended on`}`,
     `Plan hash: ${dry.plan_hash}`,
   );
+  return lines;
+}
+
+/**
+ * Planned tasks grouped by wave: `Wave N` (the first with `firstNote` in
+ * brackets), then each task as `key  title  [priority]  <- dependencies`.
+ * Shared by `loom decompose` and `loom workflow run --dry-run`.
+ */
+export function waveLines(tasks: readonly PlannedTaskView[], waves: readonly (readonly string[])[], firstNote: (keys: readonly string[]) => string): string[] {
+  const byKey = new Map(tasks.map((t) => [t.key, t]));
+  const keyWidth = Math.max(0, ...tasks.map((t) => t.key.length));
+  // Aligned up to a point: one long title must not push every other line wide.
+  const titleWidth = Math.min(TITLE_COLUMN_MAX, Math.max(0, ...tasks.map((t) => oneLine(t.title).length)));
+  const lines: string[] = [];
+  waves.forEach((keys, i) => {
+    lines.push(i === 0 ? `Wave 1 (${firstNote(keys)})` : `Wave ${i + 1}`);
+    for (const key of keys) {
+      const t = byKey.get(key);
+      if (t === undefined) continue;
+      const deps = t.depends_on.length === 0 ? '' : `  <- ${t.depends_on.join(', ')}`;
+      lines.push(`  ${t.key.padEnd(keyWidth)}  ${oneLine(t.title).padEnd(titleWidth)}  [${t.priority}]${deps}`.trimEnd());
+    }
+  });
   return lines;
 }
 

@@ -159,8 +159,13 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
     const key = `${level.prefix}${step.id}`;
     // A condition on earlier steps' outputs is decided when the step's dependencies are done (see propagation.ts).
     const gate = step.when !== undefined && step.when.uses.has('outputs') ? { condition: step.when.source, level: level.path, inputs: inputs as JsonObject } : null;
-    if (step.when !== undefined && gate === null && decide(wf, step, step.when, 'when', inputs) !== true) {
-      run.skipped.push({ step: path, reason: `when ${step.when.source} is false` });
+    const go = step.when === undefined || gate !== null ? true : decide(wf, step, step.when, 'when', inputs);
+    if (typeof go !== 'boolean') {
+      // Not "false": a condition that gives text or a number is a mistake, not a reason to drop the step silently.
+      throw problem(wf, step, `its when (${step.when!.source}) gives ${typeName(go)}, not true or false`, 'write a condition that gives a boolean, e.g. inputs.docs == true or has(inputs.notes)');
+    }
+    if (!go) {
+      run.skipped.push({ step: path, reason: `when ${step.when!.source} is false` });
       exits.set(step.id, waits);
       run.steps[path] = [];
       continue;

@@ -158,6 +158,26 @@ export function stepLine(lines: readonly string[], step: string | undefined, key
   return from + 1;
 }
 
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The file line of input `name` (its `  name:` below `inputs:`), and of a key
+ * below it when given; the line after `inputs:` when it cannot be found.
+ */
+export function inputLine(lines: readonly string[], name: string, key?: string): number {
+  const inputs = stepLine(lines, undefined, 'inputs');
+  const first = lines.slice(inputs).find((l) => /^\s+[^\s#]/.test(l));
+  const indent = /^(\s+)/.exec(first ?? '')?.[1] ?? '  ';
+  const at = lines.findIndex((l, n) => n >= inputs && new RegExp(`^${indent}['"]?${escapeRe(name)}['"]?\\s*:`).test(l));
+  if (at < 0) return inputs + 1;
+  if (key !== undefined) {
+    for (let i = at + 1; i < lines.length && !new RegExp(`^(${indent})?\\S`).test(lines[i]!); i++) {
+      if (new RegExp(`^\\s+${escapeRe(key)}:`).test(lines[i]!)) return i + 1;
+    }
+  }
+  return at + 1;
+}
+
 function schemaProblem(e: ErrorObject, doc: unknown, lines: readonly string[]): { line: number; reason: string } {
   const parts = e.instancePath.split('/').slice(1);
   const where = parts.length === 0 ? 'the document' : parts.join('.');
@@ -167,13 +187,17 @@ function schemaProblem(e: ErrorObject, doc: unknown, lines: readonly string[]): 
     if (typeof s?.id === 'string') step = s.id;
   }
   const key = parts[0] === 'steps' ? parts[2] : parts[0] === 'inputs' ? parts[1] : parts[0];
-  const line = stepLine(lines, step, key ?? (e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : undefined));
+  if (e.propertyName !== undefined) {
+    // A bad key of a map (an input's name, a name under `with`): ajv reports it at the map, naming the key.
+    const at = parts[0] === 'inputs' ? inputLine(lines, e.propertyName) : stepLine(lines, step, key);
+    return { line: at, reason: `${step === undefined ? where : `${where} (step ${step})`}: the name "${e.propertyName}" must match [a-z][a-z0-9_]* (an input name)` };
+  }
+  const line = parts[0] === 'inputs' && parts[1] !== undefined ? inputLine(lines, parts[1], parts[2]) : stepLine(lines, step, key ?? (e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : undefined));
   const named = step === undefined ? where : `${where} (step ${step})`;
   if (e.keyword === 'additionalProperties') return { line, reason: `${named}: unknown field "${String(e.params.additionalProperty)}"` };
   if (e.keyword === 'required') return { line, reason: `${named}: missing required field "${String(e.params.missingProperty)}"` };
   if (e.keyword === 'pattern' && /\.id$|depends_on|repeat/.test(where)) return { line, reason: `${named}: a step id matches [a-z][a-z0-9_]* (no dashes: ids are names in conditions too)` };
   if (e.keyword === 'enum') return { line, reason: `${named}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}` };
-  if (e.keyword === 'propertyNames') return { line, reason: `${named}: an input name matches [a-z][a-z0-9_]*` };
   return { line, reason: `${named}: ${e.message ?? 'is invalid'}` };
 }
 
@@ -275,7 +299,7 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
   };
   try {
     const inputs: WorkflowInput[] = Object.entries(d.inputs ?? {}).map(([name, i]) => {
-      const line = stepLine(lines, undefined, 'inputs') + 1;
+      const line = inputLine(lines, name);
       if (i.default !== undefined && !typeOk(i.type, i.default)) throw new Problem(line, `inputs.${name}: the default is not a ${i.type}`);
       if (i.enum !== undefined && i.enum.some((v) => !typeOk(i.type, v))) throw new Problem(line, `inputs.${name}: every enum value must be a ${i.type}`);
       return {
@@ -289,7 +313,12 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
     });
     const ids = new Set<string>();
     for (const s of d.steps) {
-      if (ids.has(s.id)) throw new Problem(stepLine(lines, s.id), `steps: the step id ${s.id} is used twice`);
+      if (ids.has(s.id)) {
+        // The second `id: <step>` line: stepLine finds the first.
+        const idLine = new RegExp(`^\\s*(-\\s+)?id:\\s*['"]?${s.id}['"]?\\s*(#.*)?$`);
+        const second = lines.findIndex((l, n) => n >= stepLine(lines, s.id) && idLine.test(l));
+        throw new Problem(second >= 0 ? second + 1 : stepLine(lines, s.id), `steps: the step id ${s.id} is used twice`);
+      }
       ids.add(s.id);
     }
     const steps: WorkflowStep[] = d.steps.map((s) => {
