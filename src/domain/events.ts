@@ -26,6 +26,7 @@ export const EVENT_TYPES = [
   'workflow.started',
   'workflow.step_skipped',
   'workflow.round_added',
+  'workflow.fanned_out',
   'workflow.completed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -59,6 +59,24 @@ steps:
 `,
   );
   writeFileSync(
+    join(dir, '.loom', 'workflows', 'per_file.yaml'),
+    `name: per_file
+description: One task per file an earlier step lists
+version: 1.0.0
+steps:
+  - id: list
+    title: List the files to change
+  - id: change
+    for_each: outputs.list.files
+    title: "Change {{ item }}"
+    context: { file: "{{ item }}", position: "{{ index }}" }
+    depends_on: [list]
+  - id: verify
+    title: Verify
+    depends_on: [change]
+`,
+  );
+  writeFileSync(
     join(dir, '.loom', 'workflows', 'needs_plugin.yaml'),
     `name: needs_plugin
 description: Names a skill nobody installed
@@ -120,7 +138,7 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       const p = await project();
       const list = await t.api.workflows({ project_id: p });
       expect(list.problems).toEqual([]);
-      expect(list.workflows.map((w) => w.name)).toEqual(['change_each_module', 'debug_and_fix', 'lint_and_test', 'maybe_migrate', 'needs_plugin', 'release', 'ship_feature']);
+      expect(list.workflows.map((w) => w.name)).toEqual(['change_each_module', 'debug_and_fix', 'lint_and_test', 'maybe_migrate', 'needs_plugin', 'per_file', 'release', 'ship_feature']);
       const ship = list.workflows.find((w) => w.name === 'ship_feature')!;
       expect(ship.inputs.map((i) => [i.name, i.type, i.required])).toEqual([
         ['feature', 'string', true],
@@ -274,6 +292,41 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       expect(open.map((e) => e.task_id)).toEqual([broken.tasks.migrate]);
       expect(open[0]!.message).toMatch(/could not be evaluated \(No such key: needs_migration\)/);
       expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('for_each over an earlier output fans out when that output exists; what waited for the step waits for every task', async () => {
+      const p = await project();
+      const r = (await run(p, { name: 'per_file' })) as Started;
+      expect(Object.keys(r.tasks)).toEqual(['list', 'change', 'verify']);
+      const done = await finish(p, r.tasks.list!, { files: ['a.ts', 'b.ts'] });
+      expect(done.unblocked).toHaveLength(2);
+      const [a, b] = done.unblocked.map(async (id) => (await t.api.status({ project_id: p, task_id: id })).task);
+      const made = (await Promise.all([a!, b!])).sort((x, y) => x.title.localeCompare(y.title));
+      expect(made.map((x) => [x.title, x.status, x.context.file, x.context.position])).toEqual([
+        ['Change a.ts', 'pending', 'a.ts', '0'],
+        ['Change b.ts', 'pending', 'b.ts', '1'],
+      ]);
+      expect((await t.api.status({ project_id: p, task_id: r.tasks.change! })).task).toMatchObject({ status: 'done', output: { fanned_out: 2 } });
+      const verify = (await t.api.status({ project_id: p, task_id: r.tasks.verify! })).task;
+      expect(verify).toMatchObject({ status: 'blocked', unmet_deps: 2 });
+      expect([...verify.depends_on].sort()).toEqual(made.map((x) => x.id).sort());
+      expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+      await finish(p, made[0]!.id);
+      expect((await finish(p, made[1]!.id)).unblocked).toEqual([r.tasks.verify]);
+      await finish(p, r.tasks.verify!);
+      const status = await t.api.workflowRun({ project_id: p, run_id: r.run_id });
+      expect(status.status).toBe('done');
+      expect(status.steps.find((s) => s.step === 'change')?.tasks).toHaveLength(3);
+      const events = await t.api.events({ project_id: p, limit: 200 });
+      expect(events.find((e) => e.type === 'workflow.fanned_out')?.payload).toMatchObject({ run_id: r.run_id, step: 'change', items: 2 });
+      expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('for_each over an empty earlier output skips the step', async () => {
+      const p = await project();
+      const r = (await run(p, { name: 'per_file' })) as Started;
+      expect((await finish(p, r.tasks.list!, { files: [] })).unblocked).toEqual([r.tasks.verify]);
+      expect((await t.api.status({ project_id: p, task_id: r.tasks.change! })).task).toMatchObject({ status: 'done', output: { skipped: true } });
     });
 
     it('a false when leaves its step out, and its dependents wait for what it waited for', async () => {

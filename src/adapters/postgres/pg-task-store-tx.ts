@@ -198,7 +198,7 @@ export class PgTaskStoreTx implements TaskStoreTx {
               blocked_reason = CASE WHEN t.unmet_deps = 1 AND t.status = 'blocked' AND t.blocked_reason = 'dependencies' THEN NULL ELSE t.blocked_reason END,
               revision = t.revision + 1, updated_at = $3
         WHERE t.id = ANY(ARRAY(SELECT d.task_id FROM task_deps d WHERE d.depends_on = $2)) AND t.project_id = $1
-        RETURNING t.id, t.status, t.blocked_reason, t.unmet_deps, (t.context ? 'workflow_when') AS gated`,
+        RETURNING t.id, t.status, t.blocked_reason, t.unmet_deps, (t.context ? 'workflow_when' OR t.context ? 'workflow_for_each') AS gated`,
       [projectId, taskId, now],
     );
     // RETURNING shows the new row: pending here means "just unblocked", since

@@ -185,7 +185,7 @@ export async function resolveEscalation(
         const decision = decideDoneByHand(task, input.output, now, by);
         await tx.updateTask(decision.task);
         events.push(...decision.events);
-        const released = await releaseDependents(tx, p, task.id, now, events, d.ids);
+        const released = await releaseDependents(tx, p, task.id, now, events, { ids: d.ids, settings: d.settings, graphLocked: true });
         await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, [...released.unblocked]);
         await tx.recomputeWeights(p, task.depends_on); // no longer open work for what it waited on
         break;

@@ -35,7 +35,11 @@ export interface PlanWritten {
  * epic last), as single creates do. Null when a drawn id is taken (nothing
  * was written yet): draw again.
  */
-export async function writePlan(d: UseCaseDeps, tx: TaskStoreTx, w: PlanWriteInput): Promise<PlanWritten | null> {
+export async function writePlan(
+  d: { ids: Pick<UseCaseDeps['ids'], 'taskId'>; settings: Pick<UseCaseDeps['settings'], 'max_attempts'> },
+  tx: TaskStoreTx,
+  w: PlanWriteInput,
+): Promise<PlanWritten | null> {
   const p = w.project_id;
   await tx.lockGraph(p);
   // The existing epic the tasks end up inside: the given one, or the parent of the new one.

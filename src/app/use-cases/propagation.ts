@@ -2,11 +2,16 @@ import type { NewEvent } from '../../domain/events.js';
 import { epicComplete, propagateFailure } from '../../domain/graph.js';
 import { decideEpicCompletion } from '../../domain/deciders.js';
 import type { Escalation } from '../../domain/escalation.js';
-import type { FailurePolicy, Task } from '../../domain/task.js';
+import type { FailurePolicy, JsonObject, Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import { roundOf } from '../../domain/workflow-loop.js';
 import { compileCondition } from '../workflows/conditions.js';
+import { MAX_FAN_OUT } from '../workflows/workflow-file.js';
+import { liquid } from '../skills/skill-file.js';
+import { checkPlan, type PlannedTask } from '../../domain/plan.js';
+import { LoomError } from '../../domain/errors.js';
+import { writePlan } from './plan-writer.js';
 
 /** Opens an escalation raised by policy (not by an agent) for a person to look at, with its event. */
 export async function raisePolicyEscalation(
@@ -49,7 +54,7 @@ export async function releaseDependents(
   taskId: string,
   now: Date,
   events: NewEvent[],
-  ids?: Pick<IdGenerator, 'escalationId'>,
+  ctx?: GateContext,
 ): Promise<{ unblocked: string[]; epics: string[] }> {
   const released = await tx.releaseDependents(projectId, taskId, now);
   const unblocked: string[] = [];
@@ -57,14 +62,18 @@ export async function releaseDependents(
   const gated = new Set(released.gated);
   for (const id of released.unblocked) {
     if (gated.has(id)) {
-      const gate = await decideGate(tx, projectId, id, now, events, ids);
+      const gate = await decideGate(tx, projectId, id, now, events, ctx);
       if (gate === 'skipped') {
-        const next = await releaseDependents(tx, projectId, id, now, events, ids);
+        const next = await releaseDependents(tx, projectId, id, now, events, ctx);
         unblocked.push(...next.unblocked);
         epics.push(...next.epics);
         continue;
       }
       if (gate === 'escalated') continue;
+      if (typeof gate === 'object') {
+        unblocked.push(...gate.fanned_out);
+        continue;
+      }
     }
     events.push({ type: 'task.unblocked', task_id: id, agent_id: null, payload: { by: taskId } });
     unblocked.push(id);
@@ -72,20 +81,15 @@ export async function releaseDependents(
   return { unblocked, epics };
 }
 
-/** Decides a released step's condition on earlier outputs (its dependencies are all done now). */
-async function decideGate(
-  tx: TaskStoreTx,
-  projectId: string,
-  taskId: string,
-  now: Date,
-  events: NewEvent[],
-  ids: Pick<IdGenerator, 'escalationId'> | undefined,
-): Promise<'run' | 'skipped' | 'escalated'> {
-  const task = await tx.lockTask(projectId, taskId);
-  const gate = task?.context.workflow_when as { condition?: unknown; level?: unknown; inputs?: unknown } | undefined;
-  if (task === null || task.status !== 'pending' || gate === undefined || typeof gate.condition !== 'string') return 'run';
-  const level = typeof gate.level === 'string' ? gate.level : '';
-  // outputs.X: the output of step X of the same workflow (the latest round's; a list for a fan-out).
+/** What deciding a released workflow step needs: ids, defaults, and whether the graph lock is held (a fan-out writes tasks and edges). */
+export interface GateContext {
+  ids: Pick<IdGenerator, 'escalationId' | 'taskId'>;
+  settings: { max_attempts: number };
+  graphLocked: boolean;
+}
+
+/** The outputs of a workflow level's steps, for conditions: each step's latest round; a list for a fan-out. */
+async function stepOutputs(tx: TaskStoreTx, projectId: string, task: Task, level: string): Promise<Record<string, unknown>> {
   const byStep = new Map<string, Task[]>();
   for (const c of task.parent_id === null ? [] : await tx.children(projectId, task.parent_id)) {
     const step = c.context.step;
@@ -96,9 +100,38 @@ async function decideGate(
   const outputs: Record<string, unknown> = {};
   for (const [step, tasks] of byStep) {
     const latest = Math.max(...tasks.map(roundOf));
-    const last = tasks.filter((t) => roundOf(t) === latest);
+    const last = tasks.filter((t) => roundOf(t) === latest && t.context.workflow_for_each === undefined);
     outputs[step] = last.length === 1 ? (last[0]!.output ?? {}) : last.map((t) => t.output ?? {});
   }
+  return outputs;
+}
+
+/** Asks a person about a workflow step Loom cannot decide; the step waits blocked on it. */
+async function escalateStep(tx: TaskStoreTx, task: Task, message: string, now: Date, events: NewEvent[], ids: Pick<IdGenerator, 'escalationId'>): Promise<'escalated'> {
+  await tx.updateTask({ ...task, status: 'blocked', blocked_reason: 'escalation', updated_at: now.toISOString() });
+  events.push({ type: 'task.blocked', task_id: task.id, agent_id: null, payload: { reason: 'escalation', by: 'workflow_condition' } });
+  await raisePolicyEscalation(ids, tx, task, message, now, events);
+  return 'escalated';
+}
+
+/**
+ * Decides a released workflow step (its dependencies are all done now): its
+ * condition on earlier outputs, then its fan-out over an earlier output.
+ */
+async function decideGate(
+  tx: TaskStoreTx,
+  projectId: string,
+  taskId: string,
+  now: Date,
+  events: NewEvent[],
+  ctx: GateContext | undefined,
+): Promise<'run' | 'skipped' | 'escalated' | { fanned_out: string[] }> {
+  const task = await tx.lockTask(projectId, taskId);
+  if (task === null || task.status !== 'pending') return 'run';
+  const gate = task.context.workflow_when as { condition?: unknown; level?: unknown; inputs?: unknown } | undefined;
+  if (gate === undefined || typeof gate.condition !== 'string') return task.context.workflow_for_each === undefined ? 'run' : fanOut(tx, projectId, task, now, events, ctx);
+  const level = typeof gate.level === 'string' ? gate.level : '';
+  const outputs = await stepOutputs(tx, projectId, task, level);
   let result: unknown;
   let error: string | undefined;
   try {
@@ -108,17 +141,14 @@ async function decideGate(
   }
   const run = task.parent_id === null ? null : (await tx.getTasks(projectId, [task.parent_id]))[0]?.context.workflow_run ?? null;
   if (error !== undefined) {
-    if (ids === undefined) {
+    if (ctx === undefined) {
       events.push({ type: 'workflow.step_skipped', task_id: task.id, agent_id: null, payload: { run_id: run, step: task.context.step ?? null, skipped: false, reason: `when ${gate.condition} could not be evaluated (${error}): the step runs` } });
       return 'run';
     }
     const message = `workflow step ${String(task.context.step)}: its condition ${gate.condition} could not be evaluated (${error}). Resolve with unblock to run it, done to skip it, or cancel`;
-    await tx.updateTask({ ...task, status: 'blocked', blocked_reason: 'escalation', updated_at: now.toISOString() });
-    events.push({ type: 'task.blocked', task_id: task.id, agent_id: null, payload: { reason: 'escalation', by: 'workflow_condition' } });
-    await raisePolicyEscalation(ids, tx, task, message, now, events);
-    return 'escalated';
+    return escalateStep(tx, task, message, now, events, ctx.ids);
   }
-  if (result === true) return 'run';
+  if (result === true) return task.context.workflow_for_each === undefined ? 'run' : fanOut(tx, projectId, task, now, events, ctx);
   const reason = `when ${gate.condition} is ${result === false ? 'false' : `not true (${JSON.stringify(result)?.slice(0, 100)})`}`;
   await tx.updateTask({ ...task, status: 'done', output: { skipped: true, reason }, updated_at: now.toISOString() });
   events.push(
@@ -205,4 +235,91 @@ export async function propagateFailureToDependents(
     events,
   );
   return { cancelled: [], blocked: block, escalation };
+}
+
+/**
+ * A fan-out over an earlier step's output: the list is read now, one task
+ * per item is written under the run's epic (the step's templates rendered
+ * with the item), what waited for the step now waits for all of them, and
+ * the step's own task is done. Needs the graph lock (taken first by the
+ * completion that released it); an empty list skips the step.
+ */
+async function fanOut(
+  tx: TaskStoreTx,
+  projectId: string,
+  task: Task,
+  now: Date,
+  events: NewEvent[],
+  ctx: GateContext | undefined,
+): Promise<'run' | 'skipped' | 'escalated' | { fanned_out: string[] }> {
+  const spec = task.context.workflow_for_each as Record<string, unknown>;
+  const step = String(task.context.step ?? task.id);
+  if (ctx === undefined || !ctx.graphLocked) {
+    if (ctx === undefined) return 'run';
+    return escalateStep(tx, task, `workflow step ${step}: its fan-out was released without the graph lock and was not made; resolve with cancel and start the step by hand`, now, events, ctx.ids);
+  }
+  const level = typeof spec.level === 'string' ? spec.level : '';
+  const inputs = (spec.inputs ?? {}) as JsonObject;
+  let list: unknown;
+  try {
+    list = compileCondition(String(spec.list)).evaluate({ inputs, outputs: await stepOutputs(tx, projectId, task, level) });
+  } catch (e) {
+    return escalateStep(tx, task, `workflow step ${step}: for_each ${String(spec.list)} could not be evaluated (${String((e as Error)?.message ?? e).split('\n')[0]})`, now, events, ctx.ids);
+  }
+  if (!Array.isArray(list)) return escalateStep(tx, task, `workflow step ${step}: for_each ${String(spec.list)} gave ${list === null ? 'null' : typeof list}, not a list`, now, events, ctx.ids);
+  if (list.length > MAX_FAN_OUT) return escalateStep(tx, task, `workflow step ${step}: for_each gave ${list.length} items; a step fans out to at most ${MAX_FAN_OUT}`, now, events, ctx.ids);
+  const run = task.parent_id === null ? null : ((await tx.getTasks(projectId, [task.parent_id]))[0]?.context.workflow_run ?? null);
+  if (list.length === 0) {
+    const reason = `for_each ${String(spec.list)} is empty`;
+    await tx.updateTask({ ...task, status: 'done', output: { skipped: true, reason }, updated_at: now.toISOString() });
+    events.push(
+      { type: 'task.done', task_id: task.id, agent_id: null, payload: { skipped: true, reason } },
+      { type: 'workflow.step_skipped', task_id: task.id, agent_id: null, payload: { run_id: run, step, reason } },
+    );
+    return 'skipped';
+  }
+  const key = String(task.context.plan_key ?? step.replace(/\//g, '-'));
+  const workflow = String(task.context.workflow ?? '');
+  const render = (source: string, scope: Record<string, unknown>): string => liquid.parseAndRenderSync(source, scope) as string;
+  const renderTree = (value: unknown, scope: Record<string, unknown>): unknown => {
+    if (typeof value === 'string') return value.includes('{{') || value.includes('{%') ? render(value, scope) : value;
+    if (Array.isArray(value)) return value.map((v) => renderTree(v, scope));
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderTree(v, scope)]));
+    return value;
+  };
+  const tasks: PlannedTask[] = list.map((item, index) => {
+    const scope = { inputs, workflow, item, index };
+    return {
+      key: `${key}-${index + 1}`,
+      title: render(String(spec.title ?? step), scope).trim().slice(0, 500) || step,
+      done_when: typeof spec.done_when === 'string' ? render(spec.done_when, scope).trim().slice(0, 5000) || null : null,
+      depends_on: [...task.depends_on],
+      priority: task.priority,
+      context: { ...(renderTree(spec.context ?? {}, scope) as JsonObject), workflow, step, item: item as JsonObject[keyof JsonObject] },
+      skill: typeof spec.skill === 'string' ? spec.skill : null,
+      ...(typeof spec.max_attempts === 'number' ? { max_attempts: spec.max_attempts } : {}),
+    };
+  });
+  const plan = { title: step, tasks };
+  const written = await writePlan(ctx, tx, { project_id: projectId, plan, shape: checkPlan(plan, { allow_flat: true }), parent: { epic_id: task.parent_id! }, origin: { kind: 'workflow', id: workflow }, now });
+  if (written === null) throw new LoomError('CONFLICT', 'could not allocate ids for a workflow fan-out', { hint: 'report done again' });
+  const made = tasks.map((t) => written.task_ids[t.key]!);
+  const fresh = new Set(made);
+  // What waited for the step now waits for every task it fanned out to (each open: their counters grow).
+  for (const dependent of await tx.dependents(projectId, [task.id])) {
+    if (fresh.has(dependent.id)) continue;
+    const refs = await tx.dependencyRefs(dependent.id);
+    await tx.replaceDependencies(dependent.id, [...refs.filter((r) => r.id !== task.id), ...made.map((id) => ({ id, inherited: false }))]);
+    await tx.updateTask({ ...dependent, unmet_deps: dependent.unmet_deps + made.length - 1, updated_at: now.toISOString() });
+  }
+  await tx.updateTask({ ...task, status: 'done', output: { fanned_out: made.length, tasks: made }, updated_at: now.toISOString() });
+  await tx.recomputeWeights(projectId, made);
+  if (typeof run === 'number') await tx.addWorkflowRunTasks(projectId, run, { [step]: made }, written.task_ids);
+  events.push(...written.events, { type: 'task.done', task_id: task.id, agent_id: null, payload: { fanned_out: made.length } }, {
+    type: 'workflow.fanned_out',
+    task_id: task.id,
+    agent_id: null,
+    payload: { run_id: run, step, items: made.length, tasks: written.task_ids },
+  });
+  return { fanned_out: made };
 }

@@ -65,7 +65,7 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true };
     // A workflow's review loop may add a round (new tasks and edges): the graph lock first.
-    graph = loopSpecOf(task) !== null;
+    graph = loopSpecOf(task) !== null || task.context.workflow_graph_lock === true;
     // A child of an epic may complete the epic: that needs the locking path.
     if (task.parent_id !== null) break;
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: task.has_dependents, now });
@@ -117,7 +117,7 @@ async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?:
     }
     const saved = await tx.updateTask(decision.task);
     const events: NewEvent[] = [...decision.events];
-    const released = await releaseDependents(tx, p, task.id, now, events, d.ids);
+    const released = await releaseDependents(tx, p, task.id, now, events, { ids: d.ids, settings: d.settings, graphLocked: graph });
     const unblocked = [...released.unblocked];
     const completed = await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, unblocked);
     return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };

@@ -202,6 +202,41 @@ async function expandLevel(level: Level, run: ExpandedRun, lookup: WorkflowLooku
         details: { workflow: wf.name, file: shownPath(wf), step: step.id, line: step.line, skill: step.skill },
       });
     }
+    if (step.for_each !== undefined && step.for_each.uses.has('outputs')) {
+      if (waits.length === 0) {
+        throw problem(wf, step, `for_each ${step.for_each.source} reads the outputs of steps that were all skipped for these inputs`, 'check the when conditions of the steps it reads');
+      }
+      // Fans out when its dependencies are done (propagation.ts): one task now stands for the step,
+      // carrying what the fan-out needs; what it waits for completes under the graph lock.
+      const placeholder: PlannedTask = {
+        key,
+        title: `${step.id}: one task per item of ${step.for_each.source} (made when the steps before it are done)`.slice(0, 500),
+        done_when: null,
+        depends_on: waits,
+        priority: step.priority ?? 'p1',
+        context: {
+          workflow: wf.name,
+          step: path,
+          workflow_for_each: {
+            list: step.for_each.source,
+            level: level.path,
+            inputs: inputs as JsonObject,
+            title: step.raw.title ?? step.id,
+            ...(step.raw.done_when === undefined ? {} : { done_when: step.raw.done_when }),
+            context: step.raw.context as JsonObject,
+            ...(step.skill === undefined ? {} : { skill: step.skill }),
+            ...(step.max_attempts === undefined ? {} : { max_attempts: step.max_attempts }),
+          },
+          ...(gate === null ? {} : { workflow_when: gate }),
+        },
+        skill: null,
+      };
+      for (const t of run.plan.tasks) if (waits.includes(t.key)) t.context = { ...t.context, workflow_graph_lock: true };
+      run.plan.tasks.push(placeholder);
+      run.steps[path] = [key];
+      exits.set(step.id, [key]);
+      continue;
+    }
     let items: Array<{ item: unknown; index: number } | null> = [null];
     if (step.for_each !== undefined) {
       const list = decide(wf, step, step.for_each, 'for_each', inputs);

@@ -53,6 +53,8 @@ export interface WorkflowStep {
   uses?: string;
   with: Record<string, unknown>;
   loop?: { until: CompiledCondition; max_rounds: number; repeat: string[] };
+  /** The step's fields as written (a fan-out over earlier outputs renders them when it fans out, from its task). */
+  raw: { title?: string; done_when?: string; context: unknown };
 }
 
 export interface Workflow {
@@ -350,13 +352,20 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
           if (d.steps.find((x) => x.id === r)?.uses !== undefined) throw new Problem(at('loop'), `${w}: loop.repeat names ${r}, a step with uses; repeat the used workflow's own steps instead`);
         }
       }
-      const when = s.when === undefined ? undefined : condition(s.when as string, at('when'), `${w}.when`, ['inputs', 'outputs']);
-      if (when?.uses.has('outputs')) {
-        if (when.outputSteps === null) throw new Problem(at('when'), `${w}.when: name the steps whose outputs it reads as outputs.<step> (a computed key cannot be checked)`);
+      const readsUpstream = (c: CompiledCondition | undefined, field: string): void => {
+        if (c === undefined || !c.uses.has('outputs')) return;
+        if (c.outputSteps === null) throw new Problem(at(field), `${w}.${field}: name the steps whose outputs it reads as outputs.<step> (a computed key cannot be checked)`);
         const before = upstream(d.steps, s.id);
-        for (const o of when.outputSteps) {
-          if (!before.has(o)) throw new Problem(at('when'), `${w}.when reads outputs.${o}, but ${s.id} does not depend on ${o} (directly or not): add it to depends_on`);
+        for (const o of c.outputSteps) {
+          if (!before.has(o)) throw new Problem(at(field), `${w}.${field} reads outputs.${o}, but ${s.id} does not depend on ${o} (directly or not): add it to depends_on`);
         }
+      };
+      const when = s.when === undefined ? undefined : condition(s.when as string, at('when'), `${w}.when`, ['inputs', 'outputs']);
+      readsUpstream(when, 'when');
+      const forEach = s.for_each === undefined ? undefined : condition(s.for_each as string, at('for_each'), `${w}.for_each`, ['inputs', 'outputs']);
+      readsUpstream(forEach, 'for_each');
+      if (forEach?.uses.has('outputs') && d.steps.some((x) => ((x.loop as { repeat?: string[] } | undefined)?.repeat ?? []).includes(s.id))) {
+        throw new Problem(at('for_each'), `${w}: a fan-out over earlier outputs cannot be repeated by a loop`);
       }
       return {
         id: s.id,
@@ -369,7 +378,12 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
         ...(s.priority === undefined ? {} : { priority: s.priority as Priority }),
         ...(s.max_attempts === undefined ? {} : { max_attempts: s.max_attempts as number }),
         ...(when === undefined ? {} : { when }),
-        ...(s.for_each === undefined ? {} : { for_each: condition(s.for_each as string, at('for_each'), `${w}.for_each`, ['inputs', 'outputs']) }),
+        ...(forEach === undefined ? {} : { for_each: forEach }),
+        raw: {
+          ...(typeof s.title === 'string' ? { title: s.title } : {}),
+          ...(typeof s.done_when === 'string' ? { done_when: s.done_when } : {}),
+          context: s.context ?? {},
+        },
         ...(s.uses === undefined ? {} : { uses: s.uses as string }),
         with: (templateTree(s.with ?? {}, at('with'), `${w}.with`, vars) as Record<string, unknown>),
         ...(loop === undefined
