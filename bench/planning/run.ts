@@ -13,7 +13,7 @@ import { SERVER_MODE, serviceForPool, type ServiceOptions } from '../../src/app/
 import type { LoomService } from '../../src/app/loom-service.js';
 import { skillSkeleton } from '../../src/app/skills/skill-skeleton.js';
 import type { JsonObject } from '../../src/domain/task.js';
-import type { DecomposeApplied, DecomposeDryRun } from '../../src/ports/loom-api.js';
+import type { DecomposeApplied, DecomposeDryRun, WorkflowRunResult } from '../../src/ports/loom-api.js';
 import { benchDatabase } from '../support/database.js';
 import { percentile, round } from '../support/stats.js';
 
@@ -24,6 +24,10 @@ import { percentile, round } from '../support/stats.js';
  *   each run in a fresh project, on Postgres (a fresh database) and on the
  *   embedded PGlite (in memory, in-process); target: 500 tasks applied in
  *   under 1 s on each;
+ * - workflow: runWorkflow of the builtin change_each_module with 1,000
+ *   modules (a for_each fan-out between a step before and one after: 1,002
+ *   tasks and the epic), the dry run and the start timed apart, each start in
+ *   a fresh project, after a warm-up; target: started in under 1 s on each;
  * - render: renderSkill of the builtin write_task_context for a task with 3
  *   done upstream tasks that have outputs (the hand-off is rendered, the run
  *   recorded), p50/p95, with the builtin skills only and with 50 project
@@ -32,9 +36,10 @@ import { percentile, round } from '../support/stats.js';
  *   50 project skills in .loom/skills, spawn to the answered prompts/list
  *   (initialize included), daemon running and stopped; target 1.5 s (as bench/mcp).
  *
- *   npm run bench:planning [-- --quick] [-- --skip-mcp | --mcp-only]
+ *   npm run bench:planning [-- --quick] [-- --skip-mcp | --mcp-only | --workflow-only]
  */
 const quick = process.argv.includes('--quick');
+const workflowOnly = process.argv.includes('--workflow-only');
 const SIZES: Array<{ tasks: number; runs: number }> = quick
   ? [
       { tasks: 100, runs: 2 },
@@ -50,7 +55,9 @@ const RENDERS = quick ? 100 : 400;
 const RENDER_WARMUP = 20;
 const PROJECT_SKILLS = 50;
 const COLD_RUNS = 5;
-const TARGETS = { apply_500_ms: 1_000, render_p50_ms: 5, mcp_cold_start_ms: 1_500 };
+const WORKFLOW_ITEMS = 1_000;
+const WORKFLOW_RUNS = quick ? 2 : 5;
+const TARGETS = { apply_500_ms: 1_000, workflow_1000_ms: 1_000, render_p50_ms: 5, mcp_cold_start_ms: 1_500 };
 const ORIGIN = { kind: 'bench', id: 'planning' };
 
 /**
@@ -117,6 +124,49 @@ async function decomposeFigures(api: LoomService): Promise<Record<string, unknow
   return out;
 }
 
+/**
+ * runWorkflow of change_each_module over `items` modules: the dry run, then the
+ * start (timed on its own), in a fresh project each time.
+ */
+async function workflowFigures(api: LoomService): Promise<Record<string, unknown>> {
+  let projects = 0;
+  const once = async (items: number) => {
+    const p = (await api.createProject({ name: `workflow ${++projects}` })).id;
+    const inputs = { change: 'replace the logger with pino', modules: Array.from({ length: items }, (_, i) => `packages/module-${String(i).padStart(4, '0')}`) };
+    const dry = await timed(async () => (await api.runWorkflow({ project_id: p, name: 'change_each_module', inputs, dry_run: true })) as WorkflowRunResult & { stage: 'dry_run' });
+    if (dry.result.stage !== 'dry_run' || dry.result.tasks.length !== items + 2) throw new Error(`dry run of ${items}: ${dry.result.stage}, ${dry.result.tasks?.length} tasks`);
+    const started = await timed(async () => (await api.runWorkflow({ project_id: p, name: 'change_each_module', inputs })) as WorkflowRunResult & { stage: 'started' });
+    if (started.result.stage !== 'started' || !started.result.created || Object.keys(started.result.tasks).length !== items + 2) {
+      throw new Error(`run of ${items} did not write the tasks: ${started.result.stage}`);
+    }
+    return { dry_ms: dry.ms, run_ms: started.ms, tasks: Object.keys(started.result.tasks).length, edges: dry.result.edges.length };
+  };
+  await once(100); // warm: statement plans, the JIT, the workflow file and its templates
+  const dry: number[] = [];
+  const run: number[] = [];
+  let tasks = 0;
+  let edges = 0;
+  for (let i = 0; i < WORKFLOW_RUNS; i++) {
+    const r = await once(WORKFLOW_ITEMS);
+    dry.push(r.dry_ms);
+    run.push(r.run_ms);
+    tasks = r.tasks;
+    edges = r.edges;
+  }
+  const r = stat(run);
+  return {
+    workflow: 'change_each_module (builtin): approach -> module x for_each inputs.modules -> integrate',
+    for_each_items: WORKFLOW_ITEMS,
+    tasks,
+    edges,
+    dry_run: stat(dry),
+    run: r,
+    target_ms: TARGETS.workflow_1000_ms,
+    met: r.p50_ms < TARGETS.workflow_1000_ms,
+    every_run_under_target: r.max_ms < TARGETS.workflow_1000_ms,
+  };
+}
+
 /** renderSkill of write_task_context for a task behind 3 done tasks with outputs. */
 async function renderFigures(api: LoomService, label: string): Promise<Record<string, unknown>> {
   const p = (await api.createProject({ name: `render ${label}` })).id;
@@ -176,7 +226,12 @@ async function measure(open: (projectDir: string | null) => LoomService): Promis
   const api = open(null);
   const dir = mkdtempSync(join(tmpdir(), 'loom-bench-planning-skills-'));
   try {
+    if (workflowOnly) {
+      out.workflow = await workflowFigures(api);
+      return out;
+    }
     out.decompose = await decomposeFigures(api);
+    out.workflow = await workflowFigures(api);
     out.render = await renderFigures(api, 'builtin');
     writeProjectSkills(dir, PROJECT_SKILLS);
     const withSkills = open(dir);
@@ -322,6 +377,7 @@ const result: Record<string, unknown> = {
   node: process.version,
   targets: {
     decompose_apply_500_tasks_ms: TARGETS.apply_500_ms,
+    workflow_run_1000_for_each_ms: TARGETS.workflow_1000_ms,
     render_p50_ms: TARGETS.render_p50_ms,
     mcp_cold_start_50_skills_ms: TARGETS.mcp_cold_start_ms,
     note: 'met is read on the p50 (as bench/mcp does); every_run_under_target says whether the max is under it too',
@@ -331,7 +387,7 @@ if (!process.argv.includes('--mcp-only')) {
   result.server = await serverMode();
   result.embedded = await embeddedMode();
 }
-if (!process.argv.includes('--skip-mcp')) result.mcp_cold_start = await mcpColdStart();
+if (!process.argv.includes('--skip-mcp') && !workflowOnly) result.mcp_cold_start = await mcpColdStart();
 result.loadavg_1m_at_end = round(loadavg()[0] ?? 0, 2);
 const out = JSON.stringify(result, null, 2);
 process.stdout.write(`${out}\n`);
