@@ -22,3 +22,5 @@ CREATE TABLE workflow_runs (
 CREATE UNIQUE INDEX workflow_runs_key ON workflow_runs (project_id, run_key) WHERE run_key IS NOT NULL;
 CREATE INDEX workflow_runs_project ON workflow_runs (project_id, id);
 CREATE INDEX workflow_runs_epic ON workflow_runs (epic_id);
+-- Workflow steps whose condition or fan-out waits to be decided when released: the tick's backstop finds them here.
+CREATE INDEX tasks_workflow_gate ON tasks (project_id) WHERE status = 'pending' AND (context ? 'workflow_when' OR context ? 'workflow_for_each');

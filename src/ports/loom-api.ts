@@ -428,6 +428,8 @@ export interface TickReport {
   epics_completed: string[];
   dependents_blocked: string[];
   dependents_cancelled: string[];
+  /** Workflow steps released without their condition or fan-out decided, decided now (a backstop). */
+  workflow_steps_decided?: string[];
 }
 
 /** One broken invariant (or one thing the tick is due to do), with the tasks involved. */

@@ -94,6 +94,8 @@ export interface TaskStore {
   stuckCandidates(projectId: string | null, now: Date, progressBefore: Date, limit: number): Promise<Task[]>;
   /** Open epics whose children are all finished (at least one done) and whose own dependencies are done (a backstop: completions normally close them). */
   completableEpics(projectId: string | null, limit: number): Promise<Task[]>;
+  /** Pending workflow steps whose condition or fan-out was never decided (a backstop: releases decide them). */
+  undecidedWorkflowSteps(projectId: string | null, limit: number): Promise<Task[]>;
   /** Tasks still blocked on dependencies although one of them failed or was cancelled (a backstop). */
   orphanedDependents(projectId: string | null, limit: number): Promise<Task[]>;
   projectIds(): Promise<string[]>;

@@ -284,7 +284,11 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       const p = await project();
       const yes = (await run(p, { name: 'maybe_migrate' })) as Started;
       expect((await finish(p, yes.tasks.check!, { needs_migration: true })).unblocked).toEqual([yes.tasks.migrate]);
-      expect((await t.api.status({ project_id: p, task_id: yes.tasks.migrate! })).task.status).toBe('pending');
+      const migrate = (await t.api.status({ project_id: p, task_id: yes.tasks.migrate! })).task;
+      expect(migrate.status).toBe('pending');
+      expect(migrate.context).toMatchObject({ workflow_when_held: 'inputs.strict || outputs.check.needs_migration == true' });
+      expect(migrate.context.workflow_when).toBeUndefined();
+      expect((await t.api.reconcile({ project_id: p })).workflow_steps_decided).toBeUndefined();
       const broken = (await run(p, { name: 'maybe_migrate', run_key: 'no-output' })) as Started;
       expect((await finish(p, broken.tasks.check!, { unrelated: 1 })).unblocked).toEqual([]);
       expect((await t.api.status({ project_id: p, task_id: broken.tasks.migrate! })).task).toMatchObject({ status: 'blocked', blocked_reason: 'escalation' });
@@ -292,6 +296,22 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
       expect(open.map((e) => e.task_id)).toEqual([broken.tasks.migrate]);
       expect(open[0]!.message).toMatch(/could not be evaluated \(No such key: needs_migration\)/);
       expect((await t.api.fsck({ project_id: p })).violations).toEqual([]);
+    });
+
+    it('the tick decides a step released outside a completion (here by fsck --repair after a done written by hand)', async () => {
+      const p = await project();
+      const r = (await run(p, { name: 'maybe_migrate' })) as Started;
+      // Not through loom_done: the row alone, as a restore or a hand edit would leave it.
+      await t.query(`UPDATE tasks SET status = 'done', output = '{"needs_migration": false}' WHERE id = $1`, [r.tasks.check]);
+      await t.api.fsck({ project_id: p, repair: true });
+      const released = (await t.api.status({ project_id: p, task_id: r.tasks.migrate! })).task;
+      expect(released.status).toBe('pending');
+      expect(released.context.workflow_when).toBeDefined();
+      const tick = await t.api.reconcile({ project_id: p });
+      expect(tick.workflow_steps_decided).toEqual([r.tasks.migrate]);
+      expect((await t.api.status({ project_id: p, task_id: r.tasks.migrate! })).task).toMatchObject({ status: 'done', output: { skipped: true } });
+      expect((await t.api.status({ project_id: p, task_id: r.tasks.release! })).task.status).toBe('pending');
+      expect((await t.api.reconcile({ project_id: p })).workflow_steps_decided).toBeUndefined();
     });
 
     it('for_each over an earlier output fans out when that output exists; what waited for the step waits for every task', async () => {

@@ -281,6 +281,17 @@ export class PgTaskStore implements TaskStore {
     return r.rows.map(toTask);
   }
 
+  async undecidedWorkflowSteps(projectId: string | null, limit: number): Promise<Task[]> {
+    // The predicate is tasks_workflow_gate's (a partial index): the tick pays for gated steps only.
+    const r = await this.q(
+      `SELECT ${TASK_COLUMNS} FROM tasks t
+        WHERE t.status = 'pending' AND (t.context ? 'workflow_when' OR t.context ? 'workflow_for_each') AND ($1::text IS NULL OR t.project_id = $1)
+        LIMIT $2`,
+      [projectId, limit],
+    );
+    return r.rows.map(toTask);
+  }
+
   async orphanedDependents(projectId: string | null, limit: number): Promise<Task[]> {
     const r = await this.q(
       `SELECT ${TASK_COLUMNS} FROM tasks t

@@ -15,7 +15,7 @@ import type { JsonObject, Task } from '../../domain/task.js';
 import type { TickReport } from '../../ports/loom-api.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
-import { completeEpics, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
+import { completeEpics, decideReleasedStep, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 import { publicView } from './read-models.js';
 import { expireLeases } from './report-task.js';
 
@@ -61,6 +61,16 @@ export async function reconcile(d: UseCaseDeps, projectId: string | null): Promi
       d.bus.publish(events.events);
       report.epics_completed.push(...events.completed);
     }
+  }
+  for (const step of await d.store.undecidedWorkflowSteps(projectId, BATCH)) {
+    const events = await d.store.transaction(async (tx) => {
+      await tx.lockGraph(step.project_id); // a fan-out writes tasks and edges
+      const list: NewEvent[] = [];
+      const r = await decideReleasedStep(tx, step, now, list, { ids: d.ids, settings: d.settings, graphLocked: true });
+      return r.decided ? tx.appendEvents(step.project_id, list, now) : [];
+    });
+    d.bus.publish(events);
+    if (events.length > 0) (report.workflow_steps_decided ??= []).push(step.id);
   }
   for (const orphan of await d.store.orphanedDependents(projectId, BATCH)) {
     const events = await d.store.transaction(async (tx) => {

@@ -81,6 +81,29 @@ export async function releaseDependents(
   return { unblocked, epics };
 }
 
+/**
+ * The tick's backstop for a workflow step released without its condition or
+ * fan-out decided (a release outside a completion, e.g. `loom fsck --repair`):
+ * decides it now, in the caller's transaction (graph lock held).
+ */
+export async function decideReleasedStep(
+  tx: TaskStoreTx,
+  task: Task,
+  now: Date,
+  events: NewEvent[],
+  ctx: GateContext,
+): Promise<{ decided: boolean; unblocked: string[] }> {
+  const gate = await decideGate(tx, task.project_id, task.id, now, events, ctx);
+  if (gate === 'run') return { decided: true, unblocked: [] };
+  if (gate === 'escalated') return { decided: true, unblocked: [] };
+  if (gate === 'skipped') {
+    const next = await releaseDependents(tx, task.project_id, task.id, now, events, ctx);
+    await completeEpics(tx, task.project_id, [task.parent_id, ...next.epics], now, events, [...next.unblocked]);
+    return { decided: true, unblocked: next.unblocked };
+  }
+  return { decided: true, unblocked: gate.fanned_out };
+}
+
 /** What deciding a released workflow step needs: ids, defaults, and whether the graph lock is held (a fan-out writes tasks and edges). */
 export interface GateContext {
   ids: Pick<IdGenerator, 'escalationId' | 'taskId'>;
@@ -148,7 +171,14 @@ async function decideGate(
     const message = `workflow step ${String(task.context.step)}: its condition ${gate.condition} could not be evaluated (${error}). Resolve with unblock to run it, done to skip it, or cancel`;
     return escalateStep(tx, task, message, now, events, ctx.ids);
   }
-  if (result === true) return task.context.workflow_for_each === undefined ? 'run' : fanOut(tx, projectId, task, now, events, ctx);
+  if (result === true) {
+    if (task.context.workflow_for_each !== undefined) return fanOut(tx, projectId, task, now, events, ctx);
+    // Decided: the condition leaves the context (the tick's backstop looks for undecided ones), the answer stays.
+    const { workflow_when: _w, ...context } = task.context;
+    void _w;
+    await tx.updateTask({ ...task, context: { ...context, workflow_when_held: gate.condition }, updated_at: now.toISOString() });
+    return 'run';
+  }
   const reason = `when ${gate.condition} is ${result === false ? 'false' : `not true (${JSON.stringify(result)?.slice(0, 100)})`}`;
   await tx.updateTask({ ...task, status: 'done', output: { skipped: true, reason }, updated_at: now.toISOString() });
   events.push(

@@ -11,6 +11,7 @@ const LINES: ReadonlyArray<[keyof TickReport, string]> = [
   ['epics_completed', 'epics completed'],
   ['dependents_blocked', 'dependents blocked'],
   ['dependents_cancelled', 'dependents cancelled'],
+  ['workflow_steps_decided', 'workflow steps decided'],
 ];
 
 export class TickCommand extends LoomCommand {
@@ -28,7 +29,7 @@ export class TickCommand extends LoomCommand {
   async execute(): Promise<number> {
     const report = await this.withApi((api, project) => api.reconcile({ project_id: project.project_id }));
     this.emit(report, () => {
-      const fields = LINES.filter(([key]) => report[key].length > 0).map(([key, label]): [string, string] => [label, report[key].join(', ')]);
+      const fields = LINES.filter(([key]) => (report[key] ?? []).length > 0).map(([key, label]): [string, string] => [label, (report[key] ?? []).join(', ')]);
       return fields.length === 0 ? 'nothing to do' : renderFields(fields);
     });
     return 0;
