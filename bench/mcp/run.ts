@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { benchDatabase } from '../support/database.js';
+import { cli, mcpClient, type Env } from '../support/loom-process.js';
 import { percentile, round } from '../support/stats.js';
 
 /**
@@ -28,29 +26,6 @@ const WARMUP = 20;
 const COLD_RUNS = 5;
 const TARGETS = { server_p50_ms: 3, embedded_p50_ms: 5, cold_start_embedded_ms: 1_500 };
 
-/** bin/loom.js of this checkout, from bench/mcp (tsx) or dist/bench/mcp (built). */
-function loomBin(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, 'bin', 'loom.js');
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error('bin/loom.js not found above this script');
-}
-const LOOM_BIN = loomBin();
-
-type Env = Record<string, string>;
-const baseEnv = (env: Env): Env => ({ ...(process.env as Env), LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env });
-
-/** The `loom` CLI, for set-up: init and daemon stop. */
-function cli(cwd: string, args: string[], env: Env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [LOOM_BIN, ...args], { cwd, env: baseEnv(env), timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`loom ${args.join(' ')} failed: ${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
 interface Session {
   client: Client;
   call(name: string, args?: Record<string, unknown>): Promise<Record<string, any>>;
@@ -58,25 +33,13 @@ interface Session {
 }
 
 async function startSession(cwd: string, env: Env): Promise<Session> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [LOOM_BIN, 'mcp', '--agent-id', 'bench'],
-    cwd,
-    env: baseEnv(env),
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const client = new Client({ name: 'bench-mcp', version: '1.0.0' });
-  client.fallbackNotificationHandler = async () => {}; // task events: received and dropped, as a busy client would
+  const { client, transport, stderr: errors } = mcpClient(cwd, env, 'bench-mcp');
   await client.connect(transport);
   return {
     client,
     async call(name, args = {}) {
       const r = await client.callTool({ name, arguments: args });
-      if (r.isError === true) throw new Error(`${name} failed: ${JSON.stringify(r.content)}\n${stderr}`);
+      if (r.isError === true) throw new Error(`${name} failed: ${JSON.stringify(r.content)}\n${errors()}`);
       return r.structuredContent as Record<string, any>;
     },
     async close() {

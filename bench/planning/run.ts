@@ -1,11 +1,7 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
@@ -15,6 +11,7 @@ import { skillSkeleton } from '../../src/app/skills/skill-skeleton.js';
 import type { JsonObject } from '../../src/domain/task.js';
 import type { DecomposeApplied, DecomposeDryRun, WorkflowRunResult } from '../../src/ports/loom-api.js';
 import { benchDatabase } from '../support/database.js';
+import { cli, mcpClient, type Env } from '../support/loom-process.js';
 import { percentile, round } from '../support/stats.js';
 
 /**
@@ -276,28 +273,6 @@ async function embeddedMode(): Promise<Record<string, unknown>> {
 
 // ---- loom mcp cold start with 50 project skills (measured as bench/mcp does) ----
 
-/** bin/loom.js of this checkout, from bench/planning (tsx) or dist/bench/planning (built). */
-function loomBin(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, 'bin', 'loom.js');
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error('bin/loom.js not found above this script');
-}
-const LOOM_BIN = loomBin();
-
-type Env = Record<string, string>;
-const baseEnv = (env: Env): Env => ({ ...(process.env as Env), LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env });
-
-function cli(cwd: string, args: string[], env: Env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [LOOM_BIN, ...args], { cwd, env: baseEnv(env), timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`loom ${args.join(' ')} failed: ${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
 /** Spawn to the answered prompts/list, ms (initialize on the way); `before` runs untimed ahead of each start. */
 async function coldStart(cwd: string, env: Env, expectPrompts: number, before: () => Promise<unknown>) {
   const runs: number[] = [];
@@ -305,25 +280,13 @@ async function coldStart(cwd: string, env: Env, expectPrompts: number, before: (
   for (let i = 0; i < COLD_RUNS; i++) {
     await before();
     const t0 = performance.now();
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [LOOM_BIN, 'mcp', '--agent-id', 'bench'],
-      cwd,
-      env: baseEnv(env),
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    transport.stderr?.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const client = new Client({ name: 'bench-planning', version: '1.0.0' });
-    client.fallbackNotificationHandler = async () => {};
+    const { client, transport, stderr } = mcpClient(cwd, env, 'bench-planning');
     try {
       await client.connect(transport);
       initialized.push(performance.now() - t0);
       const { prompts } = await client.listPrompts();
       runs.push(performance.now() - t0);
-      if (prompts.length < expectPrompts) throw new Error(`prompts/list gave ${prompts.length} prompts, expected at least ${expectPrompts}\n${stderr}`);
+      if (prompts.length < expectPrompts) throw new Error(`prompts/list gave ${prompts.length} prompts, expected at least ${expectPrompts}\n${stderr()}`);
     } finally {
       await client.close();
     }

@@ -1,8 +1,8 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoomError } from '../../domain/errors.js';
 import { parseSkillFile, SKILL_NAME_PATTERN } from './skill-file.js';
 import { projectSkillsDir } from './skill-sources.js';
+import { writeNewFile } from '../catalog/new-file.js';
 
 export function skillSkeleton(name: string): string {
   return `---
@@ -35,25 +35,14 @@ export function writeSkillSkeleton(projectDir: string, name: string): { path: st
       details: { name: name.slice(0, 200) },
     });
   }
-  const dir = projectSkillsDir(projectDir);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}.md`);
+  const path = join(projectSkillsDir(projectDir), `${name}.md`);
   const text = skillSkeleton(name);
-  const check = parseSkillFile({ path, text, source: 'project' });
-  if (!check.ok) throw new LoomError('INTERNAL', `the skeleton does not parse: ${check.problem.reason}`);
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx'); // never overwrites, even when two run at once
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new LoomError('CONFLICT', `${path} exists already`, { hint: `edit it, or pick another name; loom skills show ${name}`, details: { path } });
-    }
-    throw e;
-  }
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
+  writeNewFile(path, text, {
+    check: () => {
+      const r = parseSkillFile({ path, text, source: 'project' });
+      return r.ok ? null : `${r.problem.line}: ${r.problem.reason}`;
+    },
+    showCommand: `loom skills show ${name}`,
+  });
   return { path, name };
 }

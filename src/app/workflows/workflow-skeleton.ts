@@ -1,9 +1,9 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoomError } from '../../domain/errors.js';
 import { SKILL_NAME_PATTERN } from '../skills/skill-file.js';
 import { parseWorkflowFile } from './workflow-file.js';
 import { projectWorkflowsDir } from './workflow-registry.js';
+import { writeNewFile } from '../catalog/new-file.js';
 
 /** A small, valid, commented workflow: two steps, one input, one optional step. */
 export function workflowSkeleton(name: string): string {
@@ -57,25 +57,14 @@ export function writeWorkflowSkeleton(projectDir: string, name: string): { path:
       details: { name: String(name).slice(0, 200) },
     });
   }
-  const dir = projectWorkflowsDir(projectDir);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}.yaml`);
+  const path = join(projectWorkflowsDir(projectDir), `${name}.yaml`);
   const text = workflowSkeleton(name);
-  const check = parseWorkflowFile({ path, text, source: 'project' });
-  if (!check.ok) throw new LoomError('INTERNAL', `the workflow skeleton does not load: ${check.problem.line}: ${check.problem.reason}`);
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx'); // never overwrites, even when two run at once
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new LoomError('CONFLICT', `${path} exists already`, { hint: `edit it, or pick another name; loom workflow show ${name}`, details: { path } });
-    }
-    throw e;
-  }
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
+  writeNewFile(path, text, {
+    check: () => {
+      const r = parseWorkflowFile({ path, text, source: 'project' });
+      return r.ok ? null : `${r.problem.line}: ${r.problem.reason}`;
+    },
+    showCommand: `loom workflow show ${name}`,
+  });
   return { path, name };
 }
