@@ -124,17 +124,25 @@ function liquidLine(e: unknown): number {
 }
 
 /** liquidjs appends ", line:N, col:M" (body positions): the report names the file line instead. */
-const liquidReason = (e: unknown): string =>
+export const liquidReason = (e: unknown): string =>
   String((e as Error)?.message ?? e)
     .replace(/, line:\d+, col:\d+$/, '')
     .split('\n')[0]!;
 
+/** A source file's text (no byte-order mark), or why it is not one: over the size limit, or binary. */
+export function fileText(file: SkillFile, kind: string, maxBytes: number): { ok: true; text: string } | { ok: false; problem: SkillProblem } {
+  const size = file.size ?? Buffer.byteLength(file.text, 'utf8');
+  if (size > maxBytes) return { ok: false, problem: { file: file.path, line: 1, reason: `the file is ${size} bytes; a ${kind} file may have at most ${maxBytes}` } };
+  const text = file.text.replace(/^\uFEFF/, '');
+  if (text.includes('\u0000')) return { ok: false, problem: { file: file.path, line: 1, reason: `the file contains a NUL character: a ${kind} is text` } };
+  return { ok: true, text };
+}
+
 export function parseSkillFile(file: SkillFile, namespace?: string): ParsedSkill {
   const where = file.path;
-  const size = file.size ?? Buffer.byteLength(file.text, 'utf8');
-  if (size > MAX_SKILL_FILE_BYTES) return fail(where, 1, `the file is ${size} bytes; a skill file may have at most ${MAX_SKILL_FILE_BYTES}`);
-  const text = file.text.replace(/^\uFEFF/, '');
-  if (text.includes('\u0000')) return fail(where, 1, 'the file contains a NUL character: a skill is text');
+  const read = fileText(file, 'skill', MAX_SKILL_FILE_BYTES);
+  if (!read.ok) return read;
+  const text = read.text;
   const lines = text.split(/\r?\n/);
   if (lines[0]?.trim() !== '---') return fail(where, 1, 'a skill file starts with a line `---`, then YAML front matter, then `---` and the body');
   const close = lines.findIndex((l, i) => i > 0 && l.trim() === '---');

@@ -4,7 +4,7 @@ import * as yaml from 'js-yaml';
 import type { Template } from 'liquidjs';
 import { PRIORITIES, type Priority } from '../../domain/task.js';
 import type { SkillFile } from '../../ports/skill-source.js';
-import { liquid, SKILL_NAME_PATTERN, SKILL_REF_PATTERN } from '../skills/skill-file.js';
+import { fileText, liquid, liquidReason, SKILL_NAME_PATTERN, SKILL_REF_PATTERN } from '../skills/skill-file.js';
 import { compileCondition, ConditionError, type CompiledCondition } from './conditions.js';
 
 /**
@@ -219,7 +219,7 @@ function template(source: string, line: number, where: string, allowed: readonly
   try {
     parsed = liquid.parse(source);
   } catch (e) {
-    throw new Problem(line, `${where}: the template does not parse: ${String((e as Error).message).split('\n')[0]!.replace(/, line:\d+, col:\d+$/, '')}`);
+    throw new Problem(line, `${where}: the template does not parse: ${liquidReason(e)}`);
   }
   let globals: Record<string, unknown>;
   try {
@@ -272,10 +272,9 @@ function typeOk(type: InputType, v: unknown): boolean {
 
 export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWorkflow {
   const where = file.path;
-  const size = file.size ?? Buffer.byteLength(file.text, 'utf8');
-  if (size > MAX_WORKFLOW_FILE_BYTES) return fail(where, 1, `the file is ${size} bytes; a workflow file may have at most ${MAX_WORKFLOW_FILE_BYTES}`);
-  const raw = file.text.replace(/^\uFEFF/, '');
-  if (raw.includes('\u0000')) return fail(where, 1, 'the file contains a NUL character: a workflow is text');
+  const read = fileText(file, 'workflow', MAX_WORKFLOW_FILE_BYTES);
+  if (!read.ok) return read;
+  const raw = read.text;
   const lines = raw.split(/\r?\n/);
   let doc: unknown;
   try {

@@ -46,18 +46,7 @@ export const loomSkill = defineTool<{ name: string; task_id?: string; arguments?
   },
 });
 
-interface DecomposeArgs {
-  goal?: string;
-  spec_path?: string;
-  epic_id?: string;
-  plan?: JsonObject;
-  allow_flat?: boolean;
-  apply?: boolean;
-  plan_hash?: string;
-  include_file_tree?: boolean;
-  constraints?: string;
-  auto?: boolean;
-}
+type DecomposeArgs = Omit<DecomposeInput, 'project_id' | 'agent_id'> & { auto?: boolean };
 
 const flag = (description: string) => ({ type: 'boolean', description });
 
