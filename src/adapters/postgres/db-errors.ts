@@ -5,14 +5,42 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDO
 
 export const isRetryableDbError = (e: unknown): boolean => RETRYABLE.has(String((e as { code?: unknown })?.code));
 
+/** Where a failed connection tried to go: the socket error's address and port (the first of several, for a name with many addresses). */
+function target(e: unknown): string | null {
+  const first = (e as { errors?: unknown[] })?.errors?.[0] ?? e;
+  const { address, port } = (first ?? {}) as { address?: unknown; port?: unknown };
+  if (typeof address !== 'string') return null;
+  return typeof port === 'number' ? `${address.includes(':') ? `[${address}]` : address}:${port}` : address;
+}
+
 /** Maps a driver error to a coded error: people and models never see raw SQL errors. */
 export function toLoomError(e: unknown): LoomError {
   if (LoomError.is(e)) return e;
   const code = String((e as { code?: unknown })?.code ?? '');
   const message = e instanceof Error ? e.message : String(e);
   if (UNAVAILABLE.has(code) || /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message)) {
-    return new LoomError('DATABASE_UNAVAILABLE', 'the database cannot be reached', {
-      hint: 'check that Postgres is running and LOOM_DATABASE_URL is right; nothing was written',
+    const where = target(e);
+    return new LoomError('DATABASE_UNAVAILABLE', `the database cannot be reached${where === null ? '' : ` at ${where}`}${code === '' ? '' : ` (${code})`}`, {
+      hint: 'check that Postgres is running there and that LOOM_DATABASE_URL names the right host and port; nothing was written',
+      cause: e,
+      details: { driver_code: code, ...(where === null ? {} : { target: where }) },
+    });
+  }
+  if (code === '3D000') {
+    // invalid_catalog_name: the URL names a database the server does not have
+    return new LoomError('DATABASE_NOT_FOUND', `${message}: the server is up, the database is not there`, {
+      hint: 'create it (`createdb NAME`, or `CREATE DATABASE name;` as a superuser), or fix the database name at the end of LOOM_DATABASE_URL; Loom creates its tables itself',
+      cause: e,
+      details: { driver_code: code },
+    });
+  }
+  if (code === '28000' || code === '28P01') {
+    // invalid_authorization_specification (no such role, or pg_hba refuses it) / invalid_password
+    return new LoomError('DATABASE_AUTH_FAILED', `the database refused the login: ${message}`, {
+      hint:
+        code === '28P01'
+          ? 'check the password in LOOM_DATABASE_URL (postgres://USER:PASSWORD@HOST:PORT/DB; characters like @ : / in it must be percent-encoded)'
+          : 'check the user in LOOM_DATABASE_URL: the role must exist (`CREATE ROLE name LOGIN PASSWORD ...`) and pg_hba.conf must let it connect from here',
       cause: e,
       details: { driver_code: code },
     });
