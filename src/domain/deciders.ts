@@ -3,6 +3,7 @@ import type { Escalation } from './escalation.js';
 import type { NewEvent } from './events.js';
 import { effectiveDependencies, initialStatus, unmetCount } from './graph.js';
 import { checkLease, isLeaseExpired, newLease } from './lease.js';
+import { canonicalJson } from './json.js';
 import { decideFailure, type RetryPolicy } from './retry.js';
 import type { JsonObject, Lease, Origin, Priority, Task } from './task.js';
 import { assertTransition } from './transitions.js';
@@ -200,7 +201,16 @@ export type DoneDecision = (Decision & { already_done: false }) | { task: Task; 
 
 export function decideDone(task: Task, token: string, agentId: string, output: JsonObject | undefined, now: Date): DoneDecision {
   const check = checkLease(task, token, now, { allowDone: true });
-  if (check.ok === 'already_done') return { task, events: [], already_done: true };
+  if (check.ok === 'already_done') {
+    // A repeat of the report that completed it changes nothing; a different output under the same lease is not a repeat.
+    if (output !== undefined && canonicalJson(output) !== canonicalJson(task.output ?? {})) {
+      throw new LoomError('CONFLICT', `task ${task.id} is already done under this lease, with another output: yours was not recorded`, {
+        hint: `read what was recorded with \`loom status ${task.id}\` (MCP: loom_status); to add to it, message the team or create a follow-up task that depends on ${task.id}`,
+        details: { task_id: task.id, done_by: task.assignee },
+      });
+    }
+    return { task, events: [], already_done: true };
+  }
   if (check.ok === false) throw check.error;
   assertTransition(task.id, task.status, 'done', 'complete');
   if (task.unmet_deps > 0) {
@@ -213,7 +223,15 @@ export function decideDone(task: Task, token: string, agentId: string, output: J
   return {
     already_done: false,
     task: { ...task, status: 'done', output: output ?? {}, lease_expires_at: null, updated_at: now.toISOString() },
-    events: [{ type: 'task.done', task_id: task.id, agent_id: agentId, payload: { attempt: task.attempts, has_output: output !== undefined } }],
+    events: [
+      {
+        type: 'task.done',
+        task_id: task.id,
+        agent_id: agentId,
+        // The lease token is what entitles a report; who reported is recorded, and who held the claim when that differs.
+        payload: { attempt: task.attempts, has_output: output !== undefined, ...(task.assignee !== null && task.assignee !== agentId ? { lease_holder: task.assignee } : {}) },
+      },
+    ],
   };
 }
 

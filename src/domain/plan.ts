@@ -3,6 +3,9 @@ import { decideCreate } from './deciders.js';
 import type { NewEvent } from './events.js';
 import { findAnyCycle, findCycle } from './graph.js';
 import { expectedWeights } from './graph-walks.js';
+import { canonicalJson } from './json.js';
+
+export { canonicalJson };
 import { TASK_ID_PATTERN, type JsonObject, type Origin, type Priority, type Task } from './task.js';
 
 /**
@@ -71,20 +74,6 @@ export function normalizePlan(raw: JsonObject): Plan {
     skill: typeof t.skill === 'string' ? t.skill : null,
   }));
   return { title: raw.title as string, tasks };
-}
-
-/** JSON with object keys sorted, so equal values serialise alike (the plan hash is taken over it). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 const list = (keys: readonly string[], max = 10): string =>

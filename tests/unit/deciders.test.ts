@@ -382,10 +382,21 @@ describe('decideDone', () => {
     expect(second.task).toBe(first.task);
   });
 
-  it('a repeated report with the same lease is a no-op (already done), not an error', () => {
+  it('a repeated report with the same lease and output (or none) is a no-op (already done), not an error', () => {
     const done = claimed({ status: 'done', lease_expires_at: null, output: { pr: 12 } });
-    const d = decideDone(done, TOKEN, 'agent-1', { pr: 99 }, NOW);
-    expect(d).toEqual({ task: done, events: [], already_done: true });
+    expect(decideDone(done, TOKEN, 'agent-1', { pr: 12 }, NOW)).toEqual({ task: done, events: [], already_done: true });
+    expect(decideDone(done, TOKEN, 'agent-1', undefined, NOW)).toEqual({ task: done, events: [], already_done: true });
+  });
+
+  it('a second report under the same lease with another output is a CONFLICT: it would be lost silently otherwise', () => {
+    const done = claimed({ status: 'done', lease_expires_at: null, output: { by: 'bob' }, assignee: 'alice' });
+    expect(() => decideDone(done, TOKEN, 'alice', { pr: 12 }, NOW)).toThrow(expect.objectContaining({ code: 'CONFLICT', message: expect.stringMatching(/another output: yours was not recorded/) }));
+  });
+
+  it('a report by another agent with the lease token counts, and records who held the lease', () => {
+    const d = decideDone(claimed({ assignee: 'alice' }), TOKEN, 'bob', { by: 'bob' }, NOW);
+    expect(d.already_done).toBe(false);
+    expect(d.events[0]).toMatchObject({ agent_id: 'bob', payload: { lease_holder: 'alice' } });
   });
 
   it.each<[string, Task, string]>([
