@@ -67,6 +67,8 @@ export interface Notifier {
 export interface NotifierContext {
   /** The name from the config entry (`notifiers: [{name, type, ...}]`); the notifier's `name`. */
   readonly name: string;
+  /** The project's directory: resolve relative paths in the options against it, not the process's cwd. */
+  readonly projectDir: string;
   /** One line into Loom's log (prefixed with the plugin and notifier); for delivery problems. */
   log(line: string): void;
   /** Aborted when Loom shuts the notifier down; long-running work should stop on it. */
