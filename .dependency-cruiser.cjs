@@ -7,6 +7,7 @@
  *   adapters import their own folder, ports, domain, npm packages and node builtins;
  *            never app, never another adapter
  *   app      is imported by nobody but app itself (and bin/)
+ *   src/plugins/api.ts (the public plugin API) imports at run time only src/plugins/api-version.ts
  *   no import cycles
  *
  * @type {import('dependency-cruiser').IConfiguration}
@@ -66,6 +67,29 @@ module.exports = {
       comment: 'only the composition root and use cases (src/app) and the bin/ entry import src/app.',
       from: { pathNot: ['^src/app/', '^bin/'] },
       to: { path: '^src/app/' },
+    },
+    {
+      name: 'plugin-api-imports-nothing-at-run-time',
+      severity: 'error',
+      comment:
+        'src/plugins/api.ts is the published `loom-agents/plugin` entry: a plugin importing it must load none of ' +
+        "Loom's internals, so at run time it imports only src/plugins/api-version.ts (types may come from domain and ports).",
+      from: { path: '^src/plugins/api\\.ts$' },
+      to: { pathNot: '^src/plugins/api-version\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'plugin-api-types-from-domain-and-ports',
+      severity: 'error',
+      comment: 'the public plugin API may name types of src/domain and src/ports only (its .d.ts ships with them).',
+      from: { path: '^src/plugins/api\\.ts$' },
+      to: { dependencyTypes: ['type-only'], pathNot: '^src/(domain|ports|plugins)/' },
+    },
+    {
+      name: 'api-version-imports-nothing',
+      severity: 'error',
+      comment: 'src/plugins/api-version.ts is a leaf: the plugin API and the plugin host both read it.',
+      from: { path: '^src/plugins/api-version\\.ts$' },
+      to: {},
     },
     {
       name: 'no-circular',

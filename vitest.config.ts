@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -5,6 +6,9 @@ export default defineConfig({
   // transforms TS with oxc, which only honours tsconfig's experimentalDecorators
   // for files a tsconfig includes, so say it here too.
   oxc: { decorator: { legacy: true } },
+  // What package.json's exports map gives a plugin, pointed at the source: the
+  // example plugin (examples/loom-plugin-example) imports `loom-agents/plugin`.
+  resolve: { alias: { 'loom-agents/plugin': fileURLToPath(new URL('./src/plugins/api.ts', import.meta.url)) } },
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-build.ts'],

@@ -1,0 +1,6 @@
+/**
+ * The version of the public plugin API (`loom-agents/plugin`), semver. The host
+ * checks each plugin's `loom.apiVersion` range against it before loading the
+ * plugin; see src/plugins/api.ts for what counts as a breaking change.
+ */
+export const PLUGIN_API_VERSION = '1.0.0';

@@ -1,0 +1,209 @@
+/**
+ * The public plugin API of Loom, published as `loom-agents/plugin`. A plugin
+ * package imports only this entry and lists `loom-agents` as a peer
+ * dependency:
+ *
+ * ```js
+ * import { definePlugin } from 'loom-agents/plugin';
+ * export default definePlugin({
+ *   notifiers: [{ type: 'jsonl', description: '...', optionsSchema: {...}, create: (options, ctx) => ... }],
+ * });
+ * ```
+ *
+ * and declares in its package.json which API versions it was written for:
+ *
+ * ```json
+ * { "keywords": ["loom-plugin"],
+ *   "loom": { "apiVersion": "^1.0.0", "id": "example", "main": "index.js" },
+ *   "peerDependencies": { "loom-agents": "^0.1.0" } }
+ * ```
+ *
+ * **Versioning.** {@link PLUGIN_API_VERSION} is semver, independent of Loom's
+ * own version. The host loads a plugin only when its version falls in the
+ * plugin's `apiVersion` range.
+ * - Major: anything that can break a plugin that used the API as documented:
+ *   removing or renaming an export or a field, making an optional field
+ *   required, narrowing what Loom accepts (a stricter pattern) or widening what
+ *   Loom hands a plugin in a way its code cannot ignore (a field of `Notifier`
+ *   that changes meaning, a `LoomEvent` field removed or retyped).
+ * - Minor: additions a plugin can ignore: a new kind of contribution (say agent
+ *   runners), a new optional field, a new event type.
+ * - Patch: fixes and documentation.
+ *
+ * This module imports nothing at run time but the version constant (a
+ * dependency-cruiser rule keeps it so): a plugin loading it pulls in none of
+ * Loom's internals.
+ *
+ * @packageDocumentation
+ */
+import type { LoomEvent } from '../domain/events.js';
+import { PLUGIN_API_VERSION } from './api-version.js';
+
+export { PLUGIN_API_VERSION };
+/** An event of a project's log, exactly as notifiers receive it. */
+export type { LoomEvent };
+
+/** A plugin id and a notifier type name: kebab-case, at most 64 characters. */
+export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+
+/**
+ * Tells someone outside Loom about events (a file, a chat, a pager). The same
+ * contract as Loom's builtin notifiers.
+ */
+export interface Notifier {
+  /** The name it was configured under: use {@link NotifierContext.name}. */
+  readonly name: string;
+  /**
+   * Called for each event routed to this notifier. Must return quickly: slow
+   * delivery belongs behind the notifier's own bounded queue. A notifier that
+   * throws, rejects or hangs is reported and skipped; it never blocks Loom.
+   */
+  notify(event: LoomEvent): Promise<void>;
+  /** Flushes what is queued (bounded in time) and releases resources; called once when Loom stops. */
+  close?(): Promise<void>;
+}
+
+/** What the host gives a notifier factory besides its options. */
+export interface NotifierContext {
+  /** The name from the config entry (`notifiers: [{name, type, ...}]`); the notifier's `name`. */
+  readonly name: string;
+  /** The project's directory: resolve relative paths in the options against it, not the process's cwd. */
+  readonly projectDir: string;
+  /** One line into Loom's log (prefixed with the plugin and notifier); for delivery problems. */
+  log(line: string): void;
+  /** Aborted when Loom shuts the notifier down; long-running work should stop on it. */
+  readonly signal?: AbortSignal;
+}
+
+/** A JSON Schema object (draft 2020-12 keywords as ajv supports them in strict mode). */
+export type JsonSchema = { readonly [key: string]: unknown };
+
+/**
+ * A kind of notifier a plugin contributes. Users configure it like a builtin
+ * notifier, named `<plugin-id>/<type>`:
+ *
+ * ```yaml
+ * notifications:
+ *   notifiers:
+ *     - { name: audit, type: example/jsonl, path: .loom/events.jsonl }
+ *   routes:
+ *     - { notifier: audit, events: ["*"] }
+ * ```
+ *
+ * The entry's other keys are the options: the host validates them against
+ * `optionsSchema` (ajv, strict) before `create` runs, so `create` may trust
+ * their shape.
+ */
+export interface NotifierType<Options = Record<string, unknown>> {
+  /** `[a-z][a-z0-9-]*`, unique within the plugin. */
+  readonly type: string;
+  /** One line, shown by `loom plugins info`. */
+  readonly description: string;
+  /** The options' JSON Schema: `{type: 'object', properties: {...}, required: [...], additionalProperties: false}`. */
+  readonly optionsSchema: JsonSchema;
+  /** Builds one configured notifier. A factory that throws or rejects is reported; that notifier is skipped. */
+  create(options: Options, ctx: NotifierContext): Notifier | Promise<Notifier>;
+}
+
+/** What a plugin contributes. Skills and workflows are files named in package.json, not code. */
+export interface LoomPlugin {
+  /** When given, must equal the package's `loom.id` (the namespace of everything it contributes). */
+  readonly id?: string;
+  readonly notifiers?: readonly NotifierType<any>[];
+}
+
+const PLUGIN_BRAND = Symbol.for('loom.plugin');
+
+/** What {@link definePlugin} returns: frozen, and branded so the host recognises it across package copies. */
+export type DefinedPlugin = Readonly<LoomPlugin> & {
+  readonly [PLUGIN_BRAND]: true;
+  /** The plugin API version of the `definePlugin` that made it. */
+  readonly apiVersion: string;
+};
+
+/**
+ * Checks a plugin's shape and returns it frozen and branded: the module's
+ * default export. Throws a `TypeError` naming the first problem, so a mistake
+ * shows when the plugin is imported rather than when an event arrives.
+ */
+export function definePlugin(def: LoomPlugin): DefinedPlugin {
+  if (!isRecord(def)) throw problem('the definition must be an object', def);
+  for (const key of Object.keys(def)) {
+    if (!PLUGIN_KEYS.includes(key)) throw problem(`unknown field "${key}"; a plugin may have ${PLUGIN_KEYS.join(', ')}`);
+  }
+  if (def.id !== undefined && (typeof def.id !== 'string' || !PLUGIN_NAME_PATTERN.test(def.id))) {
+    throw problem('id must match [a-z][a-z0-9-]* (at most 64 characters)', def.id);
+  }
+  const notifiers = def.notifiers === undefined ? undefined : checkNotifiers(def.notifiers);
+  return Object.freeze({
+    ...(def.id === undefined ? {} : { id: def.id }),
+    ...(notifiers === undefined ? {} : { notifiers }),
+    apiVersion: PLUGIN_API_VERSION,
+    [PLUGIN_BRAND]: true as const,
+  });
+}
+
+/** True for what {@link definePlugin} returned, from this copy of Loom or any other (never `instanceof`). */
+export function isLoomPlugin(value: unknown): value is DefinedPlugin {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLUGIN_BRAND] === true;
+}
+
+const PLUGIN_KEYS: readonly string[] = ['id', 'notifiers'];
+const NOTIFIER_KEYS: readonly string[] = ['type', 'description', 'optionsSchema', 'create'];
+
+function checkNotifiers(list: unknown): readonly NotifierType[] {
+  if (!Array.isArray(list)) throw problem('notifiers must be an array of notifier types', list);
+  const seen = new Set<string>();
+  const out = list.map((n: unknown, i): NotifierType => {
+    const at = `notifiers[${i}]`;
+    if (!isRecord(n)) throw problem(`${at} must be an object`, n);
+    for (const key of Object.keys(n)) {
+      if (!NOTIFIER_KEYS.includes(key)) throw problem(`${at}: unknown field "${key}"; a notifier type has ${NOTIFIER_KEYS.join(', ')}`);
+    }
+    const { type, description, optionsSchema, create } = n;
+    if (typeof type !== 'string' || !PLUGIN_NAME_PATTERN.test(type)) throw problem(`${at}.type must match [a-z][a-z0-9-]* (at most 64 characters)`, type);
+    if (seen.has(type)) throw problem(`${at}: two notifier types are named "${type}"; each needs its own type`);
+    seen.add(type);
+    if (typeof description !== 'string' || description.trim() === '' || /[\r\n]/.test(description)) {
+      throw problem(`${at} (${type}).description must be one non-empty line`, description);
+    }
+    if (!isRecord(optionsSchema)) throw problem(`${at} (${type}).optionsSchema must be a JSON Schema object, e.g. {type: 'object', properties: {}}`, optionsSchema);
+    if (typeof create !== 'function') throw problem(`${at} (${type}).create must be a function (options, ctx) => Notifier`, create);
+    return Object.freeze({ type, description, optionsSchema: frozenJson(optionsSchema, `${at} (${type}).optionsSchema`), create: create as NotifierType['create'] });
+  });
+  return Object.freeze(out);
+}
+
+/** A deep-frozen copy of plain JSON data: the host compiles it later, so the author's object may not change it. */
+function frozenJson(value: Record<string, unknown>, where: string): JsonSchema {
+  let copy: unknown;
+  try {
+    copy = JSON.parse(JSON.stringify(value));
+  } catch (e) {
+    throw problem(`${where} must be plain JSON data (${(e as Error).message})`);
+  }
+  const freeze = (v: unknown): unknown => {
+    if (typeof v === 'object' && v !== null) {
+      for (const child of Object.values(v)) freeze(child);
+      Object.freeze(v);
+    }
+    return v;
+  };
+  return freeze(copy) as JsonSchema;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function problem(message: string, ...got: unknown[]): TypeError {
+  const shown = got.length === 0 ? '' : ` (got ${describe(got[0])})`;
+  return new TypeError(`definePlugin: ${message}${shown}`);
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v);
+  return typeof v;
+}
