@@ -5,12 +5,12 @@ import * as yaml from 'js-yaml';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { DaemonClient } from '../adapters/embedded/daemon-client.js';
 import { LoomError } from '../domain/errors.js';
-import type { Project } from '../domain/task.js';
 import { LoomApi } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
 import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
+import { withDirLock } from './dir-lock.js';
 
 export interface ConnectorOptions {
   env: NodeJS.ProcessEnv;
@@ -111,22 +111,25 @@ export class AppConnector implements LoomConnector {
     const gitignore = join(loomDir, '.gitignore');
     if (!existsSync(gitignore)) writeFileSync(gitignore, '# the embedded database and daemon files stay local\ndata/\ndaemon.*\n');
     const configPath = join(dir, PROJECT_CONFIG);
-    const config = loadConfig(dir, this.o.env);
-    const { api, mode } = await this.apiFor(config);
+    const { api, mode } = await this.apiFor(loadConfig(dir, this.o.env));
     try {
-      if (config.project !== null) {
-        // Idempotent: the project of the config exists (again) in this database.
-        const project = await api.getProject({ project_id: config.project.id }).catch(async (e: unknown) => {
-          if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return api.createProject({ id: config.project!.id, name: config.project!.name });
-          throw e;
-        });
-        return { project, created: false, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
-      }
-      const project = await api.createProject({ name: opts.name ?? basename(dir) });
-      const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
-      const text = yaml.dump({ project: { id: project.id, name: project.name }, ...existing }, { lineWidth: 100 });
-      writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
-      return { project, created: true, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
+      // Several inits at once in one directory take turns: the first creates the project, the others find it.
+      return await withDirLock(join(loomDir, 'init.lock'), async () => {
+        const config = loadConfig(dir, this.o.env);
+        if (config.project !== null) {
+          // Idempotent: the project of the config exists (again) in this database.
+          const project = await api.getProject({ project_id: config.project.id }).catch(async (e: unknown) => {
+            if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return api.createProject({ id: config.project!.id, name: config.project!.name });
+            throw e;
+          });
+          return { project, created: false, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
+        }
+        const project = await api.createProject({ name: opts.name ?? basename(dir) });
+        const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
+        const text = yaml.dump({ project: { id: project.id, name: project.name }, ...existing }, { lineWidth: 100 });
+        writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
+        return { project, created: true, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
+      });
     } finally {
       await api.close();
     }
