@@ -131,7 +131,7 @@ function readConfigFile(path: string): LoomConfigFile {
     parsed = yaml.load(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new LoomError('CONFIG_INVALID', `${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
-      hint: 'fix the file (or delete it and run `loom init` again)',
+      hint: 'fix the file by hand and keep its project id line: it names the project your tasks are in (deleting the file and running `loom init` would start a new, empty project; `loom init --project ID` reattaches, and `loom project list` shows the ids)',
       details: { file: path },
     });
   }

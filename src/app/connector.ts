@@ -101,7 +101,19 @@ export class AppConnector implements LoomConnector {
     return { api, project: { project_dir: dir, project_id: config.project.id, mode, ...(redis === true ? { redis } : {}) }, events };
   }
 
-  async init(opts: { projectDir?: string; name?: string }): ReturnType<LoomConnector['init']> {
+  async projects(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['projects']> {
+    const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
+    const found = findProjectDir(dir) ?? dir;
+    const config = loadConfig(found, this.o.env);
+    const { api, mode } = await this.apiFor(config);
+    try {
+      return { mode, current: config.project?.id ?? null, projects: await api.projects({}) };
+    } finally {
+      await api.close();
+    }
+  }
+
+  async init(opts: { projectDir?: string; name?: string; project?: string }): ReturnType<LoomConnector['init']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
     const loomDir = join(dir, '.loom');
     checkMcpJson(dir); // refuse before anything is created, not halfway
@@ -116,6 +128,30 @@ export class AppConnector implements LoomConnector {
       // Several inits at once in one directory take turns: the first creates the project, the others find it.
       return await withDirLock(join(loomDir, 'init.lock'), async () => {
         const config = loadConfig(dir, this.o.env);
+        if (opts.project !== undefined) {
+          // Reattach: the project must exist in this database; the config is rewritten to name it, other keys kept.
+          const project = await api.getProject({ project_id: opts.project }).catch((e: unknown) => {
+            if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') {
+              throw new LoomError('PROJECT_NOT_FOUND', `no project ${opts.project} in this database`, {
+                hint: '`loom project list` shows the projects this directory\'s database holds (server mode: check LOOM_DATABASE_URL)',
+                details: { project_id: opts.project },
+              });
+            }
+            throw e;
+          });
+          const previous = config.project?.id;
+          const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
+          const text = yaml.dump({ ...existing, project: { id: project.id, name: project.name } }, { lineWidth: 100 });
+          writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
+          return {
+            project,
+            created: false,
+            ...(previous !== undefined && previous !== project.id ? { previous_project: previous } : {}),
+            config_path: configPath,
+            mode,
+            claude_code: this.setUpClaudeCode(dir),
+          };
+        }
         if (config.project !== null) {
           // Idempotent: the project of the config exists (again) in this database.
           const project = await api.getProject({ project_id: config.project.id }).catch(async (e: unknown) => {

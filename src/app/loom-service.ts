@@ -70,6 +70,10 @@ export class LoomService implements LoomApi {
   async getProject(input: { project_id: string }): Promise<Project> {
     return this.project('getProject', input);
   }
+  async projects(input: Parameters<LoomApi['projects']>[0]): ReturnType<LoomApi['projects']> {
+    validateInput('projects', input);
+    return this.d.store.projects();
+  }
   async createTask(input: Parameters<LoomApi['createTask']>[0]): Promise<Task> {
     await this.project('createTask', input);
     this.contextSize('createTask', input.context);

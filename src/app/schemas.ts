@@ -29,6 +29,7 @@ const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease
 export const API_SCHEMAS = {
   createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
   getProject: obj({ project_id: projectId }, ['project_id']),
+  projects: obj({}, []),
   createTask: obj(
     {
       project_id: projectId,

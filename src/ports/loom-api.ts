@@ -15,6 +15,8 @@ import type { SkillStat } from './task-store.js';
 export interface LoomApi {
   createProject(input: { name: string; id?: string }): Promise<Project>;
   getProject(input: { project_id: string }): Promise<Project>;
+  /** Every project in this database with its task counts (to find a project a directory lost track of). */
+  projects(input: Record<string, never>): Promise<Array<Project & { counts: Partial<Record<TaskStatus, number>> }>>;
   createTask(input: CreateTaskInput): Promise<Task>;
   updateTask(input: UpdateTaskInput): Promise<Task>;
   ready(input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]>;

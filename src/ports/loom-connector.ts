@@ -113,16 +113,24 @@ export interface ServeHttpOptions {
 export interface LoomConnector {
   /** Opens the project found from `projectDir` (or LOOM_PROJECT_DIR, or the cwd). Throws NO_PROJECT when none. */
   open(opts?: { projectDir?: string }): Promise<{ api: LoomApi; project: ProjectContext; events: EventSource }>;
-  /** Creates `.loom/config.yaml` with a new project; a second call returns the existing one. */
-  init(opts: { projectDir?: string; name?: string }): Promise<{
+  /**
+   * Creates `.loom/config.yaml` with a new project; a second call returns the
+   * existing one. With `project`, attaches the directory to that existing
+   * project of the database instead (a lost or rewritten config).
+   */
+  init(opts: { projectDir?: string; name?: string; project?: string }): Promise<{
     project: Project;
     created: boolean;
+    /** With `project`: the project the config named before, when it named another. */
+    previous_project?: string;
     config_path: string;
     mode: StorageMode;
     /** What init did to the Claude Code files of the project. */
     claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; agents_md: 'created' | 'updated' | 'unchanged' };
   }>;
   migrate(opts?: { projectDir?: string }): Promise<{ applied: string[]; version: number }>;
+  /** Every project of the database this directory's config points at, with counts; works without a project in the config. */
+  projects(opts?: { projectDir?: string }): Promise<{ mode: StorageMode; current: string | null; projects: Array<Project & { counts: Partial<Record<string, number>> }> }>;
   daemonStatus(opts?: { projectDir?: string }): Promise<DaemonStatus>;
   daemonStop(opts?: { projectDir?: string }): Promise<{ stopped: boolean; data_dir: string }>;
   /**

@@ -99,6 +99,8 @@ export interface TaskStore {
   /** Tasks still blocked on dependencies although one of them failed or was cancelled (a backstop). */
   orphanedDependents(projectId: string | null, limit: number): Promise<Task[]>;
   projectIds(): Promise<string[]>;
+  /** Every project of the database with its task counts by status, oldest first. */
+  projects(): Promise<Array<Project & { counts: Partial<Record<TaskStatus, number>> }>>;
   /** Reads agents' last-seen times from the event log since the last sync (off the hot path). */
   syncAgents(projectId: string): Promise<void>;
   agents(projectId: string): Promise<Array<{ agent_id: string; first_seen: string; last_seen: string; claims: string[] }>>;

@@ -41,6 +41,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
   const defaults: ApiMethods = {
     createProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
     getProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
+    projects: async () => [],
     createTask: async (input) => task({ title: input.title, origin: input.origin }),
     updateTask: async () => task(),
     ready: async () => [],

@@ -32,6 +32,7 @@ import { SkillsNewCommand } from './commands/skills-new.command.js';
 import { SkillsRenderCommand } from './commands/skills-render.command.js';
 import { SkillsShowCommand } from './commands/skills-show.command.js';
 import { SkillsStatsCommand } from './commands/skills-stats.command.js';
+import { ProjectListCommand } from './commands/project-list.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
 import { UpCommand } from './commands/up.command.js';
@@ -74,6 +75,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsRenderCommand,
   SkillsNewCommand,
   SkillsStatsCommand,
+  ProjectListCommand,
   WorkflowListCommand,
   WorkflowShowCommand,
   WorkflowNewCommand,

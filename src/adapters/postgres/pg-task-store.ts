@@ -304,6 +304,15 @@ export class PgTaskStore implements TaskStore {
     return r.rows.map(toTask);
   }
 
+  async projects(): Promise<Array<Project & { counts: Partial<Record<TaskStatus, number>> }>> {
+    const r = await this.q(
+      `SELECT p.id, p.name, p.created_at,
+              COALESCE((SELECT jsonb_object_agg(s.status, s.n) FROM (SELECT t.status, count(*)::int AS n FROM tasks t WHERE t.project_id = p.id GROUP BY t.status) s), '{}') AS counts
+         FROM projects p ORDER BY p.created_at, p.id`,
+    );
+    return r.rows.map((row) => ({ id: row.id, name: row.name, created_at: new Date(row.created_at).toISOString(), counts: row.counts }));
+  }
+
   async projectIds(): Promise<string[]> {
     const r = await this.q('SELECT id FROM projects ORDER BY id');
     return r.rows.map((row) => row.id as string);

@@ -7,23 +7,30 @@ export class InitCommand extends LoomCommand {
   static override usage = Command.Usage({
     description: 'Create a Loom project in this directory',
     details: `
-      Writes \`.loom/config.yaml\` with a new project (and the Claude Code \`.mcp.json\` entry). Running it again is safe: the existing project is kept and reported.
+      Writes \`.loom/config.yaml\` with a new project (and the Claude Code \`.mcp.json\` entry). Running it again is safe: the existing project is kept and reported, also when several run at once.
+
+      With \`--project ID\`, attaches this directory to a project that already exists in its database (after the config was lost or rewritten): \`loom project list\` shows them.
     `,
     examples: [
       ['Create a project named after the directory', '$0 init'],
       ['Create a project with a name', '$0 init --name "payments service"'],
+      ['Attach this directory to an existing project', '$0 init --project prj-1a2b3c4d5e6f'],
     ],
   });
 
   name = Option.String('--name', { description: 'The project name (default: the directory name)' });
+  project = Option.String('--project', { description: 'Attach to this existing project instead of creating one' });
 
   async execute(): Promise<number> {
     const result = await this.context.connector.init({
       ...this.connectOptions(),
       ...(this.name === undefined ? {} : { name: this.name }),
+      ...(this.project === undefined ? {} : { project: this.project }),
     });
     this.emit(result, () => [
-      `${result.created ? 'created project' : 'project already exists:'} ${result.project.name} (${result.project.id})`,
+      this.project !== undefined
+        ? `attached to project ${result.project.name} (${result.project.id})${result.previous_project === undefined ? '' : `; the config named ${result.previous_project} before (still in the database)`}`
+        : `${result.created ? 'created project' : 'project already exists:'} ${result.project.name} (${result.project.id})`,
       `config  ${result.config_path}`,
       `mode    ${result.mode}`,
       ...(result.claude_code === undefined
