@@ -102,7 +102,7 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     const m = await migrate(pglite.pool);
     info.schema_version = m.version;
     info.migrations_applied = m.applied;
-    const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false, skills: { projectDir, env }, projectDirOf: config.project?.id ?? null });
+    const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false, skills: { projectDir, env, plugins: config.plugins }, projectDirOf: config.project?.id ?? null });
     resolveEvents(container.get(EventBus));
     const service = container.get(LoomApi) as LoomService;
     router = startNotifiers(config, container.get(EventBus), log);
