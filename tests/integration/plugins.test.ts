@@ -130,6 +130,8 @@ describe('plugin discovery', () => {
     expect(problems.filter((p) => p.code === 'PLUGIN_NOT_A_PLUGIN').map((p) => p.package)).toEqual(['.']);
     expect(problems.filter((p) => p.severity === 'warning')).toEqual([expect.objectContaining({ code: 'PLUGIN_TRUST_UNKNOWN', id: 'nobody', field: 'plugins.trust' })]);
     expect(plugins.find((p) => p.id === 'good' && p.errors.length === 0)?.trusted).toBe(true);
+    // Trust names an id: the plugin refused for taking that id is not trusted with it.
+    expect(plugins.find((p) => p.package === 'loom-plugin-good-copy')?.trusted).toBe(false);
     for (const p of problems) {
       expect(p.code).toMatch(/^PLUGIN_[A-Z_]+$/);
       expect(p.hint.length).toBeGreaterThan(0);

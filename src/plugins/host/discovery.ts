@@ -52,7 +52,8 @@ export function discoverPlugins(o: DiscoverOptions): PluginDiscovery {
     cache.set(key, found);
   }
   const trust = new Set(o.trust ?? []);
-  const plugins = found.plugins.map((p) => ({ ...p, trusted: trust.has(p.id) }));
+  // Trust names an id: a plugin refused for a taken id is not the one trusted.
+  const plugins = found.plugins.map((p) => ({ ...p, trusted: trust.has(p.id) && !p.errors.some((e) => e.code === 'PLUGIN_DUPLICATE_ID') }));
   const problems = [...found.problems];
   for (const id of trust) {
     if (plugins.some((p) => p.id === id)) continue;

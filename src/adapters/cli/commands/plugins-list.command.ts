@@ -5,7 +5,7 @@ import { renderTable } from '../output.js';
 
 /** What a plugin adds: `2 skills, 1 workflow, code`, or why it adds nothing. */
 export function contributes(p: PluginInfo): string {
-  if (!p.active) return p.api_fits ? 'nothing (broken)' : 'nothing (API does not fit)';
+  if (!p.active) return p.errors.some((e) => e.code !== 'PLUGIN_API_MISMATCH') ? 'nothing (broken)' : 'nothing (API does not fit)';
   const parts = [`${p.contributes.skills} skill${p.contributes.skills === 1 ? '' : 's'}`, `${p.contributes.workflows} workflow${p.contributes.workflows === 1 ? '' : 's'}`];
   if (p.contributes.code) parts.push(p.trusted ? 'code' : 'code (not run: untrusted)');
   return parts.join(', ');
@@ -39,10 +39,10 @@ export class PluginsListCommand extends LoomCommand {
             { header: 'ID', value: (p) => p.id },
             { header: 'PACKAGE', value: (p) => `${p.package}@${p.version}` },
             { header: 'SOURCE', value: (p) => p.source },
-            { header: 'API', value: (p) => `${p.api_version ?? '-'} ${p.api_fits ? 'fits' : 'does not fit'}` },
+            { header: 'API', value: (p) => (p.api_version === null ? '-' : `${p.api_version} ${p.api_fits ? 'fits' : 'does not fit'}`) },
             { header: 'TRUST', value: trustLabel },
             { header: 'CONTRIBUTES', value: contributes },
-            { header: 'ERRORS', value: (p) => (p.errors.length === 0 ? '-' : p.errors.map((e) => e.code).join(', ')) },
+            { header: 'ERRORS', value: (p) => (p.errors.length === 0 ? '-' : [...new Set(p.errors.map((e) => e.code))].join(', ')) },
           ]),
       ...(list.problems.length === 0 ? [] : ['', `problems (${list.problems.length}):`, ...list.problems.map((p) => `  ${problemLine(p)}`)]),
     ]);
