@@ -71,3 +71,13 @@ export function listPlugins(o: PluginScope): PluginList {
   });
   return { api_version: PLUGIN_API_VERSION, plugins: infos, problems };
 }
+
+/** One log line for a process that serves plugin content: what was found and every problem (null: no plugins, no problems). */
+export function pluginsLogLine(o: PluginScope): string | null {
+  if (!hasScope(o)) return null;
+  const { plugins, problems } = discoverFor(o);
+  if (plugins.length === 0 && problems.length === 0) return null;
+  const active = plugins.filter(pluginIsActive).map((p) => p.id);
+  const head = `plugins: ${active.length === 0 ? 'none in use' : active.join(', ')}`;
+  return problems.length === 0 ? head : `${head}; ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.map((p) => `${p.code} ${p.message}`).join('; ')}`;
+}

@@ -3,9 +3,10 @@
  * the good fixture plugin in plugins.paths lists it untrusted (no code runs),
  * serves its skill in `loom skills list` and its workflow in `loom workflow
  * list` (namespaced good/...), shows it in `loom plugins info` and counts it
- * in `loom doctor`; a broken plugin next to it is reported, not fatal.
+ * in `loom doctor`; a broken plugin next to it is reported (also in the
+ * daemon's log), not fatal.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,8 @@ describe('loom plugins (built binary, embedded project)', () => {
     expect(workflows.workflows).toContainEqual(expect.objectContaining({ name: 'good/review_flow', source: 'plugin:good' }));
     const dry = await json(['workflow', 'run', 'good/review_flow', '--input', 'change=x', '--dry-run', '--json']);
     expect(dry.stage).toBe('dry_run');
+    // The daemon that serves them said once what it found.
+    expect(readFileSync(join(dir, '.loom', 'daemon.log'), 'utf8')).toMatch(/plugins: good; 1 problem: PLUGIN_API_MISMATCH loom-plugin-api-out-of-range/);
   }, TEST_TIMEOUT_MS);
 
   it('doctor has a plugins line naming the problem', async () => {
