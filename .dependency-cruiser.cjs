@@ -6,6 +6,8 @@
  *   ports    import only domain and ports (+ `inversify`, for ServiceIdentifier types only)
  *   adapters import their own folder, ports, domain, npm packages and node builtins;
  *            never app, never another adapter
+ *   plugins  (src/plugins: the plugin host, the API version) import src/plugins, ports, domain,
+ *            npm packages and node builtins; never app, never adapters (app wires them in)
  *   app      is imported by nobody but app itself (and bin/)
  *   src/plugins/api.ts (the public plugin API) imports at run time only src/plugins/api-version.ts
  *   no import cycles
@@ -60,6 +62,15 @@ module.exports = {
         'adapters have their own rules above; this catches the rest, e.g. src/plugins).',
       from: { path: '^src/adapters/' },
       to: { path: '^src/', pathNot: ['^src/(adapters|app|ports|domain)/'] },
+    },
+    {
+      name: 'plugins-only-to-plugins-ports-and-domain',
+      severity: 'error',
+      comment:
+        'src/plugins (discovery, the manifest, the API version) imports only src/plugins, src/ports, src/domain, npm ' +
+        'packages and node builtins; the composition root in src/app turns what it finds into sources.',
+      from: { path: '^src/plugins/' },
+      to: { path: '^src/', pathNot: ['^src/(plugins|ports|domain)/'] },
     },
     {
       name: 'app-only-from-app',

@@ -22,6 +22,8 @@ export interface LoomConfigFile {
   mcp?: { tools?: string[] };
   serve?: { token?: string; host?: string; port?: number };
   notifications?: NotifiersConfigFile;
+  /** Plugin package folders to load (relative to the project), and the plugin ids whose code may run. */
+  plugins?: { paths?: string[]; trust?: string[] };
   orchestration?: {
     tick_seconds?: number;
     stuck_after_seconds?: number;
@@ -46,6 +48,8 @@ export interface LoomConfig {
   orchestration: { tick_seconds: number };
   /** Notifiers and which events each gets (the project file's section replaces the user file's). */
   notifications: NotifiersConfigFile;
+  /** Plugins: extra package folders (resolved against the project) and the trusted ids. */
+  plugins: { paths: string[]; trust: string[] };
   /** Where each part came from, for `loom doctor` and error messages. */
   sources: string[];
 }
@@ -86,6 +90,14 @@ const CONFIG_SCHEMA = {
     },
     daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
     notifications: NOTIFIERS_CONFIG_SCHEMA,
+    plugins: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        paths: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1024 }, maxItems: 100 },
+        trust: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' }, maxItems: 100, uniqueItems: true },
+      },
+    },
     orchestration: {
       type: 'object',
       additionalProperties: false,
@@ -216,6 +228,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       serve: { ...acc.serve, ...l.serve },
       redis: { ...acc.redis, ...l.redis },
       orchestration: { ...acc.orchestration, ...l.orchestration },
+      plugins: { ...acc.plugins, ...l.plugins },
     }),
     {},
   );
@@ -244,6 +257,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
     },
     orchestration: { tick_seconds: merged.orchestration?.tick_seconds ?? 5 },
     notifications: merged.notifications ?? {},
+    plugins: { paths: merged.plugins?.paths ?? [], trust: merged.plugins?.trust ?? [] },
     sources,
   };
 }

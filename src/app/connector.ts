@@ -80,7 +80,7 @@ export class AppConnector implements LoomConnector {
       // With Redis, every process hears every other's events (through the
       // outbox relay) and `ready` reads the cache; without it, a process
       // hears its own events only and reads Postgres.
-      const skills = { projectDir: config.project_dir, env: this.o.env };
+      const skills = { projectDir: config.project_dir, env: this.o.env, plugins: config.plugins };
       const projectDirOf = config.project?.id ?? null;
       const container =
         config.redis_url === null
@@ -260,6 +260,13 @@ export class AppConnector implements LoomConnector {
     const dir = this.projectDir(opts.projectDir);
     const { writeWorkflowSkeleton } = await import('./workflows/workflow-skeleton.js');
     return writeWorkflowSkeleton(dir, opts.name);
+  }
+
+  async plugins(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['plugins']> {
+    const dir = this.projectDir(opts.projectDir);
+    const config = loadConfig(dir, this.o.env);
+    const { listPlugins } = await import('./plugins.js');
+    return listPlugins({ projectDir: dir, env: this.o.env, plugins: config.plugins });
   }
 
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {

@@ -102,7 +102,10 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     const m = await migrate(pglite.pool);
     info.schema_version = m.version;
     info.migrations_applied = m.applied;
-    const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false, skills: { projectDir, env }, projectDirOf: config.project?.id ?? null });
+    const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false, skills: { projectDir, env, plugins: config.plugins }, projectDirOf: config.project?.id ?? null });
+    const { pluginsLogLine } = await import('./plugins.js'); // loaded with the container already
+    const pluginLine = pluginsLogLine({ projectDir, env, plugins: config.plugins });
+    if (pluginLine !== null) log(pluginLine);
     resolveEvents(container.get(EventBus));
     const service = container.get(LoomApi) as LoomService;
     router = startNotifiers(config, container.get(EventBus), log);

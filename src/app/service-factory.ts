@@ -16,6 +16,7 @@ import { standardSkillSources } from './skills/skill-sources.js';
 import { standardWorkflowSources, WorkflowRegistry } from './workflows/workflow-registry.js';
 import { WorkflowSource } from '../ports/workflow-source.js';
 import { LoomService } from './loom-service.js';
+import type { PluginSettings } from './plugins.js';
 import { OutboxRelay, RelayedEventBus } from './relay.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
 import { RecentTasks } from './use-cases/recent-tasks.js';
@@ -41,9 +42,11 @@ export interface ServiceOptions {
   /**
    * Where skills come from: the project's directory and the environment
    * (LOOM_HOME, HOME) for the standard sources, or the sources themselves
-   * (tests). Builtin skills only when neither is given.
+   * (tests). Builtin skills only when neither is given. `plugins` (config
+   * `plugins`): more plugin folders, and the trusted ids; the plugins of the
+   * project's package.json and the user folder are discovered either way.
    */
-  skills?: { projectDir?: string | null; env?: NodeJS.ProcessEnv } | { sources: SkillSource[] };
+  skills?: { projectDir?: string | null; env?: NodeJS.ProcessEnv; plugins?: PluginSettings } | { sources: SkillSource[] };
   /** Where workflows come from (default: the standard sources of the skills' projectDir and env; builtin only for `{sources}` skills). */
   workflows?: { sources: WorkflowSource[] };
   /** The project's directory, where spec files are read (default: the skills' projectDir). */

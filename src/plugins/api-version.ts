@@ -1,6 +1,7 @@
 /**
  * The version of the public plugin API (`loom-agents/plugin`), semver. The host
  * checks each plugin's `loom.apiVersion` range against it before loading the
- * plugin; see src/plugins/api.ts for what counts as a breaking change.
+ * plugin (a range that does not admit it: listed, contributing nothing); see
+ * src/plugins/api.ts for what counts as a breaking change.
  */
 export const PLUGIN_API_VERSION = '1.0.0';

@@ -105,6 +105,60 @@ export interface ServeHttpOptions {
   log: (line: string) => void;
 }
 
+/** Where a plugin was found: the project's package.json, the user plugin folder, or config `plugins.paths`. */
+export type PluginOrigin = 'project' | 'user' | 'path';
+
+/** A problem with a plugin (or with plugin config): a stable code, what is wrong, and how to fix it. */
+export interface PluginProblem {
+  /** The package name (or, when it has none, its directory). */
+  package: string;
+  id?: string;
+  /** The manifest field at fault, e.g. `loom.skills`. */
+  field?: string;
+  code: string;
+  message: string;
+  hint: string;
+  /** `warning`: nothing is skipped (a trust entry naming no plugin). */
+  severity: 'error' | 'warning';
+}
+
+/** One discovered plugin package: what its manifest says and whether Loom uses it. */
+export interface DiscoveredPlugin {
+  id: string;
+  package: string;
+  version: string;
+  /** Its directory (real path). */
+  dir: string;
+  source: PluginOrigin;
+  /** The plugin API range its manifest asks for (null when the manifest has none). */
+  api_version: string | null;
+  /** Whether the host's plugin API version falls in that range. */
+  api_fits: boolean;
+  /** Listed in config `plugins.trust` (code runs only for trusted plugins). */
+  trusted: boolean;
+  /** Absolute folders and entry, or null when the manifest declares none. */
+  skills: string | null;
+  workflows: string | null;
+  main: string | null;
+  /** Its own problems: with any error it contributes nothing. */
+  errors: PluginProblem[];
+}
+
+/** A plugin as `loom plugins list` shows it: what it contributes. */
+export interface PluginInfo extends DiscoveredPlugin {
+  /** Whether its skills and workflows are served (the API fits and it has no errors). */
+  active: boolean;
+  contributes: { skills: number; workflows: number; code: boolean };
+}
+
+export interface PluginList {
+  /** The host's plugin API version. */
+  api_version: string;
+  plugins: PluginInfo[];
+  /** Every problem: each plugin's errors and the config's (trust entries naming no plugin). */
+  problems: PluginProblem[];
+}
+
 /**
  * What the driving adapters (CLI, MCP) need from the composition root:
  * open a project's API in the configured storage mode, and the operator
@@ -162,6 +216,8 @@ export interface LoomConnector {
   newSkill(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }>;
   /** `loom workflow new`: writes a valid, commented workflow skeleton to the project's .loom/workflows/NAME.yaml; never overwrites. */
   newWorkflow(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }>;
+  /** `loom plugins list/info`: the plugins discovered for the project (no plugin code runs), with every problem. */
+  plugins(opts?: { projectDir?: string }): Promise<PluginList>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
   /** `loom up`: Postgres and Redis in Docker for this project, migrated, their URLs written to the config; prints through `out`. */

@@ -23,6 +23,8 @@ import { InitCommand } from './commands/init.command.js';
 import { McpCommand } from './commands/mcp.command.js';
 import { MigrateCommand } from './commands/migrate.command.js';
 import { OrchestrateCommand } from './commands/orchestrate.command.js';
+import { PluginsInfoCommand } from './commands/plugins-info.command.js';
+import { PluginsListCommand } from './commands/plugins-list.command.js';
 import { ReadyCommand } from './commands/ready.command.js';
 import { RedriveCommand } from './commands/redrive.command.js';
 import { ResolveCommand } from './commands/resolve.command.js';
@@ -76,6 +78,8 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsNewCommand,
   SkillsStatsCommand,
   ProjectListCommand,
+  PluginsListCommand,
+  PluginsInfoCommand,
   WorkflowListCommand,
   WorkflowShowCommand,
   WorkflowNewCommand,

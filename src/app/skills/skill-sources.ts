@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { builtinSkillsDir, DirectorySkillSource } from '../../adapters/skills/directory-skill-source.js';
 import { SKILL_PRECEDENCE, type SkillSource } from '../../ports/skill-source.js';
+import { pluginSkillSources, type PluginScope } from '../plugins.js';
 
 /** The user's Loom folder: LOOM_HOME, else ~/.loom (as config.ts reads it). */
 export const loomHome = (env: NodeJS.ProcessEnv): string => env.LOOM_HOME ?? join(env.HOME ?? homedir(), '.loom');
@@ -10,11 +11,12 @@ export const userSkillsDir = (env: NodeJS.ProcessEnv): string => join(loomHome(e
 export const projectSkillsDir = (projectDir: string): string => join(projectDir, '.loom', 'skills');
 
 /**
- * The standard sources: builtin, the user's ~/.loom/skills and the project's
- * .loom/skills (plugins add theirs through the same multi-binding).
+ * The standard sources: builtin, the plugins discovered for the project and
+ * the user (their skills namespaced `<id>/<name>`), the user's ~/.loom/skills
+ * and the project's .loom/skills.
  */
-export function standardSkillSources(o: { projectDir?: string | null; env?: NodeJS.ProcessEnv } = {}): SkillSource[] {
-  const sources: SkillSource[] = [new DirectorySkillSource('builtin', builtinSkillsDir(), SKILL_PRECEDENCE.builtin)];
+export function standardSkillSources(o: PluginScope = {}): SkillSource[] {
+  const sources: SkillSource[] = [new DirectorySkillSource('builtin', builtinSkillsDir(), SKILL_PRECEDENCE.builtin), ...pluginSkillSources(o)];
   if (o.env !== undefined) sources.push(new DirectorySkillSource('user', userSkillsDir(o.env), SKILL_PRECEDENCE.user));
   if (o.projectDir !== undefined && o.projectDir !== null) sources.push(new DirectorySkillSource('project', projectSkillsDir(o.projectDir), SKILL_PRECEDENCE.project));
   return sources;

@@ -6,14 +6,15 @@ import type { WorkflowSource } from '../../ports/workflow-source.js';
 import { FileCatalog, type Catalog } from '../catalog/file-catalog.js';
 import { SKILL_REF_PATTERN } from '../skills/skill-file.js';
 import { loomHome } from '../skills/skill-sources.js';
+import { pluginWorkflowSources, type PluginScope } from '../plugins.js';
 import { parseWorkflowFile, type Workflow } from './workflow-file.js';
 
 const YAML = ['.yaml', '.yml'];
 export const projectWorkflowsDir = (projectDir: string): string => join(projectDir, '.loom', 'workflows');
 
-/** The standard workflow sources: builtin, the user's ~/.loom/workflows and the project's .loom/workflows. */
-export function standardWorkflowSources(o: { projectDir?: string | null; env?: NodeJS.ProcessEnv } = {}): WorkflowSource[] {
-  const sources: WorkflowSource[] = [new DirectorySkillSource('builtin', builtinWorkflowsDir(), SKILL_PRECEDENCE.builtin, undefined, YAML)];
+/** The standard workflow sources: builtin, the plugins' (namespaced `<id>/<name>`), the user's ~/.loom/workflows and the project's .loom/workflows. */
+export function standardWorkflowSources(o: PluginScope = {}): WorkflowSource[] {
+  const sources: WorkflowSource[] = [new DirectorySkillSource('builtin', builtinWorkflowsDir(), SKILL_PRECEDENCE.builtin, undefined, YAML), ...pluginWorkflowSources(o)];
   if (o.env !== undefined) sources.push(new DirectorySkillSource('user', join(loomHome(o.env), 'workflows'), SKILL_PRECEDENCE.user, undefined, YAML));
   if (o.projectDir !== undefined && o.projectDir !== null) {
     sources.push(new DirectorySkillSource('project', projectWorkflowsDir(o.projectDir), SKILL_PRECEDENCE.project, undefined, YAML));
