@@ -206,7 +206,7 @@ export function decideDone(task: Task, token: string, agentId: string, output: J
     if (output !== undefined && canonicalJson(output) !== canonicalJson(task.output ?? {})) {
       throw new LoomError('CONFLICT', `task ${task.id} is already done under this lease, with another output: yours was not recorded`, {
         hint: `read what was recorded with \`loom status ${task.id}\` (MCP: loom_status); to add to it, message the team or create a follow-up task that depends on ${task.id}`,
-        details: { task_id: task.id, done_by: task.assignee },
+        details: { task_id: task.id, done_by: task.assignee, already_done: true },
       });
     }
     return { task, events: [], already_done: true };

@@ -268,11 +268,12 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
 
       it('re-orders ready work when a priority changes', async () => {
         const p = await newProject();
-        const a = await create(p, 'A');
-        const b = await create(p, 'B');
-        expect(await readyIds(p)).toEqual([a.id, b.id]);
-        await api().updateTask({ project_id: p, task_id: b.id, priority: 'p0' });
-        expect(await readyIds(p)).toEqual([b.id, a.id]);
+        await create(p, 'A');
+        await create(p, 'B');
+        // Two creates in one millisecond tie on age and fall back to id order: take the order the store gives.
+        const [first, second] = await readyIds(p);
+        await api().updateTask({ project_id: p, task_id: second!, priority: 'p0' });
+        expect(await readyIds(p)).toEqual([second, first]);
       });
 
       it('refuses a dependency change that closes a cycle with DEPENDENCY_CYCLE naming it, and changes nothing', async () => {
@@ -659,15 +660,16 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
         expect((await get(p, outer.id)).status).toBe('done');
       });
 
-      it('answers the same lease again with already_done and changes nothing', async () => {
+      it('answers the same lease again with already_done and changes nothing; another output under it is a CONFLICT', async () => {
         const p = await newProject();
         const a = await create(p, 'A');
         const c = await claim(p, a.id);
         const lease = { project_id: p, task_id: a.id, agent_id: AGENT, lease_token: c.lease.token };
         await api().done({ ...lease, output: { n: 1 } });
         const before = await footprint(p);
-        const again = await api().done({ ...lease, output: { n: 2 } });
+        const again = await api().done({ ...lease, output: { n: 1 } });
         expect(again).toMatchObject({ already_done: true, unblocked: [], completed_epics: [], task: { status: 'done', output: { n: 1 } } });
+        await expect(api().done({ ...lease, output: { n: 2 } })).rejects.toMatchObject({ code: 'CONFLICT', details: { already_done: true } });
         expect(await footprint(p)).toEqual(before);
       });
     });

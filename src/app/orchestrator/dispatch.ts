@@ -230,8 +230,11 @@ async function record(
       case 'exited':
         if (outcome.code === 0) {
           // Fenced by the lease: if the process already reported done through the CLI with it, this
-          // changes nothing (already_done) and its own report and output stand.
-          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout) }));
+          // changes nothing (already_done, or CONFLICT when its output differs from stdout's) and its own report and output stand.
+          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout) })).catch((e: unknown) => {
+            if (LoomError.is(e) && e.code === 'CONFLICT' && e.details?.already_done === true) return { already_done: true };
+            throw e;
+          });
           result.done.push(task.id);
           o.log(`${task.id} done${r.already_done ? ' (reported by its process)' : ''}`);
           return;
