@@ -48,6 +48,7 @@ export class AppConnector implements LoomConnector {
     return new DaemonClient({
       socketPath: daemonSocketPath(join(loomDir, 'data')),
       token: daemonToken(loomDir),
+      readToken: () => daemonToken(loomDir),
       spawnDaemon: () => {
         const logFd = openSync(join(loomDir, 'daemon.log'), 'a');
         const child = spawn(process.execPath, [this.o.daemonEntry, 'daemon', 'run', '--project-dir', projectDir], {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
+import { daemonSocketPath, daemonToken, restoreDaemonToken } from '../adapters/embedded/daemon-address.js';
 import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../adapters/embedded/daemon-server.js';
 import type { PglitePool } from '../adapters/embedded/pglite-pool.js';
 import { EventBus } from '../ports/event-bus.js';
@@ -82,6 +82,11 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
       idleTimeoutMs: config.daemon.idle_timeout_seconds * 1000,
       onStop: (reason) => void stop(reason),
       log,
+      onBadToken: () => {
+        const restored = restoreDaemonToken(loomDir, token);
+        if (restored) log('a client had no or another token: wrote .loom/daemon.token back');
+        return restored;
+      },
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {

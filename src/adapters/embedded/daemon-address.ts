@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -55,4 +55,24 @@ export function daemonToken(loomDir: string): string {
     if (Date.now() > deadline) throw new Error(`empty daemon token file ${path}: remove it and retry`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
+}
+
+/**
+ * The daemon's answer to a refused hello: when `.loom/daemon.token` is gone
+ * or holds another token (deleted by hand; a client then made a new one), it
+ * writes its own back (a private temp file renamed over it), so that clients
+ * that re-read it get in. Only the daemon, which holds the directory's
+ * owner lock, does this. Returns whether it rewrote the file.
+ */
+export function restoreDaemonToken(loomDir: string, token: string): boolean {
+  const path = join(loomDir, 'daemon.token');
+  try {
+    if (readFileSync(path, 'utf8').trim() === token) return false;
+  } catch {
+    // missing: write it
+  }
+  const tmp = join(loomDir, `daemon.token.${process.pid}.${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, token, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, path);
+  return true;
 }

@@ -10,6 +10,8 @@ import { jsonLine, LineTooLarge, MAX_LINE_BYTES, onJsonLines, tooLarge } from '.
 export interface DaemonClientOptions {
   socketPath: string;
   token: string;
+  /** Reads the token file again (after the daemon wrote its token back); default: the token stays. */
+  readToken?: () => string;
   /** Starts a daemon for this data directory (detached); called when none answers. */
   spawnDaemon: () => void;
   /** How long to wait for a spawned daemon to answer. */
@@ -148,10 +150,25 @@ export class DaemonClient implements LoomApi, EventSource {
   private conn: Promise<Connection> | null = null;
   private readonly handlers = new Map<string, Set<EventHandler>>();
 
-  constructor(private readonly o: DaemonClientOptions) {}
+  private token: string;
 
-  private open(): Promise<Connection> {
-    return Connection.open(this.o.socketPath, this.o.token, (event) => {
+  constructor(private readonly o: DaemonClientOptions) {
+    this.token = o.token;
+  }
+
+  /** A connection that passed hello; when the daemon wrote its token back (the file was gone or changed), read it once more. */
+  private async open(): Promise<Connection> {
+    try {
+      return await this.connectOnce();
+    } catch (e) {
+      if (!(LoomError.is(e) && e.details?.token_restored === true && this.o.readToken !== undefined)) throw e;
+      this.token = this.o.readToken();
+      return this.connectOnce();
+    }
+  }
+
+  private connectOnce(): Promise<Connection> {
+    return Connection.open(this.o.socketPath, this.token, (event) => {
       for (const h of this.handlers.get(event.project_id) ?? []) {
         try {
           h(event);

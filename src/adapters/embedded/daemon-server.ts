@@ -33,6 +33,8 @@ export interface DaemonServerOptions {
   idleTimeoutMs: number;
   onStop: (reason: 'idle' | 'requested') => void;
   log: (line: string) => void;
+  /** Called on a refused hello: puts the token file right; true when it was rewritten (the client may read it again). */
+  onBadToken?: () => boolean;
 }
 
 export interface DaemonServer {
@@ -110,13 +112,13 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
 
   const serve = (socket: Socket): void => {
     sockets.add(socket);
-    lastActivity = Date.now();
     let authorised = false;
     const subscriptions = new Map<string, () => void>();
     socket.on('close', () => {
       subscriptions.forEach((off) => off());
       sockets.delete(socket);
-      lastActivity = Date.now();
+      // A refused client (a bad token, retried in a loop) does not keep the daemon alive.
+      if (authorised) lastActivity = Date.now();
     });
     socket.on('error', () => socket.destroy());
     onJsonLines(
@@ -135,9 +137,24 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
         if (!authorised) {
           if (req.method === 'hello' && tokenOk((req.params as { token?: unknown })?.token)) {
             authorised = true;
+            lastActivity = Date.now();
             writeJsonLine(socket, { id: req.id, result: { pid: process.pid } });
           } else {
-            writeJsonLine(socket, { id: req.id, error: { code: 'DAEMON_UNAVAILABLE', message: 'bad daemon token', hint: 'the token is in .loom/daemon.token' } });
+            let restored = false;
+            try {
+              restored = o.onBadToken?.() ?? false;
+            } catch (e) {
+              o.log(`could not write the token file back: ${(e as Error).message}`);
+            }
+            writeJsonLine(socket, {
+              id: req.id,
+              error: {
+                code: 'DAEMON_UNAVAILABLE',
+                message: restored ? 'bad daemon token: .loom/daemon.token was gone or changed, and the daemon wrote its token back' : 'bad daemon token',
+                hint: restored ? 'read .loom/daemon.token again and retry' : 'the token is in .loom/daemon.token; if it was changed by hand, `loom daemon stop --force` stops the daemon through its pid',
+                details: { token_restored: restored },
+              },
+            });
             socket.end();
           }
           return;
