@@ -8,6 +8,10 @@ const POLL_MS = 500;
 const BACKLOG = 20;
 /** How far behind the newest event seen a log poll starts, for events that committed late. */
 const LOOK_BACK = 200;
+/** With live pushes, the log is read this often as a backstop (a lost connection, a restarted daemon). */
+const PUSHED_POLL_MS = 2_000;
+/** How long the log may stay unreadable before watch gives up with an error. */
+const GIVE_UP_MS = 60_000;
 
 export class WatchCommand extends LoomCommand {
   static override paths = [['watch']];
@@ -33,9 +37,11 @@ export class WatchCommand extends LoomCommand {
     const seconds = parsePositiveInt('--for', this.for);
     const { api, project, events } = await this.context.connector.open(this.connectOptions());
     const seen = new Set<number>();
+    let newest = 0;
     const print = (e: LoomEvent): void => {
       if (seen.has(e.id)) return; // the same event from the log and from the push
       seen.add(e.id);
+      newest = Math.max(newest, e.id);
       this.context.stdout.write(this.json ? `${JSON.stringify(e)}\n` : `${printable(line(e))}\n`);
     };
     // Listen first, so nothing committed while the log is read is missed.
@@ -61,20 +67,45 @@ export class WatchCommand extends LoomCommand {
       replaying = false;
       early.sort((a, b) => a.id - b.id).forEach(print);
       if (!this.json) this.context.stderr.write(`following ${project.project_id} (${project.mode} mode); Ctrl-C stops\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
+      const failed = await new Promise<string | null>((resolve) => {
+        const stop = (): void => resolve(null);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         if (seconds !== undefined) setTimeout(stop, seconds * 1000);
-        if (!pushed) {
-          // No Redis: read the log. Transactions commit out of id order, so
-          // look back a little behind the newest id seen (printing dedupes).
-          poll = setInterval(() => {
-            const after = Math.max(0, Math.max(0, ...seen) - LOOK_BACK);
-            api.events({ project_id: project.project_id, since: after, limit: 1000 }).then((p) => p.forEach(print), () => undefined);
-          }, POLL_MS);
-        }
+        // Read the log too: without Redis it is the only source; with pushes it fills what a
+        // connection lost (the daemon stopped or died: the next call starts one again, and the
+        // push resubscribes) and keeps this process alive meanwhile. Transactions commit out of
+        // id order, so look back a little behind the newest id seen (printing dedupes).
+        let failing = 0;
+        let busy = false;
+        poll = setInterval(
+          () => {
+            if (busy) return;
+            busy = true;
+            const after = Math.max(0, newest - LOOK_BACK);
+            api
+              .events({ project_id: project.project_id, since: after, limit: 1000 })
+              .then(
+                (p) => {
+                  p.forEach(print);
+                  failing = 0;
+                },
+                (e: unknown) => {
+                  // A minute without an answer: say so and stop with an error, never silently.
+                  if (++failing * (pushed ? PUSHED_POLL_MS : POLL_MS) >= GIVE_UP_MS) resolve(`lost the event log: ${(e as Error)?.message ?? String(e)}`);
+                },
+              )
+              .finally(() => {
+                busy = false;
+              });
+          },
+          pushed ? PUSHED_POLL_MS : POLL_MS,
+        );
       });
+      if (failed !== null) {
+        this.context.stderr.write(`loom watch: ${printable(failed)}; the last event printed was #${newest} (resume with --since ${newest})\n`);
+        return 1;
+      }
     } finally {
       if (poll !== undefined) clearInterval(poll);
       off();
