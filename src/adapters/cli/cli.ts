@@ -35,6 +35,7 @@ import { SkillsRenderCommand } from './commands/skills-render.command.js';
 import { SkillsShowCommand } from './commands/skills-show.command.js';
 import { SkillsStatsCommand } from './commands/skills-stats.command.js';
 import { ProjectListCommand } from './commands/project-list.command.js';
+import { HelpWordCommand } from './commands/help.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
 import { UpCommand } from './commands/up.command.js';
@@ -78,6 +79,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsNewCommand,
   SkillsStatsCommand,
   ProjectListCommand,
+  HelpWordCommand,
   PluginsListCommand,
   PluginsInfoCommand,
   WorkflowListCommand,

@@ -1,0 +1,19 @@
+/** `loom help` and `loom help COMMAND` work as `--help` does (issue 14, item 12). */
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { loom } from '../support/loom-cli.js';
+
+describe('loom help (built binary)', () => {
+  it('lists every command, or shows one in full', async () => {
+    const all = await loom(tmpdir(), ['help']);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/loom workflow run/);
+    expect(all.stdout).toMatch(/loom decompose/);
+    const one = await loom(tmpdir(), ['help', 'workflow', 'run']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/Run a workflow/);
+    expect(one.stdout).toMatch(/Examples/);
+    const unknown = await loom(tmpdir(), ['help', 'no-such-command']);
+    expect(unknown.code).toBe(2);
+  });
+});
