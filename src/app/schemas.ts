@@ -196,6 +196,11 @@ export function validateInput(method: ApiMethod, input: unknown): void {
   if (unsafe !== null) throw validationFailed(`invalid ${method} input: ${unsafe}`, { method });
 }
 
+/** Every task context of a plan (decomposition, workflow run) within the same limit as a single create's. */
+export function checkPlanContexts(method: ApiMethod, tasks: ReadonlyArray<{ key: string; context: unknown }>, maxBytes: number): void {
+  tasks.forEach((t, i) => checkJsonSize(method, `plan.tasks[${i}] (${t.key}).context`, t.context, maxBytes, 'tasks.max_context_bytes'));
+}
+
 /** A JSON body (context, output) over its byte limit is refused, naming the limit and the setting. */
 export function checkJsonSize(method: ApiMethod, field: string, value: unknown, maxBytes: number, setting: string): void {
   if (value === undefined || value === null) return;

@@ -131,6 +131,8 @@ function suite(name: string, open: (projectDir: string) => Promise<Target>): voi
         [{ title: 'big', tasks: Array.from({ length: 10_000 }, (_, i) => ({ key: `k${i}`, title: `t${i}` })) }, 'VALIDATION_FAILED', /at most 2000/],
         [{ title: 'id-key', tasks: [{ key: 'loom-1234abcd', title: 'A' }] }, 'VALIDATION_FAILED', /key/],
         [{ title: 'proto', tasks: [{ key: 'a', title: 'A', __proto__x: 1 }] }, 'VALIDATION_FAILED', /unknown field/],
+        // A plan's contexts have the limit a single create's has (tasks.max_context_bytes, 64 KiB by default).
+        [{ title: 'big', tasks: [{ key: 'a', title: 'A', context: { notes: 'x'.repeat(70_000) } }] }, 'VALIDATION_FAILED', /plan\.tasks\[0\] \(a\)\.context is \d+ bytes/],
       ];
       for (const [plan, code, message] of cases) {
         await expect(dec(p, { goal: 'g', plan }), code).rejects.toMatchObject({ code, message: expect.stringMatching(message), hint: expect.stringContaining('Nothing was written') });

@@ -406,6 +406,7 @@ function suite(name: string, open: (dir: string) => Promise<Target>): void {
         [{ name: 'ship_feature', inputs: { feature: 'x', with_docs: 'maybe' } }, 'VALIDATION_FAILED', /with_docs" must be a boolean/],
         [{ name: 'ship_feature', inputs: { feature: 42 } }, 'VALIDATION_FAILED', /feature" must be a string/],
         [{ name: 'no_such_workflow' }, 'WORKFLOW_NOT_FOUND', /no workflow named no_such_workflow/],
+        [{ name: 'ship_feature', inputs: { feature: 'x'.repeat(70_000) } }, 'VALIDATION_FAILED', /context is \d+ bytes of JSON; at most 65536/],
         [{ name: 'needs_plugin' }, 'SKILL_NOT_FOUND', /step audit \(.*needs_plugin.yaml:5\): no skill named security\/audit/],
         [{ name: '../../etc/passwd' }, 'VALIDATION_FAILED', /name/],
         [{ name: 'change_each_module', inputs: { change: 'x', modules: JSON.stringify(Array.from({ length: 1001 }, (_, i) => `m${i}`)) } }, 'VALIDATION_FAILED', /at most 1000/],

@@ -23,7 +23,7 @@ import type {
   PlannedTaskView,
 } from '../../ports/loom-api.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
-import { describeErrors } from '../schemas.js';
+import { checkPlanContexts, describeErrors } from '../schemas.js';
 import { resolveArguments, renderSkillText } from '../skills/skill-render.js';
 import type { SkillRegistry } from '../skills/skill-registry.js';
 import { skillVariables } from './skills.js';
@@ -208,6 +208,7 @@ export async function decompose(d: DecomposeDeps, project: Project, input: Decom
   }
   validatePlanSchema(input.plan);
   const plan = normalizePlan(input.plan);
+  checkPlanContexts('decompose', plan.tasks, d.settings.max_context_bytes);
   const allowFlat = input.allow_flat === true;
   const shape = checkPlan(plan, { allow_flat: allowFlat });
   const parentId = input.epic_id ?? null;

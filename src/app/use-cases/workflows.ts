@@ -13,6 +13,7 @@ import type {
   WorkflowRunView,
 } from '../../ports/loom-api.js';
 import type { WorkflowRunRecord } from '../../ports/task-store.js';
+import { checkJsonSize, checkPlanContexts } from '../schemas.js';
 import { expandWorkflow } from '../workflows/expand.js';
 import type { Workflow } from '../workflows/workflow-file.js';
 import type { WorkflowRegistry } from '../workflows/workflow-registry.js';
@@ -60,6 +61,9 @@ export async function runWorkflow(d: WorkflowDeps, project: Project, input: RunW
   const wf = await d.workflows.get(input.name);
   const skills = d.skills === undefined ? undefined : new Set((await d.skills.catalog()).skills.map((s) => s.name));
   const run = await expandWorkflow(wf, input.inputs ?? {}, (name) => d.workflows.get(name), skills);
+  // Rendered contexts (and the inputs the epic keeps) within the limit a single create has.
+  checkPlanContexts('runWorkflow', run.plan.tasks, d.settings.max_context_bytes);
+  checkJsonSize('runWorkflow', 'inputs', run.inputs, d.settings.max_context_bytes, 'tasks.max_context_bytes');
   // Workflows may be flat on purpose (independent checks): the edges are the author's, checked at load.
   const shape = checkPlan(run.plan, { allow_flat: true });
   if (input.dry_run === true) {
