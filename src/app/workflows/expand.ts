@@ -100,14 +100,7 @@ function renderTree(value: unknown, scope: Record<string, unknown>): unknown {
 }
 
 function decide(wf: Workflow, step: WorkflowStep, c: CompiledCondition, field: string, inputs: Record<string, unknown>): unknown {
-  if (c.uses.has('outputs')) {
-    throw problem(
-      wf,
-      step,
-      `its ${field} reads the outputs of earlier steps (${c.source}); this version of Loom decides conditions when a run starts, from its inputs only`,
-      'decide it from the inputs, or split the work into two runs',
-    );
-  }
+  // Only conditions on inputs come here: those on earlier outputs are decided when their step is released.
   try {
     return c.evaluate({ inputs });
   } catch (e) {
