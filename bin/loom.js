@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The published entry: the compiled CLI (npm run build writes dist/).
-import { main } from '../dist/src/app/main.js';
+import { main } from '../dist/src/app/entry/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

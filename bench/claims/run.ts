@@ -99,7 +99,7 @@ async function postgres(): Promise<Record<string, unknown>> {
 
 async function embedded(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'loom-bench-'));
-  const entry = fileURLToPath(new URL('../../src/app/main.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../../src/app/entry/main.js', import.meta.url));
   const env = { ...process.env, LOOM_DATABASE_URL: '', LOOM_DAEMON_IDLE_SECONDS: '60' };
   const connector = new AppConnector({ env, cwd: dir, daemonEntry: entry });
   try {

@@ -231,18 +231,18 @@ export class AppConnector implements LoomConnector {
     // Open the project (starting its daemon if needed) while the MCP code loads: both take a while.
     const opening = this.open(opts.projectDir === undefined ? {} : { projectDir: opts.projectDir });
     opening.catch(() => undefined);
-    const { serveMcpStdio } = await import('./mcp-main.js');
+    const { serveMcpStdio } = await import('./entry/mcp-main.js');
     await serveMcpStdio(this, { ...opts, opening, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
   async serveHttp(opts: Parameters<LoomConnector['serveHttp']>[0]): ReturnType<LoomConnector['serveHttp']> {
     const projectDir = this.projectDir(opts.projectDir);
-    const { serveMcpHttp } = await import('./serve-main.js');
+    const { serveMcpHttp } = await import('./entry/serve-main.js');
     return serveMcpHttp(this, { ...opts, projectDir, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
   async orchestrate(opts: Parameters<LoomConnector['orchestrate']>[0]): ReturnType<LoomConnector['orchestrate']> {
-    const { runOrchestrator } = await import('./orchestrate-main.js');
+    const { runOrchestrator } = await import('./entry/orchestrate-main.js');
     return runOrchestrator(this, { ...opts, env: this.o.env });
   }
 
@@ -272,23 +272,25 @@ export class AppConnector implements LoomConnector {
 
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {
     const projectDir = this.projectDir(opts.projectDir);
-    const { runUp } = await import('./compose.js');
+    const { runUp } = await import('./compose/compose.js');
     return runUp(this, { ...opts, projectDir, env: this.o.env });
   }
 
   async down(opts: Parameters<LoomConnector['down']>[0]): ReturnType<LoomConnector['down']> {
     const projectDir = this.projectDir(opts.projectDir);
-    const { runDown } = await import('./compose.js');
+    const { runDown } = await import('./compose/compose.js');
     return runDown({ ...opts, projectDir, env: this.o.env });
   }
 
   async runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }> {
-    const { runDemo } = await import('./demo-main.js');
+    const { runDemo } = await import('./entry/demo-main.js');
     return runDemo(this, { ...opts, loomBin: this.loomBin(), env: this.o.env });
   }
 
   private loomBin(): string {
-    return join(dirname(this.o.daemonEntry), '..', '..', '..', 'bin', 'loom.js');
+    // daemonEntry is <root>/dist/src/app/entry/main.js (built) or <root>/src/app/entry/main.ts (tests): bin/ is beside dist/ and src/.
+    const root = this.o.daemonEntry.replace(/[\\/](dist[\\/])?src[\\/]app[\\/]entry[\\/]main\.[jt]s$/, '');
+    return join(root, 'bin', 'loom.js');
   }
 
   async daemonStop(opts: { projectDir?: string } = {}): Promise<{ stopped: boolean; data_dir: string }> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { daemonSocketPath, daemonToken } from '../../src/adapters/embedded/daemon-address.js';
-import { runDaemon } from '../../src/app/daemon-main.js';
+import { runDaemon } from '../../src/app/entry/daemon-main.js';
 import { ROOT } from '../support/loom-cli.js';
 
 class Exited extends Error {

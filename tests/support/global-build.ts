@@ -20,7 +20,7 @@ function newest(dir: string): number {
  * rebuilds here when src/ is newer than dist/.
  */
 export default function setup(): void {
-  const marker = join(ROOT, 'dist/src/app/main.js');
+  const marker = join(ROOT, 'dist/src/app/entry/main.js');
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(ROOT, 'src'))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 }

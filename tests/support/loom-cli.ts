@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const LOOM_BIN = join(ROOT, 'bin/loom.js');
-export const BUILT_MAIN = join(ROOT, 'dist/src/app/main.js');
+export const BUILT_MAIN = join(ROOT, 'dist/src/app/entry/main.js');
 
 export interface CliResult {
   code: number;

@@ -1,12 +1,12 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { createLoomMcpServer } from '../adapters/mcp/loom-mcp-server.js';
-import { LoomError } from '../domain/errors.js';
-import type { LoomApi } from '../ports/loom-api.js';
-import type { EventSource, LoomConnector, ProjectContext } from '../ports/loom-connector.js';
-import { loadConfig } from './config.js';
-import { projectSkillsDir, userSkillsDir } from './skills/skill-sources.js';
-import { watchSkillFolders } from './skills/skill-watcher.js';
+import { createLoomMcpServer } from '../../adapters/mcp/loom-mcp-server.js';
+import { LoomError } from '../../domain/errors.js';
+import type { LoomApi } from '../../ports/loom-api.js';
+import type { EventSource, LoomConnector, ProjectContext } from '../../ports/loom-connector.js';
+import { loadConfig } from '../config.js';
+import { projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
+import { watchSkillFolders } from '../skills/skill-watcher.js';
 
 const SHUTDOWN_GRACE_MS = 4_000;
 

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { CommandRunner } from '../adapters/runner/command-runner.js';
-import type { LoomConnector } from '../ports/loom-connector.js';
-import type { TickReport } from '../ports/loom-api.js';
-import { loadConfig } from './config.js';
-import { startNotifiers } from './notifications.js';
-import { dispatch, type DispatchResult } from './orchestrator/dispatch.js';
+import { CommandRunner } from '../../adapters/runner/command-runner.js';
+import type { LoomConnector } from '../../ports/loom-connector.js';
+import type { TickReport } from '../../ports/loom-api.js';
+import { loadConfig } from '../config.js';
+import { startNotifiers } from '../notifications.js';
+import { dispatch, type DispatchResult } from '../orchestrator/dispatch.js';
 
 /** What `loom orchestrate` takes (the port's options) plus the environment. */
 export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & { env: NodeJS.ProcessEnv };

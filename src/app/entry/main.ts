@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
-  const [{ buildCli, runCli }, { AppConnector }] = await Promise.all([import('../adapters/cli/cli.js'), import('./connector.js')]);
+  const [{ buildCli, runCli }, { AppConnector }] = await Promise.all([import('../../adapters/cli/cli.js'), import('../connector.js')]);
   const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });
   const colors = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
   return runCli(

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createLoomHttpServer } from '../adapters/mcp/http-server.js';
-import { LoomError } from '../domain/errors.js';
-import type { LoomApi } from '../ports/loom-api.js';
-import type { LoomConnector, ServeHttpOptions } from '../ports/loom-connector.js';
-import { loadConfig, PROJECT_CONFIG } from './config.js';
-import { projectSkillsDir, userSkillsDir } from './skills/skill-sources.js';
-import { watchSkillFolders } from './skills/skill-watcher.js';
+import { createLoomHttpServer } from '../../adapters/mcp/http-server.js';
+import { LoomError } from '../../domain/errors.js';
+import type { LoomApi } from '../../ports/loom-api.js';
+import type { LoomConnector, ServeHttpOptions } from '../../ports/loom-connector.js';
+import { loadConfig, PROJECT_CONFIG } from '../config.js';
+import { projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
+import { watchSkillFolders } from '../skills/skill-watcher.js';
 
 export const tokenRequired = (): LoomError =>
   new LoomError('TOKEN_REQUIRED', 'loom serve needs a bearer token, and none is set (LOOM_TOKEN, or serve.token in a config file)', {

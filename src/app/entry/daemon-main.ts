@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { daemonSocketPath, daemonToken, restoreDaemonToken } from '../adapters/embedded/daemon-address.js';
-import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../adapters/embedded/daemon-server.js';
-import type { PglitePool } from '../adapters/embedded/pglite-pool.js';
-import { EventBus } from '../ports/event-bus.js';
-import { LoomApi } from '../ports/loom-api.js';
-import type { EventSource } from '../ports/loom-connector.js';
-import { loadConfig } from './config.js';
-import type { LoomService } from './loom-service.js';
+import { daemonSocketPath, daemonToken, restoreDaemonToken } from '../../adapters/embedded/daemon-address.js';
+import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../../adapters/embedded/daemon-server.js';
+import type { PglitePool } from '../../adapters/embedded/pglite-pool.js';
+import { EventBus } from '../../ports/event-bus.js';
+import { LoomApi } from '../../ports/loom-api.js';
+import type { EventSource } from '../../ports/loom-connector.js';
+import { loadConfig } from '../config.js';
+import type { LoomService } from '../loom-service.js';
 
 /**
  * The embedded daemon: the one process that owns a project's PGlite
@@ -16,10 +16,10 @@ import type { LoomService } from './loom-service.js';
 export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // The database code loads while the lock is taken: both sit on the cold-start path.
   const loading = Promise.all([
-    import('../adapters/embedded/pglite-pool.js'),
-    import('../adapters/postgres/migrator.js'),
-    import('./service-factory.js'),
-    import('./notifications.js'),
+    import('../../adapters/embedded/pglite-pool.js'),
+    import('../../adapters/postgres/migrator.js'),
+    import('../service-factory.js'),
+    import('../notifications.js'),
   ]);
   loading.catch(() => undefined);
   const config = loadConfig(projectDir, env);
@@ -108,7 +108,7 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     info.schema_version = m.version;
     info.migrations_applied = m.applied;
     const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false, skills: { projectDir, env, plugins: config.plugins }, projectDirOf: config.project?.id ?? null });
-    const { pluginsLogLine } = await import('./plugins.js'); // loaded with the container already
+    const { pluginsLogLine } = await import('../plugins.js'); // loaded with the container already
     const pluginLine = pluginsLogLine({ projectDir, env, plugins: config.plugins });
     if (pluginLine !== null) log(pluginLine);
     resolveEvents(container.get(EventBus));

@@ -4,14 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import * as yaml from 'js-yaml';
 import pg from 'pg';
-import { migrate } from '../adapters/postgres/migrator.js';
-import { LoomError } from '../domain/errors.js';
-import { LoomApi } from '../ports/loom-api.js';
-import type { ComposeDownOptions, ComposeDownResult, ComposeUpOptions, ComposeUpResult, LoomConnector } from '../ports/loom-connector.js';
+import { migrate } from '../../adapters/postgres/migrator.js';
+import { LoomError } from '../../domain/errors.js';
+import { LoomApi } from '../../ports/loom-api.js';
+import type { ComposeDownOptions, ComposeDownResult, ComposeUpOptions, ComposeUpResult, LoomConnector } from '../../ports/loom-connector.js';
 import { checkSettings, COMPOSE_FILE, composeProject, databaseUrl, redisUrl, writeComposeFile } from './compose-file.js';
-import { loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
+import { loadConfig, PROJECT_CONFIG, type LoomConfig } from '../config.js';
 import { probeDocker, runQuick, runStreaming, type DockerProbe } from './docker-cli.js';
-import { createContainer } from './service-factory.js';
+import { createContainer } from '../service-factory.js';
 
 const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
