@@ -267,7 +267,7 @@ export class AppConnector implements LoomConnector {
     const dir = this.projectDir(opts.projectDir);
     const config = loadConfig(dir, this.o.env);
     const { listPlugins } = await import('./plugins.js');
-    return listPlugins({ projectDir: dir, env: this.o.env, plugins: config.plugins });
+    return listPlugins({ projectDir: dir, env: this.o.env, plugins: config.plugins, notifications: config.notifications });
   }
 
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {

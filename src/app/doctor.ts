@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import { LoomError } from '../domain/errors.js';
 import type { LoomApi } from '../ports/loom-api.js';
 import type { DoctorCheck, LoomConnector } from '../ports/loom-connector.js';
-import { findProjectDir, loadConfig } from './config.js';
-import { listPlugins, type PluginSettings } from './plugins.js';
+import { findProjectDir, loadConfig, type LoomConfig } from './config.js';
+import { listPlugins } from './plugins.js';
 
 /**
  * `loom doctor`: what works and what does not, each with a fix. Never throws
@@ -65,7 +65,7 @@ export async function runDoctor(
       add('database', false, LoomError.is(e) ? `${e.code}: ${e.message}` : String(e), LoomError.is(e) ? e.hint : 'see the message above');
     }
   }
-  checks.push(pluginsCheck(dir, o.env, config.plugins));
+  checks.push(await pluginsCheck(dir, o.env, config));
   if (mode === 'embedded') {
     const d = await connector.daemonStatus({ projectDir: dir }).catch(() => null);
     add('daemon', d?.running === true ? true : 'warn', d?.running === true ? `pid ${d.pid}, up ${d.uptime_s}s, ${d.requests} requests` : 'not running (the next command starts it)');
@@ -193,8 +193,8 @@ function comparePositions(a: { tx: string; id: string }, b: { tx: string; id: st
 const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
 /** The plugins found (nothing of them runs) and their problems: a broken plugin is skipped, so it is a warning. */
-function pluginsCheck(projectDir: string, env: NodeJS.ProcessEnv, settings: PluginSettings): DoctorCheck {
-  const { plugins, problems } = listPlugins({ projectDir, env, plugins: settings });
+async function pluginsCheck(projectDir: string, env: NodeJS.ProcessEnv, config: LoomConfig): Promise<DoctorCheck> {
+  const { plugins, problems } = await listPlugins({ projectDir, env, plugins: config.plugins, notifications: config.notifications });
   const active = plugins.filter((p) => p.active).length;
   const counted = `${plugins.length} plugin${plugins.length === 1 ? '' : 's'} (${active} in use, ${plugins.filter((p) => p.trusted).length} trusted)`;
   if (problems.length === 0) return { name: 'plugins', status: 'ok', detail: `${counted}, no problems` };

@@ -144,16 +144,49 @@ export interface DiscoveredPlugin {
   errors: PluginProblem[];
 }
 
+/** A notifier type a plugin's code contributes, as `loom plugins info` shows it. */
+export interface PluginNotifierTypeInfo {
+  /** Namespaced, as configured: `<plugin-id>/<type>`. */
+  type: string;
+  description: string;
+  /** The JSON Schema its options are validated against. */
+  options_schema: Record<string, unknown>;
+}
+
+/** A configured notifier (config `notifications.notifiers`) of a plugin's type, and how it is doing. */
+export interface PluginNotifierState {
+  name: string;
+  type: string;
+  /**
+   * configured: it would start (nothing runs it now: no owner process is up); running, disabled (hung
+   * too often), not_started: as the process that owns the project's notifiers (the daemon, or `loom
+   * orchestrate` in server mode) reports it; not_startable: it cannot start (see the problem).
+   */
+  state: 'configured' | 'running' | 'disabled' | 'not_started' | 'not_startable';
+  failures: number;
+  hangs: number;
+  last_error: string | null;
+}
+
 /** A plugin as `loom plugins list` shows it: what it contributes. */
 export interface PluginInfo extends DiscoveredPlugin {
   /** Whether its skills and workflows are served (the API fits and it has no errors). */
   active: boolean;
-  contributes: { skills: number; workflows: number; code: boolean };
+  /**
+   * Its code: none (no `main`), untrusted (not imported), loaded, failed (see errors). The
+   * listing imports a trusted plugin's code to see what it contributes (no factory runs).
+   */
+  code: 'none' | 'untrusted' | 'loaded' | 'failed' | 'not_used';
+  contributes: { skills: number; workflows: number; code: boolean; notifier_types: PluginNotifierTypeInfo[] };
+  /** The configured notifiers of its types. */
+  notifiers: PluginNotifierState[];
 }
 
 export interface PluginList {
   /** The host's plugin API version. */
   api_version: string;
+  /** When the process owning the project's notifiers last reported on plugin notifiers (null: none runs). */
+  runtime_reported_at: string | null;
   plugins: PluginInfo[];
   /** Every problem: each plugin's errors and the config's (trust entries naming no plugin). */
   problems: PluginProblem[];

@@ -143,15 +143,15 @@ describe('plugin discovery', () => {
     expect(again.plugins.every((p) => !p.trusted)).toBe(true);
   });
 
-  it('reads plugins.paths and plugins.trust from the config files, and refuses a bad trust id', () => {
+  it('reads plugins.paths and plugins.trust from the config files, and refuses a bad trust id', async () => {
     const dir = temp('loom-plugins-config-');
     const env = emptyHome();
     mkdirSync(join(dir, '.loom'));
     writeFileSync(join(dir, '.loom', 'config.yaml'), `plugins:\n  paths: [${JSON.stringify(join(FIXTURES, 'good'))}]\n  trust: [good]\n`);
     const config = loadConfig(dir, env);
     expect(config.plugins).toEqual({ paths: [join(FIXTURES, 'good')], trust: ['good'] });
-    const list = listPlugins({ projectDir: dir, env, plugins: config.plugins });
-    expect(list.plugins).toEqual([expect.objectContaining({ id: 'good', trusted: true, active: true, contributes: { skills: 1, workflows: 1, code: false } })]);
+    const list = await listPlugins({ projectDir: dir, env, plugins: config.plugins });
+    expect(list.plugins).toEqual([expect.objectContaining({ id: 'good', trusted: true, active: true, contributes: { skills: 1, workflows: 1, code: false, notifier_types: [] } })]);
     expect(loadConfig(temp('loom-plugins-noconfig-'), env).plugins).toEqual({ paths: [], trust: [] });
     writeFileSync(join(dir, '.loom', 'config.yaml'), 'plugins:\n  trust: ["Not An Id"]\n');
     expect(() => loadConfig(dir, env)).toThrow(/plugins\.trust/);

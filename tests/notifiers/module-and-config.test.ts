@@ -88,8 +88,31 @@ describe('NOTIFIERS_CONFIG_SCHEMA', () => {
         { type: 'console', name: 'ops' },
         { type: 'webhook', name: 'ci', url: 'https://hooks.example.com/loom', secret: 'env:LOOM_WEBHOOK_SECRET', timeoutMs: 3000, retries: 3 },
       ],
+      plugin: [],
       routes: good.routes,
     });
+  });
+
+  it("accepts a plugin's notifier type, its other keys being the options, and hands it to the plugin host", () => {
+    const section: NotifiersConfigFile = {
+      notifiers: [{ name: 'audit', type: 'example/jsonl', path: '.loom/events.jsonl', max_queued: 10 }],
+      routes: [{ notifier: 'audit', events: ['task.*'] }],
+    };
+    expect(validate(section)).toBe(true);
+    expect(notifierSetupFromConfig(section)).toEqual({
+      notifiers: [],
+      plugin: [{ name: 'audit', type: 'example/jsonl', options: { path: '.loom/events.jsonl', max_queued: 10 } }],
+      routes: [{ notifier: 'audit', events: ['task.*'] }],
+    });
+  });
+
+  it.each([
+    ['a plugin type with an upper-case id', { notifiers: [{ name: 'x', type: 'Example/jsonl' }] }],
+    ['a plugin type with two slashes', { notifiers: [{ name: 'x', type: 'a/b/c' }] }],
+    ['a plugin type leaving its namespace', { notifiers: [{ name: 'x', type: '../jsonl' }] }],
+    ['a plugin type without a name', { notifiers: [{ type: 'example/jsonl' }] }],
+  ])('rejects %s', (_what, config) => {
+    expect(validate(config)).toBe(false);
   });
 
   it.each([

@@ -31,15 +31,32 @@ export class PluginsInfoCommand extends LoomCommand {
         renderFields([
           ['source', `${p.source} (${p.dir})`],
           ['api', `${p.api_version ?? '-'} (this Loom: ${list.api_version}): ${p.api_fits ? 'fits' : 'does not fit'}`],
-          ['trust', p.trusted ? 'trusted' : `${trustLabel(p)}${p.main === null ? '' : `: its code does not run; trust it with plugins.trust: [${p.id}] in .loom/config.yaml`}`],
+          ['trust', p.trusted ? 'trusted' : `${trustLabel(p)}${p.main === null ? '' : `: its code does not run; run \`loom plugins trust ${p.id}\``}`],
           ['skills', p.skills ?? undefined],
           ['workflows', p.workflows ?? undefined],
           ['main', p.main ?? undefined],
           ['contributes', contributes(p)],
+          ...p.contributes.notifier_types.map((t): [string, string] => [`notifier type ${t.type}`, `${t.description}; options: ${describeOptions(t.options_schema)}`]),
+          ...p.notifiers.map((n): [string, string] => [
+            `notifier ${n.name}`,
+            `${n.type}: ${n.state}${n.failures + n.hangs === 0 ? '' : ` (${n.failures} failed, ${n.hangs} hung calls${n.last_error === null ? '' : `; last: ${n.last_error}`})`}`,
+          ]),
           ['errors', p.errors.length === 0 ? undefined : p.errors.map(problemLine).join('; ')],
         ]),
       ]),
     );
     return 0;
   }
+}
+
+/** `path (string, required), max_queued (integer)`: the top-level options of a notifier type's schema. */
+function describeOptions(schema: Record<string, unknown>): string {
+  const props = schema.properties;
+  if (typeof props !== 'object' || props === null) return 'see its schema (--json)';
+  const required = new Set(Array.isArray(schema.required) ? (schema.required as unknown[]).map(String) : []);
+  const list = Object.entries(props as Record<string, unknown>).map(([k, v]) => {
+    const type = typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' ? (v as { type: string }).type : 'any';
+    return `${k} (${type}${required.has(k) ? ', required' : ''})`;
+  });
+  return list.length === 0 ? 'none' : list.join(', ');
 }
