@@ -1,6 +1,6 @@
 /**
  * Layering rules from DESIGN.md ("Import rules"), checked in CI by
- * `npm run lint:layers` (depcruise src --config .dependency-cruiser.cjs).
+ * `npm run lint:layers` (depcruise src examples tests/fixtures/plugins --config .dependency-cruiser.cjs).
  *
  *   domain   imports only domain (pure: no node builtins, no npm packages)
  *   ports    import only domain and ports (+ `inversify`, for ServiceIdentifier types only)
@@ -10,6 +10,7 @@
  *            npm packages and node builtins; never app, never adapters (app wires them in)
  *   app      is imported by nobody but app itself (and bin/)
  *   src/plugins/api.ts (the public plugin API) imports at run time only src/plugins/api-version.ts
+ *   plugin code (examples/, tests/fixtures/plugins/) imports Loom only as `loom-agents/plugin`
  *   no import cycles
  *
  * @type {import('dependency-cruiser').IConfiguration}
@@ -101,6 +102,15 @@ module.exports = {
       comment: 'src/plugins/api-version.ts is a leaf: the plugin API and the plugin host both read it.',
       from: { path: '^src/plugins/api-version\\.ts$' },
       to: {},
+    },
+    {
+      name: 'plugin-code-only-through-public-api',
+      severity: 'error',
+      comment:
+        'plugin packages (examples/, tests/fixtures/plugins/) are other people\'s code: they reach Loom only through ' +
+        'the public plugin API, `loom-agents/plugin` (src/plugins/api.ts; tsconfig paths maps the specifier), never a file of src.',
+      from: { path: '^(examples|tests/fixtures/plugins)/' },
+      to: { path: '^src/', pathNot: '^src/plugins/api\\.ts$' },
     },
     {
       name: 'no-circular',
