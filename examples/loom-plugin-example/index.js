@@ -1,5 +1,5 @@
 // The plugin's code entry (package.json `loom.main`). Loom imports it only when
-// the user trusts the plugin (`plugins.trust: [example]` in .loom/config.yaml; Loom does not load plugin code yet); the skills and
+// the user trusts the plugin (`loom plugins trust example`, or `plugins.trust: [example]` in a config file); the skills and
 // workflows load without it.
 import { definePlugin } from 'loom-agents/plugin';
 import { JSONL_OPTIONS_SCHEMA, JsonlNotifier } from './src/jsonl-notifier.js';
