@@ -10,9 +10,24 @@ import { DEFAULT_TASK_SETTINGS, MAX_JSON_BODY_BYTES } from './settings.js';
 import { describeErrors } from './schemas.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
+/**
+ * The project a directory belongs to, as `loom init` records it: its id and
+ * name, and where its tasks live (`store`: the embedded database under
+ * .loom/data, or a Postgres server; `store_id`: that server database's
+ * identity). A process that would open another store refuses
+ * (STORE_MISMATCH) instead of showing, or creating, a different project.
+ * Configs written before the store was recorded have neither (no check).
+ */
+export interface ProjectRecord {
+  id: string;
+  name: string;
+  store?: 'embedded' | 'server';
+  store_id?: string;
+}
+
 /** Config as a file may hold it: every key optional, nothing else allowed. */
 export interface LoomConfigFile {
-  project?: { id: string; name: string };
+  project?: ProjectRecord;
   database_url?: string;
   redis_url?: string;
   /** Server mode's Redis use: a key prefix (several Looms on one Redis) and whether reads use the cache. */
@@ -35,7 +50,7 @@ export interface LoomConfigFile {
 
 export interface LoomConfig {
   project_dir: string;
-  project: { id: string; name: string } | null;
+  project: ProjectRecord | null;
   database_url: string | null;
   redis_url: string | null;
   redis: { key_prefix: string; cache: boolean };
@@ -63,7 +78,12 @@ const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['id', 'name'],
-      properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' }, name: { type: 'string', minLength: 1 } },
+      properties: {
+        id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' },
+        name: { type: 'string', minLength: 1 },
+        store: { enum: ['embedded', 'server'] },
+        store_id: { type: 'string', pattern: '^[0-9a-f-]{36}$' },
+      },
     },
     database_url: { type: 'string', pattern: '^postgres(ql)?://' },
     redis_url: { type: 'string', pattern: '^rediss?://' },

@@ -9,7 +9,7 @@ import { LoomApi } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
 import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
-import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig } from './config.js';
+import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig, type ProjectRecord } from './config.js';
 import { withDirLock } from './dir-lock.js';
 
 export interface ConnectorOptions {
@@ -62,18 +62,26 @@ export class AppConnector implements LoomConnector {
     });
   }
 
-  private async apiFor(config: LoomConfig): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource; redis?: boolean }> {
+  /**
+   * `anyStore`: any server database will do, not only the one the project recorded (listing what a
+   * database holds). The storage mode is checked always: opening the embedded store creates it.
+   */
+  private async apiFor(config: LoomConfig, o: { anyStore?: boolean; toServer?: boolean } = {}): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource; redis?: boolean; store_id?: string }> {
+    checkStoreMode(config, o.toServer === true);
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
-      const [{ default: pg }, { ensureSchema }, { createContainer, createServerContainer, SERVER_MODE }] = await Promise.all([
+      const [{ default: pg }, { ensureSchema, storeIdentity }, { createContainer, createServerContainer, SERVER_MODE }] = await Promise.all([
         import('pg'),
         import('../adapters/postgres/migrator.js'),
         import('./service-factory.js'),
       ]);
       const pool = new pg.Pool({ connectionString: config.database_url, max: 10 });
       pool.on('error', () => {}); // an idle connection dropped (server restart): the next query reconnects
+      let storeId: string;
       try {
         await ensureSchema(pool);
+        storeId = await storeIdentity(pool);
+        if (o.anyStore !== true) checkStoreId(config, storeId);
       } catch (e) {
         await pool.end();
         throw e;
@@ -87,7 +95,7 @@ export class AppConnector implements LoomConnector {
         config.redis_url === null
           ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf })
           : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
-      return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null };
+      return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null, store_id: storeId };
     }
     const client = this.daemonClient(config.project_dir);
     await client.connect();
@@ -106,7 +114,7 @@ export class AppConnector implements LoomConnector {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
     const found = findProjectDir(dir) ?? dir;
     const config = loadConfig(found, this.o.env);
-    const { api, mode } = await this.apiFor(config);
+    const { api, mode } = await this.apiFor(config, { anyStore: true });
     try {
       return { mode, current: config.project?.id ?? null, projects: await api.projects({}) };
     } finally {
@@ -124,7 +132,9 @@ export class AppConnector implements LoomConnector {
     const gitignore = join(loomDir, '.gitignore');
     if (!existsSync(gitignore)) writeFileSync(gitignore, '# the embedded database and daemon files stay local\ndata/\ndaemon.*\n');
     const configPath = join(dir, PROJECT_CONFIG);
-    const { api, mode } = await this.apiFor(loadConfig(dir, this.o.env));
+    // `loom init` with a database URL in an embedded project is how a project moves to a server: allowed.
+    const { api, mode, store_id } = await this.apiFor(loadConfig(dir, this.o.env), { toServer: true });
+    const store: Pick<ProjectRecord, 'store' | 'store_id'> = mode === 'server' ? { store: 'server', store_id: store_id! } : { store: 'embedded' };
     try {
       // Several inits at once in one directory take turns: the first creates the project, the others find it.
       return await withDirLock(join(loomDir, 'init.lock'), async () => {
@@ -142,7 +152,7 @@ export class AppConnector implements LoomConnector {
           });
           const previous = config.project?.id;
           const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
-          const text = yaml.dump({ ...existing, project: { id: project.id, name: project.name } }, { lineWidth: 100 });
+          const text = yaml.dump({ ...existing, project: { id: project.id, name: project.name, ...store } }, { lineWidth: 100 });
           writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
           return {
             project,
@@ -156,14 +166,25 @@ export class AppConnector implements LoomConnector {
         if (config.project !== null) {
           // Idempotent: the project of the config exists (again) in this database.
           const project = await api.getProject({ project_id: config.project.id }).catch(async (e: unknown) => {
-            if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return api.createProject({ id: config.project!.id, name: config.project!.name });
+            if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') {
+              // A server-mode project recorded its database: checkStoreId has refused any other by now, so
+              // missing here means it was deleted there; recreating it empty would hide that from the team.
+              if (config.project!.store === 'server') {
+                throw new LoomError('PROJECT_NOT_FOUND', `project ${config.project!.id} is not in its server database any more`, {
+                  hint: '`loom project list` shows the projects there; `loom init --project ID` attaches this directory to one of them',
+                  details: { project_id: config.project!.id },
+                });
+              }
+              return api.createProject({ id: config.project!.id, name: config.project!.name });
+            }
             throw e;
           });
+          if (config.project.store !== store.store || config.project.store_id !== store.store_id) recordProject(configPath, { id: project.id, name: project.name, ...store });
           return { project, created: false, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
         }
         const project = await api.createProject({ name: opts.name ?? basename(dir) });
         const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
-        const text = yaml.dump({ project: { id: project.id, name: project.name }, ...existing }, { lineWidth: 100 });
+        const text = yaml.dump({ project: { id: project.id, name: project.name, ...store }, ...existing }, { lineWidth: 100 });
         writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
         return { project, created: true, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
       });
@@ -301,5 +322,55 @@ export class AppConnector implements LoomConnector {
     } finally {
       await client.close();
     }
+  }
+}
+
+/** Rewrites the `project` key of a project config, other keys kept. */
+function recordProject(configPath: string, project: ProjectRecord): void {
+  const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
+  const text = yaml.dump({ ...existing, project }, { lineWidth: 100 });
+  writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
+}
+
+/**
+ * Refuses to open a store other than the one the project's config records:
+ * a server-mode project opened without a database URL would otherwise fall
+ * back to an empty embedded database in the same directory (and `loom init`
+ * there would make a second project), and an embedded project opened with
+ * one would look empty. Configs that record no store are not checked.
+ */
+function checkStoreMode(config: LoomConfig, toServer = false): void {
+  const recorded = config.project?.store;
+  if (recorded === 'server' && config.database_url === null) {
+    throw new LoomError('STORE_MISMATCH', `project ${config.project!.id} lives in a Postgres server database, but this process has no database URL, so it would open an empty embedded store instead`, {
+      hint: 'set LOOM_DATABASE_URL to the team\'s database (for Claude Code: in the "env" of the loom entry of .mcp.json, or database_url in ~/.loom/config.yaml); `loom doctor` checks it',
+      details: { project_id: config.project!.id, recorded_store: 'server', store_id: config.project!.store_id ?? null },
+    });
+  }
+  if (recorded === 'embedded' && config.database_url !== null && !toServer) {
+    throw new LoomError('STORE_MISMATCH', `project ${config.project!.id} lives in the embedded store (.loom/data), but this process has a database URL (${redactUrl(config.database_url)}), where the project is not`, {
+      hint: 'unset LOOM_DATABASE_URL (and database_url in the config) to use the embedded store; to move the project to that server, run `loom init` with the URL set (its tasks stay in .loom/data)',
+      details: { project_id: config.project!.id, recorded_store: 'embedded' },
+    });
+  }
+}
+
+function checkStoreId(config: LoomConfig, storeId: string): void {
+  const recorded = config.project?.store_id;
+  if (recorded === undefined || recorded === storeId) return;
+  throw new LoomError('STORE_MISMATCH', `project ${config.project!.id} lives in the database with store id ${recorded}, but ${redactUrl(config.database_url ?? '')} is another one (store id ${storeId})`, {
+    hint: 'point LOOM_DATABASE_URL at the database the team uses for this project; `loom project list` there shows its projects',
+    details: { project_id: config.project!.id, recorded_store_id: recorded, store_id: storeId },
+  });
+}
+
+/** A database URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured database URL';
   }
 }

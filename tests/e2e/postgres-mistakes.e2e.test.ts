@@ -19,8 +19,9 @@ describe('Postgres set-up mistakes (built binary)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('pg_mistakes');
     dir = mkdtempSync(join(tmpdir(), 'loom-pg-mistakes-'));
-    // A project id in the config, so that every call below is about the database only.
-    const init = await loom(dir, ['init', '--name', 'mistakes']);
+    // A server-mode project (its store recorded), so that every call below is about the database only:
+    // the team's URL with one thing wrong.
+    const init = await loom(dir, ['init', '--name', 'mistakes'], { LOOM_DATABASE_URL: db.url });
     expect(init.code, init.stderr).toBe(0);
   });
   afterAll(async () => {

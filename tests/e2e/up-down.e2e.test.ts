@@ -207,7 +207,7 @@ describe('loom up / down with Docker (a fake that records its arguments)', () =>
     const config = yaml.load(text) as any;
     const password = (yaml.load(readFileSync(composeFile, 'utf8')) as any).services.postgres.environment.POSTGRES_PASSWORD;
     expect(config).toEqual({
-      project: { id: project.id, name: 'updown' },
+      project: { id: project.id, name: 'updown', store: 'server', store_id: expect.stringMatching(/^[0-9a-f-]{36}$/) },
       tasks: { max_attempts: 5 },
       database_url: `postgres://postgres:${password}@127.0.0.1:${pgPort}/${dbName}`,
       redis_url: `redis://127.0.0.1:${redisPort}`,

@@ -108,3 +108,11 @@ function migrationAhead(db: number, code: number): LoomError {
     details: { database_version: db, code_version: code },
   });
 }
+
+/** This database's identity as a Loom store (migration 0009): the same for every process that opens it. */
+export async function storeIdentity(pool: pg.Pool): Promise<string> {
+  const r = await pool.query<{ id: string }>('SELECT id FROM store_identity');
+  const id = r.rows[0]?.id;
+  if (id === undefined) throw new LoomError('INTERNAL', 'store_identity has no row: the schema is damaged', { hint: 'run `loom migrate`; if it persists, restore the row from a backup' });
+  return id;
+}

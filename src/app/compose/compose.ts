@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import * as yaml from 'js-yaml';
 import pg from 'pg';
-import { migrate } from '../../adapters/postgres/migrator.js';
+import { migrate, storeIdentity } from '../../adapters/postgres/migrator.js';
 import { LoomError } from '../../domain/errors.js';
 import { LoomApi } from '../../ports/loom-api.js';
 import type { ComposeDownOptions, ComposeDownResult, ComposeUpOptions, ComposeUpResult, LoomConnector } from '../../ports/loom-connector.js';
@@ -62,13 +62,13 @@ export async function runUp(connector: LoomConnector, o: ComposeUpOptions & Cont
   const migrated = await migrateWhenReady(dbUrl, composeHelp(compose));
   o.out(`postgres      ready; ${migrated.applied.length === 0 ? 'schema up to date' : `applied ${migrated.applied.length} migrations`}, version ${migrated.version}`);
   const created = await ensureProject(dbUrl, project, config.tasks);
-  if (created) o.out(`project       ${project.name} (${project.id}) created in the new database`);
+  if (created.created) o.out(`project       ${project.name} (${project.id}) created in the new database`);
   const rUrl = redisUrl(settings);
   await pingWhenReady(rUrl, composeHelp(compose));
   o.out('redis         ready (PING answered)');
 
   const configPath = join(o.projectDir, PROJECT_CONFIG);
-  writeUrls(configPath, dbUrl, rUrl);
+  writeUrls(configPath, dbUrl, rUrl, created.store_id);
   o.out(`config        ${configPath}: database_url ${redact(dbUrl)}, redis_url ${rUrl}`);
 
   for (const key of ['LOOM_DATABASE_URL', 'LOOM_REDIS_URL'] as const) {
@@ -88,7 +88,7 @@ export async function runUp(connector: LoomConnector, o: ComposeUpOptions & Cont
     redis_url: rUrl,
     migrations_applied: migrated.applied,
     schema_version: migrated.version,
-    project_created: created,
+    project_created: created.created,
     config_path: configPath,
     notes,
   };
@@ -197,27 +197,31 @@ async function pingWhenReady(url: string, help: string): Promise<void> {
 }
 
 /** The project of the config exists in the new database too (as `loom init` would make it). */
-async function ensureProject(url: string, project: { id: string; name: string }, settings: LoomConfig['tasks']): Promise<boolean> {
+async function ensureProject(url: string, project: { id: string; name: string }, settings: LoomConfig['tasks']): Promise<{ created: boolean; store_id: string }> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => {});
   const api = createContainer(pool, { settings }).get(LoomApi);
   try {
-    await api.getProject({ project_id: project.id });
-    return false;
-  } catch (e) {
-    if (!(LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND')) throw e;
-    await api.createProject({ id: project.id, name: project.name });
-    return true;
+    const store_id = await storeIdentity(pool);
+    try {
+      await api.getProject({ project_id: project.id });
+      return { created: false, store_id };
+    } catch (e) {
+      if (!(LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND')) throw e;
+      await api.createProject({ id: project.id, name: project.name });
+      return { created: true, store_id };
+    }
   } finally {
     await api.close(); // ends the pool too
   }
 }
 
-/** Sets the two URLs in the project config, keeping its other keys (in order) and its leading comment. */
-function writeUrls(configPath: string, dbUrl: string, rUrl: string): void {
+/** Sets the two URLs in the project config, and records the project's new store, keeping its other keys (in order) and its leading comment. */
+function writeUrls(configPath: string, dbUrl: string, rUrl: string, storeId: string): void {
   const text = readFileSync(configPath, 'utf8');
   const header = /^(?:#[^\n]*\n)*/.exec(text)?.[0] ?? '';
   const data = (yaml.load(text) as Record<string, unknown> | null) ?? {};
+  if (typeof data.project === 'object' && data.project !== null) data.project = { ...data.project, store: 'server', store_id: storeId };
   data.database_url = dbUrl;
   data.redis_url = rUrl;
   const tmp = `${configPath}.${process.pid}.tmp`;
@@ -253,7 +257,7 @@ export async function runDown(o: ComposeDownOptions & Context): Promise<ComposeD
   if (file.database_url !== undefined || file.redis_url !== undefined) {
     notes.push(
       `${PROJECT_CONFIG} still names these servers: loom commands fail until \`loom up\` runs again, ` +
-        'or remove database_url and redis_url from it to go back to the embedded database',
+        'or remove database_url and redis_url from it (and set project.store to embedded, removing project.store_id) to go back to the embedded database',
     );
   }
   for (const n of notes) o.out(`note  ${n}`);
