@@ -35,7 +35,8 @@ export async function runDoctor(
   if (config.project === null) add('project', false, `${dir} has a config but no project`, 'run `loom init` there');
   else add('project', true, `${config.project.name} (${config.project.id}) in ${dir}`);
   const mode = config.database_url === null ? 'embedded' : 'server';
-  add('storage', true, mode === 'embedded' ? `embedded PGlite under ${dir}/.loom/data` : `Postgres at ${redact(config.database_url!)}`);
+  if (mode === 'embedded' && config.project?.store === 'server') add('storage', false, 'the project lives in a Postgres server (project.store in the config), but no database URL is set', 'set LOOM_DATABASE_URL');
+  else add('storage', true, mode === 'embedded' ? `embedded PGlite under ${dir}/.loom/data` : `Postgres at ${redact(config.database_url!)}`);
 
   if (config.project !== null) {
     try {
@@ -66,7 +67,8 @@ export async function runDoctor(
     }
   }
   checks.push(await pluginsCheck(dir, o.env, config));
-  if (mode === 'embedded') {
+  if (mode === 'embedded' && config.project?.store !== 'server') {
+    // (A server-mode project opened without its URL has no embedded store to look at: asking would create one.)
     const d = await connector.daemonStatus({ projectDir: dir }).catch(() => null);
     add('daemon', d?.running === true ? true : 'warn', d?.running === true ? `pid ${d.pid}, up ${d.uptime_s}s, ${d.requests} requests` : 'not running (the next command starts it)');
   }
