@@ -228,7 +228,8 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       serve: { ...acc.serve, ...l.serve },
       redis: { ...acc.redis, ...l.redis },
       orchestration: { ...acc.orchestration, ...l.orchestration },
-      plugins: { ...acc.plugins, ...l.plugins },
+      // Trust adds up: an id the user trusted in ~/.loom/config.yaml stays trusted in a project whose config trusts others.
+      plugins: { ...acc.plugins, ...l.plugins, ...(acc.plugins?.trust === undefined && l.plugins?.trust === undefined ? {} : { trust: [...new Set([...(acc.plugins?.trust ?? []), ...(l.plugins?.trust ?? [])])] }) },
     }),
     {},
   );
