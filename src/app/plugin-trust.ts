@@ -44,7 +44,8 @@ function readDocument(path: string): Document {
 function writeDocument(path: string, doc: Document): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, doc.toString());
+  // As the user wrote it as far as yaml allows: `[a, b]` not `[ a, b ]`, long lines not folded.
+  writeFileSync(tmp, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
   renameSync(tmp, path);
 }
 
