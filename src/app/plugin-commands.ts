@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LoomError } from '../domain/errors.js';
 import type {
@@ -14,6 +15,7 @@ import type {
 import { clearPluginCache } from '../plugins/host/discovery.js';
 import { loadConfig, PROJECT_CONFIG } from './config.js';
 import { installedIsPlugin, npmInstallUserPlugin, npmUninstallUserPlugin, parsePluginSpec, shellQuote } from './plugin-install.js';
+import { withDirLock } from './dir-lock.js';
 import { writePluginScaffold } from './plugin-scaffold.js';
 import { addTrust, checkPluginId, configTrusts, removeTrust, userConfigPath } from './plugin-trust.js';
 import { listPlugins } from './plugins.js';
@@ -69,13 +71,19 @@ async function restart(s: PluginCommandScope): Promise<PluginRestart | null> {
   };
 }
 
+/** One edit of a config file at a time: two trust commands at once would each write the file without the other's id. */
+async function editing<T>(path: string, edit: () => T): Promise<T> {
+  mkdirSync(dirname(path), { recursive: true });
+  return withDirLock(`${path}.lock`, async () => edit());
+}
+
 export async function trustPlugin(s: PluginCommandScope, id: string, scope: PluginConfigScope): Promise<PluginTrustResult> {
   checkPluginId(id);
   const path = configPath(s, scope);
   const found = list(s).plugins;
   const plugin = found.find((p) => p.id === id && !p.errors.some((e) => e.code === 'PLUGIN_DUPLICATE_ID')) ?? found.find((p) => p.id === id);
   if (plugin === undefined) throw notFound(id, found);
-  const changed = addTrust(path, id);
+  const changed = await editing(path, () => addTrust(path, id));
   return { id, package: plugin.package, changed, scope, config_path: path, main: plugin.main, restart: changed ? await restart(s) : null };
 }
 
@@ -85,7 +93,7 @@ export async function untrustPlugin(s: PluginCommandScope, id: string, onlyProje
   const removed_from: PluginUntrustResult['removed_from'] = [];
   for (const scope of scopes) {
     const path = configPath(s, scope);
-    if (removeTrust(path, id)) removed_from.push({ scope, config_path: path });
+    if (await editing(path, () => removeTrust(path, id))) removed_from.push({ scope, config_path: path });
   }
   const still_trusted_in: PluginUntrustResult['still_trusted_in'] = [];
   if (onlyProject && configTrusts(userConfigPath(s.env), id)) still_trusted_in.push({ scope: 'user', config_path: userConfigPath(s.env) });
@@ -131,7 +139,7 @@ export async function removePlugin(s: PluginCommandScope, id: string): Promise<P
   const command = await npmUninstallUserPlugin(plugin.package, s.env);
   clearPluginCache();
   const userConfig = userConfigPath(s.env);
-  const untrusted = removeTrust(userConfig, id);
+  const untrusted = await editing(userConfig, () => removeTrust(userConfig, id));
   return { id, package: plugin.package, source: 'user', removed: true, command, untrusted_in: untrusted ? userConfig : null, restart: await restart(s) };
 }
 

@@ -261,6 +261,9 @@ export function writePluginScaffold(parent: string, id: string, loomVersion: str
       details: { name: String(id).slice(0, 200) },
     });
   }
+  if (parent.includes('\u0000')) {
+    throw new LoomError('VALIDATION_FAILED', '--dir contains a NUL character', { hint: 'give the folder to create the plugin in, e.g. --dir ~/src' });
+  }
   const pkg = `loom-plugin-${id}`;
   const dir = resolve(parent, pkg);
   const existed = existsSync(dir);

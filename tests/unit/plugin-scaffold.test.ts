@@ -83,6 +83,10 @@ describe('plugin scaffold templates', () => {
     expect(readdirSync(parent)).toEqual([]);
   });
 
+  it('refuse a --dir with a NUL byte', () => {
+    expect(codeOf(() => writePluginScaffold(`${parent}\u0000x`, 'demo', '0.1.0'))).toBe('VALIDATION_FAILED');
+  });
+
   it('refuse a folder that exists and is not empty, and fill an empty one', () => {
     mkdirSync(join(parent, 'loom-plugin-demo'));
     writeFileSync(join(parent, 'loom-plugin-demo', 'mine.txt'), 'keep');
