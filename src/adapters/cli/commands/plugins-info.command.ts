@@ -31,7 +31,7 @@ export class PluginsInfoCommand extends LoomCommand {
         renderFields([
           ['source', `${p.source} (${p.dir})`],
           ['api', `${p.api_version ?? '-'} (this Loom: ${list.api_version}): ${p.api_fits ? 'fits' : 'does not fit'}`],
-          ['trust', p.trusted ? 'trusted' : `${trustLabel(p)}${p.main === null ? '' : `: its code does not run; trust it with \`loom plugins trust ${p.id}\``}`],
+          ['trust', p.trusted ? 'trusted' : `${trustLabel(p)}${p.main === null ? '' : `: its code does not run; trust it with plugins.trust: [${p.id}] in .loom/config.yaml`}`],
           ['skills', p.skills ?? undefined],
           ['workflows', p.workflows ?? undefined],
           ['main', p.main ?? undefined],
