@@ -6,6 +6,7 @@ import type {
   PluginAddResult,
   PluginConfigScope,
   PluginInfo,
+  PluginList,
   PluginNewResult,
   PluginRemoveResult,
   PluginRestart,
@@ -30,14 +31,15 @@ export interface PluginCommandScope {
   stopDaemon: (projectDir: string) => Promise<boolean>;
 }
 
-const list = (s: PluginCommandScope) => {
+// Awaited: listing may become asynchronous (it may import trusted plugins' code to say what they contribute).
+const list = async (s: PluginCommandScope): Promise<PluginList> => {
   const config = s.projectDir === null ? null : loadConfig(s.projectDir, s.env);
   if (config === null) {
     // No project: the user folder, with the user config's plugin settings.
     const user = loadConfig(join(dirname(userConfigPath(s.env)), 'no-project'), s.env);
-    return listPlugins({ projectDir: null, env: s.env, plugins: user.plugins });
+    return await listPlugins({ projectDir: null, env: s.env, plugins: user.plugins });
   }
-  return listPlugins({ projectDir: s.projectDir, env: s.env, plugins: config.plugins });
+  return await listPlugins({ projectDir: s.projectDir, env: s.env, plugins: config.plugins });
 };
 
 const notFound = (id: string, plugins: readonly DiscoveredPlugin[]): LoomError =>
@@ -80,7 +82,7 @@ async function editing<T>(path: string, edit: () => T): Promise<T> {
 export async function trustPlugin(s: PluginCommandScope, id: string, scope: PluginConfigScope): Promise<PluginTrustResult> {
   checkPluginId(id);
   const path = configPath(s, scope);
-  const found = list(s).plugins;
+  const found = (await list(s)).plugins;
   const plugin = found.find((p) => p.id === id && !p.errors.some((e) => e.code === 'PLUGIN_DUPLICATE_ID')) ?? found.find((p) => p.id === id);
   if (plugin === undefined) throw notFound(id, found);
   const changed = await editing(path, () => addTrust(path, id));
@@ -116,13 +118,13 @@ export async function addPlugin(s: PluginCommandScope, raw: string, scope: Plugi
     });
   }
   clearPluginCache();
-  const plugin: PluginInfo | undefined = list(s).plugins.find((p) => p.package === installed.name && p.source === 'user');
+  const plugin: PluginInfo | undefined = (await list(s)).plugins.find((p) => p.package === installed.name && p.source === 'user');
   return { scope, spec: spec.spec, command: installed.command, installed: true, added: installed.added, ...(plugin === undefined ? {} : { plugin }) };
 }
 
 export async function removePlugin(s: PluginCommandScope, id: string): Promise<PluginRemoveResult> {
   checkPluginId(id);
-  const found = list(s).plugins;
+  const found = (await list(s)).plugins;
   const matches = found.filter((p) => p.id === id);
   // A duplicate id: the user-folder copy is the one this command can remove.
   const plugin = matches.find((p) => p.source === 'user') ?? matches[0];

@@ -23,7 +23,8 @@ async function run(argv: string[], connector: Partial<LoomConnector>): Promise<{
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
-const plugin: PluginInfo = {
+// Cast: the listing's shape grows with code loading (code, notifiers, notifier_types are set for it); the commands print these.
+const plugin = {
   id: 'example',
   package: 'loom-plugin-example',
   version: '0.1.0',
@@ -37,8 +38,10 @@ const plugin: PluginInfo = {
   main: '/h/plugins/node_modules/loom-plugin-example/index.js',
   errors: [],
   active: true,
-  contributes: { skills: 2, workflows: 1, code: true },
-};
+  code: 'untrusted',
+  notifiers: [],
+  contributes: { skills: 2, workflows: 1, code: true, notifier_types: [] },
+} as unknown as PluginInfo;
 
 describe('loom plugins trust / untrust', () => {
   it('passes the id and --project, and says what now runs and that the daemon restarts', async () => {
@@ -91,7 +94,7 @@ describe('loom plugins add / remove / new', () => {
     });
     expect(seen).toEqual([{ spec: './loom-plugin-example', project: false }]);
     expect(r.stdout).toContain('installed example (loom-plugin-example@0.1.0)');
-    expect(r.stdout).toContain('contributes: 2 skills, 1 workflow, code (not run: untrusted)');
+    expect(r.stdout).toContain('contributes: 2 skills, 1 workflow, code (not run: untrusted');
     expect(r.stdout).toContain('untrusted: its code does not run; run `loom plugins trust example`');
   });
 
