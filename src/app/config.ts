@@ -159,8 +159,11 @@ export const PROJECT_CONFIG = join('.loom', 'config.yaml');
 
 function readConfigFile(path: string): LoomConfigFile {
   let parsed: unknown;
+  const text = readFileSync(path, 'utf8');
+  // js-yaml 5 calls an empty document an error; an empty or all-comment config (everything commented out) sets nothing.
+  if (text.split(/\r?\n/).every((line) => /^\s*(#.*)?$/.test(line))) return {};
   try {
-    parsed = yaml.load(readFileSync(path, 'utf8'));
+    parsed = yaml.load(text);
   } catch (e) {
     throw new LoomError('CONFIG_INVALID', `${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
       hint: 'fix the file by hand and keep its project id line: it names the project your tasks are in (deleting the file and running `loom init` would start a new, empty project; `loom init --project ID` reattaches, and `loom project list` shows the ids)',
@@ -248,7 +251,8 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       serve: { ...acc.serve, ...l.serve },
       redis: { ...acc.redis, ...l.redis },
       orchestration: { ...acc.orchestration, ...l.orchestration },
-      plugins: { ...acc.plugins, ...l.plugins },
+      // Trust adds up: an id the user trusted in ~/.loom/config.yaml stays trusted in a project whose config trusts others.
+      plugins: { ...acc.plugins, ...l.plugins, ...(acc.plugins?.trust === undefined && l.plugins?.trust === undefined ? {} : { trust: [...new Set([...(acc.plugins?.trust ?? []), ...(l.plugins?.trust ?? [])])] }) },
     }),
     {},
   );

@@ -8,6 +8,7 @@ import { LoomError } from '../domain/errors.js';
 import { LoomApi } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
+import type { PluginCommandScope } from './plugin-commands.js';
 import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig, type ProjectRecord } from './config.js';
 import { withDirLock } from './dir-lock.js';
@@ -289,6 +290,44 @@ export class AppConnector implements LoomConnector {
     const config = loadConfig(dir, this.o.env);
     const { listPlugins } = await import('./plugins.js');
     return listPlugins({ projectDir: dir, env: this.o.env, plugins: config.plugins, notifications: config.notifications });
+  }
+
+  /** The plugin commands' scope: the project when there is one (trust, add and remove also work outside any project, on the user's plugins). */
+  private pluginScope(explicit: string | undefined): PluginCommandScope {
+    let projectDir: string | null;
+    try {
+      projectDir = this.projectDir(explicit);
+    } catch (e) {
+      const asked = explicit ?? this.o.env.LOOM_PROJECT_DIR;
+      if (!(LoomError.is(e) && e.code === 'NO_PROJECT') || (asked !== undefined && asked !== '')) throw e;
+      projectDir = null;
+    }
+    return { projectDir, env: this.o.env, cwd: this.o.cwd, stopDaemon: async (dir) => (await this.daemonStop({ projectDir: dir })).stopped };
+  }
+
+  async pluginsTrust(opts: Parameters<LoomConnector['pluginsTrust']>[0]): ReturnType<LoomConnector['pluginsTrust']> {
+    const { trustPlugin } = await import('./plugin-commands.js');
+    return trustPlugin(this.pluginScope(opts.projectDir), opts.id, opts.project === true ? 'project' : 'user');
+  }
+
+  async pluginsUntrust(opts: Parameters<LoomConnector['pluginsUntrust']>[0]): ReturnType<LoomConnector['pluginsUntrust']> {
+    const { untrustPlugin } = await import('./plugin-commands.js');
+    return untrustPlugin(this.pluginScope(opts.projectDir), opts.id, opts.project === true);
+  }
+
+  async pluginsAdd(opts: Parameters<LoomConnector['pluginsAdd']>[0]): ReturnType<LoomConnector['pluginsAdd']> {
+    const { addPlugin } = await import('./plugin-commands.js');
+    return addPlugin(this.pluginScope(opts.projectDir), opts.spec, opts.project === true ? 'project' : 'user');
+  }
+
+  async pluginsRemove(opts: Parameters<LoomConnector['pluginsRemove']>[0]): ReturnType<LoomConnector['pluginsRemove']> {
+    const { removePlugin } = await import('./plugin-commands.js');
+    return removePlugin(this.pluginScope(opts.projectDir), opts.id);
+  }
+
+  async pluginsNew(opts: Parameters<LoomConnector['pluginsNew']>[0]): ReturnType<LoomConnector['pluginsNew']> {
+    const { newPlugin } = await import('./plugin-commands.js');
+    return newPlugin({ cwd: this.o.cwd, name: opts.name, ...(opts.dir === undefined ? {} : { dir: opts.dir }), loomVersion: this.o.version ?? '0.1.0' });
   }
 
   async up(opts: Parameters<LoomConnector['up']>[0]): ReturnType<LoomConnector['up']> {

@@ -192,6 +192,76 @@ export interface PluginList {
   problems: PluginProblem[];
 }
 
+/** Where a plugin setting lives: the user's config (~/.loom/config.yaml) or the project's (.loom/config.yaml). */
+export type PluginConfigScope = 'user' | 'project';
+
+/** What a trust change means for processes that already loaded plugins. */
+export interface PluginRestart {
+  /** Embedded: the project's daemon was stopped (the next command starts one that reads the new config). */
+  daemon_stopped: boolean;
+  /** What the user should know or do: e.g. restart `loom orchestrate` processes in server mode. */
+  note: string;
+}
+
+/** `loom plugins trust`. */
+export interface PluginTrustResult {
+  id: string;
+  package: string;
+  /** False: it was trusted there already (nothing written). */
+  changed: boolean;
+  scope: PluginConfigScope;
+  config_path: string;
+  /** The code that now runs (the plugin's main file), or null when it has none. */
+  main: string | null;
+  restart: PluginRestart | null;
+}
+
+/** `loom plugins untrust`. */
+export interface PluginUntrustResult {
+  id: string;
+  /** The config files it was removed from (none: it was not trusted in any). */
+  removed_from: Array<{ scope: PluginConfigScope; config_path: string }>;
+  /** Config files that still trust it (another scope than the one asked, with --project). */
+  still_trusted_in: Array<{ scope: PluginConfigScope; config_path: string }>;
+  restart: PluginRestart | null;
+}
+
+/** `loom plugins add`. */
+export interface PluginAddResult {
+  scope: PluginConfigScope;
+  spec: string;
+  /** What ran (user scope), or the line for the user to run in the project (project scope). */
+  command: string[];
+  installed: boolean;
+  /** User scope: the plugin as discovered after the install. */
+  plugin?: PluginInfo;
+  /** User scope: whether it was new (false: reinstalled or updated). */
+  added?: boolean;
+}
+
+/** `loom plugins remove`. */
+export interface PluginRemoveResult {
+  id: string;
+  package: string;
+  source: PluginOrigin;
+  /** User plugins: npm removed it. Project dependencies: nothing changed (see command). */
+  removed: boolean;
+  /** What ran, or the line for the user to run. */
+  command: string[];
+  /** The user config file it was dropped from plugins.trust of (null: it was not trusted there). */
+  untrusted_in: string | null;
+  restart: PluginRestart | null;
+}
+
+/** `loom plugins new`. */
+export interface PluginNewResult {
+  id: string;
+  package: string;
+  dir: string;
+  files: string[];
+  next_steps: string[];
+}
+
 /**
  * What the driving adapters (CLI, MCP) need from the composition root:
  * open a project's API in the configured storage mode, and the operator
@@ -251,6 +321,16 @@ export interface LoomConnector {
   newWorkflow(opts: { projectDir?: string; name: string }): Promise<{ path: string; name: string }>;
   /** `loom plugins list/info`: the plugins discovered for the project (no plugin code runs), with every problem. */
   plugins(opts?: { projectDir?: string }): Promise<PluginList>;
+  /** `loom plugins trust`: adds a discovered plugin's id to plugins.trust of the user config (or the project's), comments kept; restarts what loaded plugins. */
+  pluginsTrust(opts: { projectDir?: string; id: string; project?: boolean }): Promise<PluginTrustResult>;
+  /** `loom plugins untrust`: removes the id from plugins.trust of every config file listing it (with `project`, the project's only). */
+  pluginsUntrust(opts: { projectDir?: string; id: string; project?: boolean }): Promise<PluginUntrustResult>;
+  /** `loom plugins add`: npm-installs a plugin into the user plugin folder (scripts off); with `project`, only says what to run. */
+  pluginsAdd(opts: { projectDir?: string; spec: string; project?: boolean }): Promise<PluginAddResult>;
+  /** `loom plugins remove`: uninstalls a user-folder plugin (and drops its trust); a project dependency: says what to run. */
+  pluginsRemove(opts: { projectDir?: string; id: string }): Promise<PluginRemoveResult>;
+  /** `loom plugins new`: writes a plugin package skeleton (checked as Loom loads it) to DIR/loom-plugin-NAME. */
+  pluginsNew(opts: { name: string; dir?: string }): Promise<PluginNewResult>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
   /** `loom up`: Postgres and Redis in Docker for this project, migrated, their URLs written to the config; prints through `out`. */

@@ -54,6 +54,20 @@ describe('config', () => {
     }
   });
 
+  it('adds up plugins.trust of the user file and the project file (paths: the project file wins)', () => {
+    write(home, 'plugins:\n  trust: [mine]\n  paths: [../a]\n');
+    write(join(project, '.loom'), 'plugins:\n  trust: [team, mine]\n  paths: [../b]\n');
+    expect(loadConfig(project, env()).plugins).toEqual({ paths: ['../b'], trust: ['mine', 'team'] });
+    write(join(project, '.loom'), 'plugins:\n  paths: [../b]\n');
+    expect(loadConfig(project, env()).plugins).toEqual({ paths: ['../b'], trust: ['mine'] });
+  });
+
+  it.each(['', '\n', '# everything commented out\n# tasks:\n#   max_attempts: 5\n'])('reads an empty or all-comment file %j as setting nothing', (text) => {
+    write(home, text);
+    write(join(project, '.loom'), text);
+    expect(loadConfig(project, env()).tasks.max_attempts).toBe(3);
+  });
+
   it('reads the redis section: key prefix and cache switch, LOOM_REDIS_PREFIX over the files', () => {
     expect(loadConfig(project, env()).redis).toEqual({ key_prefix: 'loom:', cache: true });
     write(join(project, '.loom'), 'redis_url: redis://cache.internal:6379\nredis:\n  key_prefix: "team-a:"\n  cache: false\n');

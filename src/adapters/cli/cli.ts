@@ -25,6 +25,11 @@ import { MigrateCommand } from './commands/migrate.command.js';
 import { OrchestrateCommand } from './commands/orchestrate.command.js';
 import { PluginsInfoCommand } from './commands/plugins-info.command.js';
 import { PluginsListCommand } from './commands/plugins-list.command.js';
+import { PluginsAddCommand } from './commands/plugins-add.command.js';
+import { PluginsNewCommand } from './commands/plugins-new.command.js';
+import { PluginsRemoveCommand } from './commands/plugins-remove.command.js';
+import { PluginsTrustCommand } from './commands/plugins-trust.command.js';
+import { PluginsUntrustCommand } from './commands/plugins-untrust.command.js';
 import { ReadyCommand } from './commands/ready.command.js';
 import { RedriveCommand } from './commands/redrive.command.js';
 import { ResolveCommand } from './commands/resolve.command.js';
@@ -82,6 +87,11 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   HelpWordCommand,
   PluginsListCommand,
   PluginsInfoCommand,
+  PluginsTrustCommand,
+  PluginsUntrustCommand,
+  PluginsAddCommand,
+  PluginsRemoveCommand,
+  PluginsNewCommand,
   WorkflowListCommand,
   WorkflowShowCommand,
   WorkflowNewCommand,
