@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { isAbsolute, join, resolve } from 'node:path';
 import { LoomError } from '../domain/errors.js';
 import { userPluginsDir } from '../plugins/host/discovery.js';
+import { ensureLoomLink } from '../plugins/host/loom-link.js';
 import { PLUGIN_KEYWORD } from '../plugins/host/manifest.js';
 import { withDirLock } from './dir-lock.js';
 
@@ -102,7 +103,8 @@ const COMMON = ['--no-audit', '--no-fund', '--legacy-peer-deps'];
  * `npm install` of a checked spec into the user plugin folder (an npm prefix,
  * its package.json created when missing). Scripts are off: an install script
  * would run the plugin's code before the user trusted it. Peers are not
- * installed: a plugin's peer `loom-agents` is the Loom that loads it. A folder
+ * installed: a plugin's peer `loom-agents` is the Loom that loads it, linked
+ * into the folder (ensureLoomLink). A folder
  * is copied, not linked, like a published package (`plugins.paths` is the way
  * to use a folder in place). Returns the package name npm added (or updated).
  */
@@ -116,6 +118,7 @@ export async function npmInstallUserPlugin(spec: PluginSpec, env: NodeJS.Process
     const before = userDependencies(dir);
     const args = ['install', '--prefix', dir, '--save', '--ignore-scripts', ...COMMON, ...(spec.kind === 'folder' ? ['--install-links'] : []), spec.spec];
     await runNpm(args, env, `installing ${spec.spec}`);
+    ensureLoomLink(dir);
     const after = userDependencies(dir);
     const changed = Object.keys(after).filter((n) => before[n] !== after[n]);
     let name = changed.length === 1 ? changed[0]! : null;
@@ -138,7 +141,10 @@ export async function npmInstallUserPlugin(spec: PluginSpec, env: NodeJS.Process
 export async function npmUninstallUserPlugin(name: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   const dir = userPluginsDir(env);
   const args = ['uninstall', '--prefix', dir, ...COMMON, name];
-  await withDirLock(join(dir, '.loom-install.lock'), () => runNpm(args, env, `removing ${name}`));
+  await withDirLock(join(dir, '.loom-install.lock'), async () => {
+    await runNpm(args, env, `removing ${name}`);
+    ensureLoomLink(dir);
+  });
   return ['npm', ...args];
 }
 

@@ -1,7 +1,9 @@
+import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
 import { isLoomPlugin, type DefinedPlugin, type NotifierType } from '../api.js';
 import { pluginIsActive } from './discovery.js';
+import { ensureLoomLink } from './loom-link.js';
 
 /** What importing one trusted plugin's code gave: its definition, or why there is none. */
 export interface LoadedPluginCode {
@@ -42,6 +44,9 @@ export function loadPluginCode(p: DiscoveredPlugin, o: LoadOptions = {}): Promis
   const key = `${p.dir}\0${p.main}`;
   let found = loaded.get(key);
   if (found === undefined) {
+    // A plugin of the user folder (<folder>/node_modules/<package>) resolves loom-agents through Loom's link there.
+    const installed = join('node_modules', p.package);
+    if (p.source === 'user' && p.dir.endsWith(`${sep}${installed}`)) ensureLoomLink(p.dir.slice(0, -installed.length - 1));
     found = importPlugin(p, p.main, o.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS).then(
       (plugin) => ({ id: p.id, plugin, notifierTypes: new Map((plugin.notifiers ?? []).map((n) => [`${p.id}/${n.type}`, n])), problems: [] }),
       (problem: PluginProblem) => empty([problem]),
