@@ -9,7 +9,7 @@
  * passes and whose skill and workflow Loom serves.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -125,7 +125,9 @@ describe('loom plugins trust / untrust / add / remove / new (built binary)', () 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('PLUGIN_NOT_A_PLUGIN');
     expect(JSON.parse(readFileSync(join(s.home, 'plugins', 'package.json'), 'utf8')).dependencies ?? {}).toEqual({});
-    expect(readdirSync(join(s.home, 'plugins', 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual([]);
+    // Nothing but Loom's own link (loom-agents -> the running Loom, which user plugins import).
+    expect(readdirSync(join(s.home, 'plugins', 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['loom-agents']);
+    expect(lstatSync(join(s.home, 'plugins', 'node_modules', 'loom-agents')).isSymbolicLink()).toBe(true);
 
     const flag = await s.run(['plugins', 'add', '--', '--global']);
     expect(flag.code).toBe(1);
