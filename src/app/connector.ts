@@ -265,7 +265,7 @@ export class AppConnector implements LoomConnector {
 
   async orchestrate(opts: Parameters<LoomConnector['orchestrate']>[0]): ReturnType<LoomConnector['orchestrate']> {
     const { runOrchestrator } = await import('./entry/orchestrate-main.js');
-    return runOrchestrator(this, { ...opts, env: this.o.env });
+    return runOrchestrator(this, { ...opts, env: this.o.env, loomBin: this.loomBin() });
   }
 
   async doctor(opts: { projectDir?: string; deep?: boolean } = {}): ReturnType<LoomConnector['doctor']> {

@@ -312,7 +312,7 @@ export interface LoomConnector {
     exitWhenIdle?: boolean;
     agentId?: string;
     out: (line: string) => void;
-  }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; timed_out: string[]; lease_lost: string[]; released: string[] } | null }>;
+  }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; dead_lettered: string[]; timed_out: string[]; lease_lost: string[]; released: string[] } | null }>;
   /** `loom doctor`: every part of the setup checked, each failure with a fix; `deep` adds the graph's invariants (`loom fsck`). */
   doctor(opts?: { projectDir?: string; deep?: boolean }): Promise<DoctorCheck[]>;
   /** `loom skills new`: writes a valid skill skeleton to the project's .loom/skills/NAME.md; never overwrites. */

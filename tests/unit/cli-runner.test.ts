@@ -317,6 +317,24 @@ describe('loom update', () => {
 });
 
 describe('claim and reporting', () => {
+  it('claim, done, fail and heartbeat take the agent from LOOM_AGENT_ID when --agent is not given (a job of loom orchestrate --run)', async () => {
+    const env = { USER: 'alice', LOOM_AGENT_ID: 'runner-0' };
+    const claim = await run(['claim'], { env, api: { claim: async () => ({ claimed: true, task: task({ status: 'claimed', assignee: 'runner-0' }), lease: { token: 'tok', expires_at: iso(600_000) } }) } });
+    expect(claim.code).toBe(0);
+    expect(claim.apiCalls[0]?.input).toEqual(expect.objectContaining({ agent_id: 'runner-0' }));
+    expect(claim.stdout).toContain('--agent runner-0');
+    for (const argv of [['done', 'loom-0000000a', '--token', 'tok'], ['fail', 'loom-0000000a', '--token', 'tok', '--reason', 'broke'], ['heartbeat', 'loom-0000000a', '--token', 'tok']]) {
+      const r = await run(argv, { env });
+      expect(r.apiCalls[0]?.input, argv.join(' ')).toEqual(expect.objectContaining({ agent_id: 'runner-0' }));
+    }
+    const flagWins = await run(['done', 'loom-0000000a', '--token', 'tok', '--agent', 'bob'], { env });
+    expect(flagWins.apiCalls[0]?.input).toEqual(expect.objectContaining({ agent_id: 'bob' }));
+    const neither = await run(['claim'], { env: { USER: 'alice' } });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('LOOM_AGENT_ID');
+    expect(neither.calls).toEqual([]);
+  });
+
   it('claim prints the lease and the exact done command', async () => {
     const r = await run(['claim', '--agent', 'worker-1', '--lease-seconds', '600'], {
       api: {

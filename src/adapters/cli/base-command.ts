@@ -1,4 +1,4 @@
-import { Command, Option } from 'clipanion';
+import { Command, Option, UsageError } from 'clipanion';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { ProjectContext } from '../../ports/loom-connector.js';
@@ -31,6 +31,16 @@ export abstract class LoomCommand extends Command<LoomCliContext> {
   protected connectOptions(): { projectDir?: string } {
     const dir = this.projectDir ?? this.context.env.LOOM_PROJECT_DIR;
     return dir === undefined || dir === '' ? {} : { projectDir: dir };
+  }
+
+  /**
+   * The acting agent: `--agent`, else `$LOOM_AGENT_ID` (what `loom orchestrate --run` gives its jobs),
+   * else a usage error (exit 2) saying both ways. Call it before opening the project.
+   */
+  protected actingAgent(given: string | undefined): string {
+    const id = given ?? (this.context.env.LOOM_AGENT_ID || undefined);
+    if (id === undefined) throw new UsageError('--agent is required: pass --agent ID, or set LOOM_AGENT_ID (loom orchestrate --run sets it for its jobs)');
+    return id;
   }
 
   /** Opens the project's API, runs `fn`, and closes the API whatever happens. */

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { constants } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { AgentRunner, KillReason, RunJob, RunningJob, RunOutcome } from '../../ports/agent-runner.js';
 import { terminateGroup } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
@@ -24,6 +25,12 @@ export interface CommandRunnerOptions {
   /** Stderr kept (its last bytes); default 4 KiB. */
   stderrTailBytes?: number;
   log?: (line: string) => void;
+  /**
+   * The `loom` the jobs should call (the path of bin/loom.js of the running Loom): put on the
+   * job's PATH as a `loom` command (a small shim running it with this Node) and given as
+   * `LOOM_BIN`, so `loom done ...` in a job works without `npm link` and reaches the same Loom.
+   */
+  loomBin?: string;
 }
 
 /**
@@ -36,8 +43,11 @@ export class CommandRunner implements AgentRunner {
   private readonly shell: string;
   private readonly killGraceMs: number;
 
+  private readonly shimDir: string | null;
+
   constructor(private readonly o: CommandRunnerOptions) {
     this.shell = o.shell ?? '/bin/sh';
+    this.shimDir = o.loomBin === undefined ? null : loomShim(o.loomBin);
     this.killGraceMs = o.killGraceMs ?? 5000;
     // A placeholder where it cannot be quoted safely is refused now, not at the first task.
     expandTemplate(o.template, { task_id: '', title: '', lease_token: '', project_id: '', project_dir: '', agent_id: '' });
@@ -62,6 +72,8 @@ export class CommandRunner implements AgentRunner {
       LOOM_PROJECT_ID: job.project_id,
       LOOM_PROJECT_DIR: job.project_dir,
     };
+    if (this.o.loomBin !== undefined) env.LOOM_BIN = this.o.loomBin;
+    if (this.shimDir !== null) env.PATH = [this.shimDir, env.PATH ?? ''].filter((x) => x !== '').join(delimiter);
     let child: ChildProcess;
     try {
       // detached: the shell leads a new process group (pgid = its pid).
@@ -83,6 +95,18 @@ export class CommandRunner implements AgentRunner {
       ...(this.o.log === undefined ? {} : { log: this.o.log }),
     });
   }
+}
+
+/**
+ * A folder holding a `loom` command that runs `loomBin` with this Node (the
+ * same Loom, whatever the job's PATH had), removed when this process exits.
+ */
+function loomShim(loomBin: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-bin-'));
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(join(dir, 'loom'), `#!/bin/sh\nexec ${q(process.execPath)} ${q(loomBin)} "$@"\n`, { mode: 0o755 });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 function failedJob(message: string): RunningJob {

@@ -7,7 +7,7 @@ import { startNotifiers } from '../notifications.js';
 import { dispatch, type DispatchResult } from '../orchestrator/dispatch.js';
 
 /** What `loom orchestrate` takes (the port's options) plus the environment. */
-export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & { env: NodeJS.ProcessEnv };
+export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & { env: NodeJS.ProcessEnv; loomBin?: string };
 
 /**
  * `loom orchestrate`: the reconcile tick on an interval (or `--once`), and
@@ -17,7 +17,7 @@ export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & {
  */
 export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOptions): Promise<{ ticks: number; dispatched: DispatchResult | null }> {
   // Built first: a bad template is refused before anything is claimed.
-  const runner = o.run === undefined ? null : new CommandRunner({ template: o.run, env: o.env, log: (line) => o.out(line) });
+  const runner = o.run === undefined ? null : new CommandRunner({ template: o.run, env: o.env, log: (line) => o.out(line), ...(o.loomBin === undefined ? {} : { loomBin: o.loomBin }) });
   const { api, project, events } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
   const config = loadConfig(project.project_dir, o.env);
   const log = (line: string): void => o.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -66,7 +66,8 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
         signal: controller.signal,
         log,
       });
-      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, released ${dispatched.released.length}, lease lost ${dispatched.lease_lost.length}`);
+      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, released ${dispatched.released.length}, lease lost ${dispatched.lease_lost.length}, dead-lettered ${dispatched.dead_lettered.length}`);
+      if (dispatched.dead_lettered.length > 0) log(`dead letters: ${dispatched.dead_lettered.join(', ')} (\`loom dlq list\` shows why; \`loom redrive ID\` tries again); exit code 3`);
     } else {
       log(`reconciling every ${o.intervalSeconds ?? config.orchestration.tick_seconds}s; Ctrl-C stops`);
       await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -31,6 +31,8 @@ export interface DispatchResult {
   released: string[];
   /** Recorded failed: non-zero exits, start failures. */
   failed: string[];
+  /** Of the failures (and time-outs), those that used the task's last attempt or could not be retried: now dead letters. */
+  dead_lettered: string[];
   timed_out: string[];
   /** Jobs stopped because their lease went elsewhere (expired, cancelled): nothing was recorded. */
   lease_lost: string[];
@@ -79,7 +81,8 @@ export function outputFromStdout(stdout: string): JsonObject {
 export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${o.concurrency}`);
   const pollMs = o.pollMs ?? 1000;
-  const result: DispatchResult = { done: [], failed: [], timed_out: [], lease_lost: [], released: [] };
+  const result: DispatchResult = { done: [], failed: [], dead_lettered: [], timed_out: [], lease_lost: [], released: [] };
+  let waitingFor = ''; // what an --exit-when-idle loop last said it waits for
   const slots = new Map<number, { job: RunningJob | null; finished: Promise<void> }>();
   const aborted = new Promise<void>((resolve) => {
     if (o.signal === undefined) return;
@@ -117,7 +120,19 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
       try {
         const { counts } = await o.api.overview({ project_id: o.projectId });
         // Nothing ready (the claim found none), nobody holds a claim, no retry waits on its backoff.
-        if (counts.claimed === 0 && counts.pending === 0) break;
+        if (counts.claimed === 0 && counts.pending === 0) {
+          o.log('idle: nothing ready, claimed or waiting to retry; exiting');
+          break;
+        }
+        // Say what keeps it from exiting, once per change, instead of minutes of silence.
+        const now = [
+          counts.claimed > 0 ? `${counts.claimed} task${counts.claimed === 1 ? '' : 's'} claimed by other agents` : '',
+          counts.pending > 0 ? `${counts.pending} waiting to retry after a backoff` : '',
+        ].filter((x) => x !== '').join(' and ');
+        if (now !== waitingFor) {
+          waitingFor = now;
+          o.log(`idle: waiting for ${now} (\`loom status\` shows them); exits when none is left`);
+        }
         if (counts.claimed > 0) {
           // Only others' claims are out. One whose agent died would keep this loop waiting until a
           // reconcile tick requeues it; do that much here (idempotent, safe beside a running tick).
@@ -223,6 +238,7 @@ async function record(
   const fail = async (reason: string, retryable: boolean, into: string[]): Promise<void> => {
     const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable }));
     into.push(task.id);
+    if (r.outcome !== 'retrying') result.dead_lettered.push(task.id);
     o.log(`${task.id} failed (${r.outcome === 'retrying' ? `retry after ${r.run_after}` : 'dead letter'}): ${reason}`);
   };
   try {

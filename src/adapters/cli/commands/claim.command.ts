@@ -21,15 +21,16 @@ export class ClaimCommand extends LoomCommand {
   });
 
   id = Option.String({ name: 'id', required: false });
-  agent = Option.String('--agent', { required: true, description: 'Who is claiming (your agent id)' });
+  agent = Option.String('--agent', { description: 'Who is claiming (your agent id) (default: $LOOM_AGENT_ID)' });
   leaseSeconds = Option.String('--lease-seconds', { description: 'Lease length in seconds (default 300)' });
 
   async execute(): Promise<number> {
+    const agent = this.actingAgent(this.agent);
     const leaseSeconds = parsePositiveInt('--lease-seconds', this.leaseSeconds);
     const result = await this.withApi((api, project) =>
       api.claim({
         project_id: project.project_id,
-        agent_id: this.agent,
+        agent_id: agent,
         ...(this.id === undefined ? {} : { task_id: this.id }),
         ...(leaseSeconds === undefined ? {} : { lease_seconds: leaseSeconds }),
       }),
@@ -42,7 +43,7 @@ export class ClaimCommand extends LoomCommand {
         return `not claimed: ${which} is not ready${task === undefined ? '' : ` (it is ${task.status})`}`;
       }
       const { task, lease } = result;
-      const leaseArgs = `${task.id} --agent ${shellQuote(this.agent)} --token ${shellQuote(lease.token)}`;
+      const leaseArgs = `${task.id} --agent ${shellQuote(agent)} --token ${shellQuote(lease.token)}`;
       return [
         `claimed ${task.id}  ${task.priority}  ${task.title}`,
         `lease   ${lease.token}  expires ${timeWithRelative(lease.expires_at)}`,

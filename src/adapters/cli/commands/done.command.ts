@@ -18,17 +18,18 @@ export class DoneCommand extends LoomCommand {
   });
 
   id = Option.String({ name: 'id' });
-  agent = Option.String('--agent', { required: true, description: 'The agent holding the lease' });
+  agent = Option.String('--agent', { description: 'The agent holding the lease (default: $LOOM_AGENT_ID)' });
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   output = Option.String('--output', { description: 'A JSON object with the result' });
 
   async execute(): Promise<number> {
+    const agent = this.actingAgent(this.agent);
     const output = parseOptionalJsonObject('--output', this.output);
     const result = await this.withApi((api, project) =>
       api.done({
         project_id: project.project_id,
         task_id: this.id,
-        agent_id: this.agent,
+        agent_id: agent,
         lease_token: this.token,
         ...(output === undefined ? {} : { output }),
       }),

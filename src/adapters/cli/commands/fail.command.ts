@@ -17,17 +17,18 @@ export class FailCommand extends LoomCommand {
   });
 
   id = Option.String({ name: 'id' });
-  agent = Option.String('--agent', { required: true, description: 'The agent holding the lease' });
+  agent = Option.String('--agent', { description: 'The agent holding the lease (default: $LOOM_AGENT_ID)' });
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   reason = Option.String('--reason', { required: true, description: 'What went wrong, for the next attempt or a human' });
   noRetry = Option.Boolean('--no-retry', false, { description: 'Do not retry: dead-letter the task now' });
 
   async execute(): Promise<number> {
+    const agent = this.actingAgent(this.agent);
     const result = await this.withApi((api, project) =>
       api.fail({
         project_id: project.project_id,
         task_id: this.id,
-        agent_id: this.agent,
+        agent_id: agent,
         lease_token: this.token,
         reason: this.reason,
         retryable: !this.noRetry,

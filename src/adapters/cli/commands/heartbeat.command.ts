@@ -20,18 +20,19 @@ export class HeartbeatCommand extends LoomCommand {
   });
 
   id = Option.String({ name: 'id' });
-  agent = Option.String('--agent', { required: true, description: 'The agent holding the lease' });
+  agent = Option.String('--agent', { description: 'The agent holding the lease (default: $LOOM_AGENT_ID)' });
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   leaseSeconds = Option.String('--lease-seconds', { description: 'New lease length in seconds, from now' });
   progress = Option.String('--progress', { description: 'What you have done since the last heartbeat' });
 
   async execute(): Promise<number> {
+    const agent = this.actingAgent(this.agent);
     const leaseSeconds = parsePositiveInt('--lease-seconds', this.leaseSeconds);
     const result = await this.withApi((api, project) =>
       api.heartbeat({
         project_id: project.project_id,
         task_id: this.id,
-        agent_id: this.agent,
+        agent_id: agent,
         lease_token: this.token,
         ...(leaseSeconds === undefined ? {} : { lease_seconds: leaseSeconds }),
         ...(this.progress === undefined ? {} : { progress: this.progress }),

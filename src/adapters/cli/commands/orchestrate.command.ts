@@ -13,6 +13,10 @@ export class OrchestrateCommand extends LoomCommand {
       Every tick (default 5 s, \`orchestration.tick_seconds\`) requeues or dead-letters expired leases, escalates stuck and bouncing work, completes epics whose children are done and records agents' last contact. Safe to run in several processes at once.
 
       With \`--run\`, ready tasks are dispatched to a command, at most \`--concurrency\` at a time, each in its own process group, heartbeated while it runs. The command gets the task in \`LOOM_TASK_ID\`, \`LOOM_TASK_TITLE\`, \`LOOM_LEASE_TOKEN\`, \`LOOM_AGENT_ID\`, \`LOOM_PROJECT_ID\` and \`LOOM_PROJECT_DIR\`, and in the placeholders \`{task_id}\`, \`{title}\`, \`{lease_token}\`, \`{agent_id}\`, \`{project_id}\`, \`{project_dir}\`, quoted for the shell: write them bare or inside double quotes, never inside single quotes (refused), and prefer the variables in anything a nested shell parses again. Exit 0 records done (stdout is the output when it is one JSON object; a process that reported itself with \`loom done\` keeps its report); anything else is a retryable failure; a timeout kills the whole process tree, verified gone, before the failure is recorded. Ctrl-C gives running tasks back without using an attempt.
+
+      The command also finds \`loom\` on its PATH: this same Loom (a small shim; \`LOOM_BIN\` holds the path of its bin/loom.js), so \`loom done\` in a job needs no \`npm link\`, and \`loom claim|done|fail|heartbeat\` there take \`--agent\` from \`LOOM_AGENT_ID\`. With \`--exit-when-idle\` it says what it still waits for (tasks claimed by other agents, retries in backoff) and exits when none is left.
+
+      Exit codes: 0 done; 1 an error stopped it; 2 bad usage; 3 it finished, but tasks it ran became dead letters (\`loom dlq list\`).
     `,
     examples: [
       ['Reconcile once', '$0 orchestrate --once'],
@@ -51,6 +55,7 @@ export class OrchestrateCommand extends LoomCommand {
       out: (line) => (this.json ? this.context.stderr : this.context.stdout).write(`${line}\n`),
     });
     if (this.json) this.emit(result, () => '');
-    return 0;
+    // 3: the run finished, but tasks it ran became dead letters (a script can tell that from success).
+    return (result.dispatched?.dead_lettered.length ?? 0) > 0 ? 3 : 0;
   }
 }
