@@ -137,16 +137,17 @@ export async function startPluginNotifiers(
       o.log(`${resolved.problem.code} ${resolved.problem.message} (hint: ${resolved.problem.hint})`);
       continue;
     }
+    const pkg = plugins.find((p) => p.id === status.plugin)?.package ?? status.plugin;
     const prefix = `plugin ${status.plugin}: notifier ${c.name}`;
     const ctx = { name: c.name, projectDir: o.projectDir, log: (line: string) => o.log(`${prefix}: ${oneLine(line, 1000)}`), signal: controller.signal };
     try {
       const made = await within(Promise.resolve().then(() => resolved.type.create(resolved.options, ctx)), o.factoryTimeoutMs ?? 5_000, 'create() did not finish');
       if (typeof made !== 'object' || made === null || typeof (made as Notifier).notify !== 'function') throw new Error('create() returned no notifier (an object with a notify(event) method)');
-      notifiers.push(new IsolatedNotifier(c.name, made, status, { ...o, changed, abort: () => controller.abort() }));
+      notifiers.push(new IsolatedNotifier(c.name, made, status, { ...o, pkg, changed, abort: () => controller.abort() }));
       status.state = 'running';
     } catch (e) {
       status.problem = {
-        package: plugins.find((p) => p.id === status.plugin)?.package ?? status.plugin,
+        package: pkg,
         id: status.plugin,
         field: `notifications.notifiers (${c.name})`,
         code: 'PLUGIN_FACTORY_FAILED',
@@ -188,11 +189,15 @@ class IsolatedNotifier implements Notifier {
     readonly name: string,
     private readonly inner: Notifier,
     private readonly status: PluginNotifierStatus,
-    private readonly o: PluginNotifierOptions & { changed: () => void; abort: () => void },
+    private readonly o: PluginNotifierOptions & { pkg: string; changed: () => void; abort: () => void },
   ) {}
 
+  private get disabled(): boolean {
+    return this.status.state === 'disabled';
+  }
+
   async notify(event: LoomEvent): Promise<void> {
-    if (this.status.state === 'disabled') return;
+    if (this.disabled) return;
     try {
       await within(Promise.resolve().then(() => this.inner.notify(event)), this.o.notifyTimeoutMs ?? 10_000, 'notify() did not settle');
     } catch (e) {
@@ -200,10 +205,11 @@ class IsolatedNotifier implements Notifier {
       if (e instanceof Timeout) {
         this.status.hangs++;
         const max = this.o.maxHangs ?? 3;
-        if (this.status.hangs >= max) {
+        // Calls already in flight when it is disabled still time out (and are counted): disable and report once.
+        if (this.status.hangs >= max && !this.disabled) {
           this.status.state = 'disabled';
           this.status.problem = {
-            package: this.status.plugin,
+            package: this.o.pkg,
             id: this.status.plugin,
             field: `notifications.notifiers (${this.name})`,
             code: 'PLUGIN_NOTIFIER_HUNG',
