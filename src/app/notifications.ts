@@ -1,5 +1,3 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { notifierSetupFromConfig } from '../adapters/notifiers/config-schema.js';
 import { createNotifiers } from '../adapters/notifiers/module.js';
 import { NotifierRouter } from '../adapters/notifiers/notifier-router.js';
@@ -9,30 +7,7 @@ import type { Notifier } from '../ports/notifier.js';
 import { discoverPlugins } from '../plugins/host/discovery.js';
 import { startPluginNotifiers, type PluginNotifierStatus } from '../plugins/host/notifiers.js';
 import type { LoomConfig } from './config.js';
-
-/** Where the process that owns a project's notifiers records how its plugin notifiers are doing. */
-export const pluginStatusFile = (projectDir: string): string => join(projectDir, '.loom', 'daemon.plugins.json');
-
-/** The content of that file: read by `loom plugins list` and `loom doctor` in other processes. */
-export interface PluginRuntimeStatus {
-  pid: number;
-  updated_at: string;
-  notifiers: PluginNotifierStatus[];
-}
-
-/** The recorded status, when the process that wrote it still runs (null otherwise). */
-export function readPluginStatus(projectDir: string): PluginRuntimeStatus | null {
-  const file = pluginStatusFile(projectDir);
-  if (!existsSync(file)) return null;
-  try {
-    const status = JSON.parse(readFileSync(file, 'utf8')) as PluginRuntimeStatus;
-    if (typeof status.pid !== 'number' || !Array.isArray(status.notifiers)) return null;
-    process.kill(status.pid, 0); // throws when that process is gone: its notifiers are gone too
-    return status;
-  } catch {
-    return null;
-  }
-}
+import { writePluginStatus } from './plugin-status.js';
 
 /**
  * Starts the project's notifiers (config `notifications`) on the process
@@ -55,7 +30,7 @@ export function startNotifiers(config: LoomConfig, events: EventSource, log: (li
   if (builtins.length > 0) log(`notifiers: ${builtins.map((n) => n.name).join(', ')}`);
   if (plugin.length > 0) {
     const projectDir = config.project_dir;
-    const write = debounced((statuses: readonly PluginNotifierStatus[]) => writeStatus(projectDir, statuses, log), 500);
+    const write = debounced((statuses: readonly PluginNotifierStatus[]) => writePluginStatus(projectDir, statuses, log), 500);
     void (async () => {
       const { plugins } = discoverPlugins({ projectDir, env: process.env, paths: config.plugins.paths, trust: config.plugins.trust });
       const { notifiers: started, statuses } = await startPluginNotifiers(plugin, plugins, { projectDir, log, onStatus: write });
@@ -97,17 +72,6 @@ class DeferredNotifier implements Notifier {
   async close(): Promise<void> {
     if (this.target === undefined) this.settle(null);
     await this.target?.close?.();
-  }
-}
-
-function writeStatus(projectDir: string, statuses: readonly PluginNotifierStatus[], log: (line: string) => void): void {
-  const file = pluginStatusFile(projectDir);
-  const status: PluginRuntimeStatus = { pid: process.pid, updated_at: new Date().toISOString(), notifiers: [...statuses] };
-  try {
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(status, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
-  } catch (e) {
-    log(`cannot write ${file}: ${(e as Error).message}`);
   }
 }
 

@@ -8,7 +8,7 @@ import { PLUGIN_API_VERSION } from '../plugins/api-version.js';
 import type { NotifierType } from '../plugins/api.js';
 import { discoverPlugins, pluginIsActive } from '../plugins/host/discovery.js';
 import { loadAllPluginCode, resolvePluginNotifier } from '../plugins/host/notifiers.js';
-import { readPluginStatus } from './notifications.js';
+import { readPluginStatus } from './plugin-status.js';
 
 /** Config `plugins`: extra plugin package folders, and the ids whose code may run. */
 export interface PluginSettings {

@@ -16,7 +16,8 @@ import { InProcessEventBus } from '../../src/adapters/memory/in-process-event-bu
 import type { NotifiersConfigFile } from '../../src/adapters/notifiers/config-schema.js';
 import { NotifierRouter } from '../../src/adapters/notifiers/notifier-router.js';
 import { loadConfig } from '../../src/app/config.js';
-import { pluginStatusFile, readPluginStatus, startNotifiers } from '../../src/app/notifications.js';
+import { startNotifiers } from '../../src/app/notifications.js';
+import { pluginStatusFile, readPluginStatus } from '../../src/app/plugin-status.js';
 import { listPlugins } from '../../src/app/plugins.js';
 import type { EventType } from '../../src/domain/events.js';
 import { clearPluginCache, discoverPlugins } from '../../src/plugins/host/discovery.js';
