@@ -47,14 +47,16 @@ const typeOf = (t: string): { id: string; type: string } => {
   return { id: t.slice(0, slash), type: t.slice(slash + 1) };
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true });
 const compiled = new WeakMap<object, ValidateFunction | Error>();
 
 function validatorOf(t: NotifierType): ValidateFunction | Error {
   let v = compiled.get(t.optionsSchema);
   if (v === undefined) {
     try {
-      v = ajv.compile(t.optionsSchema);
+      // An Ajv of its own per schema: one shared instance keeps every schema's $id, so a second schema
+      // with a taken $id (the same plugin installed in two projects, or two plugins that copied one
+      // template) would not compile, and one plugin could stop another's notifiers.
+      v = new Ajv({ allErrors: true, strict: true }).compile(t.optionsSchema);
     } catch (e) {
       v = e instanceof Error ? e : new Error(String(e));
     }
