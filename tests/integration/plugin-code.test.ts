@@ -176,7 +176,7 @@ describe('loom plugins list over code fixtures', () => {
         {
           type: 'code-good/record',
           description: 'Appends the type of each routed event to a file, one per line',
-          options_schema: { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
+          options_schema: { $id: 'https://loom.example/plugins/code-good/record-options.json', type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
         },
       ],
     });
@@ -238,6 +238,14 @@ describe('loom plugins list over code fixtures', () => {
       ['import-throws', 'failed', ['PLUGIN_IMPORT_FAILED', 'PLUGIN_NOTIFIER_UNAVAILABLE']],
     ]);
     expect(lines(join(markers, 'code-good'))).toEqual([String(process.pid)]);
+  });
+
+  it('checks the options of one plugin installed in two projects in both, in one process (its schema has an $id)', async () => {
+    const notifications: NotifiersConfigFile = { notifiers: [NOTIFIERS[0]!, NOTIFIERS[1]!] };
+    for (const dir of [projectWith(['code-good']), projectWith(['code-good'])]) {
+      const list = await listPlugins({ projectDir: dir, env: emptyHome(), plugins: { paths: [], trust: ['code-good'] }, notifications });
+      expect(list.plugins.map((p) => [p.code, codesOf(p.errors), p.notifiers.map((n) => n.state)])).toEqual([['loaded', ['PLUGIN_OPTIONS_INVALID'], ['configured', 'not_startable']]]);
+    }
   });
 
   it('`loom plugins list --json` (the built CLI) reports a plugin whose import hangs instead of exiting with nothing', async () => {
