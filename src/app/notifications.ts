@@ -60,6 +60,12 @@ class DeferredNotifier implements Notifier {
   }
 
   settle(target: Notifier | null): void {
+    if (this.target !== undefined) {
+      // Closed before it came up: nothing will route to it or close it later, so close it now
+      // (its signal aborts and what it holds is released). Its close is bounded and logs its own failure.
+      if (target !== null) void Promise.resolve().then(() => target.close?.()).catch(() => {});
+      return;
+    }
     this.target = target;
     this.resolve();
   }
