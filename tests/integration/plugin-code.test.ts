@@ -400,5 +400,19 @@ describe('startNotifiers (the daemon path) with plugin notifiers from a LoomConf
     } finally {
       await router?.close();
     }
+    expect(lines(join(dir, 'out', 'good.log.closed'))).toEqual(['good']);
+  });
+
+  it('closes a plugin notifier that comes up after Loom stopped (the daemon stopped during start-up)', async () => {
+    clearPluginCache();
+    clearLoadedPluginCode();
+    const dir = projectWith(['code-good']);
+    mkdirSync(join(dir, '.loom'));
+    const notifications = { notifiers: [NOTIFIERS[0]!], routes: [{ notifier: 'good', events: ['*'] }] };
+    writeFileSync(join(dir, '.loom', 'config.yaml'), JSON.stringify({ project: { id: 'plugin-code', name: 'plugin code' }, plugins: { trust: ['code-good'] }, notifications }));
+    const router = startNotifiers(loadConfig(dir, emptyHome()), new InProcessEventBus(), () => {});
+    await router!.close();
+    await until(() => existsSync(join(dir, 'out', 'good.log.closed')), 'the late notifier to be closed');
+    expect(lines(join(dir, 'out', 'good.log.closed'))).toEqual(['good']);
   });
 });
