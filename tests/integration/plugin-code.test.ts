@@ -325,7 +325,11 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
   });
 
   it('the good notifier gets every routed event; the hanging one is disabled after maxHangs hung calls; the failing ones are counted; the good one keeps getting events after', async () => {
-    publish(1, ['task.created', 'task.claimed', 'task.done']);
+    publish(1, ['task.created']);
+    await until(() => status('hangs').hangs === 1, 'the first call to the hanging notifier to time out');
+    // One hung call short of maxHangs: still running.
+    expect(status('hangs')).toMatchObject({ state: 'running', problem: null, last_error: `notify() did not settle within ${NOTIFY_TIMEOUT_MS} ms` });
+    publish(2, ['task.claimed', 'task.done']);
     await until(() => good().length === 3, 'code-good to record the first three events');
     expect(good()).toEqual(['task.created', 'task.claimed', 'task.done']);
     await until(() => status('hangs').state === 'disabled', 'the hanging notifier to be disabled');
@@ -335,7 +339,7 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
       package: 'loom-plugin-notifier-hangs',
       message: expect.stringContaining(`did not settle within ${NOTIFY_TIMEOUT_MS} ms`),
     });
-    // All three calls were in flight at once, so all three time out; the notifier is disabled (and reported) once.
+    // The second and third calls were in flight together, so both time out; the notifier is disabled (and reported) once.
     await until(() => status('hangs').hangs === 3, 'all three calls to the hanging notifier to time out');
     expect(logs.filter((l) => l.startsWith('PLUGIN_NOTIFIER_HUNG'))).toHaveLength(1);
     expect(status('hangs').problem!.message).toContain(`${MAX_HANGS} calls did not settle`);
