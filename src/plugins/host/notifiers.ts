@@ -142,12 +142,17 @@ export async function startPluginNotifiers(
     const pkg = plugins.find((p) => p.id === status.plugin)?.package ?? status.plugin;
     const prefix = `plugin ${status.plugin}: notifier ${c.name}`;
     const ctx = { name: c.name, projectDir: o.projectDir, log: (line: string) => o.log(`${prefix}: ${oneLine(line, 1000)}`), signal: controller.signal };
+    const creating = Promise.resolve().then(() => resolved.type.create(resolved.options, ctx));
     try {
-      const made = await within(Promise.resolve().then(() => resolved.type.create(resolved.options, ctx)), o.factoryTimeoutMs ?? 5_000, 'create() did not finish');
+      const made = await within(creating, o.factoryTimeoutMs ?? 5_000, 'create() did not finish');
       if (typeof made !== 'object' || made === null || typeof (made as Notifier).notify !== 'function') throw new Error('create() returned no notifier (an object with a notify(event) method)');
       notifiers.push(new IsolatedNotifier(c.name, made, status, { ...o, pkg, changed, abort: () => controller.abort() }));
       status.state = 'running';
     } catch (e) {
+      // Given up on: tell a factory still at work to stop, and close what it makes if it finishes
+      // late (nothing else will hold or close that notifier).
+      controller.abort();
+      creating.then((late) => (late as Partial<Notifier> | null)?.close?.()).catch(() => {});
       status.problem = {
         package: pkg,
         id: status.plugin,
