@@ -54,6 +54,8 @@ const NOTIFIERS: NonNullable<NotifiersConfigFile['notifiers']> = [
   { name: 'good', type: 'code-good/record', file: 'out/good.log' },
   { name: 'bad-options', type: 'code-good/record', file: 42, colour: 'red' },
   { name: 'factory', type: 'factory-throws/broken' },
+  { name: 'factory-hangs', type: 'factory-throws/never', aborted_file: 'out/factory-aborted' },
+  { name: 'factory-empty', type: 'factory-throws/empty' },
   { name: 'hangs', type: 'notifier-hangs/stuck' },
   { name: 'rejects', type: 'notifier-rejects/rejects' },
   { name: 'throws', type: 'notifier-rejects/throws' },
@@ -186,7 +188,7 @@ describe('loom plugins list over code fixtures', () => {
     expect(options.message).toContain('file must be string');
     expect(options.message).toContain('must NOT have additional properties (colour)');
     // Listing runs no factory: the factory that throws is not found out here (see the run-time tests).
-    expect(row('factory-throws')).toEqual({ code: 'loaded', errors: [], notifiers: [['factory', 'configured']] });
+    expect(row('factory-throws')).toEqual({ code: 'loaded', errors: [], notifiers: [['factory', 'configured'], ['factory-hangs', 'configured'], ['factory-empty', 'configured']] });
     expect(row('notifier-hangs')).toEqual({ code: 'loaded', errors: [], notifiers: [['hangs', 'configured']] });
     expect(row('notifier-rejects')).toEqual({ code: 'loaded', errors: [], notifiers: [['rejects', 'configured'], ['throws', 'configured']] });
     expect(info('notifier-rejects').contributes.notifier_types.map((t) => t.type)).toEqual(['notifier-rejects/rejects', 'notifier-rejects/throws']);
@@ -266,6 +268,7 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
   const NOTIFY_TIMEOUT_MS = 200;
   const MAX_HANGS = 2;
   const IMPORT_TIMEOUT_MS = 500;
+  const FACTORY_TIMEOUT_MS = 300;
   let dir: string;
   let bus: InProcessEventBus;
   let router: NotifierRouter;
@@ -291,6 +294,7 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
       notifyTimeoutMs: NOTIFY_TIMEOUT_MS,
       maxHangs: MAX_HANGS,
       importTimeoutMs: IMPORT_TIMEOUT_MS,
+      factoryTimeoutMs: FACTORY_TIMEOUT_MS,
     }));
     startMs = performance.now() - t0;
     bus = new InProcessEventBus();
@@ -308,6 +312,8 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
       ['good', 'running', null],
       ['bad-options', 'not_started', 'PLUGIN_OPTIONS_INVALID'],
       ['factory', 'not_started', 'PLUGIN_FACTORY_FAILED'],
+      ['factory-hangs', 'not_started', 'PLUGIN_FACTORY_FAILED'],
+      ['factory-empty', 'not_started', 'PLUGIN_FACTORY_FAILED'],
       ['hangs', 'running', null],
       ['rejects', 'running', null],
       ['throws', 'running', null],
@@ -317,11 +323,18 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
       ['mismatch', 'not_started', 'PLUGIN_NOTIFIER_UNAVAILABLE'],
     ]);
     expect(status('factory').problem).toMatchObject({ package: 'loom-plugin-factory-throws', message: expect.stringContaining('its factory failed: factory-throws fixture: cannot build a notifier') });
+    expect(status('factory-hangs').problem!.message).toContain(`its factory failed: create() did not finish within ${FACTORY_TIMEOUT_MS} ms`);
+    expect(status('factory-empty').problem!.message).toContain('create() returned no notifier');
     expect(status('bad-options').problem!.message).toContain('file must be string');
     expect(status('import-hangs').problem!.message).toContain('(PLUGIN_IMPORT_FAILED)');
     expect(logs).toContainEqual(expect.stringMatching(/^plugin import-hangs: PLUGIN_IMPORT_FAILED .*did not finish within 0\.5 s/));
     expect(logs).toContainEqual(expect.stringMatching(/^plugin import-throws: PLUGIN_IMPORT_FAILED .*broken at top level/));
     expect(reported.map((s) => s.state)).toEqual(statuses.map((s) => s.state));
+  });
+
+  it('aborts the signal of a factory it gave up on, so a factory still working can stop', async () => {
+    await until(() => existsSync(join(dir, 'out', 'factory-aborted')), 'the abandoned factory to see its signal aborted');
+    expect(lines(join(dir, 'out', 'factory-aborted'))).toEqual(['aborted']);
   });
 
   it('the good notifier gets every routed event; the hanging one is disabled after maxHangs hung calls; the failing ones are counted; the good one keeps getting events after', async () => {
