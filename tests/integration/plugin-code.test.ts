@@ -368,10 +368,8 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
     await until(() => good().length === 6, 'code-good to record the next three events');
     expect(good()).toEqual(['task.created', 'task.claimed', 'task.done', 'escalation.raised', 'message.sent', 'epic.completed']);
     await until(() => status('rejects').failures === 6 && status('throws').failures === 6, 'the failing notifiers to fail on the next events too');
-    const hung = notifiers.find((n) => n.name === 'hangs')!;
-    const t0 = performance.now();
-    await hung.notify(event(7, 'task.done'));
-    expect(performance.now() - t0).toBeLessThan(NOTIFY_TIMEOUT_MS);
+    // Skipped, not called: a call that reached the stuck notify() would reject with a timeout and count a hang.
+    await expect(notifiers.find((n) => n.name === 'hangs')!.notify(event(7, 'task.done'))).resolves.toBeUndefined();
     expect(status('hangs').hangs).toBe(3);
   });
 });
