@@ -30,7 +30,7 @@ import { event } from '../notifiers/support.js';
 import { installPlugins } from '../support/plugin-project.js';
 import { until } from '../support/until.js';
 
-const CODE_FIXTURES = ['code-good', 'import-throws', 'import-hangs', 'factory-throws', 'notifier-hangs', 'notifier-rejects', 'not-defined', 'id-mismatch'] as const;
+const CODE_FIXTURES = ['code-good', 'import-throws', 'import-hangs', 'factory-throws', 'notifier-hangs', 'notifier-rejects', 'not-defined', 'id-mismatch', 'schema-invalid'] as const;
 type CodeFixture = (typeof CODE_FIXTURES)[number];
 
 const temps: string[] = [];
@@ -63,6 +63,7 @@ const NOTIFIERS: NonNullable<NotifiersConfigFile['notifiers']> = [
   { name: 'import-hangs', type: 'import-hangs/any' },
   { name: 'not-defined', type: 'not-defined/plain' },
   { name: 'mismatch', type: 'id-mismatch/any' },
+  { name: 'odd-schema', type: 'schema-invalid/odd' },
 ];
 const ALL_ROUTED: NotifiersConfigFile['routes'] = NOTIFIERS.map((n) => ({ notifier: n.name, events: ['*'] }));
 const asConfigs = (list: typeof NOTIFIERS): PluginNotifierConfig[] => list.map(({ name, type, ...options }) => ({ name, type, options }));
@@ -191,6 +192,8 @@ describe('loom plugins list over code fixtures', () => {
     expect(row('factory-throws')).toEqual({ code: 'loaded', errors: [], notifiers: [['factory', 'configured'], ['factory-hangs', 'configured'], ['factory-empty', 'configured']] });
     expect(row('notifier-hangs')).toEqual({ code: 'loaded', errors: [], notifiers: [['hangs', 'configured']] });
     expect(row('notifier-rejects')).toEqual({ code: 'loaded', errors: [], notifiers: [['rejects', 'configured'], ['throws', 'configured']] });
+    expect(row('schema-invalid')).toEqual({ code: 'loaded', errors: ['PLUGIN_OPTIONS_SCHEMA_INVALID'], notifiers: [['odd-schema', 'not_startable']] });
+    expect(info('schema-invalid').errors[0]!.message).toContain('unknown keyword: "colour"');
     expect(info('notifier-rejects').contributes.notifier_types.map((t) => t.type)).toEqual(['notifier-rejects/rejects', 'notifier-rejects/throws']);
     for (const [id, code] of [
       ['import-throws', 'PLUGIN_IMPORT_FAILED'],
@@ -207,7 +210,7 @@ describe('loom plugins list over code fixtures', () => {
     expect(info('import-throws').errors[0]!.message).toContain('broken at top level');
     expect(info('import-throws').errors[1]!.message).toContain('(PLUGIN_IMPORT_FAILED)');
     expect(codesOf(list.problems).sort()).toEqual(
-      ['PLUGIN_OPTIONS_INVALID', 'PLUGIN_IMPORT_FAILED', 'PLUGIN_IMPORT_FAILED', 'PLUGIN_NOT_DEFINED', 'PLUGIN_ID_MISMATCH', ...Array(4).fill('PLUGIN_NOTIFIER_UNAVAILABLE')].sort(),
+      ['PLUGIN_OPTIONS_INVALID', 'PLUGIN_OPTIONS_SCHEMA_INVALID', 'PLUGIN_IMPORT_FAILED', 'PLUGIN_IMPORT_FAILED', 'PLUGIN_NOT_DEFINED', 'PLUGIN_ID_MISMATCH', ...Array(4).fill('PLUGIN_NOTIFIER_UNAVAILABLE')].sort(),
     );
     for (const p of list.problems) expect(p.hint.length).toBeGreaterThan(0);
   });
@@ -321,6 +324,7 @@ describe('plugin notifiers at run time (startPluginNotifiers, a NotifierRouter o
       ['import-hangs', 'not_started', 'PLUGIN_NOTIFIER_UNAVAILABLE'],
       ['not-defined', 'not_started', 'PLUGIN_NOTIFIER_UNAVAILABLE'],
       ['mismatch', 'not_started', 'PLUGIN_NOTIFIER_UNAVAILABLE'],
+      ['odd-schema', 'not_started', 'PLUGIN_OPTIONS_SCHEMA_INVALID'],
     ]);
     expect(status('factory').problem).toMatchObject({ package: 'loom-plugin-factory-throws', message: expect.stringContaining('its factory failed: factory-throws fixture: cannot build a notifier') });
     expect(status('factory-hangs').problem!.message).toContain(`its factory failed: create() did not finish within ${FACTORY_TIMEOUT_MS} ms`);
