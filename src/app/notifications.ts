@@ -1,4 +1,3 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import { notifierSetupFromConfig } from '../adapters/notifiers/config-schema.js';
 import { createNotifiers } from '../adapters/notifiers/module.js';
 import { NotifierRouter } from '../adapters/notifiers/notifier-router.js';
@@ -8,7 +7,7 @@ import type { Notifier } from '../ports/notifier.js';
 import { discoverPlugins } from '../plugins/host/discovery.js';
 import { startPluginNotifiers, type PluginNotifierStatus } from '../plugins/host/notifiers.js';
 import type { LoomConfig } from './config.js';
-import { pluginStatusFile, type PluginRuntimeStatus } from './plugin-status.js';
+import { writePluginStatus } from './plugin-status.js';
 
 /**
  * Starts the project's notifiers (config `notifications`) on the process
@@ -31,7 +30,7 @@ export function startNotifiers(config: LoomConfig, events: EventSource, log: (li
   if (builtins.length > 0) log(`notifiers: ${builtins.map((n) => n.name).join(', ')}`);
   if (plugin.length > 0) {
     const projectDir = config.project_dir;
-    const write = debounced((statuses: readonly PluginNotifierStatus[]) => writeStatus(projectDir, statuses, log), 500);
+    const write = debounced((statuses: readonly PluginNotifierStatus[]) => writePluginStatus(projectDir, statuses, log), 500);
     void (async () => {
       const { plugins } = discoverPlugins({ projectDir, env: process.env, paths: config.plugins.paths, trust: config.plugins.trust });
       const { notifiers: started, statuses } = await startPluginNotifiers(plugin, plugins, { projectDir, log, onStatus: write });
@@ -61,6 +60,12 @@ class DeferredNotifier implements Notifier {
   }
 
   settle(target: Notifier | null): void {
+    if (this.target !== undefined) {
+      // Closed before it came up: nothing will route to it or close it later, so close it now
+      // (its signal aborts and what it holds is released). Its close is bounded and logs its own failure.
+      if (target !== null) void Promise.resolve().then(() => target.close?.()).catch(() => {});
+      return;
+    }
     this.target = target;
     this.resolve();
   }
@@ -73,17 +78,6 @@ class DeferredNotifier implements Notifier {
   async close(): Promise<void> {
     if (this.target === undefined) this.settle(null);
     await this.target?.close?.();
-  }
-}
-
-function writeStatus(projectDir: string, statuses: readonly PluginNotifierStatus[], log: (line: string) => void): void {
-  const file = pluginStatusFile(projectDir);
-  const status: PluginRuntimeStatus = { pid: process.pid, updated_at: new Date().toISOString(), notifiers: [...statuses] };
-  try {
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(status, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
-  } catch (e) {
-    log(`cannot write ${file}: ${(e as Error).message}`);
   }
 }
 

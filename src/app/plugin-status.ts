@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PluginNotifierStatus } from '../plugins/host/notifiers.js';
+
+// Apart from notifications.ts (which writes it) so that plugins.ts (which reads it) does not import the
+// notifier start-up and, through its LoomConfig, the config module: that closed an import cycle.
 
 /** Where the process that owns a project's notifiers records how its plugin notifiers are doing. */
 export const pluginStatusFile = (projectDir: string): string => join(projectDir, '.loom', 'daemon.plugins.json');
@@ -23,5 +26,17 @@ export function readPluginStatus(projectDir: string): PluginRuntimeStatus | null
     return status;
   } catch {
     return null;
+  }
+}
+
+/** Records how the plugin notifiers are doing (atomically: written aside, then renamed). */
+export function writePluginStatus(projectDir: string, statuses: readonly PluginNotifierStatus[], log: (line: string) => void): void {
+  const file = pluginStatusFile(projectDir);
+  const status: PluginRuntimeStatus = { pid: process.pid, updated_at: new Date().toISOString(), notifiers: [...statuses] };
+  try {
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(status, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+  } catch (e) {
+    log(`cannot write ${file}: ${(e as Error).message}`);
   }
 }

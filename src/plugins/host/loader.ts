@@ -64,8 +64,10 @@ async function importPlugin(p: DiscoveredPlugin, main: string, timeoutMs: number
     mod = await Promise.race([
       import(pathToFileURL(main).href) as Promise<Record<string, unknown>>,
       new Promise<never>((_, reject) => {
+        // Not unref'd: while an import hangs this timer is all that can end the wait, and a short-lived
+        // process (`loom plugins list`) with nothing else pending would otherwise exit silently mid-command.
+        // It is cleared as soon as the import settles.
         timer = setTimeout(() => reject(new ImportTimeout()), timeoutMs);
-        timer.unref();
       }),
     ]);
   } catch (e) {

@@ -47,14 +47,16 @@ const typeOf = (t: string): { id: string; type: string } => {
   return { id: t.slice(0, slash), type: t.slice(slash + 1) };
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true });
 const compiled = new WeakMap<object, ValidateFunction | Error>();
 
 function validatorOf(t: NotifierType): ValidateFunction | Error {
   let v = compiled.get(t.optionsSchema);
   if (v === undefined) {
     try {
-      v = ajv.compile(t.optionsSchema);
+      // An Ajv of its own per schema: one shared instance keeps every schema's $id, so a second schema
+      // with a taken $id (the same plugin installed in two projects, or two plugins that copied one
+      // template) would not compile, and one plugin could stop another's notifiers.
+      v = new Ajv({ allErrors: true, strict: true }).compile(t.optionsSchema);
     } catch (e) {
       v = e instanceof Error ? e : new Error(String(e));
     }
@@ -137,16 +139,22 @@ export async function startPluginNotifiers(
       o.log(`${resolved.problem.code} ${resolved.problem.message} (hint: ${resolved.problem.hint})`);
       continue;
     }
+    const pkg = plugins.find((p) => p.id === status.plugin)?.package ?? status.plugin;
     const prefix = `plugin ${status.plugin}: notifier ${c.name}`;
     const ctx = { name: c.name, projectDir: o.projectDir, log: (line: string) => o.log(`${prefix}: ${oneLine(line, 1000)}`), signal: controller.signal };
+    const creating = Promise.resolve().then(() => resolved.type.create(resolved.options, ctx));
     try {
-      const made = await within(Promise.resolve().then(() => resolved.type.create(resolved.options, ctx)), o.factoryTimeoutMs ?? 5_000, 'create() did not finish');
+      const made = await within(creating, o.factoryTimeoutMs ?? 5_000, 'create() did not finish');
       if (typeof made !== 'object' || made === null || typeof (made as Notifier).notify !== 'function') throw new Error('create() returned no notifier (an object with a notify(event) method)');
-      notifiers.push(new IsolatedNotifier(c.name, made, status, { ...o, changed, abort: () => controller.abort() }));
+      notifiers.push(new IsolatedNotifier(c.name, made, status, { ...o, pkg, changed, abort: () => controller.abort() }));
       status.state = 'running';
     } catch (e) {
+      // Given up on: tell a factory still at work to stop, and close what it makes if it finishes
+      // late (nothing else will hold or close that notifier).
+      controller.abort();
+      creating.then((late) => (late as Partial<Notifier> | null)?.close?.()).catch(() => {});
       status.problem = {
-        package: plugins.find((p) => p.id === status.plugin)?.package ?? status.plugin,
+        package: pkg,
         id: status.plugin,
         field: `notifications.notifiers (${c.name})`,
         code: 'PLUGIN_FACTORY_FAILED',
@@ -188,11 +196,15 @@ class IsolatedNotifier implements Notifier {
     readonly name: string,
     private readonly inner: Notifier,
     private readonly status: PluginNotifierStatus,
-    private readonly o: PluginNotifierOptions & { changed: () => void; abort: () => void },
+    private readonly o: PluginNotifierOptions & { pkg: string; changed: () => void; abort: () => void },
   ) {}
 
+  private get disabled(): boolean {
+    return this.status.state === 'disabled';
+  }
+
   async notify(event: LoomEvent): Promise<void> {
-    if (this.status.state === 'disabled') return;
+    if (this.disabled) return;
     try {
       await within(Promise.resolve().then(() => this.inner.notify(event)), this.o.notifyTimeoutMs ?? 10_000, 'notify() did not settle');
     } catch (e) {
@@ -200,10 +212,11 @@ class IsolatedNotifier implements Notifier {
       if (e instanceof Timeout) {
         this.status.hangs++;
         const max = this.o.maxHangs ?? 3;
-        if (this.status.hangs >= max) {
+        // Calls already in flight when it is disabled still time out (and are counted): disable and report once.
+        if (this.status.hangs >= max && !this.disabled) {
           this.status.state = 'disabled';
           this.status.problem = {
-            package: this.status.plugin,
+            package: this.o.pkg,
             id: this.status.plugin,
             field: `notifications.notifiers (${this.name})`,
             code: 'PLUGIN_NOTIFIER_HUNG',
