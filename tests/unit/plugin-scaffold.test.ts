@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LoomError } from '../../src/domain/errors.js';
 import { checkScaffold, pluginScaffoldFiles, scaffoldApiRange, SCAFFOLD_VITEST_VERSION, writePluginScaffold } from '../../src/app/plugin-scaffold.js';
 import { parsePluginSpec } from '../../src/app/plugin-install.js';
 import { PLUGIN_API_VERSION } from '../../src/plugins/api-version.js';
+import { codeOf } from '../support/error-code.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let parent: string;
@@ -19,15 +19,6 @@ beforeEach(() => {
   parent = mkdtempSync(join(tmpdir(), 'loom-scaffold-'));
 });
 afterEach(() => rmSync(parent, { recursive: true, force: true }));
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return LoomError.is(e) ? e.code : `not a LoomError: ${String(e)}`;
-  }
-  return undefined;
-};
 
 describe('plugin scaffold templates', () => {
   it('make a package.json ready to publish', () => {

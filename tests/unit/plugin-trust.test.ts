@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { load } from 'js-yaml';
-import { LoomError } from '../../src/domain/errors.js';
+import type { LoomError } from '../../src/domain/errors.js';
 import { addTrust, configTrusts, removeTrust, userConfigPath } from '../../src/app/plugin-trust.js';
+import { codeOf } from '../support/error-code.js';
 
 let dir: string;
 let file: string;
@@ -30,15 +31,6 @@ plugins:
   trust:
     - review # reviewed the code in March
 `;
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return LoomError.is(e) ? e.code : `not a LoomError: ${String(e)}`;
-  }
-  return undefined;
-};
 
 describe('addTrust', () => {
   it('adds the id to an existing list, keeping every comment and other key', () => {
