@@ -119,7 +119,8 @@ export async function addPlugin(s: PluginCommandScope, raw: string, scope: Plugi
   }
   clearPluginCache();
   const plugin: PluginInfo | undefined = (await list(s)).plugins.find((p) => p.package === installed.name && p.source === 'user');
-  return { scope, spec: spec.spec, command: installed.command, installed: true, added: installed.added, ...(plugin === undefined ? {} : { plugin }) };
+  // The daemon read the plugins when it started: its skills and workflows (prompts/list) come with the next one.
+  return { scope, spec: spec.spec, command: installed.command, installed: true, added: installed.added, ...(plugin === undefined ? {} : { plugin }), restart: await restart(s) };
 }
 
 export async function removePlugin(s: PluginCommandScope, id: string): Promise<PluginRemoveResult> {

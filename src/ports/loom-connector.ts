@@ -237,6 +237,8 @@ export interface PluginAddResult {
   plugin?: PluginInfo;
   /** User scope: whether it was new (false: reinstalled or updated). */
   added?: boolean;
+  /** User scope: the project's daemon stopped so the next one serves the plugin (null outside a project). */
+  restart?: PluginRestart | null;
 }
 
 /** `loom plugins remove`. */

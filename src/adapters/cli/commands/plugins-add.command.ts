@@ -1,6 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 import { contributes, problemLine } from './plugins-list.command.js';
+import { restartLine } from './plugins-trust.command.js';
 
 /** A command as a line to paste into a shell: arguments with spaces or quotes are single-quoted. */
 export const shellLine = (argv: readonly string[]): string => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -40,6 +41,7 @@ export class PluginsAddCommand extends LoomCommand {
         `contributes: ${contributes(p)}`,
         ...p.errors.map((e) => `  ${problemLine(e)}`),
         ...(p.main !== null && !p.trusted ? [`untrusted: its code does not run; run \`loom plugins trust ${p.id}\` to allow it`] : []),
+        ...restartLine(r.restart ?? null),
       ];
     });
     return 0;
