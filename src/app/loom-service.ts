@@ -10,7 +10,7 @@ import { claimTask } from './use-cases/claim-task.js';
 import { createTask } from './use-cases/create-task.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
-import { projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
+import { listTasks, projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
 import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
@@ -88,6 +88,10 @@ export class LoomService implements LoomApi {
     await this.project('ready', input);
     return readyTasks(this.d, input);
   }
+  async listTasks(input: Parameters<LoomApi['listTasks']>[0]): Promise<Task[]> {
+    await this.project('listTasks', input);
+    return listTasks(this.d, input);
+  }
   async claim(input: Parameters<LoomApi['claim']>[0]): ReturnType<LoomApi['claim']> {
     await this.project('claim', input);
     return claimTask(this.d, input);
@@ -124,9 +128,15 @@ export class LoomService implements LoomApi {
     await this.project('graph', input);
     return projectGraph(this.d, input);
   }
-  async events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]> {
+  async events(input: Parameters<LoomApi['events']>[0]): Promise<LoomEvent[]> {
     await this.project('events', input);
-    return withinBytes(await this.d.store.events(input.project_id, { limit: input.limit ?? 100, ...(input.since === undefined ? {} : { since: input.since }) }));
+    return withinBytes(
+      await this.d.store.events(input.project_id, {
+        limit: input.limit ?? 100,
+        ...(input.since === undefined ? {} : { since: input.since }),
+        ...(input.task_id === undefined ? {} : { task_id: input.task_id }),
+      }),
+    );
   }
   async recoverLeases(input: { project_id: string }): ReturnType<LoomApi['recoverLeases']> {
     await this.project('recoverLeases', input);

@@ -3,7 +3,7 @@ import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
-import { PRIORITIES } from '../domain/task.js';
+import { PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
 /** JSON Schemas of every API input: the edge where untrusted input is checked. */
@@ -53,12 +53,24 @@ export const API_SCHEMAS = {
       context: jsonObject,
       priority,
       depends_on: { type: 'array', items: taskId, maxItems: 1000 },
+      add_depends_on: { type: 'array', items: taskId, minItems: 1, maxItems: 1000 },
+      remove_depends_on: { type: 'array', items: taskId, minItems: 1, maxItems: 1000 },
       done_when: { anyOf: [text(5000), { type: 'null' }] },
       max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
     },
     ['project_id', 'task_id'],
   ),
   ready: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 1000 }, priority }, ['project_id']),
+  listTasks: obj(
+    {
+      project_id: projectId,
+      statuses: { type: 'array', items: { enum: [...TASK_STATUSES] }, minItems: 1, maxItems: TASK_STATUSES.length, uniqueItems: true },
+      search: text(500),
+      parent_id: taskId,
+      limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+    ['project_id'],
+  ),
   claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
   heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
   done: obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
@@ -69,7 +81,7 @@ export const API_SCHEMAS = {
   overview: obj({ project_id: projectId }, ['project_id']),
   graph: obj({ project_id: projectId, format: { enum: [...GRAPH_FORMATS] } }, ['project_id']),
   events: obj(
-    { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } },
+    { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, task_id: taskId },
     ['project_id'],
   ),
   recoverLeases: obj({ project_id: projectId }, ['project_id']),

@@ -20,6 +20,8 @@ export interface LoomApi {
   createTask(input: CreateTaskInput): Promise<Task>;
   updateTask(input: UpdateTaskInput): Promise<Task>;
   ready(input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]>;
+  /** Tasks of the project, oldest first, narrowed by every filter given (`loom list`); at most `limit` (default 50). */
+  listTasks(input: ListTasksInput): Promise<Task[]>;
   claim(input: ClaimInput): Promise<ClaimResult>;
   /** Extends the lease; `progress` (a short note) tells the orchestrator the work moves on. */
   heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }>;
@@ -30,7 +32,8 @@ export interface LoomApi {
   status(input: { project_id: string; task_id: string }): Promise<TaskDetail>;
   overview(input: { project_id: string }): Promise<ProjectOverview>;
   graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
-  events(input: { project_id: string; since?: number; limit?: number }): Promise<LoomEvent[]>;
+  /** The event log, oldest first; with `task_id` only that task's (without `since`: its latest `limit`, oldest first). */
+  events(input: { project_id: string; since?: number; limit?: number; task_id?: string }): Promise<LoomEvent[]>;
   /** Crash recovery: claimed tasks whose lease ran out go back to the queue (or to the dead letters). */
   recoverLeases(input: { project_id: string }): Promise<{ requeued: string[]; dead_lettered: string[]; escalated: string[] }>;
   /** One reconcile tick for the project: leases, stuck work, epic and failure backstops, agent liveness. */
@@ -351,13 +354,30 @@ export interface CreateTaskInput {
   max_attempts?: number;
 }
 
+export interface ListTasksInput {
+  project_id: string;
+  /** Any of these statuses. */
+  statuses?: TaskStatus[];
+  /** A plain substring of the title, any case. */
+  search?: string;
+  /** Only the children of this epic. */
+  parent_id?: string;
+  /** 1..1000, default 50. */
+  limit?: number;
+}
+
 export interface UpdateTaskInput {
   project_id: string;
   task_id: string;
   title?: string;
   context?: JsonObject;
   priority?: Priority;
+  /** Replaces the task's own dependencies; not with add_depends_on or remove_depends_on. */
   depends_on?: string[];
+  /** Adds these edges to the task's own dependencies (in the same transaction as the rest). */
+  add_depends_on?: string[];
+  /** Removes these edges from the task's own dependencies (an edge inherited from its epic stays). */
+  remove_depends_on?: string[];
   done_when?: string | null;
   max_attempts?: number;
 }
@@ -401,9 +421,15 @@ export interface FailResult {
   run_after: string | null;
 }
 
+/** Another task as seen from one: enough to say whether it is in the way. */
+export type TaskRef = Pick<Task, 'id' | 'title' | 'status' | 'priority' | 'unmet_deps' | 'blocked_reason'>;
+
 export interface TaskDetail {
   task: Task;
   dependents: string[];
+  /** The task's dependencies and dependents, with their status and title. */
+  dependency_tasks: TaskRef[];
+  dependent_tasks: TaskRef[];
   children: string[];
   escalations: Escalation[];
   recent_events: LoomEvent[];

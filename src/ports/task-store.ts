@@ -59,6 +59,16 @@ export interface SkillStat {
   open: number;
 }
 
+/** What `listTasks` keeps: each filter given narrows the list. */
+export interface TaskListFilter {
+  statuses?: readonly TaskStatus[];
+  /** A plain substring of the title, any case (no wildcards). */
+  search?: string;
+  parent_id?: string;
+  ids?: readonly string[];
+  limit: number;
+}
+
 export interface DependencyRef {
   id: string;
   inherited: boolean;
@@ -107,6 +117,8 @@ export interface TaskStore {
   deadLetters(projectId: string, limit: number): Promise<Task[]>;
   /** Tasks claimed by one agent now. */
   agentTasks(projectId: string, agentId: string): Promise<Task[]>;
+  /** Tasks of the project matching every given filter, oldest first (`loom list`). */
+  listTasks(projectId: string, filter: TaskListFilter): Promise<Task[]>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
   blockedTasks(projectId: string, limit: number): Promise<Task[]>;
   escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]>;

@@ -45,6 +45,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     createTask: async (input) => task({ title: input.title, origin: input.origin }),
     updateTask: async () => task(),
     ready: async () => [],
+    listTasks: async () => [],
     claim: async () => ({ claimed: false, reason: 'none_ready' }),
     heartbeat: async () => ({ task: task({ status: 'claimed' }), lease: { token: 'tok-1', expires_at: iso(300_000) } }),
     done: async () => ({ task: task({ status: 'done' }), unblocked: [], completed_epics: [], already_done: false }),
@@ -584,6 +585,8 @@ describe('read commands', () => {
         status: async () => ({
           task: task({ depends_on: ['loom-00000001'], done_when: 'green CI' }),
           dependents: ['loom-00000009'],
+          dependency_tasks: [],
+          dependent_tasks: [],
           children: [],
           escalations: [],
           recent_events: [{ id: 3, project_id: 'proj-1', type: 'task.created', task_id: 'loom-0000000a', agent_id: null, payload: {}, at: iso(-120_000) }],
@@ -974,5 +977,199 @@ describe('loom skills', () => {
     const r = await run(['skills', 'new', 'team_check'], { connector: { newSkill: async (o) => ({ path: `/p/.loom/skills/${o.name}.md`, name: o.name }) } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('wrote /p/.loom/skills/team_check.md');
+  });
+});
+
+describe('everyday commands: list, show, dep, next, message, inbox', () => {
+  const ref = (id: string, overrides: Partial<Task> = {}) => {
+    const t = task({ id, ...overrides });
+    return { id: t.id, title: t.title, status: t.status, priority: t.priority, unmet_deps: t.unmet_deps, blocked_reason: t.blocked_reason };
+  };
+  const detail = (overrides: Partial<Task> = {}, extra: Partial<Awaited<ReturnType<LoomApi['status']>>> = {}) => ({
+    task: task(overrides),
+    dependents: [],
+    dependency_tasks: [],
+    dependent_tasks: [],
+    children: [],
+    escalations: [],
+    recent_events: [],
+    ...extra,
+  });
+
+  it('list passes each filter, statuses repeated or comma-separated, with the default limit', async () => {
+    const r = await run(['list', '--status', 'pending', '--status', 'Blocked,claimed', '--search', '50%_off', '--parent', 'loom-0000000e'], {
+      api: { listTasks: async () => [task({ id: 'loom-0000000a', depends_on: ['loom-00000001', 'loom-00000002'] })] },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      {
+        method: 'listTasks',
+        input: { project_id: 'proj-1', limit: 50, statuses: ['pending', 'blocked', 'claimed'], search: '50%_off', parent_id: 'loom-0000000e' },
+      },
+    ]);
+    expect(r.stdout).toMatch(/^ID\s+STATUS\s+PRI\s+DEPS\s+TITLE$/m);
+    expect(r.stdout).toMatch(/^loom-0000000a\s+pending\s+p1\s+2\s+Write the parser$/m);
+  });
+
+  it('list refuses an unknown status, a limit over 1000 and an empty search before calling the API', async () => {
+    for (const argv of [['list', '--status', 'open'], ['list', '--limit', '1001'], ['list', '--limit', '0'], ['list', '--search', '']]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.stderr).toContain('VALIDATION_FAILED');
+      expect(r.apiCalls).toEqual([]);
+    }
+    const r = await run(['list', '--status', 'open']);
+    expect(r.stderr).toContain('pending, blocked, claimed, done, failed, cancelled, epic');
+  });
+
+  it('list says when the limit cut it short, and prints JSON with --json', async () => {
+    const two = [task({ id: 'loom-0000000a' }), task({ id: 'loom-0000000b' })];
+    const r = await run(['list', '--limit', '2'], { api: { listTasks: async () => two } });
+    expect(r.stdout).toContain('the first 2; there may be more');
+    const json = await run(['list', '--json'], { api: { listTasks: async () => two } });
+    expect(JSON.parse(json.stdout).map((t: Task) => t.id)).toEqual(['loom-0000000a', 'loom-0000000b']);
+    const none = await run(['list', '--search', 'x']);
+    expect(none.stdout).toBe('no tasks match\n');
+  });
+
+  it('list escapes control characters in titles', async () => {
+    const r = await run(['list'], { api: { listTasks: async () => [task({ title: 'evil \u001b[2J title' })] } });
+    expect(r.stdout).toContain('evil \\u001b[2J title');
+    expect(r.stdout).not.toContain('\u001b');
+  });
+
+  it('show reads the task and its own history, and prints dependencies and dependents with status and title', async () => {
+    const r = await run(['show', 'loom-0000000a'], {
+      api: {
+        status: async () =>
+          detail(
+            { id: 'loom-0000000a', status: 'blocked', blocked_reason: 'dependencies', unmet_deps: 1, depends_on: ['loom-00000001'], context: { file: 'a.ts' }, output: null },
+            { dependents: ['loom-00000009'], dependency_tasks: [ref('loom-00000001', { title: 'Design it' })], dependent_tasks: [ref('loom-00000009', { title: 'Ship it', status: 'blocked' })] },
+          ),
+        events: async () => [{ id: 3, project_id: 'proj-1', type: 'task.created', task_id: 'loom-0000000a', agent_id: null, payload: { title: 'x' }, at: iso(-120_000) }],
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      { method: 'status', input: { project_id: 'proj-1', task_id: 'loom-0000000a' } },
+      { method: 'events', input: { project_id: 'proj-1', task_id: 'loom-0000000a', limit: 200 } },
+    ]);
+    expect(r.stdout).toMatch(/^status\s+blocked \(dependencies, 1 unmet\)$/m);
+    expect(r.stdout).toMatch(/depends on \(1\)\n\s+ID.*\n\s+loom-00000001\s+pending\s+p1\s+Design it/);
+    expect(r.stdout).toMatch(/dependents \(1\)\n\s+ID.*\n\s+loom-00000009\s+blocked\s+p1\s+Ship it/);
+    expect(r.stdout).toContain('"file": "a.ts"');
+    expect(r.stdout).toMatch(/history \(1, newest last\)\n.*\n\s+3\s.*task\.created/);
+    const json = await run(['show', 'loom-0000000a', '--json'], { api: { status: async () => detail(), events: async () => [] } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ task: { title: 'Write the parser' }, history: [] });
+  });
+
+  it('show needs an id (a usage error)', async () => {
+    const r = await run(['show']);
+    expect(r.code).toBe(2);
+    expect(r.apiCalls).toEqual([]);
+  });
+
+  it('dep add and dep rm send the edges to add or remove, split and de-duplicated', async () => {
+    const add = await run(['dep', 'add', 'loom-0000000a', 'loom-00000001', 'loom-00000002,loom-00000001'], {
+      api: { updateTask: async () => task({ id: 'loom-0000000a', status: 'blocked', blocked_reason: 'dependencies', unmet_deps: 2, depends_on: ['loom-00000001', 'loom-00000002'] }) },
+    });
+    expect(add.code).toBe(0);
+    expect(add.apiCalls).toEqual([
+      { method: 'updateTask', input: { project_id: 'proj-1', task_id: 'loom-0000000a', add_depends_on: ['loom-00000001', 'loom-00000002'] } },
+    ]);
+    expect(add.stdout).toContain('depends on: loom-00000001, loom-00000002');
+    expect(add.stdout).toContain('waiting on 2 unfinished');
+
+    const rm = await run(['dep', 'rm', 'loom-0000000a', 'loom-00000001'], { api: { updateTask: async () => task({ id: 'loom-0000000a', depends_on: [] }) } });
+    expect(rm.code).toBe(0);
+    expect(rm.apiCalls).toEqual([{ method: 'updateTask', input: { project_id: 'proj-1', task_id: 'loom-0000000a', remove_depends_on: ['loom-00000001'] } }]);
+    expect(rm.stdout).toContain('loom-0000000a  pending  Write the parser\ndepends on: none');
+  });
+
+  it('dep rm names a dependency that stays because the epic passes it on', async () => {
+    const r = await run(['dep', 'rm', 'loom-0000000a', 'loom-00000001'], {
+      api: { updateTask: async () => task({ id: 'loom-0000000a', parent_id: 'loom-0000000e', depends_on: ['loom-00000001'] }) },
+    });
+    expect(r.stdout).toContain('still waits for loom-00000001: inherited from its epic loom-0000000e');
+  });
+
+  it('dep add without a dependency is a usage error; a cycle refused by the API exits 1 with its code', async () => {
+    const none = await run(['dep', 'add', 'loom-0000000a']);
+    expect(none.code).toBe(2);
+    expect(none.apiCalls).toEqual([]);
+    const cycle = await run(['dep', 'add', 'loom-0000000a', 'loom-00000001'], {
+      api: {
+        updateTask: async () => {
+          throw new LoomError('DEPENDENCY_CYCLE', 'would close a cycle', { hint: 'remove an edge' });
+        },
+      },
+    });
+    expect(cycle.code).toBe(1);
+    expect(cycle.stderr).toContain('DEPENDENCY_CYCLE: would close a cycle');
+  });
+
+  it('next shows the first ready task and only the dependents that wait for nothing else; it claims nothing', async () => {
+    const r = await run(['next'], {
+      api: {
+        ready: async () => [task({ id: 'loom-0000000a' })],
+        status: async () =>
+          detail(
+            { id: 'loom-0000000a' },
+            {
+              dependent_tasks: [
+                ref('loom-00000002', { status: 'blocked', blocked_reason: 'dependencies', unmet_deps: 1, title: 'Only waits on it' }),
+                ref('loom-00000003', { status: 'blocked', blocked_reason: 'dependencies', unmet_deps: 2, title: 'Waits on more' }),
+                ref('loom-00000004', { status: 'blocked', blocked_reason: 'escalation', unmet_deps: 1, title: 'Waits on a person' }),
+              ],
+            },
+          ),
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls.map((c) => c.method)).toEqual(['ready', 'status']);
+    expect(r.apiCalls[0]!.input).toEqual({ project_id: 'proj-1', limit: 1 });
+    expect(r.stdout).toContain('finishing it unblocks 1 task:');
+    expect(r.stdout).toContain('Only waits on it');
+    expect(r.stdout).not.toContain('Waits on more');
+    expect(r.stdout).not.toContain('Waits on a person');
+    const json = await run(['next', '--json'], { api: { ready: async () => [] } });
+    expect(JSON.parse(json.stdout)).toEqual({ task: null, unblocks: [] });
+    const none = await run(['next']);
+    expect(none.stdout).toContain('nothing ready');
+  });
+
+  it('message sends as --from, else LOOM_AGENT_ID, else the user, joining the words', async () => {
+    const sent = async (input: { from_agent: string; to_agent: string; body: string }) => ({
+      id: 7, project_id: 'proj-1', from_agent: input.from_agent, to_agent: input.to_agent, thread_id: null, body: input.body, created_at: iso(0),
+    });
+    const asUser = await run(['message', 'bob', 'hello', 'there'], { api: { sendMessage: sent } });
+    expect(asUser.code).toBe(0);
+    expect(asUser.apiCalls).toEqual([{ method: 'sendMessage', input: { project_id: 'proj-1', from_agent: 'alice', to_agent: 'bob', body: 'hello there' } }]);
+    expect(asUser.stdout).toBe('sent message 7 from alice to bob\n');
+    const asAgent = await run(['message', '*', 'freeze', '--thread', 't1'], { api: { sendMessage: sent }, env: { USER: 'alice', LOOM_AGENT_ID: 'claude-1' } });
+    expect(asAgent.apiCalls[0]!.input).toEqual({ project_id: 'proj-1', from_agent: 'claude-1', to_agent: '*', body: 'freeze', thread_id: 't1' });
+    expect(asAgent.stdout).toContain('to everyone');
+    const given = await run(['message', 'bob', 'hi', '--from', 'claude-9'], { api: { sendMessage: sent }, env: { LOOM_AGENT_ID: 'claude-1' } });
+    expect((given.apiCalls[0]!.input as { from_agent: string }).from_agent).toBe('claude-9');
+    const noText = await run(['message', 'bob']);
+    expect(noText.code).toBe(2);
+  });
+
+  it('inbox reads as --agent, else LOOM_AGENT_ID, else the user, and says how many it marked read', async () => {
+    const messages = [
+      { id: 4, project_id: 'proj-1', from_agent: 'bob', to_agent: 'alice', thread_id: null, body: 'line one\nline \u001b[31mtwo', created_at: iso(-60_000) },
+      { id: 5, project_id: 'proj-1', from_agent: 'carol', to_agent: '*', thread_id: 'th', body: 'all hands', created_at: iso(-30_000) },
+    ];
+    const r = await run(['inbox'], { api: { inbox: async () => messages } });
+    expect(r.apiCalls).toEqual([{ method: 'inbox', input: { project_id: 'proj-1', agent_id: 'alice' } }]);
+    expect(r.stdout).toContain('2 unread messages for alice, now marked read:');
+    expect(r.stdout).toContain('#5  from carol (to everyone)');
+    expect(r.stdout).toContain('[thread th]');
+    expect(r.stdout).toContain('  line one\n  line \\u001b[31mtwo');
+    const agent = await run(['inbox', '--json', '--limit', '5'], { api: { inbox: async () => [] }, env: { LOOM_AGENT_ID: 'claude-1' } });
+    expect(agent.apiCalls[0]!.input).toEqual({ project_id: 'proj-1', agent_id: 'claude-1', limit: 5 });
+    expect(JSON.parse(agent.stdout)).toEqual({ agent_id: 'claude-1', marked_read: 0, messages: [] });
+    const empty = await run(['inbox', '--agent', 'dave']);
+    expect(empty.stdout).toBe('no unread messages for dave\n');
   });
 });

@@ -52,6 +52,13 @@ import { WorkflowRunCommand } from './commands/workflow-run.command.js';
 import { WorkflowRunsCommand } from './commands/workflow-runs.command.js';
 import { WorkflowShowCommand } from './commands/workflow-show.command.js';
 import { WorkflowStatusCommand } from './commands/workflow-status.command.js';
+import { ListCommand } from './commands/list.command.js';
+import { ShowCommand } from './commands/show.command.js';
+import { DepAddCommand } from './commands/dep-add.command.js';
+import { DepRmCommand } from './commands/dep-rm.command.js';
+import { NextCommand } from './commands/next.command.js';
+import { MessageCommand } from './commands/message.command.js';
+import { InboxCommand } from './commands/inbox.command.js';
 import type { LoomCliContext } from './context.js';
 
 export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
@@ -61,7 +68,12 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DownCommand,
   CreateCommand,
   UpdateCommand,
+  ListCommand,
+  ShowCommand,
+  DepAddCommand,
+  DepRmCommand,
   ReadyCommand,
+  NextCommand,
   ClaimCommand,
   HeartbeatCommand,
   DoneCommand,
@@ -78,6 +90,8 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   EscalationsCommand,
   ResolveCommand,
   AgentsCommand,
+  MessageCommand,
+  InboxCommand,
   SkillsListCommand,
   SkillsShowCommand,
   SkillsRenderCommand,

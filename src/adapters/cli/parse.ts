@@ -1,6 +1,6 @@
 import { validationFailed } from '../../domain/errors.js';
 import { GRAPH_FORMATS, type GraphFormat } from '../../domain/graph.js';
-import { PRIORITIES, type JsonObject, type Origin, type Priority } from '../../domain/task.js';
+import { PRIORITIES, TASK_STATUSES, type JsonObject, type Origin, type Priority, type TaskStatus } from '../../domain/task.js';
 
 /*
  * Flag parsing for the CLI. Each helper turns a raw flag into the value the
@@ -31,12 +31,20 @@ export function parseOptionalJsonObject(flag: string, text: string | undefined):
   return text === undefined ? undefined : parseJsonObject(flag, text);
 }
 
+/** The person at this terminal: $USER (or $USERNAME), else "operator". */
+export function operatorName(env: Record<string, string | undefined>): string {
+  const user = env.USER || env.USERNAME;
+  return user !== undefined && user !== '' ? user : 'operator';
+}
+
+/** Who is speaking: the flag, else $LOOM_AGENT_ID (an agent's job), else the person at this terminal. */
+export function agentOrOperator(given: string | undefined, env: Record<string, string | undefined>): string {
+  return given ?? (env.LOOM_AGENT_ID || operatorName(env));
+}
+
 /** `--origin KIND:ID`; without it, the operator at this terminal: `cli:$USER`. */
 export function parseOrigin(text: string | undefined, env: Record<string, string | undefined>): Origin {
-  if (text === undefined) {
-    const user = env.USER ?? env.USERNAME;
-    return { kind: 'cli', id: user !== undefined && user !== '' ? user : 'operator' };
-  }
+  if (text === undefined) return { kind: 'cli', id: operatorName(env) };
   const colon = text.indexOf(':');
   const kind = colon < 0 ? '' : text.slice(0, colon).trim();
   const id = colon < 0 ? '' : text.slice(colon + 1).trim();
@@ -80,6 +88,18 @@ export function parsePositiveInt(flag: string, text: string | undefined): number
 /** `--since`: an event id, 0 meaning from the start. */
 export function parseNonNegativeInt(flag: string, text: string | undefined): number | undefined {
   return text === undefined ? undefined : parseInteger(flag, text, 0, 'a non-negative integer');
+}
+
+/** `--status pending --status blocked,claimed` -> the statuses, each checked, de-duplicated in order. */
+export function parseStatuses(values: readonly string[] | undefined): TaskStatus[] | undefined {
+  const words = parseIdList(values);
+  if (words === undefined || words.length === 0) return undefined;
+  const statuses = [...new Set(words.map((w) => w.toLowerCase()))];
+  const unknown = statuses.filter((s) => !(TASK_STATUSES as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw validationFailed(`--status must be one of ${TASK_STATUSES.join(', ')}, got '${unknown.join("', '")}'`, { flag: '--status' });
+  }
+  return statuses as TaskStatus[];
 }
 
 /** `--depends-on A --depends-on B,C` -> [A, B, C], trimmed and de-duplicated in order. */

@@ -316,6 +316,7 @@ export class DaemonClient implements LoomApi, EventSource {
   createTask = (i: Parameters<LoomApi['createTask']>[0]) => this.call<Awaited<ReturnType<LoomApi['createTask']>>>('createTask', i);
   updateTask = (i: Parameters<LoomApi['updateTask']>[0]) => this.call<Awaited<ReturnType<LoomApi['updateTask']>>>('updateTask', i);
   ready = (i: Parameters<LoomApi['ready']>[0]) => this.call<Awaited<ReturnType<LoomApi['ready']>>>('ready', i);
+  listTasks = (i: Parameters<LoomApi['listTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['listTasks']>>>('listTasks', i);
   claim = (i: Parameters<LoomApi['claim']>[0]) => this.call<Awaited<ReturnType<LoomApi['claim']>>>('claim', i);
   heartbeat = (i: Parameters<LoomApi['heartbeat']>[0]) => this.call<Awaited<ReturnType<LoomApi['heartbeat']>>>('heartbeat', i);
   done = (i: Parameters<LoomApi['done']>[0]) => this.call<Awaited<ReturnType<LoomApi['done']>>>('done', i);

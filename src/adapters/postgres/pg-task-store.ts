@@ -4,7 +4,7 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
@@ -369,6 +369,22 @@ export class PgTaskStore implements TaskStore {
     const r = await this.q(
       `SELECT ${TASK_LIST_COLUMNS} FROM tasks t WHERE t.status = 'claimed' AND t.project_id = $1 AND t.assignee = $2 ORDER BY t.lease_expires_at`,
       [projectId, agentId],
+    );
+    return r.rows.map(toTask);
+  }
+
+  async listTasks(projectId: string, filter: TaskListFilter): Promise<Task[]> {
+    // The search is a plain substring: LIKE's own wildcards (and its escape) typed by a user match themselves.
+    const pattern = filter.search === undefined ? null : `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const r = await this.q(
+      `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
+        WHERE t.project_id = $1
+          AND ($2::text[] IS NULL OR t.status = ANY($2::text[]))
+          AND ($3::text IS NULL OR t.title ILIKE $3 ESCAPE '\\')
+          AND ($4::text IS NULL OR t.parent_id = $4)
+          AND ($5::text[] IS NULL OR t.id = ANY($5::text[]))
+        ORDER BY t.created_at, t.id LIMIT $6`,
+      [projectId, filter.statuses === undefined ? null : [...filter.statuses], pattern, filter.parent_id ?? null, filter.ids === undefined ? null : [...filter.ids], filter.limit],
     );
     return r.rows.map(toTask);
   }

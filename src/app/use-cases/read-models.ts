@@ -2,7 +2,7 @@ import { taskNotFound } from '../../domain/errors.js';
 import { toMermaid, toSummaryText, toWavesText } from '../../domain/graph-format.js';
 import { buildGraphView, type GraphFormat } from '../../domain/graph.js';
 import type { Priority, Project, Task } from '../../domain/task.js';
-import type { GraphResult, ProjectOverview, TaskDetail } from '../../ports/loom-api.js';
+import type { GraphResult, ListTasksInput, ProjectOverview, TaskDetail, TaskRef } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
 
 /**
@@ -22,16 +22,43 @@ export async function readyTasks(d: UseCaseDeps, input: { project_id: string; li
   return d.store.ready(input.project_id, now, limit, input.priority);
 }
 
+export const DEFAULT_LIST_LIMIT = 50;
+
+export async function listTasks(d: UseCaseDeps, input: ListTasksInput): Promise<Task[]> {
+  const tasks = await d.store.listTasks(input.project_id, {
+    limit: input.limit ?? DEFAULT_LIST_LIMIT,
+    ...(input.statuses === undefined ? {} : { statuses: input.statuses }),
+    ...(input.search === undefined ? {} : { search: input.search }),
+    ...(input.parent_id === undefined ? {} : { parent_id: input.parent_id }),
+  });
+  return tasks.map(publicView);
+}
+
+const toRef = (t: Task): TaskRef => ({ id: t.id, title: t.title, status: t.status, priority: t.priority, unmet_deps: t.unmet_deps, blocked_reason: t.blocked_reason });
+
 export async function taskDetail(d: UseCaseDeps, input: { project_id: string; task_id: string }): Promise<TaskDetail> {
-  const task = await d.store.getTask(input.project_id, input.task_id);
+  const p = input.project_id;
+  const task = await d.store.getTask(p, input.task_id);
   if (task === null) throw taskNotFound(input.task_id);
   const [dependents, children, escalations, recent_events] = await Promise.all([
-    d.store.dependentIds(input.project_id, task.id),
-    d.store.childIds(input.project_id, task.id),
-    d.store.escalations(input.project_id, { task_id: task.id }),
-    d.store.events(input.project_id, { task_id: task.id, limit: 20 }),
+    d.store.dependentIds(p, task.id),
+    d.store.childIds(p, task.id),
+    d.store.escalations(p, { task_id: task.id }),
+    d.store.events(p, { task_id: task.id, limit: 20 }),
   ]);
-  return { task: publicView(task), dependents, children, escalations, recent_events };
+  const ids = [...new Set([...task.depends_on, ...dependents])];
+  const related = ids.length === 0 ? [] : await d.store.listTasks(p, { ids, limit: ids.length });
+  const byId = new Map(related.map((t) => [t.id, toRef(t)]));
+  const refs = (list: readonly string[]): TaskRef[] => list.flatMap((id) => byId.get(id) ?? []);
+  return {
+    task: publicView(task),
+    dependents,
+    dependency_tasks: refs(task.depends_on),
+    dependent_tasks: refs(dependents),
+    children,
+    escalations,
+    recent_events,
+  };
 }
 
 export async function projectOverview(d: UseCaseDeps, project: Project): Promise<ProjectOverview> {

@@ -1,5 +1,5 @@
 import { decideDependencies, decideUpdate } from '../../domain/deciders.js';
-import { dependencyNotFound, taskNotFound } from '../../domain/errors.js';
+import { dependencyNotFound, LoomError, taskNotFound } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
 import { cycleError, effectiveDependencies, findCycle, waitsForOrder } from '../../domain/graph.js';
 import type { Task } from '../../domain/task.js';
@@ -11,10 +11,17 @@ import { publicView } from './read-models.js';
 export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promise<Task> {
   const p = input.project_id;
   const now = d.clock.now();
+  const edits = input.add_depends_on !== undefined || input.remove_depends_on !== undefined;
+  if (edits && input.depends_on !== undefined) {
+    throw new LoomError('VALIDATION_FAILED', 'invalid updateTask input: depends_on replaces the whole list, so it goes without add_depends_on or remove_depends_on', {
+      hint: 'give either the new list (depends_on), or the edges to add and remove. Nothing was written',
+      details: { method: 'updateTask' },
+    });
+  }
   const { task, events } = await d.store.transaction(async (tx) => {
     const { title, context, priority, done_when, max_attempts } = input;
     const patch = Object.fromEntries(Object.entries({ title, context, priority, done_when, max_attempts }).filter(([, v]) => v !== undefined));
-    if (input.depends_on === undefined) {
+    if (input.depends_on === undefined && !edits) {
       const current = await tx.lockTask(p, input.task_id);
       if (current === null) throw taskNotFound(input.task_id);
       const fields = decideUpdate(current, patch, now, null);
@@ -22,7 +29,11 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
     }
     // New edges: the graph lock first, then every task this touches, each after what it waits for.
     await tx.lockGraph(p);
-    const own = [...new Set(input.depends_on)];
+    // Edits apply to the edges as they are under the graph lock, so two concurrent `dep add`s both land.
+    const own =
+      input.depends_on !== undefined
+        ? [...new Set(input.depends_on)]
+        : await editedDependencies(tx, input.task_id, input.add_depends_on ?? [], input.remove_depends_on ?? []);
     const plan = await planRewire(tx, p, input.task_id, own);
     const locked = await tx.lockInOrder(p, plan.order);
     const current = locked.get(input.task_id);
@@ -64,6 +75,13 @@ async function planRewire(tx: TaskStoreTx, p: string, taskId: string, own: strin
   // From the task: its old dependencies (and, for an epic, its children and theirs); from the new ones: what they wait for.
   const roots = [taskId, ...effective];
   return { order: waitsForOrder(roots, await tx.reachableDependencies(p, roots)), parent };
+}
+
+/** The task's own dependencies with these added and those removed (removal wins when an id is in both). */
+async function editedDependencies(tx: TaskStoreTx, taskId: string, add: readonly string[], remove: readonly string[]): Promise<string[]> {
+  const own = (await tx.dependencyRefs(taskId)).filter((r) => !r.inherited).map((r) => r.id);
+  const gone = new Set(remove);
+  return [...new Set([...own, ...add])].filter((id) => !gone.has(id));
 }
 
 /** A child's own dependencies are its edges not inherited from its epic. */
