@@ -375,6 +375,101 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
 
     // ---- ready order ---------------------------------------------------
 
+    describe('listTasks', () => {
+      it('lists the tasks oldest first, narrowed by statuses, title text (any case, wildcards literal) and epic, up to the limit', async () => {
+        const p = await newProject();
+        const a = await create(p, 'Fix LOGIN form');
+        const b = await create(p, 'login: 50% off_banner', { depends_on: [a.id] });
+        const epic = await create(p, 'Epic', { epic: true });
+        const child = await create(p, 'child of the epic', { parent_id: epic.id });
+        const other = await newProject();
+        await create(other, 'login elsewhere');
+        const ids = async (extra: Partial<Parameters<LoomApi['listTasks']>[0]>) => (await api().listTasks({ project_id: p, ...extra })).map((t) => t.id);
+
+        expect(await ids({})).toEqual([a.id, b.id, epic.id, child.id]);
+        expect(await ids({ limit: 2 })).toEqual([a.id, b.id]);
+        expect(await ids({ statuses: ['blocked', 'epic'] })).toEqual([b.id, epic.id]);
+        expect(await ids({ search: 'login' })).toEqual([a.id, b.id]);
+        expect(await ids({ search: '50% off_' })).toEqual([b.id]);
+        // % and _ are the text typed, not LIKE wildcards; neither is a backslash
+        expect(await ids({ search: 'x%' })).toEqual([]);
+        expect(await ids({ search: 'fix_login' })).toEqual([]);
+        expect(await ids({ search: '\\' })).toEqual([]);
+        expect(await ids({ parent_id: epic.id })).toEqual([child.id]);
+        expect(await ids({ parent_id: epic.id, statuses: ['done'] })).toEqual([]);
+        const [listed] = await api().listTasks({ project_id: p, search: '50%' });
+        expect(listed).toMatchObject({ id: b.id, status: 'blocked', depends_on: [a.id] });
+      });
+
+      it('refuses a bad filter with VALIDATION_FAILED', async () => {
+        const p = await newProject();
+        for (const bad of [{ statuses: ['open'] }, { limit: 1001 }, { limit: 0 }, { search: '' }, { search: 'a\u0000b' }, { search: 'x'.repeat(501) }, { parent_id: 'nope' }]) {
+          await expect(api().listTasks({ project_id: p, ...(bad as object) })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        }
+      });
+    });
+
+    describe('dependency edits (add_depends_on, remove_depends_on)', () => {
+      it('adds edges to those a task has and removes some, blocking and unblocking it, with the events of a dependency change', async () => {
+        const p = await newProject();
+        const a = await create(p, 'A');
+        const b = await create(p, 'B');
+        const c = await create(p, 'C', { depends_on: [a.id] });
+        let since = await lastEventId(p);
+        const added = await api().updateTask({ project_id: p, task_id: c.id, add_depends_on: [b.id, a.id] });
+        expect(added).toMatchObject({ status: 'blocked', unmet_deps: 2, depends_on: [a.id, b.id].sort() });
+        expect(await typesSince(p, since)).toEqual(['task.updated']);
+        expect((await get(p, b.id)).weight).toBe(1);
+
+        await complete(p, a.id);
+        since = await lastEventId(p);
+        const removed = await api().updateTask({ project_id: p, task_id: c.id, remove_depends_on: [b.id] });
+        expect(removed).toMatchObject({ status: 'pending', blocked_reason: null, unmet_deps: 0, depends_on: [a.id] });
+        expect(await typesSince(p, since)).toEqual(['task.updated', 'task.unblocked']);
+        expect(await readyIds(p)).toContain(c.id);
+        expect((await get(p, b.id)).weight).toBe(0);
+        // removing an edge that is not there changes no edge
+        expect((await api().updateTask({ project_id: p, task_id: c.id, remove_depends_on: [b.id] })).depends_on).toEqual([a.id]);
+      });
+
+      it('refuses an added edge that closes a cycle, or an unknown one, and writes nothing', async () => {
+        const p = await newProject();
+        const a = await create(p, 'A');
+        const b = await create(p, 'B', { depends_on: [a.id] });
+        const before = await footprint(p);
+        await expect(api().updateTask({ project_id: p, task_id: a.id, add_depends_on: [b.id] })).rejects.toMatchObject({
+          code: 'DEPENDENCY_CYCLE',
+          details: { cycle: [a.id, b.id, a.id] },
+        });
+        await expect(api().updateTask({ project_id: p, task_id: b.id, add_depends_on: [UNKNOWN_ID] })).rejects.toMatchObject({ code: 'DEPENDENCY_NOT_FOUND' });
+        await expect(api().updateTask({ project_id: p, task_id: UNKNOWN_ID, add_depends_on: [a.id] })).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+        await expect(api().updateTask({ project_id: p, task_id: b.id, depends_on: [], remove_depends_on: [a.id] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(api().updateTask({ project_id: p, task_id: b.id, add_depends_on: [] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        expect(await footprint(p)).toEqual(before);
+      });
+
+      it("keeps an edge a child inherits from its epic when asked to remove it", async () => {
+        const p = await newProject();
+        const x = await create(p, 'X');
+        const epic = await create(p, 'epic', { epic: true, depends_on: [x.id] });
+        const child = await create(p, 'child', { parent_id: epic.id });
+        const after = await api().updateTask({ project_id: p, task_id: child.id, remove_depends_on: [x.id] });
+        expect(after).toMatchObject({ status: 'blocked', depends_on: [x.id] });
+      });
+
+      it('status lists dependencies and dependents with their status and title, and events filter by task', async () => {
+        const p = await newProject();
+        const { a, b, c, d } = await diamond(p);
+        const detail = await api().status({ project_id: p, task_id: b.id });
+        expect(detail.dependency_tasks).toEqual([{ id: a.id, title: 'A', status: 'pending', priority: a.priority, unmet_deps: 0, blocked_reason: null }]);
+        expect(detail.dependent_tasks).toEqual([{ id: d.id, title: 'D', status: 'blocked', priority: d.priority, unmet_deps: 2, blocked_reason: 'dependencies' }]);
+        await api().updateTask({ project_id: p, task_id: c.id, title: 'C2' });
+        const history = await api().events({ project_id: p, task_id: c.id });
+        expect(history.map((e) => e.type)).toEqual(['task.created', 'task.updated']);
+        expect(history.every((e) => e.task_id === c.id)).toBe(true);
+      });
+    });
+
     describe('ready', () => {
       it('orders by priority, then critical-path weight (transitive, open dependents), then age', async () => {
         const p = await newProject();
