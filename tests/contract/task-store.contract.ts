@@ -428,8 +428,13 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
         expect(await typesSince(p, since)).toEqual(['task.updated', 'task.unblocked']);
         expect(await readyIds(p)).toContain(c.id);
         expect((await get(p, b.id)).weight).toBe(0);
-        // removing an edge that is not there changes no edge
+        // removing an edge that is not there, or adding one that is, writes nothing (no event either)
+        const before = await footprint(p);
         expect((await api().updateTask({ project_id: p, task_id: c.id, remove_depends_on: [b.id] })).depends_on).toEqual([a.id]);
+        expect((await api().updateTask({ project_id: p, task_id: c.id, add_depends_on: [a.id] })).depends_on).toEqual([a.id]);
+        expect(await footprint(p)).toEqual(before);
+        // with another change as well, that change is made
+        expect(await api().updateTask({ project_id: p, task_id: c.id, add_depends_on: [a.id], title: 'C2' })).toMatchObject({ title: 'C2', depends_on: [a.id] });
       });
 
       it('refuses an added edge that closes a cycle, or an unknown one, and writes nothing', async () => {

@@ -30,10 +30,19 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
     // New edges: the graph lock first, then every task this touches, each after what it waits for.
     await tx.lockGraph(p);
     // Edits apply to the edges as they are under the graph lock, so two concurrent `dep add`s both land.
-    const own =
-      input.depends_on !== undefined
-        ? [...new Set(input.depends_on)]
-        : await editedDependencies(tx, input.task_id, input.add_depends_on ?? [], input.remove_depends_on ?? []);
+    let own: string[];
+    if (input.depends_on !== undefined) {
+      own = [...new Set(input.depends_on)];
+    } else {
+      const edit = await editedDependencies(tx, input.task_id, input.add_depends_on ?? [], input.remove_depends_on ?? []);
+      own = edit.own;
+      if (!edit.changed && Object.keys(patch).length === 0) {
+        // Adding an edge the task has, or removing one it has not: nothing to write, not even an event.
+        const [unchanged] = await tx.getTasks(p, [input.task_id]);
+        if (unchanged === undefined) throw taskNotFound(input.task_id);
+        return { task: unchanged, events: [] };
+      }
+    }
     const plan = await planRewire(tx, p, input.task_id, own);
     const locked = await tx.lockInOrder(p, plan.order);
     const current = locked.get(input.task_id);
@@ -78,10 +87,16 @@ async function planRewire(tx: TaskStoreTx, p: string, taskId: string, own: strin
 }
 
 /** The task's own dependencies with these added and those removed (removal wins when an id is in both). */
-async function editedDependencies(tx: TaskStoreTx, taskId: string, add: readonly string[], remove: readonly string[]): Promise<string[]> {
-  const own = (await tx.dependencyRefs(taskId)).filter((r) => !r.inherited).map((r) => r.id);
+async function editedDependencies(
+  tx: TaskStoreTx,
+  taskId: string,
+  add: readonly string[],
+  remove: readonly string[],
+): Promise<{ own: string[]; changed: boolean }> {
+  const before = (await tx.dependencyRefs(taskId)).filter((r) => !r.inherited).map((r) => r.id);
   const gone = new Set(remove);
-  return [...new Set([...own, ...add])].filter((id) => !gone.has(id));
+  const own = [...new Set([...before, ...add])].filter((id) => !gone.has(id));
+  return { own, changed: own.length !== before.length || own.some((id) => !before.includes(id)) };
 }
 
 /** A child's own dependencies are its edges not inherited from its epic. */

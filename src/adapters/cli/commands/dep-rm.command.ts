@@ -4,7 +4,7 @@ import { parseIdList } from '../parse.js';
 import { dependencyLines } from './dep-add.command.js';
 
 export class DepRmCommand extends LoomCommand {
-  static override paths = [['dep', 'rm'], ['dep', 'remove']];
+  static override paths = [['dep', 'rm']];
 
   static override usage = Command.Usage({
     description: 'Stop a task waiting for some tasks',
