@@ -83,6 +83,11 @@ describe('happy paths', () => {
     const c = (await s.ok('loom_create', { title: 'c', done_when: 'x' })).task;
     const u = await s.ok('loom_update', { task_id: c.id, title: 'c2', priority: 'p0', depends_on: [a.id], context: { k: 1 }, done_when: null });
     expect(u.task).toMatchObject({ id: c.id, title: 'c2', priority: 'p0', depends_on: [a.id], status: 'blocked', context: { k: 1 }, done_when: null });
+    const b = (await s.ok('loom_create', { title: 'b' })).task;
+    const added = await s.ok('loom_update', { task_id: c.id, add_depends_on: [b.id] });
+    expect(added.task.depends_on).toEqual([a.id, b.id].sort());
+    const removed = await s.ok('loom_update', { task_id: c.id, remove_depends_on: [a.id, b.id] });
+    expect(removed.task).toMatchObject({ depends_on: [], status: 'pending' });
     await s.close();
   });
 

@@ -46,11 +46,15 @@ export const loomUpdate = defineTool<{
   context?: JsonObject;
   priority?: Priority;
   depends_on?: string[];
+  add_depends_on?: string[];
+  remove_depends_on?: string[];
   done_when?: string | null;
 }>({
   name: 'loom_update',
   group: 'core',
-  description: 'Change an open task. depends_on replaces the whole list (a cycle is refused); done_when null clears it.',
+  description:
+    'Change an open task. depends_on replaces the whole list; add_depends_on / remove_depends_on change only those edges ' +
+    '(safe when others edit the task too). A cycle is refused; done_when null clears it.',
   inputSchema: obj(
     {
       task_id: taskId(),
@@ -58,6 +62,8 @@ export const loomUpdate = defineTool<{
       context: jsonObject('Replaces the context'),
       priority: priority(),
       depends_on: dependsOn('The new full list of dependencies'),
+      add_depends_on: { ...dependsOn('Dependencies to add, keeping the others'), minItems: 1 },
+      remove_depends_on: { ...dependsOn('Dependencies to remove, keeping the others'), minItems: 1 },
       done_when: { anyOf: [text(5000), { type: 'null' }] },
     },
     ['task_id'],
