@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/domain/errors.js';
 import {
+  agentOrOperator,
   parseGraphFormat,
   parseIdList,
   parseJsonObject,
@@ -8,6 +9,7 @@ import {
   parseOrigin,
   parsePositiveInt,
   parsePriority,
+  parseStatuses,
 } from '../../src/adapters/cli/parse.js';
 
 /** Runs `fn` and returns the LoomError it threw (failing the test if it threw anything else, or nothing). */
@@ -133,5 +135,35 @@ describe('parseIdList', () => {
     [['loom-00000001', 'loom-00000001'], ['loom-00000001']],
   ])('%j -> %j', (values, expected) => {
     expect(parseIdList(values)).toEqual(expected);
+  });
+});
+
+describe('parseStatuses', () => {
+  it.each([
+    [undefined, undefined],
+    [[], undefined],
+    [['pending'], ['pending']],
+    [['Blocked,claimed', 'blocked', ' done '], ['blocked', 'claimed', 'done']],
+  ])('%j -> %j', (values, expected) => {
+    expect(parseStatuses(values)).toEqual(expected);
+  });
+
+  it('rejects an unknown status, naming the known ones', () => {
+    const error = caught(() => parseStatuses(['pending,open']));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.message).toContain("got 'open'");
+    expect(error.message).toContain('pending, blocked, claimed, done, failed, cancelled, epic');
+  });
+});
+
+describe('agentOrOperator', () => {
+  it.each([
+    ['given', { LOOM_AGENT_ID: 'claude-1', USER: 'alice' }, 'given'],
+    [undefined, { LOOM_AGENT_ID: 'claude-1', USER: 'alice' }, 'claude-1'],
+    [undefined, { LOOM_AGENT_ID: '', USER: 'alice' }, 'alice'],
+    [undefined, { USERNAME: 'bob' }, 'bob'],
+    [undefined, {}, 'operator'],
+  ])('%s with env %j -> %s', (given, env, expected) => {
+    expect(agentOrOperator(given, env)).toBe(expected);
   });
 });
