@@ -16,4 +16,19 @@ describe('loom help (built binary)', () => {
     const unknown = await loom(tmpdir(), ['help', 'no-such-command']);
     expect(unknown.code).toBe(2);
   });
+
+  it('names option values instead of showing #0 placeholders, and keeps the option table aligned', async () => {
+    const all = await loom(tmpdir(), ['help']);
+    expect(all.stdout).not.toMatch(/ #\d/);
+    expect(all.stdout).toContain('[--priority PRIORITY]');
+    const create = await loom(tmpdir(), ['create', '--help']);
+    expect(create.stdout).not.toMatch(/ #\d/);
+    const optionLines = create.stdout.split('\n').filter((l) => /^ {2}-/.test(l));
+    expect(optionLines.length).toBeGreaterThan(5);
+    const descriptionColumn = new Set(optionLines.map((l) => l.search(/(?<= {4})\S(?=[^]*$)/)));
+    expect(descriptionColumn.size).toBe(1);
+    const usageError = await loom(tmpdir(), ['create', '--priority']);
+    expect(usageError.code).toBe(2);
+    expect(usageError.stderr).not.toMatch(/ #\d/);
+  });
 });

@@ -124,11 +124,44 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
 ];
 
 /**
+ * `--priority #0` is how clipanion shows an option's value in help and usage
+ * errors; Loom shows `--priority PRIORITY`, as argparse and most CLIs do.
+ */
+export function namePlaceholders(text: string): string {
+  const named = text.replace(/(--([a-z][a-z0-9-]*))((?: #\d+)+)/g, (_m, flag: string, name: string) => `${flag} ${name.toUpperCase().replace(/-/g, '_')}`);
+  if (named === text) return text;
+  // The option table was aligned for the short placeholders: align it again (a run of `  --flag VALUE   text` lines).
+  const lines = named.split('\n');
+  const option = /^( {2})(-\S*(?: [A-Z_]+)?(?:,\s?-\S+(?: [A-Z_]+)?)*)( {2,})(\S.*)$/;
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j < lines.length && option.test(lines[j]!)) j++;
+    if (j > i) {
+      const rows = lines.slice(i, j).map((l) => option.exec(l)!);
+      const width = Math.max(...rows.map((m) => m[2]!.length));
+      rows.forEach((m, k) => (lines[i + k] = `${m[1]}${m[2]!.padEnd(width)}    ${m[4]}`));
+      i = j;
+    } else i++;
+  }
+  return lines.join('\n');
+}
+
+class LoomCli extends Cli<LoomCliContext> {
+  override usage(...args: Parameters<Cli<LoomCliContext>['usage']>): string {
+    return namePlaceholders(super.usage(...args));
+  }
+
+  override error(...args: Parameters<Cli<LoomCliContext>['error']>): string {
+    return namePlaceholders(super.error(...args));
+  }
+}
+
+/**
  * The `loom` command line. `enableColors` defaults to clipanion's guess from
  * the process's stdout; pass `false` when output goes elsewhere.
  */
 export function buildCli(binaryVersion: string, opts: { enableColors?: boolean } = {}): Cli<LoomCliContext> {
-  const cli = new Cli<LoomCliContext>({
+  const cli = new LoomCli({
     binaryLabel: 'Loom',
     binaryName: 'loom',
     binaryVersion,
