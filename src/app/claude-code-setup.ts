@@ -10,21 +10,38 @@ export interface McpServerEntry {
 }
 
 /**
- * How Claude Code should start `loom mcp`: plain `loom` when that is this
- * install on the PATH, otherwise node with this install's absolute path.
+ * How Claude Code should start `loom mcp`, portable first: the `.mcp.json`
+ * is committed, so a teammate's clone must start it too.
+ * 1. The project depends on loom-agents: `npx --no loom mcp` (its own
+ *    node_modules/.bin/loom; `--no`: never fetch an unrelated `loom` from the registry).
+ * 2. This install is `loom` on the PATH: plain `loom mcp`.
+ * 3. Otherwise node with this install's absolute path: works here only
+ *    (`portable: false`, and init says how to fix that).
  * Claude Code starts it in the project directory, where `loom` finds the project.
  */
-export function mcpServerEntry(loomBin: string, env: NodeJS.ProcessEnv): McpServerEntry {
+export function mcpServerEntry(loomBin: string, env: NodeJS.ProcessEnv, projectDir?: string): McpServerEntry & { portable: boolean } {
+  if (projectDir !== undefined && dependsOnLoom(projectDir)) return { command: 'npx', args: ['--no', 'loom', 'mcp'], portable: true };
   const ours = realpathSync(loomBin);
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, 'loom');
     try {
-      if (statSync(candidate).isFile() && realpathSync(candidate) === ours) return { command: 'loom', args: ['mcp'] };
+      if (statSync(candidate).isFile() && realpathSync(candidate) === ours) return { command: 'loom', args: ['mcp'], portable: true };
     } catch {
       // not there
     }
   }
-  return { command: process.execPath, args: [ours, 'mcp'] };
+  return { command: process.execPath, args: [ours, 'mcp'], portable: false };
+}
+
+/** The project's package.json lists loom-agents (dependencies or devDependencies) and it is installed there. */
+function dependsOnLoom(projectDir: string): boolean {
+  try {
+    const pkg = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, unknown>; devDependencies?: Record<string, unknown> };
+    const listed = pkg.dependencies?.['loom-agents'] !== undefined || pkg.devDependencies?.['loom-agents'] !== undefined;
+    return listed && existsSync(join(projectDir, 'node_modules', '.bin', 'loom'));
+  } catch {
+    return false;
+  }
 }
 
 /** Throws CONFIG_INVALID when an existing `.mcp.json` cannot be merged (checked before init writes anything). */

@@ -195,8 +195,9 @@ export class AppConnector implements LoomConnector {
   }
 
   /** The `.mcp.json` entry that starts `loom mcp`, and the AGENTS.md section on how to use Loom. */
-  private setUpClaudeCode(dir: string): { mcp_json: FileChange; agents_md: FileChange } {
-    return { mcp_json: writeMcpJson(dir, mcpServerEntry(this.loomBin(), this.o.env)), agents_md: writeAgentsMd(dir) };
+  private setUpClaudeCode(dir: string): { mcp_json: FileChange; mcp_portable: boolean; agents_md: FileChange } {
+    const { portable, ...entry } = mcpServerEntry(this.loomBin(), this.o.env, dir);
+    return { mcp_json: writeMcpJson(dir, entry), mcp_portable: portable, agents_md: writeAgentsMd(dir) };
   }
 
   async migrate(opts: { projectDir?: string } = {}): Promise<{ applied: string[]; version: number }> {

@@ -285,7 +285,8 @@ export interface LoomConnector {
     config_path: string;
     mode: StorageMode;
     /** What init did to the Claude Code files of the project. */
-    claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; agents_md: 'created' | 'updated' | 'unchanged' };
+    /** mcp_portable: false when .mcp.json had to name this machine's node and Loom (a teammate's clone cannot use it). */
+    claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; mcp_portable: boolean; agents_md: 'created' | 'updated' | 'unchanged' };
   }>;
   migrate(opts?: { projectDir?: string }): Promise<{ applied: string[]; version: number }>;
   /** Every project of the database this directory's config points at, with counts; works without a project in the config. */

@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { LOOM_BIN, loom, loomJson } from '../support/loom-cli.js';
+import { LOOM_BIN, loom, loomJson, ROOT } from '../support/loom-cli.js';
 
 const BEGIN = '<!-- loom:begin';
 const END = '<!-- loom:end -->';
@@ -66,12 +66,12 @@ describe('loom init wires Claude Code into an existing project (embedded)', () =
   it('run twice: one loom entry in .mcp.json, the other server untouched', async () => {
     const first = await loomJson(dir, ['init', '--name', 'init-cc'], env);
     expect(first.created).toBe(true);
-    expect(first.claude_code).toEqual({ mcp_json: 'updated', agents_md: 'updated' });
+    expect(first.claude_code).toEqual({ mcp_json: 'updated', mcp_portable: false, agents_md: 'updated' });
     const afterFirst = readFileSync(join(dir, '.mcp.json'), 'utf8');
 
     const second = await loomJson(dir, ['init'], env);
     expect(second.created).toBe(false);
-    expect(second.claude_code).toEqual({ mcp_json: 'unchanged', agents_md: 'unchanged' });
+    expect(second.claude_code).toEqual({ mcp_json: 'unchanged', mcp_portable: false, agents_md: 'unchanged' });
     const text = readFileSync(join(dir, '.mcp.json'), 'utf8');
     expect(text).toBe(afterFirst);
 
@@ -176,5 +176,28 @@ describe('loom init in a fresh directory (server mode)', () => {
     expect(readJson(join(dir, '.mcp.json'))).toEqual({ mcpServers: { loom: { command: 'loom', args: ['mcp'] } } });
     expect((await loomJson(dir, ['init'], env)).claude_code.mcp_json).toBe('unchanged');
     expect(await toolsServedBy(dir, env)).toContain('loom_claim');
+  });
+
+  it('in a project that depends on loom-agents the entry is `npx --no loom mcp` (it works in a teammate\'s clone), and it serves the tools', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'team-app', private: true, devDependencies: { 'loom-agents': '^0.1.0' } }));
+    // As npm installs it: node_modules/loom-agents and its bin linked into node_modules/.bin.
+    mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(ROOT, join(dir, 'node_modules', 'loom-agents'));
+    symlinkSync(join('..', 'loom-agents', 'bin', 'loom.js'), join(dir, 'node_modules', '.bin', 'loom'));
+    const env = { LOOM_DATABASE_URL: db.url };
+    const first = await loomJson(dir, ['init'], env);
+    expect(first.claude_code).toEqual(expect.objectContaining({ mcp_json: 'created', mcp_portable: true }));
+    expect(readJson(join(dir, '.mcp.json'))).toEqual({ mcpServers: { loom: { command: 'npx', args: ['--no', 'loom', 'mcp'] } } });
+    expect(JSON.stringify(readJson(join(dir, '.mcp.json')))).not.toContain(ROOT); // nothing of this machine
+    expect(await toolsServedBy(dir, env)).toContain('loom_claim');
+  });
+
+  it('without either, init says the .mcp.json is not portable and how to make it so', async () => {
+    const dir = fresh();
+    const r = await loom(dir, ['init'], { LOOM_DATABASE_URL: db.url });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("names this machine's node and Loom");
+    expect(r.stdout).toContain('npm i -D loom-agents');
   });
 });

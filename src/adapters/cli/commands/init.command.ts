@@ -37,6 +37,12 @@ export class InitCommand extends LoomCommand {
         ? []
         : [
             `claude  .mcp.json ${result.claude_code.mcp_json} (the loom MCP server), AGENTS.md ${result.claude_code.agents_md} (how agents use Loom)`,
+            ...(result.claude_code.mcp_portable
+              ? []
+              : [
+                  'note    .mcp.json names this machine\'s node and Loom by absolute path, so a teammate\'s clone cannot start it:',
+                  '        `npm i -D loom-agents` in the project (then `loom init` again writes `npx --no loom mcp`), or install loom on the PATH',
+                ]),
           ]),
       '',
       `next: loom create "First task", then start Claude Code here: it finds the loom tools in .mcp.json`,
