@@ -40,6 +40,7 @@ import { SkillsRenderCommand } from './commands/skills-render.command.js';
 import { SkillsShowCommand } from './commands/skills-show.command.js';
 import { SkillsStatsCommand } from './commands/skills-stats.command.js';
 import { ProjectListCommand } from './commands/project-list.command.js';
+import { CompleteWordsCommand, CompletionCommand } from './commands/completion.command.js';
 import { HelpWordCommand } from './commands/help.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
@@ -99,6 +100,8 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsStatsCommand,
   ProjectListCommand,
   HelpWordCommand,
+  CompletionCommand,
+  CompleteWordsCommand,
   PluginsListCommand,
   PluginsInfoCommand,
   PluginsTrustCommand,
