@@ -3,7 +3,7 @@ import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { ProjectContext } from '../../ports/loom-connector.js';
 import type { LoomCliContext } from './context.js';
-import { printable, printJson } from './output.js';
+import { printable, printJson, withColors } from './output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -60,7 +60,7 @@ export abstract class LoomCommand extends Command<LoomCliContext> {
 
   /** Writes lines to stdout. */
   protected print(...lines: string[]): void {
-    this.context.stdout.write(`${printable(lines.join('\n'))}\n`);
+    this.context.stdout.write(`${withColors(printable(lines.join('\n')))}\n`);
   }
 
   /** With --json the raw result; otherwise the readable lines. */

@@ -41,6 +41,7 @@ import { SkillsShowCommand } from './commands/skills-show.command.js';
 import { SkillsStatsCommand } from './commands/skills-stats.command.js';
 import { ProjectListCommand } from './commands/project-list.command.js';
 import { CompleteWordsCommand, CompletionCommand } from './commands/completion.command.js';
+import { setTableColors } from './output.js';
 import { HelpWordCommand } from './commands/help.command.js';
 import { StatusCommand } from './commands/status.command.js';
 import { TickCommand } from './commands/tick.command.js';
@@ -187,6 +188,7 @@ export async function runCli(
   cli: Cli<LoomCliContext> = buildCli('0.0.0', { enableColors: context.colorDepth > 1 }),
 ): Promise<number> {
   const colored = cli.enableColors ?? context.colorDepth > 1;
+  setTableColors(context.colorDepth > 1);
   // Parse first, so that clipanion's parse errors (which `Cli.run` reports on
   // stdout with exit 1) go to stderr with the usage exit code.
   let command;

@@ -6,17 +6,52 @@ export interface Column<T> {
   align?: 'left' | 'right';
 }
 
-/** An aligned, plain-text table: a header row, then one line per row; no trailing spaces. */
+let colored = false;
+
+/** Whether tables colour their STATUS column: runCli sets it from the terminal (a TTY, no NO_COLOR, no --no-color). */
+export function setTableColors(on: boolean): void {
+  colored = on;
+}
+
+const SGR: Record<string, string> = { green: '32', red: '31', yellow: '33', cyan: '36', dim: '2' };
+// A coloured cell is marked with two private-use characters that printable() lets through and
+// withColors() turns into SGR codes as the very last step (escape codes themselves would be escaped).
+const MARK_ON = '\ue000';
+const MARK_OFF = '\ue001';
+const MARKS = /[\ue000\ue001]/g;
+const TINT_KEY: Record<string, string> = { green: 'g', red: 'r', yellow: 'y', cyan: 'c', dim: 'd' };
+const KEY_SGR: Record<string, string> = { g: SGR.green!, r: SGR.red!, y: SGR.yellow!, c: SGR.cyan!, d: SGR.dim! };
+
+/** Turns the colour marks of renderTable into terminal colours: call on text that went through printable(). */
+export const withColors = (text: string): string =>
+  text.replace(/\ue000([grycd])/g, (_m, k: string) => `\u001b[${KEY_SGR[k]}m`).replace(/\ue001/g, '\u001b[0m').replace(MARKS, '');
+/** The colour of a status word, in every table that has a STATUS column (tasks, runs, escalations, agents, doctor checks). */
+const STATUS_TINT: Record<string, string> = {
+  done: 'green', ok: 'green', resolved: 'green', active: 'green',
+  failed: 'red', fail: 'red', dead_lettered: 'red', gone: 'red',
+  blocked: 'yellow', warn: 'yellow', escalated: 'yellow', open: 'yellow', idle: 'yellow',
+  claimed: 'cyan', running: 'cyan',
+  cancelled: 'dim', skipped: 'dim',
+};
+
+/**
+ * An aligned table: a header row, then one line per row; no trailing spaces.
+ * In a colour terminal (setTableColors) the STATUS column's words are
+ * coloured, after padding, so the alignment is the same with and without.
+ */
 export function renderTable<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
-  const cells = [columns.map((c) => c.header), ...rows.map((row) => columns.map((c) => oneLine(c.value(row))))];
+  // (A stored value cannot carry the colour marks: they are replaced.)
+  const cells = [columns.map((c) => c.header), ...rows.map((row) => columns.map((c) => oneLine(c.value(row)).replace(MARKS, '\ufffd')))];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
+  const status = colored ? columns.findIndex((c) => c.header === 'STATUS') : -1;
   return cells
-    .map((line) =>
+    .map((line, row) =>
       line
         .map((cell, i) => {
           const width = widths[i] ?? 0;
-          if (i === line.length - 1 && columns[i]?.align !== 'right') return cell;
-          return columns[i]?.align === 'right' ? cell.padStart(width) : cell.padEnd(width);
+          const padded = i === line.length - 1 && columns[i]?.align !== 'right' ? cell : columns[i]?.align === 'right' ? cell.padStart(width) : cell.padEnd(width);
+          const tint = row > 0 && i === status ? STATUS_TINT[cell.trim()] : undefined;
+          return tint === undefined ? padded : `${MARK_ON}${TINT_KEY[tint]}${cell}${MARK_OFF}${padded.slice(cell.length)}`;
         })
         .join('  ')
         .trimEnd(),

@@ -48,9 +48,13 @@ export async function main(argv: string[]): Promise<number> {
   // The CLI and connector load only here, so a starting daemon does not pay for them.
   const [{ buildCli, runCli }, { AppConnector }] = await Promise.all([import('../../adapters/cli/cli.js'), import('../connector.js')]);
   const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });
-  const colors = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  // Colour only in a terminal, and never with NO_COLOR (any value, https://no-color.org) or --no-color (any command).
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length; // after `--` it is a value, not the flag
+  const noColorFlag = argv.slice(0, end).includes('--no-color');
+  const args = noColorFlag ? [...argv.slice(0, end).filter((a) => a !== '--no-color'), ...argv.slice(end)] : argv;
+  const colors = process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && !noColorFlag;
   return runCli(
-    argv,
+    args,
     { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector },
     buildCli(packageVersion(), { enableColors: colors }),
   );
