@@ -46,18 +46,27 @@ export async function main(argv: string[]): Promise<number> {
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
-  const [{ buildCli, runCli }, { AppConnector }] = await Promise.all([import('../../adapters/cli/cli.js'), import('../connector.js')]);
+  const [{ buildCli, runCli }, { AppConnector }, { startProgress }] = await Promise.all([
+    import('../../adapters/cli/cli.js'),
+    import('../connector.js'),
+    import('../../adapters/cli/progress.js'),
+  ]);
   const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });
   // Colour only in a terminal, and never with NO_COLOR (any value, https://no-color.org) or --no-color (any command).
   const end = argv.includes('--') ? argv.indexOf('--') : argv.length; // after `--` it is a value, not the flag
   const noColorFlag = argv.slice(0, end).includes('--no-color');
   const args = noColorFlag ? [...argv.slice(0, end).filter((a) => a !== '--no-color'), ...argv.slice(end)] : argv;
   const colors = process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && !noColorFlag;
-  return runCli(
-    args,
-    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector },
-    buildCli(packageVersion(), { enableColors: colors }),
-  );
+  const progress = startProgress(args, process.stdout, process.stderr);
+  try {
+    return await runCli(
+      args,
+      { stdin: process.stdin, stdout: progress.stdout, stderr: progress.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector },
+      buildCli(packageVersion(), { enableColors: colors }),
+    );
+  } finally {
+    progress.stop();
+  }
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
