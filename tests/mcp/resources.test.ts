@@ -159,10 +159,9 @@ describe('subscriptions', () => {
     const elapsed = Date.now() - t0;
     await waitFor(() => updated.length > 0, 'first updated');
     await new Promise((r) => setTimeout(r, 500));
-    // One leading notification per window, plus a trailing one: far fewer than the 50 events.
+    // One leading notification per window, plus a trailing one (far fewer than the 50 events unless the machine is very slow).
     expect(updated.every((u) => u === PROJECT_URI)).toBe(true);
     expect(updated.length).toBeLessThanOrEqual(Math.ceil((elapsed + 500) / 200) + 2);
-    expect(updated.length).toBeLessThan(50);
     await s.close();
   });
 
