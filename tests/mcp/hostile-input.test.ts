@@ -124,17 +124,18 @@ describe('hostile tool arguments', () => {
 });
 
 describe('list reads stay small however large the stored JSON is', () => {
-  it('loom_ready leaves a large context out with a marker; loom_status and loom_claim give it whole', async () => {
+  it('loom_ready lists a short preview of each context and its real size; loom_status and loom_claim give it whole', async () => {
     const project = await newProject(b.api, 'lists');
     const s = await connect(b, project);
     const big = { spec: 'x'.repeat(60 * 1024) };
     const large = (await s.ok('loom_create', { title: 'large', context: big, priority: 'p0' })).task;
     const small = (await s.ok('loom_create', { title: 'small', context: { file: 'a.ts' } })).task;
-    const ready = (await s.ok('loom_ready', {})).tasks as Array<{ id: string; context: Record<string, unknown> }>;
+    const ready = (await s.ok('loom_ready', {})).tasks as Array<{ id: string; context_preview: string; context_chars: number }>;
     expect(ready.map((t) => t.id)).toEqual([large.id, small.id]);
-    expect(ready[0]!.context).toEqual({ truncated: true, bytes: expect.any(Number), see: `loom status ${large.id}` });
-    expect(ready[0]!.context.bytes as number).toBeGreaterThan(60 * 1024);
-    expect(ready[1]!.context).toEqual({ file: 'a.ts' });
+    expect(ready[0]).not.toHaveProperty('context');
+    expect(ready[0]!.context_preview.length).toBeLessThanOrEqual(160);
+    expect(ready[0]!.context_chars).toBeGreaterThan(60 * 1024);
+    expect(ready[1]).toMatchObject({ context_preview: '{"file":"a.ts"}', context_chars: 15 });
     expect((await s.ok('loom_status', { task_id: large.id })).task.context).toEqual(big);
     expect((await s.ok('loom_claim', { task_id: large.id })).task.context).toEqual(big);
     await s.close();

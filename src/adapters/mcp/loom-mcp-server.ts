@@ -6,6 +6,7 @@ import type { EventSource, ProjectContext } from '../../ports/loom-connector.js'
 import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
 import { onRawRequest } from './raw-request.js';
+import { registerResources, ResourceSubscriptions } from './resources.js';
 import { SAMPLING_TIMEOUT_MS, type Sampler } from './sampling.js';
 import { McpSession } from './session.js';
 import { DEFAULT_TOOL_GROUPS, toolsOf } from './tools/index.js';
@@ -31,6 +32,8 @@ export interface LoomMcpServerOptions {
 export interface LoomMcpServer {
   server: Server;
   session: McpSession;
+  /** This session's resource subscriptions (dropped when the session closes). */
+  resources: ResourceSubscriptions;
   /** Sends notifications/prompts/list_changed (a skill file changed); ignored before the client is initialized. */
   promptsChanged(): void;
   /** Stops the notifications and closes the server (and its transport). */
@@ -57,9 +60,14 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   const session = new McpSession(o.agentId);
   const ctx: Omit<ToolContext, 'sampling'> = { api: o.api, project_id: o.project.project_id, session, log };
 
-  const server = new Server({ name: 'loom', version: o.version }, { capabilities: { tools: {}, logging: {}, prompts: { listChanged: true } }, instructions: INSTRUCTIONS });
+  const server = new Server(
+    { name: 'loom', version: o.version },
+    { capabilities: { tools: {}, logging: {}, prompts: { listChanged: true }, resources: { subscribe: true, listChanged: false } }, instructions: INSTRUCTIONS },
+  );
 
   server.setRequestHandler(ListToolsRequestSchema, () => listed);
+  const resources = new ResourceSubscriptions({ send: (uri) => server.sendResourceUpdated({ uri }), log });
+  registerResources(server, { api: o.api, project_id: o.project.project_id, log, ownToken: (id) => session.tokenFor(id) }, resources);
   registerPrompts(server, { api: o.api, project_id: o.project.project_id, agentId: () => session.agentId, log });
   // The SDK's own check of tools/call answers a malformed call with a dump of schema errors;
   // Loom checks the call itself and answers in words a model can act on.
@@ -113,13 +121,17 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
     unsubscribe?.();
     unsubscribe = undefined;
     forwarder.close();
+    resources.close();
   };
 
   server.oninitialized = () => {
     session.identify(server.getClientVersion()?.name);
     if (closed || unsubscribe !== undefined) return;
     try {
-      unsubscribe = o.events.subscribe(o.project.project_id, forwarder.push);
+      unsubscribe = o.events.subscribe(o.project.project_id, (event) => {
+        forwarder.push(event);
+        resources.onEvent(event);
+      });
     } catch (error) {
       log(`loom mcp: could not subscribe to project events: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -135,6 +147,7 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   return {
     server,
     session,
+    resources,
     promptsChanged() {
       if (!initialized || closed) return;
       notifyPromptsChanged(server).catch((e: unknown) => log(`loom mcp: could not send prompts/list_changed: ${e instanceof Error ? e.message : String(e)}`));

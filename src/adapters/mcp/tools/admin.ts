@@ -1,6 +1,7 @@
 import { LoomError } from '../../../domain/errors.js';
 import { RESOLVE_ACTIONS, type ResolveAction } from '../../../domain/policy.js';
 import type { JsonObject } from '../../../domain/task.js';
+import { SUMMARY_NOTE, taskSummary } from './summary.js';
 import { defineTool, int, jsonObject, obj, READ_ONLY, SAFE_WRITE, taskId, text } from './tool.js';
 
 /**
@@ -14,11 +15,11 @@ const invalid = (message: string): LoomError =>
 export const loomDlq = defineTool<{ limit?: number }>({
   name: 'loom_dlq',
   group: 'admin',
-  description: 'Dead letters: tasks that failed for good (attempts used up, or not retryable), newest first, with failure_reason.',
+  description: `Dead letters: tasks that failed for good (attempts used up, or not retryable), newest first, with failure_reason. ${SUMMARY_NOTE}`,
   inputSchema: obj({ limit: int(1, 1000, 'Default 100') }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    return { tasks: await ctx.api.deadLetters({ ...args, project_id: ctx.project_id }) };
+    return { tasks: (await ctx.api.deadLetters({ ...args, project_id: ctx.project_id })).map(taskSummary) };
   },
 });
 

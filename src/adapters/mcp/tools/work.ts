@@ -1,6 +1,7 @@
 import { LoomError } from '../../../domain/errors.js';
 import type { JsonObject, Priority } from '../../../domain/task.js';
 import { toToolError } from '../present.js';
+import { SUMMARY_NOTE, taskSummary } from './summary.js';
 import { defineTool, int, jsonObject, leaseSeconds, leaseToken, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text, type ToolContext } from './tool.js';
 
 /** The work loop: find, claim, keep, report and recover work. */
@@ -27,11 +28,11 @@ export const loomReady = defineTool<{ limit?: number; priority?: Priority }>({
   name: 'loom_ready',
   group: 'core',
   description:
-    'List tasks ready to claim now (dependencies done), best first: priority, then how much work each unblocks, then age.',
+    'List tasks ready to claim now (dependencies done), best first: priority, then how much work each unblocks, then age. ' + SUMMARY_NOTE,
   inputSchema: obj({ limit: int(1, 1000, 'Default 20'), priority: priority('Only this priority') }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    return { tasks: await ctx.api.ready({ ...args, project_id: ctx.project_id }) };
+    return { tasks: (await ctx.api.ready({ ...args, project_id: ctx.project_id })).map(taskSummary) };
   },
 });
 
