@@ -11,7 +11,7 @@ const skillName = { type: 'string', pattern: '^([a-z][a-z0-9-]{0,63}/)?[a-z][a-z
 export const loomSkills = defineTool<{ task_id?: string }>({
   name: 'loom_skills',
   group: 'planning',
-  description: "List the skills (the team's prompt templates). With task_id, those suggested for it come first. Use one with loom_skill.",
+  description: 'List the skills (prompt templates: how this team writes specs, reviews, debugs...). With task_id, those suggested for that task come first (suggested: true). Use one with loom_skill.',
   inputSchema: obj({ task_id: taskId('Put the skills suggested for this task first') }),
   annotations: READ_ONLY,
   async run(args, ctx) {
@@ -24,7 +24,7 @@ export const loomSkill = defineTool<{ name: string; task_id?: string; arguments?
   name: 'loom_skill',
   group: 'planning',
   description:
-    "Render a skill and follow its text. With task_id it includes the task, its dependencies' outputs and its epic, and the use is recorded.",
+    'Render a skill and follow the text it returns. With task_id the text includes the task, its dependencies\' outputs (what the tasks before it produced) and its epic, and the use is recorded.',
   inputSchema: obj(
     {
       name: skillName,
@@ -54,9 +54,11 @@ export const loomDecompose = defineTool<DecomposeArgs>({
   name: 'loom_decompose',
   group: 'planning',
   description:
-    'Break a goal, spec file or epic (one of them) into a wired task graph. No plan: returns the decompose_project skill ' +
-    '(follow it) and plan_schema. With plan: a dry run (waves, plan_hash). Same plan with apply:true and that plan_hash ' +
-    'writes it (repeats write nothing). auto:true: your model writes the plan (sampling), dry run only.',
+    'Break a goal, spec file or epic (exactly one) into a wired task graph. Nothing is written without apply. ' +
+    '1) No plan: returns the decompose_project skill (follow its text) and plan_schema. ' +
+    '2) With plan: a dry run (waves, warnings, plan_hash). ' +
+    '3) Same plan, apply: true and that plan_hash: writes the tasks, returns their ids; repeating writes nothing. ' +
+    'auto: true: your client\'s model writes the plan (MCP sampling); returns the plan and its dry run.',
   inputSchema: obj({
     goal: text(20_000, 'What to achieve'),
     spec_path: text(1000, 'Spec file, relative to the project'),
@@ -186,8 +188,9 @@ export const loomRunWorkflow = defineTool<RunWorkflowArgs>({
   name: 'loom_run_workflow',
   group: 'planning',
   description:
-    "Run one of the team's workflows (a whole job, e.g. ship a feature): an epic and its wired tasks. No name: the workflows, " +
-    "their inputs and recent runs. With name: dry_run:true first, then run. Same run_key twice: one run. run_id alone: its status.",
+    'Workflows are the team\'s templates for a whole job (e.g. ship a feature): one run writes an epic and its wired tasks. ' +
+    'No name: lists the workflows, their inputs and recent runs. With name: dry_run: true first (writes nothing), then run; its tasks then appear in loom_ready. ' +
+    'The same run_key twice is one run. run_id alone: that run\'s status.',
   inputSchema: obj({
     name: text(200, 'From the list'),
     inputs: jsonObject('By input name'),

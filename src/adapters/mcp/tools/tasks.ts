@@ -53,8 +53,8 @@ export const loomUpdate = defineTool<{
   name: 'loom_update',
   group: 'core',
   description:
-    'Change an open task. depends_on replaces the list; add_/remove_depends_on edit it (safe beside other editors). ' +
-    'Cycles are refused; done_when null clears it.',
+    'Change an open task. depends_on replaces the whole list; add_depends_on / remove_depends_on change only those edges ' +
+    '(safe when others edit the task too). A cycle is refused; done_when null clears it.',
   inputSchema: obj(
     {
       task_id: taskId(),
@@ -62,8 +62,8 @@ export const loomUpdate = defineTool<{
       context: jsonObject('Replaces the context'),
       priority: priority(),
       depends_on: dependsOn('The new full list of dependencies'),
-      add_depends_on: { ...dependsOn('Add these'), minItems: 1 },
-      remove_depends_on: { ...dependsOn('Remove these'), minItems: 1 },
+      add_depends_on: { ...dependsOn('Dependencies to add, keeping the others'), minItems: 1 },
+      remove_depends_on: { ...dependsOn('Dependencies to remove, keeping the others'), minItems: 1 },
       done_when: { anyOf: [text(5000), { type: 'null' }] },
     },
     ['task_id'],

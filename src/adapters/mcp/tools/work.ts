@@ -40,8 +40,9 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   name: 'loom_claim',
   group: 'core',
   description:
-    'Claim task_id, or else the best ready task. Returns it and your lease (this session keeps it: later calls need no ' +
-    'lease_token). {claimed:false}: nothing to claim now. On long work, loom_heartbeat before lease.expires_at.',
+    'Claim a task to work on: task_id, or else the best ready task. Returns the task and your lease; this session remembers ' +
+    'the lease, so later calls need no lease_token. {claimed:false} means nothing to claim now, not an error. ' +
+    'On long work call loom_heartbeat before lease.expires_at.',
   inputSchema: obj({
     task_id: taskId('Omit to take the best ready task'),
     agent_id: text(200, "Your agent id (default: this session's); kept for later calls"),
