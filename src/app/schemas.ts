@@ -3,7 +3,7 @@ import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
-import { PRIORITIES, TASK_STATUSES } from '../domain/task.js';
+import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
 /** JSON Schemas of every API input: the edge where untrusted input is checked. */
@@ -15,6 +15,8 @@ const priority = { enum: [...PRIORITIES] } as const;
 const jsonObject = { type: 'object' } as const;
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
 const skillName = { type: 'string', pattern: SKILL_REF_PATTERN } as const;
+const labels = { type: 'array', items: { type: 'string', pattern: LABEL_PATTERN }, maxItems: MAX_LABELS, uniqueItems: true } as const;
+const labelEdit = { ...labels, minItems: 1 } as const;
 const leaseSeconds = { type: 'integer', minimum: 1, maximum: MAX_LEASE_SECONDS } as const;
 
 const obj = (properties: Record<string, unknown>, required: string[]) => ({
@@ -40,6 +42,7 @@ export const API_SCHEMAS = {
       priority,
       parent_id: taskId,
       done_when: text(5000),
+      labels,
       epic: { type: 'boolean' },
       max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
     },
@@ -57,16 +60,20 @@ export const API_SCHEMAS = {
       remove_depends_on: { type: 'array', items: taskId, minItems: 1, maxItems: 1000 },
       done_when: { anyOf: [text(5000), { type: 'null' }] },
       max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+      labels,
+      add_labels: labelEdit,
+      remove_labels: labelEdit,
     },
     ['project_id', 'task_id'],
   ),
-  ready: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 1000 }, priority }, ['project_id']),
+  ready: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 1000 }, priority, labels: labelEdit }, ['project_id']),
   listTasks: obj(
     {
       project_id: projectId,
       statuses: { type: 'array', items: { enum: [...TASK_STATUSES] }, minItems: 1, maxItems: TASK_STATUSES.length, uniqueItems: true },
       search: text(500),
       parent_id: taskId,
+      labels: labelEdit,
       limit: { type: 'integer', minimum: 1, maximum: 1000 },
     },
     ['project_id'],
@@ -193,6 +200,8 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
       if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
       if (e.keyword === 'pattern' && where === 'name') return `name: not a ${named} name (a ${named} name matches [a-z][a-z0-9_-]*, or <plugin>/<${named}>)`;
       if (e.keyword === 'pattern' && where.startsWith('arguments')) return `${where}: an argument name matches [a-z][a-z0-9_]*`;
+      if (e.keyword === 'pattern' && /labels/.test(where)) return `${where}: not a label (a label is lower case and matches [a-z0-9][a-z0-9._:-]*, 64 characters at most)`;
+      if (e.keyword === 'uniqueItems' && /labels/.test(where)) return `${where}: lists a label twice`;
       if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
       return `${where}: ${e.message ?? 'is invalid'}`;
     })

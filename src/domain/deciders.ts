@@ -5,7 +5,7 @@ import { effectiveDependencies, initialStatus, unmetCount } from './graph.js';
 import { checkLease, isLeaseExpired, newLease } from './lease.js';
 import { canonicalJson } from './json.js';
 import { decideFailure, type RetryPolicy } from './retry.js';
-import type { JsonObject, Lease, Origin, Priority, Task } from './task.js';
+import { editLabels, MAX_LABELS, type JsonObject, type Lease, type Origin, type Priority, type Task } from './task.js';
 import { assertTransition } from './transitions.js';
 
 /**
@@ -29,6 +29,7 @@ export interface NewTaskInput {
   priority?: Priority;
   parent_id?: string;
   done_when?: string;
+  labels?: string[];
   epic?: boolean;
   max_attempts?: number;
 }
@@ -68,6 +69,7 @@ export function decideCreate(
     context: input.context ?? {},
     output: null,
     done_when: input.done_when ?? null,
+    labels: [...new Set(input.labels ?? [])].sort(),
     origin: input.origin,
     assignee: null,
     attempts: 0,
@@ -94,7 +96,7 @@ export function decideCreate(
         type: 'task.created',
         task_id: task.id,
         agent_id: input.origin.id,
-        payload: { title: task.title, status, priority: task.priority, depends_on: task.depends_on, parent_id: task.parent_id, epic: status === 'epic' },
+        payload: { title: task.title, status, priority: task.priority, depends_on: task.depends_on, parent_id: task.parent_id, labels: task.labels, epic: status === 'epic' },
       },
     ],
   };
@@ -106,6 +108,10 @@ export interface TaskPatch {
   priority?: Priority;
   done_when?: string | null;
   max_attempts?: number;
+  /** Replaces the labels; not with add_labels or remove_labels. */
+  labels?: string[];
+  add_labels?: string[];
+  remove_labels?: string[];
 }
 
 /** Field changes; dependency changes are decided by `decideDependencies`. */
@@ -116,7 +122,17 @@ export function decideUpdate(task: Task, patch: TaskPatch, now: Date, agentId: s
       details: { task_id: task.id, status: task.status },
     });
   }
-  const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+  const { labels: replace, add_labels, remove_labels, ...fields } = patch;
+  const changed = Object.keys(fields).filter((k) => (fields as Record<string, unknown>)[k] !== undefined);
+  const labels =
+    replace !== undefined ? [...new Set(replace)].sort() : add_labels !== undefined || remove_labels !== undefined ? editLabels(task.labels, add_labels ?? [], remove_labels ?? []) : task.labels;
+  const labelsChanged = labels.length !== task.labels.length || labels.some((l, i) => l !== task.labels[i]);
+  if (labelsChanged) {
+    if (labels.length > MAX_LABELS) {
+      throw validationFailed(`labels: task ${task.id} would have ${labels.length} labels; at most ${MAX_LABELS} are allowed`, { field: 'labels', task_id: task.id });
+    }
+    changed.push('labels');
+  }
   const next: Task = {
     ...task,
     ...(patch.title !== undefined ? { title: patch.title } : {}),
@@ -124,9 +140,11 @@ export function decideUpdate(task: Task, patch: TaskPatch, now: Date, agentId: s
     ...(patch.priority !== undefined ? { priority: patch.priority } : {}),
     ...(patch.done_when !== undefined ? { done_when: patch.done_when } : {}),
     ...(patch.max_attempts !== undefined ? { max_attempts: patch.max_attempts } : {}),
+    labels,
     updated_at: now.toISOString(),
   };
-  return { task: next, events: changed.length === 0 ? [] : [{ type: 'task.updated', task_id: task.id, agent_id: agentId, payload: { changed } }] };
+  const payload = labelsChanged ? { changed, labels } : { changed };
+  return { task: next, events: changed.length === 0 ? [] : [{ type: 'task.updated', task_id: task.id, agent_id: agentId, payload }] };
 }
 
 /**

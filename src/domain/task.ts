@@ -41,6 +41,8 @@ export interface Task {
   context: JsonObject;
   output: JsonObject | null;
   done_when: string | null;
+  /** Free-form tags, sorted and unique (LABEL_PATTERN); filters of `list` and `ready` keep tasks having all given. */
+  labels: string[];
   origin: Origin;
   assignee: string | null;
   attempts: number;
@@ -68,5 +70,15 @@ export interface Task {
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['done', 'failed', 'cancelled'];
 export const isTerminal = (s: TaskStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+/** A label: lower case, starting with a letter or digit, then letters, digits and . _ : - (64 characters at most). */
+export const LABEL_PATTERN = '^[a-z0-9][a-z0-9._:-]{0,63}$';
+export const MAX_LABELS = 20;
+
+/** The task's labels with these added and those removed (removal wins when a label is in both), sorted. */
+export const editLabels = (current: readonly string[], add: readonly string[], remove: readonly string[]): string[] => {
+  const gone = new Set(remove);
+  return [...new Set([...current, ...add])].filter((l) => !gone.has(l)).sort();
+};
 
 export const TASK_ID_PATTERN = /^loom-[0-9a-f]{8}$/;

@@ -19,7 +19,8 @@ export interface LoomApi {
   projects(input: Record<string, never>): Promise<Array<Project & { counts: Partial<Record<TaskStatus, number>> }>>;
   createTask(input: CreateTaskInput): Promise<Task>;
   updateTask(input: UpdateTaskInput): Promise<Task>;
-  ready(input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]>;
+  /** Ready tasks in ready order; with `labels`, only those having every one of them. */
+  ready(input: { project_id: string; limit?: number; priority?: Priority; labels?: string[] }): Promise<Task[]>;
   /** Tasks of the project, oldest first, narrowed by every filter given (`loom list`); at most `limit` (default 50). */
   listTasks(input: ListTasksInput): Promise<Task[]>;
   claim(input: ClaimInput): Promise<ClaimResult>;
@@ -350,6 +351,8 @@ export interface CreateTaskInput {
   priority?: Priority;
   parent_id?: string;
   done_when?: string;
+  /** Lower-case tags (LABEL_PATTERN), unique, at most 20. */
+  labels?: string[];
   epic?: boolean;
   max_attempts?: number;
 }
@@ -362,6 +365,8 @@ export interface ListTasksInput {
   search?: string;
   /** Only the children of this epic. */
   parent_id?: string;
+  /** Only tasks having every one of these labels. */
+  labels?: string[];
   /** 1..1000, default 50. */
   limit?: number;
 }
@@ -380,6 +385,12 @@ export interface UpdateTaskInput {
   remove_depends_on?: string[];
   done_when?: string | null;
   max_attempts?: number;
+  /** Replaces the task's labels; not with add_labels or remove_labels. */
+  labels?: string[];
+  /** Adds these labels (one the task has already is no change). */
+  add_labels?: string[];
+  /** Removes these labels (removal wins over add_labels for a label in both). */
+  remove_labels?: string[];
 }
 
 export interface ClaimInput {

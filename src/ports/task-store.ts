@@ -65,6 +65,8 @@ export interface TaskListFilter {
   /** A plain substring of the title, any case (no wildcards). */
   search?: string;
   parent_id?: string;
+  /** Tasks having every one of these labels. */
+  labels?: readonly string[];
   ids?: readonly string[];
   limit: number;
 }
@@ -85,7 +87,7 @@ export interface TaskStore {
   getProject(projectId: string): Promise<Project | null>;
   getTask(projectId: string, taskId: string): Promise<Task | null>;
   /** Ready tasks in ready order (index-backed). */
-  ready(projectId: string, now: Date, limit: number, priority?: Priority): Promise<Task[]>;
+  ready(projectId: string, now: Date, limit: number, priority?: Priority, labels?: readonly string[]): Promise<Task[]>;
   readyCount(projectId: string, now: Date): Promise<number>;
   /** Atomically claims the best ready task (SKIP LOCKED), writing its event. */
   claimNext(projectId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;

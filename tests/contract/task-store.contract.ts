@@ -117,7 +117,7 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
            (SELECT coalesce(json_agg(json_build_object(
                      'id', id, 'status', status, 'revision', revision, 'title', title, 'priority', priority,
                      'unmet', unmet_deps, 'weight', weight, 'blocked', blocked_reason, 'lease', lease_token,
-                     'expires', lease_expires_at, 'attempts', attempts, 'output', output) ORDER BY id), '[]'::json)
+                     'expires', lease_expires_at, 'attempts', attempts, 'output', output, 'labels', labels) ORDER BY id), '[]'::json)
               FROM tasks WHERE project_id = $1) AS tasks`,
         [p],
       );
@@ -406,6 +406,101 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
         for (const bad of [{ statuses: ['open'] }, { limit: 1001 }, { limit: 0 }, { search: '' }, { search: 'a\u0000b' }, { search: 'x'.repeat(501) }, { parent_id: 'nope' }]) {
           await expect(api().listTasks({ project_id: p, ...(bad as object) })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
         }
+      });
+    });
+
+    describe('labels', () => {
+      it('creates a task with its labels (sorted), in the task.created event too, and lists or readies by ALL given labels', async () => {
+        const p = await newProject();
+        const a = await create(p, 'A', { labels: ['ui', 'area:cli'] });
+        const b = await create(p, 'B', { labels: ['area:cli'] });
+        const c = await create(p, 'C');
+        const blocked = await create(p, 'D', { labels: ['area:cli', 'ui'], depends_on: [c.id] });
+        expect(a.labels).toEqual(['area:cli', 'ui']);
+        expect(c.labels).toEqual([]);
+        expect((await get(p, a.id)).labels).toEqual(['area:cli', 'ui']);
+        const created = (await allEvents(p)).find((e) => e.type === 'task.created' && e.task_id === a.id);
+        expect(created?.payload).toMatchObject({ labels: ['area:cli', 'ui'] });
+        const listed = async (labels: string[]) => (await api().listTasks({ project_id: p, labels })).map((t) => t.id);
+        expect(await listed(['area:cli'])).toEqual([a.id, b.id, blocked.id]);
+        expect(await listed(['ui', 'area:cli'])).toEqual([a.id, blocked.id]);
+        expect(await listed(['nope'])).toEqual([]);
+        expect(await listed(['area:cli', 'nope'])).toEqual([]);
+        expect((await api().listTasks({ project_id: p, labels: ['ui'], statuses: ['blocked'] })).map((t) => t.id)).toEqual([blocked.id]);
+        expect((await api().listTasks({ project_id: p })).find((t) => t.id === b.id)?.labels).toEqual(['area:cli']);
+        expect(await readyIds(p)).toHaveLength(3);
+        expect((await api().ready({ project_id: p, labels: ['area:cli'] })).map((t) => t.id).sort()).toEqual([a.id, b.id].sort());
+        expect((await api().ready({ project_id: p, labels: ['ui', 'area:cli'] })).map((t) => t.id)).toEqual([a.id]);
+        expect(await api().ready({ project_id: p, labels: ['ui', 'area:cli'], priority: 'p0' })).toEqual([]);
+      });
+
+      it('updates labels: replaces them, or adds and removes some (removal wins), with labels in the task.updated event', async () => {
+        const p = await newProject();
+        const a = await create(p, 'A', { labels: ['one', 'two'] });
+        const since = await lastEventId(p);
+        const added = await api().updateTask({ project_id: p, task_id: a.id, add_labels: ['three', 'one'] });
+        expect(added.labels).toEqual(['one', 'three', 'two']);
+        const removed = await api().updateTask({ project_id: p, task_id: a.id, remove_labels: ['two', 'absent'], add_labels: ['four', 'two'] });
+        expect(removed.labels).toEqual(['four', 'one', 'three']);
+        const replaced = await api().updateTask({ project_id: p, task_id: a.id, labels: ['z'] });
+        expect(replaced.labels).toEqual(['z']);
+        expect((await get(p, a.id)).labels).toEqual(['z']);
+        const cleared = await api().updateTask({ project_id: p, task_id: a.id, labels: [] });
+        expect(cleared.labels).toEqual([]);
+        const updates = (await allEvents(p, since)).filter((e) => e.type === 'task.updated');
+        expect(updates.map((e) => e.payload)).toEqual([
+          { changed: ['labels'], labels: ['one', 'three', 'two'] },
+          { changed: ['labels'], labels: ['four', 'one', 'three'] },
+          { changed: ['labels'], labels: ['z'] },
+          { changed: ['labels'], labels: [] },
+        ]);
+        // Removing a label the task has not, or adding one it has, changes nothing and says so in no event.
+        const quiet = await lastEventId(p);
+        await api().updateTask({ project_id: p, task_id: a.id, remove_labels: ['gone'] });
+        expect(await typesSince(p, quiet)).toEqual([]);
+        // Labels with a dependency edit, in one update.
+        const b = await create(p, 'B');
+        const both = await api().updateTask({ project_id: p, task_id: a.id, add_depends_on: [b.id], add_labels: ['x'] });
+        expect(both).toMatchObject({ labels: ['x'], depends_on: [b.id], status: 'blocked' });
+      });
+
+      it('refuses bad labels with VALIDATION_FAILED naming the field, writing nothing', async () => {
+        const p = await newProject();
+        const a = await create(p, 'A', { labels: ['keep'] });
+        const before = await footprint(p);
+        const many = Array.from({ length: 21 }, (_, i) => `l${i}`);
+        const bads: Array<[Record<string, unknown>, string]> = [
+          [{ labels: ['Bug'] }, 'labels'],
+          [{ labels: ['a\u0000b'] }, 'labels'],
+          [{ labels: ['x'.repeat(65)] }, 'labels'],
+          [{ labels: many }, 'labels'],
+          [{ labels: ['__proto__'] }, 'labels'],
+          [{ labels: ['dup', 'dup'] }, 'labels'],
+          [{ labels: [''] }, 'labels'],
+          [{ labels: ['-lead'] }, 'labels'],
+          [{ labels: 'bug' }, 'labels'],
+          [{ add_labels: ['Bug'] }, 'add_labels'],
+          [{ remove_labels: [] }, 'remove_labels'],
+          [{ labels: ['a'], add_labels: ['b'] }, 'labels'],
+          [{ labels: ['a'], remove_labels: ['b'] }, 'labels'],
+        ];
+        for (const [bad, field] of bads) {
+          const create$ = api().createTask({ project_id: p, title: 'T', origin: ORIGIN, ...bad } as CreateTaskInput);
+          const update$ = api().updateTask({ project_id: p, task_id: a.id, ...bad });
+          if (!('add_labels' in bad) && !('remove_labels' in bad)) {
+            await expect(create$).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('labels') });
+          } else {
+            await expect(create$).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+          }
+          await expect(update$).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining(field) });
+        }
+        await expect(api().listTasks({ project_id: p, labels: ['NO'] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('labels') });
+        await expect(api().ready({ project_id: p, labels: [] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('labels') });
+        // 20 labels is the most a task holds, also when added to the ones it has.
+        const full = Array.from({ length: 20 }, (_, i) => `l${i}`);
+        await expect(api().updateTask({ project_id: p, task_id: a.id, add_labels: full })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('labels') });
+        expect(await footprint(p)).toEqual(before);
+        expect((await api().updateTask({ project_id: p, task_id: a.id, labels: full })).labels).toHaveLength(20);
       });
     });
 

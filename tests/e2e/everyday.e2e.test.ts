@@ -92,4 +92,27 @@ describe('everyday commands end to end (embedded)', { timeout: TIMEOUT_MS }, () 
     const again = await json(['inbox'], { LOOM_AGENT_ID: 'claude-2' });
     expect(again).toEqual({ agent_id: 'claude-2', marked_read: 0, messages: [] });
   });
+
+  it('labels: create --label, list --label (all given), update --add-label / --remove-label, ready --label, show', async () => {
+    const bug = await json(['create', 'Fix the redirect', '--label', 'bug', '--label', 'area:auth']);
+    const feat = await json(['create', 'Add SSO', '--label', 'area:auth']);
+    expect(bug.labels).toEqual(['area:auth', 'bug']);
+    expect((await json<any[]>(['list', '--label', 'area:auth'])).map((t) => t.id)).toEqual([bug.id, feat.id]);
+    expect((await json<any[]>(['list', '--label', 'area:auth', '--label', 'bug'])).map((t) => t.id)).toEqual([bug.id]);
+    const table = await ok(['list', '--label', 'area:auth']);
+    expect(table).toMatch(/^ID\s+STATUS\s+PRI\s+DEPS\s+TITLE\s+LABELS$/m);
+    expect(table).toMatch(new RegExp(`^${bug.id}\\s+pending\\s+p1\\s+0\\s+Fix the redirect\\s+area:auth,bug$`, 'm'));
+
+    const edited = await json(['update', feat.id, '--add-label', 'bug', '--remove-label', 'area:auth']);
+    expect(edited.labels).toEqual(['bug']);
+    expect((await json<any[]>(['ready', '--label', 'bug'])).map((t) => t.id).sort()).toEqual([bug.id, feat.id].sort());
+    expect((await json<any[]>(['list', '--label', 'area:auth'])).map((t) => t.id)).toEqual([bug.id]);
+    expect(await ok(['show', bug.id])).toMatch(/^labels\s+area:auth, bug$/m);
+
+    // A label is lower case: refused, naming the field, and nothing written
+    const upper = await run(['create', 'Loud', '--label', 'Bug']);
+    expect(upper.code).toBe(1);
+    expect(upper.stderr).toMatch(/^VALIDATION_FAILED: .*labels/);
+    expect((await json<any[]>(['list', '--search', 'Loud']))).toEqual([]);
+  });
 });

@@ -91,6 +91,21 @@ describe('happy paths', () => {
     await s.close();
   });
 
+  it('loom_create and loom_update take labels (replace, or add/remove), and loom_ready filters by all given', async () => {
+    const { s } = await setup();
+    const a = (await s.ok('loom_create', { title: 'a', labels: ['ui', 'bug'] })).task;
+    expect(a.labels).toEqual(['bug', 'ui']);
+    const c = (await s.ok('loom_create', { title: 'c', labels: ['bug'] })).task;
+    expect((await s.ok('loom_ready', { labels: ['bug'] })).tasks.map((t: { id: string }) => t.id).sort()).toEqual([a.id, c.id].sort());
+    expect((await s.ok('loom_ready', { labels: ['bug', 'ui'] })).tasks.map((t: { id: string }) => t.id)).toEqual([a.id]);
+    const edited = await s.ok('loom_update', { task_id: c.id, add_labels: ['ui', 'area:mcp'], remove_labels: ['bug'] });
+    expect(edited.task.labels).toEqual(['area:mcp', 'ui']);
+    const replaced = await s.ok('loom_update', { task_id: c.id, labels: ['done-soon'] });
+    expect(replaced.task.labels).toEqual(['done-soon']);
+    expect((await s.ok('loom_ready', { labels: ['ui'] })).tasks.map((t: { id: string }) => t.id)).toEqual([a.id]);
+    await s.close();
+  });
+
   it('loom_create makes epics with children, and keeps an explicit origin', async () => {
     const { s } = await setup();
     const epic = (await s.ok('loom_create', { title: 'ship it', epic: true, origin: { kind: 'human', id: 'ana' } })).task;
@@ -199,6 +214,15 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_update', { task_id: UNKNOWN, title: '' }, 'VALIDATION_FAILED', /title/],
     ['loom_update', { task_id: UNKNOWN, status: 'done' }, 'VALIDATION_FAILED', /unknown field "status"/],
     ['loom_update', { task_id: UNKNOWN, done_when: 3 }, 'VALIDATION_FAILED', /done_when/],
+    ['loom_create', { title: 'x', labels: ['Bug'] }, 'VALIDATION_FAILED', /labels\.0: not a label/],
+    ['loom_create', { title: 'x', labels: ['__proto__'] }, 'VALIDATION_FAILED', /labels/],
+    ['loom_create', { title: 'x', labels: ['a', 'a'] }, 'VALIDATION_FAILED', /labels/],
+    ['loom_create', { title: 'x', labels: Array.from({ length: 21 }, (_, i) => `l${i}`) }, 'VALIDATION_FAILED', /labels/],
+    ['loom_update', { task_id: UNKNOWN, labels: ['a'], add_labels: ['b'] }, 'VALIDATION_FAILED', /labels/],
+    ['loom_update', { task_id: UNKNOWN, add_labels: ['x'.repeat(65)] }, 'VALIDATION_FAILED', /add_labels/],
+    ['loom_update', { task_id: UNKNOWN, remove_labels: [] }, 'VALIDATION_FAILED', /remove_labels/],
+    ['loom_ready', { labels: ['a\u0000'] }, 'VALIDATION_FAILED', /labels/],
+    ['loom_ready', { labels: 'bug' }, 'VALIDATION_FAILED', /labels/],
     ['loom_status', { task_id: 'nope' }, 'VALIDATION_FAILED', /task_id/],
     ['loom_status', { task_id: UNKNOWN }, 'TASK_NOT_FOUND', /loom_ready|loom_status/],
     ['loom_status', { verbose: true }, 'VALIDATION_FAILED', /unknown field "verbose"/],

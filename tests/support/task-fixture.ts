@@ -17,6 +17,7 @@ export function taskFixture(over: Partial<Task> = {}): Task {
     context: {},
     output: null,
     done_when: null,
+    labels: [],
     origin: { kind: 'test', id: 't' },
     assignee: null,
     attempts: 0,

@@ -1173,3 +1173,73 @@ describe('everyday commands: list, show, dep, next, message, inbox', () => {
     expect(empty.stdout).toBe('no unread messages for dave\n');
   });
 });
+
+describe('labels: --label, --add-label, --remove-label, --no-labels', () => {
+  const detail = (overrides: Partial<Task> = {}) => ({
+    task: task(overrides),
+    dependents: [],
+    dependency_tasks: [],
+    dependent_tasks: [],
+    children: [],
+    escalations: [],
+    recent_events: [],
+  });
+
+  it('create passes --label repeated or comma-separated, a repeat collapsed, case kept for the API to judge', async () => {
+    const r = await run(['create', 'Tagged', '--label', 'bug', '--label', 'area:cli, ui', '--label', 'bug', '--label', 'Loud']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]?.input).toMatchObject({ labels: ['bug', 'area:cli', 'ui', 'Loud'] });
+    const plain = await run(['create', 'Plain']);
+    expect(plain.apiCalls[0]?.input).not.toHaveProperty('labels');
+  });
+
+  it('update --label replaces, --no-labels clears, --add-label / --remove-label edit, and prints the labels', async () => {
+    const replace = await run(['update', 'loom-0000000a', '--label', 'a', '--label', 'b'], { api: { updateTask: async () => task({ labels: ['a', 'b'] }) } });
+    expect(replace.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', task_id: 'loom-0000000a', labels: ['a', 'b'] });
+    expect(replace.stdout).toMatch(/^labels: a, b$/m);
+    const clear = await run(['update', 'loom-0000000a', '--no-labels']);
+    expect(clear.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', task_id: 'loom-0000000a', labels: [] });
+    expect(clear.stdout).toMatch(/^labels: \(none\)$/m);
+    const edit = await run(['update', 'loom-0000000a', '--add-label', 'x,y', '--remove-label', 'z']);
+    expect(edit.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', task_id: 'loom-0000000a', add_labels: ['x', 'y'], remove_labels: ['z'] });
+    const title = await run(['update', 'loom-0000000a', '--title', 'T']);
+    expect(title.stdout).not.toMatch(/labels:/);
+  });
+
+  it.each([
+    [['--label', 'a', '--add-label', 'b'], /--label replaces every label/],
+    [['--no-labels', '--remove-label', 'b'], /--no-labels replaces every label/],
+    [['--no-labels', '--label', 'a'], /either --label or --no-labels/],
+  ])('update %j is refused before the API', async (flags, message) => {
+    const r = await run(['update', 'loom-0000000a', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^VALIDATION_FAILED: /);
+    expect(r.stderr).toMatch(message);
+    expect(r.calls).toEqual([]);
+  });
+
+  it('list --label and ready --label pass the filter (all of them); a LABELS column shows only when some task has labels', async () => {
+    const tagged = [task({ id: 'loom-0000000a', labels: ['area:cli', 'bug'] }), task({ id: 'loom-0000000b' })];
+    const r = await run(['list', '--label', 'bug', '--label', 'area:cli'], { api: { listTasks: async () => tagged } });
+    expect(r.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', limit: 50, labels: ['bug', 'area:cli'] });
+    expect(r.stdout).toMatch(/^ID\s+STATUS\s+PRI\s+DEPS\s+TITLE\s+LABELS$/m);
+    expect(r.stdout).toMatch(/^loom-0000000a\s+pending\s+p1\s+0\s+Write the parser\s+area:cli,bug$/m);
+    const bare = await run(['list'], { api: { listTasks: async () => [task()] } });
+    expect(bare.stdout).not.toContain('LABELS');
+    const none = await run(['list', '--label', 'nope']);
+    expect(none.stdout).toBe('no tasks match\n');
+
+    const ready = await run(['ready', '--label', 'bug'], { api: { ready: async () => [tagged[0]!] } });
+    expect(ready.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', labels: ['bug'] });
+    expect(ready.stdout).toMatch(/LABELS$/m);
+    const nothing = await run(['ready', '--label', 'bug']);
+    expect(nothing.stdout).toBe('no ready task has the label bug\n');
+  });
+
+  it('show and status print the labels when there are some', async () => {
+    const withLabels = { status: async () => detail({ labels: ['area:cli', 'bug'] }) };
+    expect((await run(['show', 'loom-0000000a'], { api: withLabels })).stdout).toMatch(/^labels\s+area:cli, bug$/m);
+    expect((await run(['status', 'loom-0000000a'], { api: withLabels })).stdout).toMatch(/^labels\s+area:cli, bug$/m);
+    expect((await run(['show', 'loom-0000000a'], { api: { status: async () => detail() } })).stdout).not.toMatch(/^labels/m);
+  });
+});

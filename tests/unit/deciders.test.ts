@@ -132,6 +132,7 @@ describe('decideCreate', () => {
       context: {},
       output: null,
       done_when: null,
+      labels: [],
       origin: { kind: 'human', id: 'alice' },
       assignee: null,
       attempts: 0,
@@ -171,7 +172,7 @@ describe('decideCreate', () => {
         type: 'task.created',
         task_id: 'loom-0000000c',
         agent_id: 'alice',
-        payload: { title: 'new task', status: 'blocked', priority: 'p1', depends_on: ['loom-00000001'], parent_id: null, epic: false },
+        payload: { title: 'new task', status: 'blocked', priority: 'p1', depends_on: ['loom-00000001'], parent_id: null, labels: [], epic: false },
       },
     ]);
   });
@@ -196,6 +197,18 @@ describe('decideCreate', () => {
 });
 
 describe('decideUpdate', () => {
+  it('replaces labels (sorted, repeats collapsed), or edits them (removal wins), naming them in the event only when they change', () => {
+    const t = task({ labels: ['b', 'x'] });
+    const replaced = decideUpdate(t, { labels: ['z', 'a', 'a'] }, NOW, null);
+    expect(replaced.task.labels).toEqual(['a', 'z']);
+    expect(replaced.events[0]?.payload).toEqual({ changed: ['labels'], labels: ['a', 'z'] });
+    const edited = decideUpdate(t, { add_labels: ['c', 'x'], remove_labels: ['x', 'nope'] }, NOW, null);
+    expect(edited.task.labels).toEqual(['b', 'c']);
+    expect(decideUpdate(t, { add_labels: ['x'], remove_labels: ['gone'] }, NOW, null).events).toEqual([]);
+    const many = Array.from({ length: 19 }, (_, i) => `l${i}`);
+    expect(() => decideUpdate(t, { add_labels: many }, NOW, null)).toThrow(/at most 20/);
+  });
+
   it.each<[string, TaskPatch, Partial<Task>, string[]]>([
     ['title', { title: 'parse faster' }, { title: 'parse faster' }, ['title']],
     ['context', { context: { x: 2 } }, { context: { x: 2 } }, ['context']],

@@ -108,3 +108,11 @@ export function parseIdList(values: readonly string[] | undefined): string[] | u
   const ids = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   return [...new Set(ids)];
 }
+
+/**
+ * `--label a --label b,c` -> [a, b, c], trimmed, a repeat collapsed. Case is kept as typed: a label
+ * is lower case, and one that is not is refused by the API (naming it), never lower-cased quietly.
+ */
+export function parseLabels(values: readonly string[] | undefined): string[] | undefined {
+  return parseIdList(values);
+}

@@ -114,14 +114,14 @@ export class PgTaskStoreTx implements TaskStoreTx {
     const r = await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
        ON CONFLICT (id) DO NOTHING`,
       [
         task.id, task.project_id, task.title, task.status, task.priority, task.parent_id, task.context, task.output,
         task.done_when, task.origin, task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token,
         task.lease_expires_at, task.blocked_reason, task.failure_reason, task.unmet_deps, task.weight, task.revision,
-        task.created_at, task.updated_at, task.expiry_count, task.progress, task.progress_at,
+        task.created_at, task.updated_at, task.expiry_count, task.progress, task.progress_at, task.labels,
       ],
     );
     return r.rowCount === 1;
@@ -146,13 +146,14 @@ export class PgTaskStoreTx implements TaskStoreTx {
       `UPDATE tasks t SET title = $3, status = $4, priority = $5, context = $6, output = $7, done_when = $8, assignee = $9,
               attempts = $10, max_attempts = $11, run_after = $12, lease_token = $13, lease_expires_at = $14,
               blocked_reason = $15, failure_reason = $16, unmet_deps = $17, revision = t.revision + 1, updated_at = $18,
-              expiry_count = $19, progress = $20, progress_at = $21
+              expiry_count = $19, progress = $20, progress_at = $21, labels = $22
         WHERE t.project_id = $1 AND t.id = $2
         RETURNING ${TASK_COLUMNS}`,
       [
         task.project_id, task.id, task.title, task.status, task.priority, task.context, task.output, task.done_when,
         task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token, task.lease_expires_at,
         task.blocked_reason, task.failure_reason, task.unmet_deps, task.updated_at, task.expiry_count, task.progress, task.progress_at,
+        task.labels,
       ],
     );
     return toTask(r.rows[0]);
@@ -379,16 +380,16 @@ export class PgTaskStoreTx implements TaskStoreTx {
     await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels)
        SELECT id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
               attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at
+              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, COALESCE(labels, '{}')
          FROM jsonb_to_recordset($1::jsonb) AS x(
            id text, project_id text, title text, status text, priority text, parent_id text, context jsonb, output jsonb,
            done_when text, origin jsonb, assignee text, attempts integer, max_attempts integer, run_after timestamptz,
            lease_token text, lease_expires_at timestamptz, blocked_reason text, failure_reason text, unmet_deps integer,
            weight integer, revision integer, created_at timestamptz, updated_at timestamptz, expiry_count integer,
-           progress text, progress_at timestamptz)`,
+           progress text, progress_at timestamptz, labels text[])`,
       [JSON.stringify(tasks)],
     );
   }

@@ -102,14 +102,15 @@ export class PgTaskStore implements TaskStore {
     return r.rows[0] === undefined ? null : toTask(r.rows[0]);
   }
 
-  async ready(projectId: string, now: Date, limit: number, priority?: Priority): Promise<Task[]> {
+  async ready(projectId: string, now: Date, limit: number, priority?: Priority, labels?: readonly string[]): Promise<Task[]> {
     const r = await this.q(
       `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
         WHERE t.project_id = $1 AND t.status = 'pending' AND t.unmet_deps = 0 AND (t.run_after IS NULL OR t.run_after <= $2)
           AND ($4::text IS NULL OR t.priority = $4)
+          AND ($5::text[] IS NULL OR t.labels @> $5::text[])
         ORDER BY t.priority, t.weight DESC, t.created_at, t.id
         LIMIT $3`,
-      [projectId, now, limit, priority ?? null],
+      [projectId, now, limit, priority ?? null, labels === undefined || labels.length === 0 ? null : [...labels]],
       'loom_ready',
     );
     return r.rows.map(toTask);
@@ -383,8 +384,17 @@ export class PgTaskStore implements TaskStore {
           AND ($3::text IS NULL OR t.title ILIKE $3 ESCAPE '\\')
           AND ($4::text IS NULL OR t.parent_id = $4)
           AND ($5::text[] IS NULL OR t.id = ANY($5::text[]))
+          AND ($7::text[] IS NULL OR t.labels @> $7::text[])
         ORDER BY t.created_at, t.id LIMIT $6`,
-      [projectId, filter.statuses === undefined ? null : [...filter.statuses], pattern, filter.parent_id ?? null, filter.ids === undefined ? null : [...filter.ids], filter.limit],
+      [
+        projectId,
+        filter.statuses === undefined ? null : [...filter.statuses],
+        pattern,
+        filter.parent_id ?? null,
+        filter.ids === undefined ? null : [...filter.ids],
+        filter.limit,
+        filter.labels === undefined || filter.labels.length === 0 ? null : [...filter.labels],
+      ],
     );
     return r.rows.map(toTask);
   }

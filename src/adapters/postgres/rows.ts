@@ -8,7 +8,7 @@ import type { WorkflowRunRecord } from '../../ports/task-store.js';
 /** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
 export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, t.parent_id, t.context, t.output,
   t.done_when, t.origin, t.assignee, t.attempts, t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at,
-  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at,
+  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at, t.labels,
   ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
   COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents`;
 
@@ -47,6 +47,7 @@ export function toTask(r: Row): Task {
     context: (r.context as Task['context']) ?? {},
     output: (r.output as Task['output']) ?? null,
     done_when: (r.done_when as string | null) ?? null,
+    labels: (r.labels as string[] | null) ?? [],
     origin: r.origin as Task['origin'],
     assignee: (r.assignee as string | null) ?? null,
     attempts: Number(r.attempts),

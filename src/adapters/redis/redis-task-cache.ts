@@ -370,7 +370,10 @@ function decode(json: unknown): Task | undefined {
   if (typeof json !== 'string') return undefined;
   try {
     const value: unknown = JSON.parse(json);
-    return typeof value === 'object' && value !== null ? (value as Task) : undefined;
+    if (typeof value !== 'object' || value === null) return undefined;
+    // Written before tasks had labels: an entry without them has none (migration 0010's default).
+    const task = value as Task;
+    return Array.isArray(task.labels) ? task : { ...task, labels: [] };
   } catch {
     return undefined;
   }

@@ -12,9 +12,11 @@ import type { UseCaseDeps } from './deps.js';
  */
 export const publicView = (task: Task): Task => (task.lease_token === null ? task : { ...task, lease_token: null });
 
-export async function readyTasks(d: UseCaseDeps, input: { project_id: string; limit?: number; priority?: Priority }): Promise<Task[]> {
+export async function readyTasks(d: UseCaseDeps, input: { project_id: string; limit?: number; priority?: Priority; labels?: string[] }): Promise<Task[]> {
   const now = d.clock.now();
   const limit = input.limit ?? 20;
+  // The cache keeps the head of the ready list: a label filter could need tasks past it, so it reads the store.
+  if (input.labels !== undefined && input.labels.length > 0) return d.store.ready(input.project_id, now, limit, input.priority, input.labels);
   if (d.cache === undefined) return d.store.ready(input.project_id, now, limit, input.priority);
   const cached = await d.cache.ready(input.project_id, now, limit, input.priority);
   if (cached !== undefined) return cached;
@@ -30,6 +32,7 @@ export async function listTasks(d: UseCaseDeps, input: ListTasksInput): Promise<
     ...(input.statuses === undefined ? {} : { statuses: input.statuses }),
     ...(input.search === undefined ? {} : { search: input.search }),
     ...(input.parent_id === undefined ? {} : { parent_id: input.parent_id }),
+    ...(input.labels === undefined ? {} : { labels: input.labels }),
   });
   return tasks.map(publicView);
 }

@@ -18,9 +18,17 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
       details: { method: 'updateTask' },
     });
   }
+  if (input.labels !== undefined && (input.add_labels !== undefined || input.remove_labels !== undefined)) {
+    throw new LoomError('VALIDATION_FAILED', 'invalid updateTask input: labels replaces the whole list, so it goes without add_labels or remove_labels', {
+      hint: 'give either the new list (labels), or the labels to add and remove. Nothing was written',
+      details: { method: 'updateTask', field: 'labels' },
+    });
+  }
   const { task, events } = await d.store.transaction(async (tx) => {
-    const { title, context, priority, done_when, max_attempts } = input;
-    const patch = Object.fromEntries(Object.entries({ title, context, priority, done_when, max_attempts }).filter(([, v]) => v !== undefined));
+    const { title, context, priority, done_when, max_attempts, labels, add_labels, remove_labels } = input;
+    const patch = Object.fromEntries(
+      Object.entries({ title, context, priority, done_when, max_attempts, labels, add_labels, remove_labels }).filter(([, v]) => v !== undefined),
+    );
     if (input.depends_on === undefined && !edits) {
       const current = await tx.lockTask(p, input.task_id);
       if (current === null) throw taskNotFound(input.task_id);

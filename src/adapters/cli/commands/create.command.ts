@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
-import { parseIdList, parseOptionalJsonObject, parseOrigin, parsePositiveInt, parsePriority } from '../parse.js';
+import { parseIdList, parseLabels, parseOptionalJsonObject, parseOrigin, parsePositiveInt, parsePriority } from '../parse.js';
 
 export class CreateCommand extends LoomCommand {
   static override paths = [['create']];
@@ -10,6 +10,8 @@ export class CreateCommand extends LoomCommand {
     details: `
       Creates a task in the project's graph. A task with unfinished dependencies starts \`blocked\` and becomes ready when they are done. \`--epic\` makes a container that completes itself when all its children are done.
 
+      \`--label\` tags the task (lower case: letters, digits, \`. _ : -\`; repeat it, or separate with commas, for several): \`loom list --label\` and \`loom ready --label\` filter by them.
+
       \`--context\` is a JSON object handed to whoever claims the task. \`--origin\` says who filed it (default \`cli:$USER\`).
 
       With \`--quiet\` only the new id is printed, for scripts: \`id=$(loom create "Write tests" -q)\`.
@@ -18,6 +20,7 @@ export class CreateCommand extends LoomCommand {
       ['Create a task', '$0 create "Add login form"'],
       ['Create an urgent task that waits for two others', '$0 create "Ship release" --priority p0 --depends-on loom-1a2b3c4d --depends-on loom-5e6f7a8b'],
       ['Create an epic and a child of it', 'epic=$($0 create "Auth" --epic -q) && $0 create "Password reset" --parent $epic'],
+      ['Tag a task', '$0 create "Fix the login redirect" --label bug --label area:auth'],
       ['Attach context and an acceptance criterion', `$0 create "Fix flaky test" --context '{"file":"tests/a.test.ts"}' --done-when "passes 20 runs in a row"`],
     ],
   });
@@ -29,6 +32,7 @@ export class CreateCommand extends LoomCommand {
   epic = Option.Boolean('--epic', false, { description: 'Create an epic: a container of tasks' });
   taskContext = Option.String('--context', { description: 'A JSON object with what the worker needs to know' });
   doneWhen = Option.String('--done-when', { description: 'Acceptance criterion, in words' });
+  label = Option.Array('--label', { description: 'A label, such as bug or area:cli (repeat for several)' });
   maxAttempts = Option.String('--max-attempts', { description: 'How many claims may fail before the task is dead-lettered' });
   origin = Option.String('--origin', { description: 'Who filed it, as KIND:ID (default cli:$USER)' });
   quiet = Option.Boolean('-q,--quiet', false, { description: 'Print only the new task id' });
@@ -36,6 +40,7 @@ export class CreateCommand extends LoomCommand {
   async execute(): Promise<number> {
     const priority = parsePriority(this.priority);
     const dependsOn = parseIdList(this.dependsOn);
+    const labels = parseLabels(this.label);
     const context = parseOptionalJsonObject('--context', this.taskContext);
     const maxAttempts = parsePositiveInt('--max-attempts', this.maxAttempts);
     const origin = parseOrigin(this.origin, this.context.env);
@@ -50,6 +55,7 @@ export class CreateCommand extends LoomCommand {
         ...(this.epic ? { epic: true } : {}),
         ...(context === undefined ? {} : { context }),
         ...(this.doneWhen === undefined ? {} : { done_when: this.doneWhen }),
+        ...(labels === undefined ? {} : { labels }),
         ...(maxAttempts === undefined ? {} : { max_attempts: maxAttempts }),
       }),
     );

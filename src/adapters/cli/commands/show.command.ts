@@ -68,6 +68,7 @@ function renderShow(detail: TaskDetail, history: readonly LoomEvent[], now: Date
       ['progress', task.progress ?? undefined],
       ['attempts', `${task.attempts} of ${task.max_attempts}`],
       ['run after', task.run_after === null ? undefined : timeWithRelative(task.run_after, now)],
+      ['labels', (task.labels ?? []).length === 0 ? undefined : task.labels.join(', ')],
       ['done when', task.done_when ?? undefined],
       ['failure', task.failure_reason ?? undefined],
       ['origin', `${task.origin.kind}:${task.origin.id}`],

@@ -60,6 +60,7 @@ function renderDetail(detail: TaskDetail, now: Date): string {
       ['lease', lease],
       ['attempts', `${task.attempts} of ${task.max_attempts}`],
       ['run after', task.run_after === null ? undefined : timeWithRelative(task.run_after, now)],
+      ['labels', (task.labels ?? []).length === 0 ? undefined : task.labels.join(', ')],
       ['done when', task.done_when ?? undefined],
       ['failure', task.failure_reason ?? undefined],
       ['origin', `${task.origin.kind}:${task.origin.id}`],

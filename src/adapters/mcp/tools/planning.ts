@@ -11,8 +11,8 @@ const skillName = { type: 'string', pattern: '^([a-z][a-z0-9-]{0,63}/)?[a-z][a-z
 export const loomSkills = defineTool<{ task_id?: string }>({
   name: 'loom_skills',
   group: 'planning',
-  description: 'List the skills (prompt templates: how this team writes specs, reviews, debugs...). With task_id, those suggested for that task come first (suggested: true). Use one with loom_skill.',
-  inputSchema: obj({ task_id: taskId('Put the skills suggested for this task first') }),
+  description: 'The skills (prompt templates: how this team writes specs, reviews, debugs). With task_id, those suggested for it come first (suggested: true). Use one with loom_skill.',
+  inputSchema: obj({ task_id: taskId() }),
   annotations: READ_ONLY,
   async run(args, ctx) {
     const list = await ctx.api.skills({ project_id: ctx.project_id, ...args });
@@ -24,12 +24,12 @@ export const loomSkill = defineTool<{ name: string; task_id?: string; arguments?
   name: 'loom_skill',
   group: 'planning',
   description:
-    'Render a skill and follow the text it returns. With task_id the text includes the task, its dependencies\' outputs (what the tasks before it produced) and its epic, and the use is recorded.',
+    'Render a skill and follow its text. With task_id it includes the task, its dependencies\' outputs and its epic, and the use is recorded.',
   inputSchema: obj(
     {
       name: skillName,
       task_id: taskId('The task you work on'),
-      arguments: { type: 'object', additionalProperties: { type: 'string' }, description: 'The skill\'s arguments by name (strings), as loom_skills lists them' },
+      arguments: { type: 'object', additionalProperties: { type: 'string' }, description: 'By name (strings), as loom_skills lists them' },
     },
     ['name'],
   ),
@@ -54,11 +54,10 @@ export const loomDecompose = defineTool<DecomposeArgs>({
   name: 'loom_decompose',
   group: 'planning',
   description:
-    'Break a goal, spec file or epic (exactly one) into a wired task graph. Nothing is written without apply. ' +
-    '1) No plan: returns the decompose_project skill (follow its text) and plan_schema. ' +
-    '2) With plan: a dry run (waves, warnings, plan_hash). ' +
-    '3) Same plan, apply: true and that plan_hash: writes the tasks, returns their ids; repeating writes nothing. ' +
-    'auto: true: your client\'s model writes the plan (MCP sampling); returns the plan and its dry run.',
+    'Break a goal, spec file or epic (one) into a wired task graph. Nothing is written without apply. ' +
+    '1) No plan: returns the decompose_project skill and plan_schema. 2) With plan: a dry run (waves, warnings, plan_hash). ' +
+    '3) Same plan, apply: true and that plan_hash: writes the tasks; repeating writes nothing. ' +
+    'auto: true: your client\'s model writes the plan (MCP sampling).',
   inputSchema: obj({
     goal: text(20_000, 'What to achieve'),
     spec_path: text(1000, 'Spec file, relative to the project'),
@@ -188,9 +187,9 @@ export const loomRunWorkflow = defineTool<RunWorkflowArgs>({
   name: 'loom_run_workflow',
   group: 'planning',
   description:
-    'Workflows are the team\'s templates for a whole job (e.g. ship a feature): one run writes an epic and its wired tasks. ' +
-    'No name: lists the workflows, their inputs and recent runs. With name: dry_run: true first (writes nothing), then run; its tasks then appear in loom_ready. ' +
-    'The same run_key twice is one run. run_id alone: that run\'s status.',
+    'A workflow is a template of a whole job: a run writes an epic and its wired tasks. ' +
+    'No name: lists the workflows, their inputs and recent runs. With name: dry_run: true first, then run; its tasks appear in loom_ready. ' +
+    'The same run_key twice is one run. run_id alone: its status.',
   inputSchema: obj({
     name: text(200, 'From the list'),
     inputs: jsonObject('By input name'),

@@ -1,6 +1,6 @@
 import type { GraphFormat } from '../../../domain/graph.js';
 import type { JsonObject, Origin, Priority } from '../../../domain/task.js';
-import { defineTool, jsonObject, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text } from './tool.js';
+import { defineTool, jsonObject, labels, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text } from './tool.js';
 
 /** Shaping the graph: create, change, inspect and escalate tasks. */
 
@@ -13,6 +13,7 @@ export const loomCreate = defineTool<{
   priority?: Priority;
   parent_id?: string;
   done_when?: string;
+  labels?: string[];
   epic?: boolean;
   origin?: Origin;
 }>({
@@ -28,6 +29,7 @@ export const loomCreate = defineTool<{
       priority: priority('p0 (urgent) to p2; default p1'),
       parent_id: taskId('The epic this task belongs to'),
       done_when: text(5000, 'Acceptance criteria'),
+      labels: labels('Tags like bug, area:cli'),
       epic: { type: 'boolean' },
       origin: { ...obj({ kind: text(100), id: text(200) }, ['kind', 'id']), description: 'Who asked for it; default: you' },
     },
@@ -49,12 +51,15 @@ export const loomUpdate = defineTool<{
   add_depends_on?: string[];
   remove_depends_on?: string[];
   done_when?: string | null;
+  labels?: string[];
+  add_labels?: string[];
+  remove_labels?: string[];
 }>({
   name: 'loom_update',
   group: 'core',
   description:
     'Change an open task. depends_on replaces the whole list; add_depends_on / remove_depends_on change only those edges ' +
-    '(safe when others edit the task too). A cycle is refused; done_when null clears it.',
+    '(safe when others edit the task too); labels likewise. A cycle is refused; done_when null clears it.',
   inputSchema: obj(
     {
       task_id: taskId(),
@@ -65,6 +70,9 @@ export const loomUpdate = defineTool<{
       add_depends_on: { ...dependsOn('Dependencies to add, keeping the others'), minItems: 1 },
       remove_depends_on: { ...dependsOn('Dependencies to remove, keeping the others'), minItems: 1 },
       done_when: { anyOf: [text(5000), { type: 'null' }] },
+      labels: labels(),
+      add_labels: labels(),
+      remove_labels: labels(),
     },
     ['task_id'],
   ),
@@ -78,8 +86,8 @@ export const loomStatus = defineTool<{ task_id?: string }>({
   name: 'loom_status',
   group: 'core',
   description:
-    'One task in full (dependents, children, escalations, recent events); without task_id, the project overview ' +
-    '(counts by status, blocked tasks, open escalations).',
+    'One task in full (dependents, children, escalations, events); no task_id: the project overview ' +
+    '(counts, blocked tasks, open escalations).',
   inputSchema: obj({ task_id: taskId() }),
   annotations: READ_ONLY,
   async run(args, ctx) {
@@ -92,7 +100,7 @@ export const loomGraph = defineTool<{ format?: GraphFormat }>({
   name: 'loom_graph',
   group: 'core',
   description:
-    'The task graph. format: summary (default, short text), waves (levels of tasks that can run in parallel), ' +
+    'The task graph. format: summary (default, short text), waves (levels that can run in parallel), ' +
     'mermaid (diagram source), json (nodes and edges).',
   inputSchema: obj({ format: { enum: ['summary', 'waves', 'mermaid', 'json'] } }),
   annotations: READ_ONLY,

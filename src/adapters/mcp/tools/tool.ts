@@ -54,8 +54,10 @@ export const taskId = (description?: string) => described({ type: 'string', patt
 export const text = (max: number, description?: string) => described({ type: 'string', minLength: 1, maxLength: max }, description);
 export const int = (minimum: number, maximum: number, description?: string) => described({ type: 'integer', minimum, maximum }, description);
 export const priority = (description?: string) => described({ enum: [...PRIORITIES] }, description);
-export const leaseToken = { type: 'string', minLength: 1, maxLength: 200, description: 'Default: the lease this session got from loom_claim' };
-export const leaseSeconds = int(1, MAX_LEASE_SECONDS, 'Lease length in seconds (default: project setting, 300)');
+export const leaseToken = { type: 'string', minLength: 1, maxLength: 200, description: "Default: this session's lease" };
+export const leaseSeconds = int(1, MAX_LEASE_SECONDS, 'Seconds (default 300)');
+/** Labels: the API checks each (LABEL_PATTERN, at most MAX_LABELS, no repeats) and names the field; the schema stays short for tools/list. */
+export const labels = (description?: string) => described({ type: 'array', items: { type: 'string' } }, description);
 export const jsonObject = (description?: string) => described({ type: 'object' }, description);
 
 export const READ_ONLY: ToolAnnotations = { readOnlyHint: true };

@@ -2,7 +2,7 @@ import { LoomError } from '../../../domain/errors.js';
 import type { JsonObject, Priority } from '../../../domain/task.js';
 import { toToolError } from '../present.js';
 import { SUMMARY_NOTE, taskSummary } from './summary.js';
-import { defineTool, int, jsonObject, leaseSeconds, leaseToken, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text, type ToolContext } from './tool.js';
+import { defineTool, int, jsonObject, labels, leaseSeconds, leaseToken, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text, type ToolContext } from './tool.js';
 
 /** The work loop: find, claim, keep, report and recover work. */
 
@@ -24,12 +24,12 @@ async function withLease<T>(ctx: ToolContext, task_id: string, passed: string | 
   }
 }
 
-export const loomReady = defineTool<{ limit?: number; priority?: Priority }>({
+export const loomReady = defineTool<{ limit?: number; priority?: Priority; labels?: string[] }>({
   name: 'loom_ready',
   group: 'core',
   description:
     'List tasks ready to claim now (dependencies done), best first: priority, then how much work each unblocks, then age. ' + SUMMARY_NOTE,
-  inputSchema: obj({ limit: int(1, 1000, 'Default 20'), priority: priority('Only this priority') }),
+  inputSchema: obj({ limit: int(1, 1000, 'Default 20'), priority: priority('Only this priority'), labels: labels('Having all of them') }),
   annotations: READ_ONLY,
   async run(args, ctx) {
     return { tasks: (await ctx.api.ready({ ...args, project_id: ctx.project_id })).map(taskSummary) };
@@ -40,12 +40,12 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   name: 'loom_claim',
   group: 'core',
   description:
-    'Claim a task to work on: task_id, or else the best ready task. Returns the task and your lease; this session remembers ' +
-    'the lease, so later calls need no lease_token. {claimed:false} means nothing to claim now, not an error. ' +
+    'Claim task_id, or else the best ready task. Returns the task and your lease; this session keeps ' +
+    'the lease, so later calls need no lease_token. {claimed:false}: nothing to claim now, not an error. ' +
     'On long work call loom_heartbeat before lease.expires_at.',
   inputSchema: obj({
     task_id: taskId('Omit to take the best ready task'),
-    agent_id: text(200, "Your agent id (default: this session's); kept for later calls"),
+    agent_id: text(200, "Default: this session's; kept for later calls"),
     lease_seconds: leaseSeconds,
   }),
   annotations: SAFE_WRITE,
@@ -75,7 +75,7 @@ export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string;
       task_id: taskId(),
       lease_token: leaseToken,
       lease_seconds: leaseSeconds,
-      progress: text(2000, 'What you have done since the last heartbeat; without progress for a long time the task is reported as stuck'),
+      progress: text(2000, 'Done since the last heartbeat (none for long: reported stuck)'),
     },
     ['task_id'],
   ),
@@ -105,8 +105,8 @@ export const loomFail = defineTool<{ task_id: string; reason: string; retryable?
   name: 'loom_fail',
   group: 'core',
   description:
-    'Report that you could not complete a task you claimed. retryable (default true) requeues it with backoff until its ' +
-    'attempts run out; false means retrying cannot help: it goes to a human.',
+    'Report a claimed task you could not complete. retryable (default true) requeues it with backoff until its ' +
+    'attempts run out; false (retrying cannot help): it goes to a human.',
   inputSchema: obj(
     { task_id: taskId(), reason: text(5000, 'What went wrong, for the next attempt or a human'), retryable: { type: 'boolean' }, lease_token: leaseToken },
     ['task_id', 'reason'],
@@ -122,8 +122,8 @@ export const loomRecover = defineTool<{ execute?: 'heartbeat' | 'release' }>({
   name: 'loom_recover',
   group: 'core',
   description:
-    'After losing context: list the tasks your agent holds, with their leases. execute:"heartbeat" extends every lease ' +
-    '(then carry on and report them), "release" gives them all back to the queue.',
+    'After losing context: the tasks your agent holds, with their leases. execute:"heartbeat" extends every lease ' +
+    '(then carry on), "release" gives them all back.',
   inputSchema: obj({ execute: { enum: ['heartbeat', 'release'] } }),
   annotations: { readOnlyHint: false },
   async run(args, ctx) {
