@@ -54,10 +54,9 @@ export const loomDecompose = defineTool<DecomposeArgs>({
   name: 'loom_decompose',
   group: 'planning',
   description:
-    'Break a goal, spec file or epic (one) into a wired task graph. Nothing is written without apply. ' +
-    '1) No plan: returns the decompose_project skill and plan_schema. 2) With plan: a dry run (waves, warnings, plan_hash). ' +
-    '3) Same plan, apply: true and that plan_hash: writes the tasks; repeating writes nothing. ' +
-    'auto: true: your client\'s model writes the plan (MCP sampling).',
+    'Break a goal, spec file or epic into a wired task graph. Nothing is written without apply. No plan: the ' +
+    'decompose_project skill and plan_schema. With plan: a dry run (plan_hash). apply:true + plan_hash: writes it, once. ' +
+    'auto:true: your model writes the plan.',
   inputSchema: obj({
     goal: text(20_000, 'What to achieve'),
     spec_path: text(1000, 'Spec file, relative to the project'),
@@ -187,9 +186,8 @@ export const loomRunWorkflow = defineTool<RunWorkflowArgs>({
   name: 'loom_run_workflow',
   group: 'planning',
   description:
-    'A workflow is a template of a whole job: a run writes an epic and its wired tasks. ' +
-    'No name: lists the workflows, their inputs and recent runs. With name: dry_run: true first, then run; its tasks appear in loom_ready. ' +
-    'The same run_key twice is one run. run_id alone: its status.',
+    'Run a team workflow (a whole job: an epic and its wired tasks). No name: lists the workflows, inputs, recent runs. ' +
+    'With name: dry_run: true first, then run; tasks appear in loom_ready. The same run_key twice is one run. run_id alone: its status.',
   inputSchema: obj({
     name: text(200, 'From the list'),
     inputs: jsonObject('By input name'),

@@ -69,4 +69,4 @@ export function taskSummary(task: Task): TaskSummary {
 }
 
 /** Said in the description of every tool that lists summaries. */
-export const SUMMARY_NOTE = 'Each task is a summary (id, title, priority, counts, context_preview); loom_status {task_id} or loom_claim gives it in full.';
+export const SUMMARY_NOTE = 'Tasks come as summaries; loom_status {task_id} gives one in full.';

@@ -24,8 +24,8 @@ export const loomCreate = defineTool<{
   inputSchema: obj(
     {
       title: text(500, 'Short imperative title'),
-      context: jsonObject('What a worker needs: files, specs, constraints'),
-      depends_on: dependsOn('Ids of tasks that must be done first'),
+      context: jsonObject('What a worker needs'),
+      depends_on: dependsOn('Done first'),
       priority: priority('p0 (urgent) to p2; default p1'),
       parent_id: taskId('The epic this task belongs to'),
       done_when: text(5000, 'Acceptance criteria'),
@@ -58,17 +58,17 @@ export const loomUpdate = defineTool<{
   name: 'loom_update',
   group: 'core',
   description:
-    'Change an open task. depends_on replaces the whole list; add_depends_on / remove_depends_on change only those edges ' +
-    '(safe when others edit the task too); labels likewise. A cycle is refused; done_when null clears it.',
+    'Change an open task. depends_on replaces the list; add_/remove_depends_on edit it (safe beside other editors); ' +
+    'labels likewise. Cycles are refused; done_when null clears it.',
   inputSchema: obj(
     {
       task_id: taskId(),
       title: text(500),
       context: jsonObject('Replaces the context'),
       priority: priority(),
-      depends_on: dependsOn('The new full list of dependencies'),
-      add_depends_on: { ...dependsOn('Dependencies to add, keeping the others'), minItems: 1 },
-      remove_depends_on: { ...dependsOn('Dependencies to remove, keeping the others'), minItems: 1 },
+      depends_on: dependsOn('Replaces the list'),
+      add_depends_on: { ...dependsOn('Add these'), minItems: 1 },
+      remove_depends_on: { ...dependsOn('Remove these'), minItems: 1 },
       done_when: { anyOf: [text(5000), { type: 'null' }] },
       labels: labels(),
       add_labels: labels(),

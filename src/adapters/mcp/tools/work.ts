@@ -40,9 +40,8 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   name: 'loom_claim',
   group: 'core',
   description:
-    'Claim task_id, or else the best ready task. Returns the task and your lease; this session keeps ' +
-    'the lease, so later calls need no lease_token. {claimed:false}: nothing to claim now, not an error. ' +
-    'On long work call loom_heartbeat before lease.expires_at.',
+    'Claim task_id, or else the best ready task: the task and your lease (kept by this session: no lease_token needed ' +
+    'later). {claimed:false}: nothing to claim now. On long work, loom_heartbeat before lease.expires_at.',
   inputSchema: obj({
     task_id: taskId('Omit to take the best ready task'),
     agent_id: text(200, "Default: this session's; kept for later calls"),
