@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { DaemonClient } from '../adapters/embedded/daemon-client.js';
 import { LoomError } from '../domain/errors.js';
-import { LoomApi } from '../ports/loom-api.js';
+import { LoomApi, type ImportResult } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
 import type { PluginCommandScope } from './plugin-commands.js';
@@ -123,6 +123,63 @@ export class AppConnector implements LoomConnector {
     }
   }
 
+  async ensureServerProject(opts: { projectDir?: string; databaseUrl: string }): ReturnType<LoomConnector['ensureServerProject']> {
+    const dir = this.projectDir(opts.projectDir);
+    const config = loadConfig(dir, this.o.env);
+    if (config.project === null) throw noProject(dir);
+    const { api, store_id } = await this.apiFor({ ...config, database_url: opts.databaseUrl, redis_url: null }, { toServer: true, anyStore: true });
+    try {
+      const project = await api.getProject({ project_id: config.project.id }).catch((e: unknown) => {
+        if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return null;
+        throw e;
+      });
+      if (project !== null) return { created: false, moved: null, store_id: store_id! };
+      const moved = config.project.store === 'server' ? null : await this.moveFromEmbedded(dir, config, api);
+      if (moved === null) await api.createProject({ id: config.project.id, name: config.project.name });
+      return { created: true, moved, store_id: store_id! };
+    } finally {
+      await api.close();
+    }
+  }
+
+  /**
+   * Copies the directory's embedded project, event log included, into `target` (a server's
+   * store) through an export file under .loom, in the target's one import transaction. Null
+   * when the embedded store does not hold the project (or there is none). The embedded data
+   * is left as it was: a copy to fall back on.
+   */
+  private async moveFromEmbedded(dir: string, config: LoomConfig, target: LoomApi): Promise<ImportResult | null> {
+    if (config.project === null || !existsSync(join(dir, '.loom', 'data'))) return null;
+    const projectId = config.project.id;
+    const path = join(dir, '.loom', `move-${process.pid}-${Date.now()}.jsonl`);
+    const embedded = await this.apiFor({ ...config, database_url: null, redis_url: null, project: { ...config.project, store: 'embedded' } });
+    try {
+      await embedded.api.exportProject({ project_id: projectId, path, events: true });
+    } catch (e) {
+      if (LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND') return null;
+      throw e;
+    } finally {
+      await embedded.api.close();
+    }
+    try {
+      return await target.importProject({ path });
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }
+
+  async importProject(opts: { projectDir?: string; path: string }): ReturnType<LoomConnector['importProject']> {
+    const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
+    const found = findProjectDir(dir) ?? dir;
+    const config = loadConfig(found, this.o.env);
+    const { api, mode } = await this.apiFor(config, { anyStore: true });
+    try {
+      return { mode, current: config.project?.id ?? null, result: await api.importProject({ path: opts.path }) };
+    } finally {
+      await api.close();
+    }
+  }
+
   async init(opts: { projectDir?: string; name?: string; project?: string }): ReturnType<LoomConnector['init']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
     const loomDir = join(dir, '.loom');
@@ -140,6 +197,7 @@ export class AppConnector implements LoomConnector {
       // Several inits at once in one directory take turns: the first creates the project, the others find it.
       return await withDirLock(join(loomDir, 'init.lock'), async () => {
         const config = loadConfig(dir, this.o.env);
+        let movedTasks: ImportResult | null = null;
         if (opts.project !== undefined) {
           // Reattach: the project must exist in this database; the config is rewritten to name it, other keys kept.
           const project = await api.getProject({ project_id: opts.project }).catch((e: unknown) => {
@@ -176,12 +234,22 @@ export class AppConnector implements LoomConnector {
                   details: { project_id: config.project!.id },
                 });
               }
+              // Moving to a server: the embedded store's copy of the project goes with it, when there is one.
+              if (mode === 'server') {
+                const moved = await this.moveFromEmbedded(dir, config, api);
+                if (moved !== null) {
+                  movedTasks = moved;
+                  return api.getProject({ project_id: config.project!.id });
+                }
+              }
               return api.createProject({ id: config.project!.id, name: config.project!.name });
             }
             throw e;
           });
           if (config.project.store !== store.store || config.project.store_id !== store.store_id) recordProject(configPath, { id: project.id, name: project.name, ...store });
-          return { project, created: false, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
+          // The embedded daemon stops, so the processes that used it open the server on their next call.
+          if (movedTasks !== null) await this.daemonStop({ projectDir: dir }).catch(() => undefined);
+          return { project, created: false, config_path: configPath, mode, ...(movedTasks === null ? {} : { moved: movedTasks }), claude_code: this.setUpClaudeCode(dir) };
         }
         const project = await api.createProject({ name: opts.name ?? basename(dir) });
         const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
@@ -389,7 +457,7 @@ function checkStoreMode(config: LoomConfig, toServer = false): void {
   }
   if (recorded === 'embedded' && config.database_url !== null && !toServer) {
     throw new LoomError('STORE_MISMATCH', `project ${config.project!.id} lives in the embedded store (.loom/data), but this process has a database URL (${redactUrl(config.database_url)}), where the project is not`, {
-      hint: 'unset LOOM_DATABASE_URL (and database_url in the config) to use the embedded store; to move the project to that server, run `loom init` with the URL set (its tasks stay in .loom/data)',
+      hint: 'unset LOOM_DATABASE_URL (and database_url in the config) to use the embedded store; to move the project (its tasks and history) to that server, run `loom init` with the URL set',
       details: { project_id: config.project!.id, recorded_store: 'embedded' },
     });
   }

@@ -15,6 +15,7 @@ import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
 import { fsck } from './use-cases/fsck.js';
+import { exportProject, importProject } from './use-cases/archive.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
 import { listSkills, renderSkill, showSkill, skillStats } from './use-cases/skills.js';
 import { SkillRegistry } from './skills/skill-registry.js';
@@ -190,6 +191,14 @@ export class LoomService implements LoomApi {
   async fsck(input: Parameters<LoomApi['fsck']>[0]): ReturnType<LoomApi['fsck']> {
     await this.project('fsck', input);
     return fsck(this.d, input);
+  }
+  async exportProject(input: Parameters<LoomApi['exportProject']>[0]): ReturnType<LoomApi['exportProject']> {
+    await this.project('exportProject', input);
+    return exportProject(this.d, input);
+  }
+  async importProject(input: Parameters<LoomApi['importProject']>[0]): ReturnType<LoomApi['importProject']> {
+    validateInput('importProject', input);
+    return importProject(this.d, input);
   }
   async skills(input: Parameters<LoomApi['skills']>[0]): ReturnType<LoomApi['skills']> {
     await this.project('skills', input);

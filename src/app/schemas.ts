@@ -17,6 +17,8 @@ const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max })
 const skillName = { type: 'string', pattern: SKILL_REF_PATTERN } as const;
 const labels = { type: 'array', items: { type: 'string', pattern: LABEL_PATTERN }, maxItems: MAX_LABELS, uniqueItems: true } as const;
 const labelEdit = { ...labels, minItems: 1 } as const;
+/** An absolute path on the machine that serves the API. */
+const filePath = { type: 'string', minLength: 2, maxLength: 4096, pattern: '^/' } as const;
 const leaseSeconds = { type: 'integer', minimum: 1, maximum: MAX_LEASE_SECONDS } as const;
 
 const obj = (properties: Record<string, unknown>, required: string[]) => ({
@@ -126,6 +128,8 @@ export const API_SCHEMAS = {
     ['project_id', 'agent_id'],
   ),
   fsck: obj({ project_id: projectId, repair: { type: 'boolean' } }, ['project_id']),
+  exportProject: obj({ project_id: projectId, path: filePath, events: { type: 'boolean' } }, ['project_id', 'path']),
+  importProject: obj({ path: filePath }, ['path']),
   skills: obj({ project_id: projectId, task_id: taskId }, ['project_id']),
   skill: obj({ project_id: projectId, name: skillName }, ['project_id', 'name']),
   renderSkill: obj(

@@ -28,6 +28,8 @@ export const EVENT_TYPES = [
   'workflow.round_added',
   'workflow.fanned_out',
   'workflow.completed',
+  'project.imported',
+  'task.imported',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

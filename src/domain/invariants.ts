@@ -1,6 +1,6 @@
 import type { EventType, NewEvent } from './events.js';
 import { cyclesIn, expectedWeights, indexGraph, weightsOf } from './graph-walks.js';
-import type { BlockedReason, TaskStatus } from './task.js';
+import { TASK_STATUSES, type BlockedReason, type TaskStatus } from './task.js';
 
 /**
  * The invariants of a stored task graph, checked over a snapshot (`loom
@@ -102,7 +102,7 @@ const STATUSES_AFTER: Partial<Record<EventType, readonly TaskStatus[]>> = {
 const CREATED_AS: readonly TaskStatus[] = ['pending', 'blocked', 'epic'];
 
 /** Types that may be status-bearing; escalation.raised is, only when an agent raised it. */
-export const STATUS_EVENT_TYPES: readonly EventType[] = [...(Object.keys(STATUSES_AFTER) as EventType[]), 'task.created', 'escalation.raised'];
+export const STATUS_EVENT_TYPES: readonly EventType[] = [...(Object.keys(STATUSES_AFTER) as EventType[]), 'task.created', 'task.imported', 'escalation.raised'];
 
 /** Whether an event sets its task's status (the store picks each task's latest such event with this rule). */
 export function isStatusBearing(type: EventType, payload: { source?: unknown }): boolean {
@@ -116,6 +116,8 @@ export function statusesAfter(event: Pick<StatusEvent, 'type' | 'status'>): read
     return CREATED_AS.includes(event.status as TaskStatus) ? [event.status as TaskStatus] : CREATED_AS;
   }
   if (event.type === 'escalation.raised') return ['blocked'];
+  // An import without the event log writes one per task: the status the task arrived with.
+  if (event.type === 'task.imported') return TASK_STATUSES.includes(event.status as TaskStatus) ? [event.status as TaskStatus] : [];
   return STATUSES_AFTER[event.type] ?? [];
 }
 

@@ -67,6 +67,18 @@ export interface LoomApi {
    * weights, and the statuses that follow from them) in one transaction.
    */
   fsck(input: { project_id: string; repair?: boolean }): Promise<FsckReport>;
+  /**
+   * Writes the whole project (tasks, edges, escalations, agents, messages, runs; with
+   * `events`, the event log) to `path` as JSON Lines (`loom export`). The path is absolute
+   * and on the machine that serves the API (the daemon is the caller's own).
+   */
+  exportProject(input: { project_id: string; path: string; events?: boolean }): Promise<ExportResult>;
+  /**
+   * Reads a file `exportProject` wrote and writes its project into this store in one
+   * transaction, ids kept (`loom import`). Refuses a project that exists here with work in
+   * it, and ids taken here (IMPORT_CONFLICT), and a file that does not fit (IMPORT_INVALID).
+   */
+  importProject(input: { path: string }): Promise<ImportResult>;
   /** Skills of the project (builtin, plugins, user, project), and the files that are broken; with a task, those suggested for it first. */
   skills(input: { project_id: string; task_id?: string }): Promise<SkillList>;
   /** One skill with its template text. */
@@ -476,6 +488,33 @@ export interface FsckFinding {
   check: string;
   message: string;
   task_ids: string[];
+}
+
+/** Rows per kind in an export file: tasks, dependency edges, escalations, agents, messages, skill and workflow runs, decompositions, events. */
+export type ArchiveCounts = Record<'task' | 'dep' | 'escalation' | 'agent' | 'message' | 'skill_run' | 'decomposition' | 'workflow_run' | 'event', number>;
+
+export interface ExportResult {
+  project_id: string;
+  path: string;
+  bytes: number;
+  /** Of the file's bytes: the same project exported twice gives the same hash. */
+  sha256: string;
+  /** The store's schema (migration) version. */
+  schema: number;
+  events: boolean;
+  counts: ArchiveCounts;
+}
+
+export interface ImportResult {
+  project_id: string;
+  project_name: string;
+  path: string;
+  schema: number;
+  /** Whether the file carried the event log. */
+  events: boolean;
+  counts: ArchiveCounts;
+  /** Events the import itself wrote: one project.imported, and without the log a task.imported per task. */
+  events_written: number;
 }
 
 export interface FsckReport {

@@ -1,7 +1,7 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { Project } from '../domain/task.js';
 import type { EventHandler } from './event-bus.js';
-import type { LoomApi } from './loom-api.js';
+import type { ImportResult, LoomApi } from './loom-api.js';
 
 export interface DoctorCheck {
   name: string;
@@ -63,6 +63,8 @@ export interface ComposeUpResult {
   migrations_applied: string[];
   schema_version: number;
   project_created: boolean;
+  /** Rows copied from the embedded store (.loom/data) into the new database; null when none were. */
+  moved: ImportResult['counts'] | null;
   config_path: string;
   notes: string[];
 }
@@ -287,10 +289,20 @@ export interface LoomConnector {
     /** What init did to the Claude Code files of the project. */
     /** mcp_portable: false when .mcp.json had to name this machine's node and Loom (a teammate's clone cannot use it). */
     claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; mcp_portable: boolean; agents_md: 'created' | 'updated' | 'unchanged' };
+    /** Moving an embedded project to a server (a database URL given): what was copied from .loom/data. */
+    moved?: ImportResult;
   }>;
+  /**
+   * Makes sure the directory's project is in the server database at `databaseUrl`: there
+   * already, or moved there from the embedded store (tasks, edges, events and all), or
+   * created empty when the embedded store does not hold it. Used by `loom up`.
+   */
+  ensureServerProject(opts: { projectDir?: string; databaseUrl: string }): Promise<{ created: boolean; moved: ImportResult | null; store_id: string }>;
   migrate(opts?: { projectDir?: string }): Promise<{ applied: string[]; version: number }>;
   /** Every project of the database this directory's config points at, with counts; works without a project in the config. */
   projects(opts?: { projectDir?: string }): Promise<{ mode: StorageMode; current: string | null; projects: Array<Project & { counts: Partial<Record<string, number>> }> }>;
+  /** Imports a `loom export` file into the database this directory's config points at (see LoomApi.importProject); works without a project in the config. */
+  importProject(opts: { projectDir?: string; path: string }): Promise<{ mode: StorageMode; current: string | null; result: ImportResult }>;
   daemonStatus(opts?: { projectDir?: string }): Promise<DaemonStatus>;
   daemonStop(opts?: { projectDir?: string }): Promise<{ stopped: boolean; data_dir: string }>;
   /**

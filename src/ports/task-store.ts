@@ -4,7 +4,7 @@ import type { LoomEvent, NewEvent } from '../domain/events.js';
 import type { GraphNode } from '../domain/graph.js';
 import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
-import type { Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
+import type { JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
 export interface ClaimSpec {
   agent_id: string;
@@ -135,6 +135,8 @@ export interface TaskStore {
   /** Workflow runs of the project, newest first. */
   workflowRuns(projectId: string, limit: number): Promise<WorkflowRunRecord[]>;
   workflowRun(projectId: string, runId: number): Promise<WorkflowRunRecord | null>;
+  /** The whole project as stored, read from one snapshot, for `loom export` (see ArchiveRows). */
+  exportArchive(projectId: string, options: { events: boolean }): Promise<ArchiveRows>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -237,6 +239,33 @@ export interface TaskStoreTx {
   insertWorkflowRun(run: Omit<WorkflowRunRecord, 'id'>): Promise<number>;
   /** Adds a review round's tasks to a run (step path -> task ids, task key -> id), row-locked. */
   addWorkflowRunTasks(projectId: string, runId: number, steps: Record<string, string[]>, tasks: Record<string, string>): Promise<void>;
+  /**
+   * Writes an exported project into this store, ids kept: the project must be new here, or
+   * empty (no tasks, messages or runs; its own events are replaced). Refuses with IMPORT_CONFLICT
+   * when a task or escalation id is taken, IMPORT_INVALID when a row does not fit the schema.
+   * Imported events count as published (the relay does not send them again), and the id
+   * sequences move past the imported ids. The caller checks the result's invariants.
+   */
+  importArchive(archive: ArchiveRows): Promise<void>;
+  /** Everything `loom fsck` checks of one project, as this transaction sees it. */
+  invariantSnapshot(projectId: string): Promise<InvariantSnapshot>;
+}
+
+/** The kinds of rows a project archive holds, in the order they are written (and read back). */
+export const ARCHIVE_KINDS = ['task', 'dep', 'escalation', 'agent', 'message', 'skill_run', 'decomposition', 'workflow_run', 'event'] as const;
+export type ArchiveKind = (typeof ARCHIVE_KINDS)[number];
+
+/**
+ * A project as its tables store it: each row as a JSON object of its columns (without
+ * project_id; events also without tx_id, which only means something in the database that
+ * wrote them), timestamps in UTC, rows in key order. `schema` is the migration version of
+ * the store that wrote it.
+ */
+export interface ArchiveRows {
+  schema: number;
+  project: { id: string; name: string; created_at: string };
+  events: boolean;
+  rows: Record<ArchiveKind, JsonObject[]>;
 }
 
 /** One workflow run (table workflow_runs). */

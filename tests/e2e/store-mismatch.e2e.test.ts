@@ -94,18 +94,23 @@ describe('a server-mode project opened with another store', () => {
 });
 
 describe('an embedded project given a database URL', () => {
-  it('refuses everyday commands with STORE_MISMATCH, and `loom init` with the URL moves its record to the server', async () => {
+  it('refuses everyday commands with STORE_MISMATCH, and `loom init` with the URL moves the project, tasks and all, to the server', async () => {
     const local = mkdtempSync(join(tmpdir(), 'loom-store-embedded-'));
     const env = { LOOM_HOME: home };
     try {
       const init = await loomJson(local, ['init', '--name', 'solo'], env);
       expect(readFileSync(join(local, '.loom', 'config.yaml'), 'utf8')).toMatch(/store: embedded/);
+      const task = await loomJson(local, ['create', 'made before the move'], env);
       const status = await loom(local, ['status'], { ...env, LOOM_DATABASE_URL: other.url });
       expect(status.code).toBe(1);
       expect(status.stderr).toContain('STORE_MISMATCH');
       expect(status.stderr).toContain('loom init');
       const moved = await loomJson(local, ['init'], { ...env, LOOM_DATABASE_URL: other.url });
       expect(moved).toEqual(expect.objectContaining({ mode: 'server', project: expect.objectContaining({ id: init.project.id }) }));
+      // The task (and its history) went with the project.
+      expect(moved.moved).toEqual(expect.objectContaining({ project_id: init.project.id, counts: expect.objectContaining({ task: 1 }) }));
+      const shown = await loomJson(local, ['show', task.id], { ...env, LOOM_DATABASE_URL: other.url });
+      expect(JSON.stringify(shown)).toContain('made before the move');
       expect(readFileSync(join(local, '.loom', 'config.yaml'), 'utf8')).toMatch(/store: server\n\s+store_id: [0-9a-f-]{36}/);
       const after = await loomJson(local, ['status'], { ...env, LOOM_DATABASE_URL: other.url });
       expect(JSON.stringify(after)).toContain(init.project.id);

@@ -170,6 +170,9 @@ describe('loom up / down with Docker (a fake that records its arguments)', () =>
     const project = JSON.parse(init.stdout).project;
     const configPath = join(dir, '.loom/config.yaml');
     writeFileSync(configPath, `${readFileSync(configPath, 'utf8')}tasks:\n  max_attempts: 5\n`);
+    // Work made before the move goes with the project.
+    const first = JSON.parse((await loom(dir, ['create', 'Before up', '--json'], env)).stdout);
+    expect((await loom(dir, ['create', 'Waits on it', '--depends-on', first.id, '--json'], env)).code).toBe(0);
 
     const r = await loom(dir, ['up', '--postgres-port', pgPort, '--redis-port', redisPort, '--postgres-user', 'postgres', '--postgres-db', dbName, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
@@ -188,8 +191,10 @@ describe('loom up / down with Docker (a fake that records its arguments)', () =>
       database_url: `postgres://postgres:***@127.0.0.1:${pgPort}/${dbName}`,
       redis_url: `redis://127.0.0.1:${redisPort}`,
       project_created: true,
+      moved: expect.objectContaining({ task: 2, dep: 1 }),
       schema_version: migrations.length,
     });
+    expect(r.stderr).toMatch(/moved from \.loom\/data: 2 tasks, 1 edges, \d+ events/);
     expect(result.migrations_applied).toHaveLength(migrations.length);
     expect(result.notes.join('\n')).toContain('stopped the embedded daemon');
 
@@ -223,11 +228,12 @@ describe('loom up / down with Docker (a fake that records its arguments)', () =>
     const created = await loom(dir, ['create', 'After up', '--json'], env);
     expect(created.code, created.stderr).toBe(0);
     const status = await loom(dir, ['status', '--json'], env);
-    expect(JSON.parse(status.stdout)).toMatchObject({ project: { id: project.id }, total: 1, ready: 1 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ project: { id: project.id }, total: 3, ready: 2 });
+    expect((await loom(dir, ['fsck', '--json'], env)).code).toBe(0);
     const check = new pg.Client({ connectionString: db.url });
     await check.connect();
     try {
-      expect((await check.query('SELECT title FROM tasks WHERE project_id = $1', [project.id])).rows).toEqual([{ title: 'After up' }]);
+      expect((await check.query('SELECT title FROM tasks WHERE project_id = $1 ORDER BY created_at', [project.id])).rows).toEqual([{ title: 'Before up' }, { title: 'Waits on it' }, { title: 'After up' }]);
     } finally {
       await check.end();
     }

@@ -17,6 +17,8 @@ import { EscalationsCommand } from './commands/escalations.command.js';
 import { EventsCommand } from './commands/events.command.js';
 import { FailCommand } from './commands/fail.command.js';
 import { FsckCommand } from './commands/fsck.command.js';
+import { ExportCommand } from './commands/export.command.js';
+import { ImportCommand } from './commands/import.command.js';
 import { GraphCommand } from './commands/graph.command.js';
 import { HeartbeatCommand } from './commands/heartbeat.command.js';
 import { InitCommand } from './commands/init.command.js';
@@ -125,6 +127,8 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DoctorCommand,
   OrchestrateCommand,
   FsckCommand,
+  ExportCommand,
+  ImportCommand,
 ];
 
 /**

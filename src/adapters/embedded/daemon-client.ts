@@ -339,6 +339,8 @@ export class DaemonClient implements LoomApi, EventSource {
   sendMessage = (i: Parameters<LoomApi['sendMessage']>[0]) => this.call<Awaited<ReturnType<LoomApi['sendMessage']>>>('sendMessage', i);
   inbox = (i: Parameters<LoomApi['inbox']>[0]) => this.call<Awaited<ReturnType<LoomApi['inbox']>>>('inbox', i);
   fsck = (i: Parameters<LoomApi['fsck']>[0]) => this.call<Awaited<ReturnType<LoomApi['fsck']>>>('fsck', i);
+  exportProject = (i: Parameters<LoomApi['exportProject']>[0]) => this.call<Awaited<ReturnType<LoomApi['exportProject']>>>('exportProject', i);
+  importProject = (i: Parameters<LoomApi['importProject']>[0]) => this.call<Awaited<ReturnType<LoomApi['importProject']>>>('importProject', i);
   skills = (i: Parameters<LoomApi['skills']>[0]) => this.call<Awaited<ReturnType<LoomApi['skills']>>>('skills', i);
   skill = (i: Parameters<LoomApi['skill']>[0]) => this.call<Awaited<ReturnType<LoomApi['skill']>>>('skill', i);
   renderSkill = (i: Parameters<LoomApi['renderSkill']>[0]) => this.call<Awaited<ReturnType<LoomApi['renderSkill']>>>('renderSkill', i);

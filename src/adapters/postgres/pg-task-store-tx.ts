@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import type { Escalation } from '../../domain/escalation.js';
-import type { InvariantTask } from '../../domain/invariants.js';
+import type { InvariantSnapshot, InvariantTask } from '../../domain/invariants.js';
 import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { Project, Task } from '../../domain/task.js';
-import type { DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { ArchiveRows, DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import { writeArchive } from './archive.js';
 import * as fsck from './invariant-queries.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
@@ -446,5 +447,13 @@ export class PgTaskStoreTx implements TaskStoreTx {
       JSON.stringify(Object.entries(run.steps)),
       JSON.stringify(Object.entries(run.tasks)),
     ]);
+  }
+
+  async importArchive(archive: ArchiveRows): Promise<void> {
+    await writeArchive(this.query, archive);
+  }
+
+  async invariantSnapshot(projectId: string): Promise<InvariantSnapshot> {
+    return fsck.readInvariantSnapshot(this.query, projectId);
   }
 }

@@ -1,10 +1,12 @@
 import type pg from 'pg';
+import { LoomError } from '../../domain/errors.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { ArchiveRows, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import { readArchive } from './archive.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
@@ -506,6 +508,12 @@ export class PgTaskStore implements TaskStore {
     return inSnapshot(this.pool, (client) => readInvariantSnapshot((text, params) => client.query(text, params), projectId));
   }
 
+
+  async exportArchive(projectId: string, options: { events: boolean }): Promise<ArchiveRows> {
+    const archive = await inSnapshot(this.pool, (c) => readArchive((text, params) => c.query(text, params), projectId, options.events));
+    if (archive === null) throw new LoomError('PROJECT_NOT_FOUND', `no project ${projectId} in this store`, { details: { project_id: projectId } });
+    return archive;
+  }
 
   async close(): Promise<void> {
     await this.vacuum?.close();

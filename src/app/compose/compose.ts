@@ -4,14 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import * as yaml from 'js-yaml';
 import pg from 'pg';
-import { migrate, storeIdentity } from '../../adapters/postgres/migrator.js';
+import { migrate } from '../../adapters/postgres/migrator.js';
 import { LoomError } from '../../domain/errors.js';
-import { LoomApi } from '../../ports/loom-api.js';
 import type { ComposeDownOptions, ComposeDownResult, ComposeUpOptions, ComposeUpResult, LoomConnector } from '../../ports/loom-connector.js';
 import { checkSettings, COMPOSE_FILE, composeProject, databaseUrl, redisUrl, writeComposeFile } from './compose-file.js';
 import { loadConfig, PROJECT_CONFIG, type LoomConfig } from '../config.js';
 import { probeDocker, runQuick, runStreaming, type DockerProbe } from './docker-cli.js';
-import { createContainer } from '../service-factory.js';
 
 const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
@@ -61,8 +59,11 @@ export async function runUp(connector: LoomConnector, o: ComposeUpOptions & Cont
   const dbUrl = databaseUrl(settings);
   const migrated = await migrateWhenReady(dbUrl, composeHelp(compose));
   o.out(`postgres      ready; ${migrated.applied.length === 0 ? 'schema up to date' : `applied ${migrated.applied.length} migrations`}, version ${migrated.version}`);
-  const created = await ensureProject(dbUrl, project, config.tasks);
-  if (created.created) o.out(`project       ${project.name} (${project.id}) created in the new database`);
+  const created = await connector.ensureServerProject({ projectDir: o.projectDir, databaseUrl: dbUrl });
+  if (created.moved !== null) {
+    const c = created.moved.counts;
+    o.out(`project       ${project.name} (${project.id}) moved from .loom/data: ${c.task} tasks, ${c.dep} edges, ${c.event} events`);
+  } else if (created.created) o.out(`project       ${project.name} (${project.id}) created in the new database`);
   const rUrl = redisUrl(settings);
   await pingWhenReady(rUrl, composeHelp(compose));
   o.out('redis         ready (PING answered)');
@@ -77,7 +78,11 @@ export async function runUp(connector: LoomConnector, o: ComposeUpOptions & Cont
   if (fromEmbedded) {
     const daemon = await connector.daemonStop({ projectDir: o.projectDir }).catch(() => ({ stopped: false }));
     if (daemon.stopped) notes.push('stopped the embedded daemon of this project: restart Claude Code sessions so their loom MCP servers switch to Postgres');
-    notes.push('the embedded database under .loom/data is kept but not copied: tasks made before `loom up` stay there');
+    notes.push(
+      created.moved !== null
+        ? 'the embedded database under .loom/data is kept as it was, as a copy to fall back on; work goes to the server from now on'
+        : 'the embedded database under .loom/data is kept but held no copy of this project',
+    );
   }
   for (const n of notes) o.out(`note          ${n}`);
   return {
@@ -89,6 +94,7 @@ export async function runUp(connector: LoomConnector, o: ComposeUpOptions & Cont
     migrations_applied: migrated.applied,
     schema_version: migrated.version,
     project_created: created.created,
+    moved: created.moved?.counts ?? null,
     config_path: configPath,
     notes,
   };
@@ -197,25 +203,6 @@ async function pingWhenReady(url: string, help: string): Promise<void> {
 }
 
 /** The project of the config exists in the new database too (as `loom init` would make it). */
-async function ensureProject(url: string, project: { id: string; name: string }, settings: LoomConfig['tasks']): Promise<{ created: boolean; store_id: string }> {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => {});
-  const api = createContainer(pool, { settings }).get(LoomApi);
-  try {
-    const store_id = await storeIdentity(pool);
-    try {
-      await api.getProject({ project_id: project.id });
-      return { created: false, store_id };
-    } catch (e) {
-      if (!(LoomError.is(e) && e.code === 'PROJECT_NOT_FOUND')) throw e;
-      await api.createProject({ id: project.id, name: project.name });
-      return { created: true, store_id };
-    }
-  } finally {
-    await api.close(); // ends the pool too
-  }
-}
-
 /** Sets the two URLs in the project config, and records the project's new store, keeping its other keys (in order) and its leading comment. */
 function writeUrls(configPath: string, dbUrl: string, rUrl: string, storeId: string): void {
   const text = readFileSync(configPath, 'utf8');
