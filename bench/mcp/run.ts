@@ -24,7 +24,7 @@ const quick = process.argv.includes('--quick');
 const SAMPLES = quick ? 100 : 500;
 const WARMUP = 20;
 const COLD_RUNS = 5;
-const TARGETS = { server_p50_ms: 3, embedded_p50_ms: 5, cold_start_embedded_ms: 1_500 };
+const TARGETS = { server_p50_ms: 3, embedded_p50_ms: 5, cold_start_embedded_ms: 1_500, initialize_ms: 300 };
 
 interface Session {
   client: Client;
@@ -108,18 +108,24 @@ async function roundTrips(s: Session, target: number): Promise<Record<string, La
   };
 }
 
-/** Spawn to the first answered tool call (loom_ready), ms; `before` runs untimed ahead of each start. */
-async function coldStart(cwd: string, env: Env, before: () => Promise<unknown>): Promise<{ median_ms: number; runs_ms: number[] }> {
+/**
+ * Spawn to the first answered tool call (loom_ready), ms, and spawn to the answer to
+ * `initialize` (until then Claude Code shows the server as connecting); `before` runs
+ * untimed ahead of each start.
+ */
+async function coldStart(cwd: string, env: Env, before: () => Promise<unknown>): Promise<{ median_ms: number; runs_ms: number[]; initialize: { median_ms: number; runs_ms: number[] } }> {
   const runs: number[] = [];
+  const inits: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) {
     await before();
     const t0 = performance.now();
-    const s = await startSession(cwd, env);
+    const s = await startSession(cwd, env); // connect() resolves when initialize is answered
+    inits.push(round(performance.now() - t0, 1));
     await s.call('loom_ready');
     runs.push(round(performance.now() - t0, 1));
     await s.close();
   }
-  return { median_ms: median(runs), runs_ms: runs };
+  return { median_ms: median(runs), runs_ms: runs, initialize: { median_ms: median(inits), runs_ms: inits } };
 }
 
 async function serverMode(): Promise<Record<string, unknown>> {
@@ -164,8 +170,8 @@ async function embeddedMode(): Promise<Record<string, unknown>> {
       via: 'loom mcp bridged to the project daemon (unix socket)',
       round_trip_ms,
       cold_start_ms: {
-        daemon_running: { ...running, target_ms: target, meets_target: running.median_ms <= target },
-        daemon_stopped: { ...stopped, target_ms: target, meets_target: stopped.median_ms <= target },
+        daemon_running: { ...running, target_ms: target, meets_target: running.median_ms <= target, initialize_target_ms: TARGETS.initialize_ms },
+        daemon_stopped: { ...stopped, target_ms: target, meets_target: stopped.median_ms <= target, initialize_target_ms: TARGETS.initialize_ms },
       },
     };
   } finally {
@@ -183,7 +189,7 @@ const result: Record<string, unknown> = {
   node: process.version,
   targets: {
     round_trip_p50_ms: { server: TARGETS.server_p50_ms, embedded: TARGETS.embedded_p50_ms, note: 'per tool call, and for the claim_plus_done pair as one sample' },
-    cold_start_ms: { embedded_existing_project: TARGETS.cold_start_embedded_ms },
+    cold_start_ms: { embedded_existing_project: TARGETS.cold_start_embedded_ms, initialize_after_spawn: TARGETS.initialize_ms },
   },
 };
 if (!process.argv.includes('--embedded-only')) result.server = await serverMode();

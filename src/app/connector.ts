@@ -323,7 +323,20 @@ export class AppConnector implements LoomConnector {
     const opening = this.open(opts.projectDir === undefined ? {} : { projectDir: opts.projectDir });
     opening.catch(() => undefined);
     const { serveMcpStdio } = await import('./entry/mcp-main.js');
-    await serveMcpStdio(this, { ...opts, opening, version: this.o.version ?? '0.0.0', env: this.o.env });
+    await serveMcpStdio(this, { ...opts, opening, peek: this.peek(opts.projectDir), version: this.o.version ?? '0.0.0', env: this.o.env });
+  }
+
+  /** The project as its config describes it, without opening the store (or the error that keeps it from being found). */
+  private peek(explicit: string | undefined): ProjectContext | LoomError {
+    try {
+      const dir = this.projectDir(explicit);
+      const config = loadConfig(dir, this.o.env);
+      if (config.project === null) throw noProject(dir);
+      return { project_dir: dir, project_id: config.project.id, mode: config.database_url === null ? 'embedded' : 'server' };
+    } catch (e) {
+      if (LoomError.is(e)) return e;
+      throw e;
+    }
   }
 
   async serveHttp(opts: Parameters<LoomConnector['serveHttp']>[0]): ReturnType<LoomConnector['serveHttp']> {

@@ -1,7 +1,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { LoomError } from '../../domain/errors.js';
-import type { LoomApi } from '../../ports/loom-api.js';
+import type { LoomApi, SkillList } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
 import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
@@ -27,6 +27,8 @@ export interface LoomMcpServerOptions {
   agentId?: string;
   /** Where internal errors and dropped events are reported (stderr in `loom mcp`); never stdout. */
   log?: (line: string) => void;
+  /** Lists the skills for prompts/list without the store (they are files); default: the API's skills. */
+  listSkills?: () => Promise<SkillList>;
 }
 
 export interface LoomMcpServer {
@@ -68,7 +70,7 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   server.setRequestHandler(ListToolsRequestSchema, () => listed);
   const resources = new ResourceSubscriptions({ send: (uri) => server.sendResourceUpdated({ uri }), log });
   registerResources(server, { api: o.api, project_id: o.project.project_id, log, ownToken: (id) => session.tokenFor(id) }, resources);
-  registerPrompts(server, { api: o.api, project_id: o.project.project_id, agentId: () => session.agentId, log });
+  registerPrompts(server, { api: o.api, project_id: o.project.project_id, agentId: () => session.agentId, log, ...(o.listSkills === undefined ? {} : { listSkills: o.listSkills }) });
   // The SDK's own check of tools/call answers a malformed call with a dump of schema errors;
   // Loom checks the call itself and answers in words a model can act on.
   onRawRequest(server, 'tools/call', async (request, extra): Promise<CallToolResult> => {

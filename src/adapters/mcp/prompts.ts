@@ -2,7 +2,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError, type GetPromptResult, type ListPromptsResult } from '@modelcontextprotocol/sdk/types.js';
 import { LoomError } from '../../domain/errors.js';
 import { TASK_ID_PATTERN } from '../../domain/task.js';
-import type { LoomApi } from '../../ports/loom-api.js';
+import type { LoomApi, SkillList } from '../../ports/loom-api.js';
 import { toToolError } from './present.js';
 import { onRawRequest } from './raw-request.js';
 
@@ -25,10 +25,13 @@ function asMcpError(error: unknown, log: (line: string) => void, where: string):
  * with an optional task_id argument. Params are checked here, in words a
  * model can act on.
  */
-export function registerPrompts(server: Server, o: { api: LoomApi; project_id: string; agentId: () => string; log: (line: string) => void }): void {
+export function registerPrompts(
+  server: Server,
+  o: { api: LoomApi; project_id: string; agentId: () => string; log: (line: string) => void; listSkills?: () => Promise<SkillList> },
+): void {
   onRawRequest(server, 'prompts/list', async (): Promise<ListPromptsResult> => {
     try {
-      const { skills } = await o.api.skills({ project_id: o.project_id });
+      const { skills } = await (o.listSkills?.() ?? o.api.skills({ project_id: o.project_id }));
       return {
         prompts: skills.map((s) => ({
           name: s.name,

@@ -2,7 +2,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createLoomMcpServer } from '../../adapters/mcp/loom-mcp-server.js';
 import { LoomError } from '../../domain/errors.js';
-import type { LoomApi } from '../../ports/loom-api.js';
+import type { LoomApi, SkillList } from '../../ports/loom-api.js';
 import type { EventSource, LoomConnector, ProjectContext } from '../../ports/loom-connector.js';
 import { loadConfig } from '../config.js';
 import { projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
@@ -26,28 +26,69 @@ export async function serveMcpStdio(
     env: NodeJS.ProcessEnv;
     /** The project already being opened by the caller, if it started early. */
     opening?: ReturnType<LoomConnector['open']>;
+    /** What the config says of the project, read without the store: lets the session answer at once. */
+    peek?: ProjectContext | LoomError;
   },
 ): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`[loom mcp] ${line}\n`);
-  let api: LoomApi;
-  let events: EventSource;
+  // The store opens in the background (in embedded mode that may start the daemon, seconds on a
+  // cold machine): initialize, tools/list and prompts/list are answered from the config and the
+  // skill files meanwhile, and only a call that needs the store waits for it.
+  const opening = o.opening ?? connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
+  const ready: Promise<{ api: LoomApi; events: EventSource }> = opening.then(
+    async ({ api, events, project }) => {
+      // Crash recovery before any tool is served: one reconcile tick of the project.
+      try {
+        const tick = await api.reconcile({ project_id: project.project_id });
+        const acted = Object.entries(tick).filter(([, ids]) => ids.length > 0);
+        if (acted.length > 0) log(`start-up tick: ${acted.map(([k, ids]) => `${k} ${ids.length}`).join(', ')}`);
+      } catch (e) {
+        log(`start-up tick failed: ${LoomError.is(e) ? `${e.code}: ${e.message}` : String(e)}`);
+      }
+      return { api, events };
+    },
+    (e: unknown) => {
+      // Serve anyway, so the model reads what is wrong and how to fix it on its first call.
+      const error = LoomError.is(e) ? e : new LoomError('INTERNAL', `the project could not be opened: ${String((e as Error)?.message ?? e)}`, { hint: 'run `loom doctor` in the project directory; run with LOOM_DEBUG=1 for details and report it', cause: e });
+      log(`${error.code}: ${error.message}`);
+      return { api: failingApi(error), events: { subscribe: () => () => {} } };
+    },
+  );
   let project: ProjectContext;
   let toolGroups: string[] | undefined;
-  try {
-    ({ api, events, project } = await (o.opening ?? connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir })));
-    toolGroups = loadConfig(project.project_dir, o.env).mcp.tools;
-    // Crash recovery before any tool is served: one reconcile tick of the project.
-    const tick = await api.reconcile({ project_id: project.project_id });
-    const acted = Object.entries(tick).filter(([, ids]) => ids.length > 0);
-    if (acted.length > 0) log(`start-up tick: ${acted.map(([k, ids]) => `${k} ${ids.length}`).join(', ')}`);
-  } catch (e) {
-    if (!LoomError.is(e)) throw e;
-    // Serve anyway, so the model reads what is wrong and how to fix it on its first call.
-    log(`${e.code}: ${e.message}`);
-    api = failingApi(e);
-    events = { subscribe: () => () => {} };
-    project = { project_dir: o.projectDir ?? process.cwd(), project_id: '(none)', mode: 'embedded' };
+  let listSkills: (() => Promise<SkillList>) | undefined;
+  const peek = o.peek;
+  if (peek === undefined || LoomError.is(peek)) {
+    // No peek (or the config could not be read): wait for the store as before.
+    const opened = await opening.catch(() => null);
+    project = opened?.project ?? { project_dir: o.projectDir ?? process.cwd(), project_id: '(none)', mode: 'embedded' };
+  } else {
+    project = peek;
   }
+  try {
+    const config = loadConfig(project.project_dir, o.env);
+    toolGroups = config.mcp.tools;
+    // Skills are files (builtin, plugins, user, project): listed here without waiting for the store.
+    // Loaded on the first prompts/list (the template engine alone takes ~0.1 s), not before initialize.
+    let registry: Promise<{ catalog: () => Promise<SkillList> }> | null = null;
+    const dir = project.project_dir;
+    listSkills = async () => {
+      registry ??= (async () => {
+        const [{ SkillRegistry }, { standardSkillSources }, { skillCatalog }] = await Promise.all([
+          import('../skills/skill-registry.js'),
+          import('../skills/skill-sources.js'),
+          import('../use-cases/skills.js'),
+        ]);
+        const skills = new SkillRegistry(() => standardSkillSources({ projectDir: dir, env: o.env, plugins: config.plugins }));
+        return { catalog: () => skillCatalog(skills) };
+      })();
+      return (await registry).catalog();
+    };
+  } catch {
+    // A config that cannot be read: the first call says why (through the failing API).
+  }
+  const api = lazyApi(ready);
+  const events = lazyEvents(ready);
 
   const mcp = createLoomMcpServer({
     api,
@@ -57,6 +98,7 @@ export async function serveMcpStdio(
     log,
     ...(toolGroups === undefined ? {} : { toolGroups }),
     ...(o.agentId === undefined ? {} : { agentId: o.agentId }),
+    ...(listSkills === undefined ? {} : { listSkills }),
   });
   const transport = new StdioServerTransport();
   await mcp.server.connect(transport);
@@ -86,7 +128,8 @@ export async function serveMcpStdio(
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await mcp.close().catch(() => undefined);
-      await api.close().catch(() => undefined);
+      // A store still opening is not waited for past the grace period.
+      await Promise.race([api.close().catch(() => undefined), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
       resolve();
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -100,6 +143,37 @@ export async function serveMcpStdio(
       void stop('client closed');
     })(mcp.server.onclose);
   });
+}
+
+/** The API once the store is open: each call waits for it (the first ones of a session, at most). */
+function lazyApi(ready: Promise<{ api: LoomApi }>): LoomApi {
+  return new Proxy({} as LoomApi, {
+    // `then` stays undefined, so the proxy is not mistaken for a promise.
+    get: (_t, prop) =>
+      prop === 'then'
+        ? undefined
+        : async (...args: unknown[]) => {
+            const { api } = await ready;
+            return (api[prop as keyof LoomApi] as (...a: unknown[]) => Promise<unknown>)(...args);
+          },
+  });
+}
+
+/** Subscriptions made before the store is open take effect when it is. */
+function lazyEvents(ready: Promise<{ events: EventSource }>): EventSource {
+  return {
+    subscribe(projectId, handler) {
+      let stop: (() => void) | null = null;
+      let cancelled = false;
+      void ready.then(({ events }) => {
+        if (!cancelled) stop = events.subscribe(projectId, handler);
+      });
+      return () => {
+        cancelled = true;
+        stop?.();
+      };
+    },
+  };
 }
 
 /** Every call fails with the error that kept the project from opening. */

@@ -35,13 +35,16 @@ async function readTask(d: UseCaseDeps, projectId: string, taskId: string): Prom
 
 export async function listSkills(d: SkillDeps, input: { project_id: string; task_id?: string }): Promise<SkillList> {
   const task = input.task_id === undefined ? null : await readTask(d, input.project_id, input.task_id);
-  const { skills, problems } = await d.skills.catalog();
-  let list = skills.map(info);
-  if (task !== null) {
-    list = list.map((s) => ({ ...s, suggested: suggestedFor(s, task) }));
-    list = [...list.filter((s) => s.suggested), ...list.filter((s) => !s.suggested)];
-  }
-  return { skills: list, problems: problems.map((p) => ({ ...p })) };
+  const all = await skillCatalog(d.skills);
+  if (task === null) return all;
+  const list = all.skills.map((s) => ({ ...s, suggested: suggestedFor(s, task) }));
+  return { skills: [...list.filter((s) => s.suggested), ...list.filter((s) => !s.suggested)], problems: all.problems };
+}
+
+/** Every skill of the registry and the files that are broken: files only, no store (`loom mcp` lists prompts with it before the store is open). */
+export async function skillCatalog(registry: SkillDeps['skills']): Promise<SkillList> {
+  const { skills, problems } = await registry.catalog();
+  return { skills: skills.map(info), problems: problems.map((p) => ({ ...p })) };
 }
 
 export async function showSkill(d: SkillDeps, input: { project_id: string; name: string }): Promise<SkillDetail> {
