@@ -460,6 +460,8 @@ export interface ProjectOverview {
   blocked: Array<Pick<Task, 'id' | 'title' | 'blocked_reason' | 'unmet_deps'>>;
   /** Held tasks (`loom hold`), oldest first, at most 50. */
   held: Array<Pick<Task, 'id' | 'title' | 'status' | 'held_at' | 'hold_reason'>>;
+  /** How many tasks are held, by status (included in `counts`). */
+  held_counts: Partial<Record<TaskStatus, number>>;
   escalations: Escalation[];
 }
 

@@ -124,6 +124,8 @@ export interface TaskStore {
   /** Tasks of the project matching every given filter, oldest first (`loom list`). */
   listTasks(projectId: string, filter: TaskListFilter): Promise<Task[]>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
+  /** Held tasks by status (only statuses that have some). */
+  heldCounts(projectId: string): Promise<Partial<Record<TaskStatus, number>>>;
   blockedTasks(projectId: string, limit: number): Promise<Task[]>;
   escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]>;
   graphNodes(projectId: string): Promise<GraphNode[]>;

@@ -570,6 +570,7 @@ describe('read commands', () => {
           ready: 2,
           blocked: [{ id: 'loom-0000000c', title: 'Waits', blocked_reason: 'dependencies', unmet_deps: 1 }],
           held: [{ id: 'loom-0000000d', title: 'Paused work', status: 'pending', held_at: iso(-60_000), hold_reason: 'API review' }],
+          held_counts: { pending: 1 },
           escalations: [],
         }),
       },

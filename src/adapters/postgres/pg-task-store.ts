@@ -408,6 +408,11 @@ export class PgTaskStore implements TaskStore {
     return counts;
   }
 
+  async heldCounts(projectId: string): Promise<Partial<Record<TaskStatus, number>>> {
+    const r = await this.q('SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 AND held_at IS NOT NULL GROUP BY status', [projectId]);
+    return Object.fromEntries(r.rows.map((row) => [row.status as TaskStatus, Number(row.n)]));
+  }
+
   async blockedTasks(projectId: string, limit: number): Promise<Task[]> {
     const r = await this.q(
       `SELECT ${TASK_LIST_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.status = 'blocked' ORDER BY t.priority, t.created_at LIMIT $2`,

@@ -67,11 +67,12 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
 
 export async function projectOverview(d: UseCaseDeps, project: Project): Promise<ProjectOverview> {
   const now = d.clock.now();
-  const [counts, ready, blocked, held, escalations] = await Promise.all([
+  const [counts, ready, blocked, held, held_counts, escalations] = await Promise.all([
     d.store.countByStatus(project.id),
     d.store.readyCount(project.id, now),
     d.store.blockedTasks(project.id, 50),
     d.store.listTasks(project.id, { held: true, limit: 50 }),
+    d.store.heldCounts(project.id),
     d.store.escalations(project.id, { status: 'open', limit: 50 }),
   ]);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -82,6 +83,7 @@ export async function projectOverview(d: UseCaseDeps, project: Project): Promise
     ready,
     blocked: blocked.map((t) => ({ id: t.id, title: t.title, blocked_reason: t.blocked_reason, unmet_deps: t.unmet_deps })),
     held: held.map((t) => ({ id: t.id, title: t.title, status: t.status, held_at: t.held_at, hold_reason: t.hold_reason })),
+    held_counts,
     escalations,
   };
 }
