@@ -10,6 +10,7 @@ import { claimTask } from './use-cases/claim-task.js';
 import { createTask } from './use-cases/create-task.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
+import { holdTask, resumeTask } from './use-cases/hold.js';
 import { listTasks, projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
 import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
@@ -117,6 +118,14 @@ export class LoomService implements LoomApi {
   async cancel(input: Parameters<LoomApi['cancel']>[0]): ReturnType<LoomApi['cancel']> {
     await this.project('cancel', input);
     return cancelTask(this.d, input);
+  }
+  async hold(input: Parameters<LoomApi['hold']>[0]): ReturnType<LoomApi['hold']> {
+    await this.project('hold', input);
+    return holdTask(this.d, input);
+  }
+  async resume(input: Parameters<LoomApi['resume']>[0]): ReturnType<LoomApi['resume']> {
+    await this.project('resume', input);
+    return resumeTask(this.d, input);
   }
   async status(input: Parameters<LoomApi['status']>[0]): ReturnType<LoomApi['status']> {
     await this.project('status', input);

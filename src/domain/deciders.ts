@@ -85,6 +85,9 @@ export function decideCreate(
     expiry_count: 0,
     progress: null,
     progress_at: null,
+    // A child of a held epic is held with it: resuming the epic resumes it too.
+    held_at: parent !== null && parent.held_at !== null ? at : null,
+    hold_reason: parent !== null && parent.held_at !== null ? parent.hold_reason : null,
     revision: 1,
     created_at: at,
     updated_at: at,
@@ -96,7 +99,7 @@ export function decideCreate(
         type: 'task.created',
         task_id: task.id,
         agent_id: input.origin.id,
-        payload: { title: task.title, status, priority: task.priority, depends_on: task.depends_on, parent_id: task.parent_id, labels: task.labels, epic: status === 'epic' },
+        payload: { title: task.title, status, priority: task.priority, depends_on: task.depends_on, parent_id: task.parent_id, labels: task.labels, epic: status === 'epic', ...(task.held_at === null ? {} : { held: true }) },
       },
     ],
   };

@@ -17,6 +17,8 @@ export const EVENT_TYPES = [
   'task.unblocked',
   'task.blocked',
   'task.cancelled',
+  'task.held',
+  'task.resumed',
   'epic.completed',
   'escalation.raised',
   'escalation.resolved',

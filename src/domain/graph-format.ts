@@ -10,7 +10,9 @@ export function toMermaid(view: GraphView): string {
   const cls = (s: TaskStatus): string => s;
   for (const n of view.nodes) {
     const shape = n.status === 'epic' ? [`[["`, `"]]`] : [`["`, `"]`];
-    lines.push(`  ${n.id.replace('-', '_')}${shape[0]}${mermaidLabel(n)} (${n.status})${shape[1]}:::${cls(n.status)}`);
+    // A held task is drawn as held (dashed, orange) whatever its status: that is what an operator looks for.
+    const held = n.held === true;
+    lines.push(`  ${n.id.replace('-', '_')}${shape[0]}${mermaidLabel(n)} (${n.status}${held ? ', held' : ''})${shape[1]}:::${held ? 'held' : cls(n.status)}`);
   }
   for (const [task, dep] of view.edges) lines.push(`  ${dep.replace('-', '_')} --> ${task.replace('-', '_')}`);
   for (const n of view.nodes) {
@@ -24,6 +26,7 @@ export function toMermaid(view: GraphView): string {
     '  classDef cancelled fill:#f8f9fa,stroke:#adb5bd,stroke-dasharray: 3 3',
     '  classDef pending fill:#e7f5ff,stroke:#1971c2',
     '  classDef epic fill:#f3f0ff,stroke:#6741d9',
+    '  classDef held fill:#fff4e6,stroke:#d9480f,stroke-dasharray: 5 5',
   );
   return lines.join('\n');
 }
@@ -36,7 +39,7 @@ export function toWavesText(view: GraphView): string {
     lines.push(`wave ${i + 1} (${wave.length} task${wave.length === 1 ? '' : 's'})`);
     for (const id of wave) {
       const n = byId.get(id)!;
-      lines.push(`  ${id}  ${n.priority}  ${n.status.padEnd(8)} ${n.title}`);
+      lines.push(`  ${id}  ${n.priority}  ${n.status.padEnd(8)} ${n.held === true ? 'HELD ' : ''}${n.title}`);
     }
   });
   if (view.stuck.length > 0) {
@@ -50,11 +53,13 @@ export function toSummaryText(view: GraphView): string {
   const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   for (const n of view.nodes) counts[n.status]++;
   const parts = TASK_STATUSES.filter((s) => counts[s] > 0).map((s) => `${s} ${counts[s]}`);
+  const held = view.nodes.filter((n) => n.held === true && n.status !== 'done' && n.status !== 'cancelled').length;
   const widest = view.waves.reduce((m, w) => Math.max(m, w.length), 0);
   return [
     `${view.nodes.length} tasks, ${view.edges.length} dependencies`,
     `status: ${parts.length > 0 ? parts.join(', ') : 'empty'}`,
     `open work: ${view.waves.length} wave${view.waves.length === 1 ? '' : 's'}, widest ${widest} in parallel`,
     ...(view.stuck.length > 0 ? [`stuck: ${view.stuck.length} behind failed or cancelled dependencies`] : []),
+    ...(held > 0 ? [`held: ${held} open task${held === 1 ? '' : 's'} never claimed until resumed (loom resume)`] : []),
   ].join('\n');
 }

@@ -11,6 +11,8 @@ export interface GraphNode {
   depends_on: string[];
   weight: number;
   created_at: string;
+  /** Held (`loom hold`): never ready until resumed. */
+  held?: boolean;
 }
 
 export interface GraphView {

@@ -7,6 +7,10 @@ import { TASK_STATUSES, type BlockedReason, type TaskStatus } from './task.js';
  * fsck`). Pure: the store reads the snapshot, the caller passes the time.
  * A violation is state no use case should ever leave behind; "due" is state
  * the reconcile tick is about to act on (an expired lease, a finished epic).
+ * Held tasks (`loom hold`) need no exception: held is a flag beside the
+ * status, which goes on following the graph while held, and task.held and
+ * task.resumed set no status (a resume that changes one also writes
+ * task.unblocked or task.blocked), so every check holds for them as is.
  */
 
 /** The slice of a task the checks read. */

@@ -63,6 +63,9 @@ export interface Task {
   /** The agent's last progress note and when it came (set at claim, moved by heartbeats that report progress). */
   progress: string | null;
   progress_at: string | null;
+  /** Set while the task is held (`loom hold`): never ready, never claimed; its status is kept up to date meanwhile. */
+  held_at: string | null;
+  hold_reason: string | null;
   revision: number;
   created_at: string;
   updated_at: string;

@@ -30,6 +30,10 @@ export interface LoomApi {
   fail(input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
   cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
+  /** Holds a task, or an epic with everything below it: never ready or claimed until resumed (a claim already made runs out). */
+  hold(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; held: string[] }>;
+  /** Resumes a held task (an epic: everything held below it too), each with the status it has now. */
+  resume(input: { project_id: string; task_id: string; agent_id?: string }): Promise<{ task: Task; resumed: Array<{ id: string; status: TaskStatus }> }>;
   status(input: { project_id: string; task_id: string }): Promise<TaskDetail>;
   overview(input: { project_id: string }): Promise<ProjectOverview>;
   graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
@@ -379,6 +383,8 @@ export interface ListTasksInput {
   parent_id?: string;
   /** Only tasks having every one of these labels. */
   labels?: string[];
+  /** Only held tasks (true) or only those not held (false). */
+  held?: boolean;
   /** 1..1000, default 50. */
   limit?: number;
 }
@@ -464,6 +470,10 @@ export interface ProjectOverview {
   total: number;
   ready: number;
   blocked: Array<Pick<Task, 'id' | 'title' | 'blocked_reason' | 'unmet_deps'>>;
+  /** Held tasks (`loom hold`), oldest first, at most 50. */
+  held: Array<Pick<Task, 'id' | 'title' | 'status' | 'held_at' | 'hold_reason'>>;
+  /** How many tasks are held, by status (included in `counts`). */
+  held_counts: Partial<Record<TaskStatus, number>>;
   escalations: Escalation[];
 }
 

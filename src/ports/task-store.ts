@@ -4,7 +4,7 @@ import type { LoomEvent, NewEvent } from '../domain/events.js';
 import type { GraphNode } from '../domain/graph.js';
 import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
-import type { JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
+import type { BlockedReason, JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
 export interface ClaimSpec {
   agent_id: string;
@@ -67,6 +67,8 @@ export interface TaskListFilter {
   parent_id?: string;
   /** Tasks having every one of these labels. */
   labels?: readonly string[];
+  /** Only held tasks (true) or only those not held (false). */
+  held?: boolean;
   ids?: readonly string[];
   limit: number;
 }
@@ -122,6 +124,8 @@ export interface TaskStore {
   /** Tasks of the project matching every given filter, oldest first (`loom list`). */
   listTasks(projectId: string, filter: TaskListFilter): Promise<Task[]>;
   countByStatus(projectId: string): Promise<Record<TaskStatus, number>>;
+  /** Held tasks by status (only statuses that have some). */
+  heldCounts(projectId: string): Promise<Partial<Record<TaskStatus, number>>>;
   blockedTasks(projectId: string, limit: number): Promise<Task[]>;
   escalations(projectId: string, filter: { task_id?: string; status?: 'open' | 'resolved'; limit?: number }): Promise<Escalation[]>;
   graphNodes(projectId: string): Promise<GraphNode[]>;
@@ -195,6 +199,10 @@ export interface TaskStoreTx {
   children(projectId: string, parentId: string): Promise<Task[]>;
   /** Sets status cancelled on those of these tasks still open; returns them. */
   cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]>;
+  /** Flags these tasks (already locked) held, those not held yet; bumps their revision so optimistic writers decide again. */
+  holdTasks(projectId: string, taskIds: readonly string[], reason: string | null, now: Date): Promise<void>;
+  /** Drops the hold of these tasks (already locked), setting the status each was decided to have now. */
+  resumeTasks(projectId: string, tasks: ReadonlyArray<{ id: string; status: TaskStatus; blocked_reason: BlockedReason | null }>, now: Date): Promise<void>;
   insertEscalation(escalation: Escalation): Promise<void>;
   lockEscalation(projectId: string, escalationId: string): Promise<Escalation | null>;
   updateEscalation(escalation: Escalation): Promise<void>;

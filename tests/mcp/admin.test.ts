@@ -11,7 +11,7 @@ afterAll(async () => {
   await b.close();
 });
 
-const ADMIN = ['loom_dlq', 'loom_redrive', 'loom_escalations', 'loom_resolve', 'loom_agents', 'loom_tick', 'loom_fsck'];
+const ADMIN = ['loom_dlq', 'loom_redrive', 'loom_escalations', 'loom_resolve', 'loom_hold', 'loom_resume', 'loom_agents', 'loom_tick', 'loom_fsck'];
 const GROUPS = ['core', 'admin'];
 const UNKNOWN = 'loom-00000000';
 const UNKNOWN_ESCALATION = 'esc-000000000000';
@@ -66,6 +66,23 @@ describe('tools/list', () => {
       expect(t.inputSchema).toMatchObject({ type: 'object', additionalProperties: false });
     }
     expect(admin.filter((t) => t.annotations?.readOnlyHint === true).map((t) => t.name).sort()).toEqual(['loom_agents', 'loom_dlq', 'loom_escalations']);
+    await s.close();
+  });
+});
+
+describe('hold and resume', () => {
+  it('loom_hold keeps a task out of loom_ready and loom_claim until loom_resume; a done task is refused', async () => {
+    const { s } = await setup('hold');
+    const task = (await s.ok('loom_create', { title: 'paused' })).task;
+    expect(await s.ok('loom_hold', { task_id: task.id, reason: 'review' })).toMatchObject({ held: [task.id], task: { hold_reason: 'review' } });
+    expect(ids((await s.ok('loom_ready')).tasks)).not.toContain(task.id);
+    expect(await s.ok('loom_claim', { task_id: task.id })).toMatchObject({ claimed: false });
+    expect(await s.ok('loom_resume', { task_id: task.id })).toMatchObject({ resumed: [{ id: task.id, status: 'pending' }] });
+    await s.ok('loom_claim', { task_id: task.id });
+    await s.ok('loom_done', { task_id: task.id });
+    const r = await s.call('loom_hold', { task_id: task.id });
+    expect(r.isError).toBe(true);
+    expect(r.data.error).toMatchObject({ code: 'INVALID_TRANSITION', hint: expect.any(String) });
     await s.close();
   });
 });
@@ -289,6 +306,12 @@ describe('bad input: a coded error and nothing written', () => {
     () => ['loom_resolve', { escalation_id: escalation, action: 'unblock', note: '' }, 'VALIDATION_FAILED', /note/],
     () => ['loom_resolve', { escalation_id: escalation, action: 'unblock', agent_id: 'boss' }, 'VALIDATION_FAILED', /unknown field "agent_id"/],
     ['loom_resolve', { escalation_id: UNKNOWN_ESCALATION, action: 'retry' }, 'ESCALATION_NOT_FOUND', new RegExp(UNKNOWN_ESCALATION)],
+    ['loom_hold', {}, 'VALIDATION_FAILED', /missing required field "task_id"/],
+    () => ['loom_hold', { task_id: pending, reason: 'a\u0000b' }, 'VALIDATION_FAILED', /NUL/],
+    () => ['loom_hold', { task_id: pending, reason: 'x'.repeat(2001) }, 'VALIDATION_FAILED', /reason/],
+    ['loom_hold', { task_id: UNKNOWN }, 'TASK_NOT_FOUND', new RegExp(UNKNOWN)],
+    () => ['loom_resume', { task_id: pending }, 'INVALID_TRANSITION', /not held/],
+    ['loom_resume', { task_id: UNKNOWN }, 'TASK_NOT_FOUND', new RegExp(UNKNOWN)],
     ['loom_agents', { agent_id: 'bob' }, 'VALIDATION_FAILED', /unknown field "agent_id"/],
     ['loom_tick', { once: true }, 'VALIDATION_FAILED', /unknown field "once"/],
     ['loom_fsck', { repair: 'yes' }, 'VALIDATION_FAILED', /repair/],

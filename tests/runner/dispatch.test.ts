@@ -213,6 +213,17 @@ describe('dispatch', () => {
     expect(task.failure_reason).toMatch(/^could not start the agent command/);
   });
 
+  it('leaves held tasks alone, and a held task does not keep exitWhenIdle waiting', async () => {
+    const s = await setUp('held');
+    const held = await s.create('ok but held');
+    const t = await s.create('ok');
+    await api.hold({ project_id: s.project, task_id: held });
+    const result = await dispatch(s.options);
+    expect(result.done).toEqual([t]);
+    expect((await api.status({ project_id: s.project, task_id: held })).task).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(s.lines.filter((l) => l.startsWith('idle:'))).toEqual(['idle: nothing ready, claimed or waiting to retry; exiting']);
+  });
+
   it('with exitWhenIdle requeues the expired claim of an agent that died, runs it, then exits', async () => {
     const s = await setUp('dead-agent');
     const t = await s.create('ok abandoned');

@@ -33,6 +33,8 @@ export function taskFixture(over: Partial<Task> = {}): Task {
     expiry_count: 0,
     progress: null,
     progress_at: null,
+    held_at: null,
+    hold_reason: null,
     revision: 1,
     created_at: at,
     updated_at: at,

@@ -54,6 +54,8 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
       throw new Error('not stubbed');
     },
     cancel: async () => ({ task: task({ status: 'cancelled' }), cancelled: ['loom-0000000a'] }),
+    hold: async () => ({ task: task({ held_at: iso(0), hold_reason: 'review' }), held: ['loom-0000000a'] }),
+    resume: async () => ({ task: task(), resumed: [{ id: 'loom-0000000a', status: 'pending' }] }),
     status: async () => {
       throw new Error('not stubbed');
     },
@@ -569,6 +571,8 @@ describe('read commands', () => {
           total: 8,
           ready: 2,
           blocked: [{ id: 'loom-0000000c', title: 'Waits', blocked_reason: 'dependencies', unmet_deps: 1 }],
+          held: [{ id: 'loom-0000000d', title: 'Paused work', status: 'pending', held_at: iso(-60_000), hold_reason: 'API review' }],
+          held_counts: { pending: 1 },
           escalations: [],
         }),
       },
@@ -579,6 +583,8 @@ describe('read commands', () => {
     expect(r.stdout).toMatch(/^total\s+8$/m);
     expect(r.stdout).toContain('ready to claim: 2');
     expect(r.stdout).toMatch(/loom-0000000c\s+dependencies\s+1\s+Waits/);
+    expect(r.stdout).toMatch(/^held: never claimed until `loom resume` \(1\)$/m);
+    expect(r.stdout).toMatch(/loom-0000000d\s+pending\s+1m\s+Paused work\s+API review/);
   });
 
   it('status with an id shows the task detail', async () => {
@@ -647,6 +653,50 @@ describe('operator commands', () => {
     const stop = await run(['daemon', 'stop']);
     expect(stop.calls).toEqual([{ method: 'daemonStop', input: {} }]);
     expect(stop.stdout).toContain('stopped');
+  });
+});
+
+describe('loom hold and loom resume', () => {
+  it('hold passes the reason and prints every held id; resume prints each status', async () => {
+    const hold = await run(['hold', 'loom-0000000a', '--reason', 'API review'], {
+      api: { hold: async () => ({ task: task({ status: 'epic', held_at: iso(0) }), held: ['loom-0000000a', 'loom-0000000b'] }) },
+    });
+    expect(hold.code).toBe(0);
+    expect(hold.apiCalls[0]).toEqual({ method: 'hold', input: { project_id: 'proj-1', task_id: 'loom-0000000a', reason: 'API review' } });
+    expect(hold.stdout).toBe('held loom-0000000a\nheld loom-0000000b\n');
+    const resume = await run(['resume', 'loom-0000000a'], {
+      api: {
+        resume: async () => ({
+          task: task({ status: 'epic' }),
+          resumed: [
+            { id: 'loom-0000000a', status: 'epic' },
+            { id: 'loom-0000000b', status: 'pending' },
+          ],
+        }),
+      },
+    });
+    expect(resume.code).toBe(0);
+    expect(resume.apiCalls[0]).toEqual({ method: 'resume', input: { project_id: 'proj-1', task_id: 'loom-0000000a' } });
+    expect(resume.stdout).toBe('resumed loom-0000000a (epic)\nresumed loom-0000000b (pending)\n');
+  });
+
+  it('hold of a done task prints INVALID_TRANSITION with its hint and exits 1', async () => {
+    const r = await run(['hold', 'loom-0000000a'], {
+      api: {
+        hold: async () => {
+          throw new LoomError('INVALID_TRANSITION', 'cannot hold task loom-0000000a: it is done', { hint: 'a done task has nothing left to run' });
+        },
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('INVALID_TRANSITION: cannot hold task loom-0000000a: it is done\nhint: a done task has nothing left to run\n');
+  });
+
+  it('list --held asks for held tasks and shows a HELD column', async () => {
+    const r = await run(['list', '--held'], { api: { listTasks: async () => [task({ held_at: iso(0) })] } });
+    expect(r.apiCalls[0]?.input).toMatchObject({ held: true });
+    expect(r.stdout).toMatch(/^ID\s+STATUS\s+HELD\s+PRI/m);
+    expect(r.stdout).toMatch(/loom-0000000a\s+pending\s+held\s+p1/);
   });
 });
 

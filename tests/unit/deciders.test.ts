@@ -148,6 +148,8 @@ describe('decideCreate', () => {
       has_dependents: false,
       progress: null,
       progress_at: null,
+      held_at: null,
+      hold_reason: null,
       revision: 1,
       created_at: NOW_ISO,
       updated_at: NOW_ISO,

@@ -157,3 +157,19 @@ describe('toSummaryText', () => {
     ]);
   });
 });
+
+describe('held work in the graph formats', () => {
+  const view = buildGraphView([node(A, [], { status: 'pending', held: true }), node(B, [A], { held: true }), node(C)]);
+
+  it('mermaid draws a held task in the held class, its status still named', () => {
+    const decl = toMermaid(view).split('\n').find((l) => l.includes(`${mid(A)}[`))!;
+    expect(decl).toMatch(/\(pending, held\)"\]:::held$/);
+    expect(toMermaid(view)).toContain('classDef held');
+  });
+
+  it('waves mark held tasks, and the summary counts them', () => {
+    expect(toWavesText(view).split('\n')).toContain(`  ${A}  p1  pending  HELD title of ${A}`);
+    expect(toWavesText(view).split('\n')).toContain(`  ${C}  p1  pending  title of ${C}`);
+    expect(toSummaryText(view)).toContain('held: 2 open tasks never claimed until resumed (loom resume)');
+  });
+});

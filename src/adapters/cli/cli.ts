@@ -2,6 +2,8 @@ import { Builtins, Cli, type CommandClass } from 'clipanion';
 import { EXIT_USAGE } from './base-command.js';
 import { AgentsCommand } from './commands/agents.command.js';
 import { CancelCommand } from './commands/cancel.command.js';
+import { HoldCommand } from './commands/hold.command.js';
+import { ResumeCommand } from './commands/resume.command.js';
 import { ClaimCommand } from './commands/claim.command.js';
 import { CreateCommand } from './commands/create.command.js';
 import { DecomposeCommand } from './commands/decompose.command.js';
@@ -84,6 +86,8 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   FailCommand,
   EscalateCommand,
   CancelCommand,
+  HoldCommand,
+  ResumeCommand,
   StatusCommand,
   GraphCommand,
   DecomposeCommand,

@@ -116,6 +116,12 @@ export function timeWithRelative(iso: string, now: Date = new Date()): string {
   return `${shortTime(iso)} (${relativeTime(iso, now)})`;
 }
 
+/** The `held` line of a task's detail: since when and why; undefined when it is not held. */
+export function heldField(task: { held_at?: string | null; hold_reason?: string | null }, now: Date = new Date()): string | undefined {
+  if (task.held_at === null || task.held_at === undefined) return undefined;
+  return `since ${timeWithRelative(task.held_at, now)}${task.hold_reason === null || task.hold_reason === undefined ? '' : `: ${task.hold_reason}`} (loom resume to release)`;
+}
+
 /** One JSON document, 2-space indent, newline-terminated. */
 export function printJson(stream: Writable, value: unknown): void {
   stream.write(`${JSON.stringify(value, null, 2)}\n`);

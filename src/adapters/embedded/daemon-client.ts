@@ -323,6 +323,8 @@ export class DaemonClient implements LoomApi, EventSource {
   fail = (i: Parameters<LoomApi['fail']>[0]) => this.call<Awaited<ReturnType<LoomApi['fail']>>>('fail', i);
   escalate = (i: Parameters<LoomApi['escalate']>[0]) => this.call<Awaited<ReturnType<LoomApi['escalate']>>>('escalate', i);
   cancel = (i: Parameters<LoomApi['cancel']>[0]) => this.call<Awaited<ReturnType<LoomApi['cancel']>>>('cancel', i);
+  hold = (i: Parameters<LoomApi['hold']>[0]) => this.call<Awaited<ReturnType<LoomApi['hold']>>>('hold', i);
+  resume = (i: Parameters<LoomApi['resume']>[0]) => this.call<Awaited<ReturnType<LoomApi['resume']>>>('resume', i);
   status = (i: Parameters<LoomApi['status']>[0]) => this.call<Awaited<ReturnType<LoomApi['status']>>>('status', i);
   overview = (i: Parameters<LoomApi['overview']>[0]) => this.call<Awaited<ReturnType<LoomApi['overview']>>>('overview', i);
   graph = (i: Parameters<LoomApi['graph']>[0]) => this.call<Awaited<ReturnType<LoomApi['graph']>>>('graph', i);

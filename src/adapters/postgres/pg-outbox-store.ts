@@ -106,7 +106,7 @@ export class PgOutboxStore implements OutboxStore {
         (
           await q(
             `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
-              WHERE t.project_id = $1 AND t.status = 'pending' AND t.unmet_deps = 0
+              WHERE t.project_id = $1 AND t.status = 'pending' AND t.held_at IS NULL AND t.unmet_deps = 0
               ORDER BY t.priority, t.weight DESC, t.created_at, t.id
               LIMIT $2`,
             [projectId, size],

@@ -3,7 +3,7 @@ import type { Escalation } from '../../domain/escalation.js';
 import type { InvariantSnapshot, InvariantTask } from '../../domain/invariants.js';
 import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
-import type { Project, Task } from '../../domain/task.js';
+import type { BlockedReason, Project, Task, TaskStatus } from '../../domain/task.js';
 import type { ArchiveRows, DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import { writeArchive } from './archive.js';
 import * as fsck from './invariant-queries.js';
@@ -115,14 +115,15 @@ export class PgTaskStoreTx implements TaskStoreTx {
     const r = await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29)
        ON CONFLICT (id) DO NOTHING`,
       [
         task.id, task.project_id, task.title, task.status, task.priority, task.parent_id, task.context, task.output,
         task.done_when, task.origin, task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token,
         task.lease_expires_at, task.blocked_reason, task.failure_reason, task.unmet_deps, task.weight, task.revision,
         task.created_at, task.updated_at, task.expiry_count, task.progress, task.progress_at, task.labels,
+        task.held_at, task.hold_reason,
       ],
     );
     return r.rowCount === 1;
@@ -254,6 +255,26 @@ export class PgTaskStoreTx implements TaskStoreTx {
     return r.rows.map((row) => row.id as string).sort();
   }
 
+  async holdTasks(projectId: string, taskIds: readonly string[], reason: string | null, now: Date): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.q(
+      `UPDATE tasks SET held_at = $3, hold_reason = $4, revision = revision + 1, updated_at = $3
+        WHERE project_id = $1 AND id = ANY($2::text[]) AND held_at IS NULL`,
+      [projectId, [...taskIds], now, reason],
+    );
+  }
+
+  async resumeTasks(projectId: string, tasks: ReadonlyArray<{ id: string; status: TaskStatus; blocked_reason: BlockedReason | null }>, now: Date): Promise<void> {
+    if (tasks.length === 0) return;
+    await this.q(
+      `UPDATE tasks t SET held_at = NULL, hold_reason = NULL, status = x.status, blocked_reason = x.blocked_reason,
+              revision = t.revision + 1, updated_at = $3
+         FROM jsonb_to_recordset($2::jsonb) AS x(id text, status text, blocked_reason text)
+        WHERE t.project_id = $1 AND t.id = x.id AND t.held_at IS NOT NULL`,
+      [projectId, JSON.stringify(tasks), now],
+    );
+  }
+
   async insertEscalation(e: Escalation): Promise<void> {
     await this.q(
       `INSERT INTO escalations (id, project_id, task_id, message, source, raised_by, status, resolution, created_at, resolved_at)
@@ -381,16 +402,16 @@ export class PgTaskStoreTx implements TaskStoreTx {
     await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason)
        SELECT id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
               attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, COALESCE(labels, '{}')
+              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, COALESCE(labels, '{}'), held_at, hold_reason
          FROM jsonb_to_recordset($1::jsonb) AS x(
            id text, project_id text, title text, status text, priority text, parent_id text, context jsonb, output jsonb,
            done_when text, origin jsonb, assignee text, attempts integer, max_attempts integer, run_after timestamptz,
            lease_token text, lease_expires_at timestamptz, blocked_reason text, failure_reason text, unmet_deps integer,
            weight integer, revision integer, created_at timestamptz, updated_at timestamptz, expiry_count integer,
-           progress text, progress_at timestamptz, labels text[])`,
+           progress text, progress_at timestamptz, labels text[], held_at timestamptz, hold_reason text)`,
       [JSON.stringify(tasks)],
     );
   }

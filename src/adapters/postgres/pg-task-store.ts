@@ -107,7 +107,7 @@ export class PgTaskStore implements TaskStore {
   async ready(projectId: string, now: Date, limit: number, priority?: Priority, labels?: readonly string[]): Promise<Task[]> {
     const r = await this.q(
       `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
-        WHERE t.project_id = $1 AND t.status = 'pending' AND t.unmet_deps = 0 AND (t.run_after IS NULL OR t.run_after <= $2)
+        WHERE t.project_id = $1 AND t.status = 'pending' AND t.held_at IS NULL AND t.unmet_deps = 0 AND (t.run_after IS NULL OR t.run_after <= $2)
           AND ($4::text IS NULL OR t.priority = $4)
           AND ($5::text[] IS NULL OR t.labels @> $5::text[])
         ORDER BY t.priority, t.weight DESC, t.created_at, t.id
@@ -120,7 +120,7 @@ export class PgTaskStore implements TaskStore {
 
   async readyCount(projectId: string, now: Date): Promise<number> {
     const r = await this.q(
-      `SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)`,
+      `SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)`,
       [projectId, now],
     );
     return Number(r.rows[0].n);
@@ -134,7 +134,7 @@ export class PgTaskStore implements TaskStore {
     return this.claim(
       'loom_claim_next',
       `SELECT id FROM tasks
-        WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
+        WHERE project_id = $1 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
           AND ($6::text IS NULL OR priority = $6)
         ORDER BY priority, weight DESC, created_at, id
         LIMIT 1 FOR UPDATE SKIP LOCKED`,
@@ -146,7 +146,7 @@ export class PgTaskStore implements TaskStore {
     return this.claim(
       'loom_claim_task',
       `SELECT id FROM tasks
-        WHERE project_id = $1 AND id = $6 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
+        WHERE project_id = $1 AND id = $6 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
         FOR UPDATE`,
       [projectId, spec.now, spec.agent_id, spec.lease.token, new Date(spec.lease.expires_at), taskId],
     );
@@ -387,6 +387,7 @@ export class PgTaskStore implements TaskStore {
           AND ($4::text IS NULL OR t.parent_id = $4)
           AND ($5::text[] IS NULL OR t.id = ANY($5::text[]))
           AND ($7::text[] IS NULL OR t.labels @> $7::text[])
+          AND ($8::boolean IS NULL OR (t.held_at IS NOT NULL) = $8)
         ORDER BY t.created_at, t.id LIMIT $6`,
       [
         projectId,
@@ -396,6 +397,7 @@ export class PgTaskStore implements TaskStore {
         filter.ids === undefined ? null : [...filter.ids],
         filter.limit,
         filter.labels === undefined || filter.labels.length === 0 ? null : [...filter.labels],
+        filter.held ?? null,
       ],
     );
     return r.rows.map(toTask);
@@ -406,6 +408,11 @@ export class PgTaskStore implements TaskStore {
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for (const row of r.rows) counts[row.status as TaskStatus] = Number(row.n);
     return counts;
+  }
+
+  async heldCounts(projectId: string): Promise<Partial<Record<TaskStatus, number>>> {
+    const r = await this.q('SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 AND held_at IS NOT NULL GROUP BY status', [projectId]);
+    return Object.fromEntries(r.rows.map((row) => [row.status as TaskStatus, Number(row.n)]));
   }
 
   async blockedTasks(projectId: string, limit: number): Promise<Task[]> {
@@ -427,7 +434,7 @@ export class PgTaskStore implements TaskStore {
 
   async graphNodes(projectId: string): Promise<GraphNode[]> {
     const r = await this.q(
-      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at,
+      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at, t.held_at,
               COALESCE(d.deps, '{}') AS depends_on
          FROM tasks t
          LEFT JOIN (SELECT task_id, array_agg(depends_on ORDER BY depends_on) AS deps FROM task_deps GROUP BY task_id) d

@@ -118,16 +118,18 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
 
     if (o.exitWhenIdle && idle && slots.size === 0) {
       try {
-        const { counts } = await o.api.overview({ project_id: o.projectId });
+        const { counts, held_counts } = await o.api.overview({ project_id: o.projectId });
+        // Held pending tasks wait for a person (`loom resume`), not for a backoff: they do not keep the runner.
+        const retrying = counts.pending - (held_counts?.pending ?? 0);
         // Nothing ready (the claim found none), nobody holds a claim, no retry waits on its backoff.
-        if (counts.claimed === 0 && counts.pending === 0) {
+        if (counts.claimed === 0 && retrying === 0) {
           o.log('idle: nothing ready, claimed or waiting to retry; exiting');
           break;
         }
         // Say what keeps it from exiting, once per change, instead of minutes of silence.
         const now = [
           counts.claimed > 0 ? `${counts.claimed} task${counts.claimed === 1 ? '' : 's'} claimed by other agents` : '',
-          counts.pending > 0 ? `${counts.pending} waiting to retry after a backoff` : '',
+          retrying > 0 ? `${retrying} waiting to retry after a backoff` : '',
         ].filter((x) => x !== '').join(' and ');
         if (now !== waitingFor) {
           waitingFor = now;

@@ -33,6 +33,7 @@ export async function listTasks(d: UseCaseDeps, input: ListTasksInput): Promise<
     ...(input.search === undefined ? {} : { search: input.search }),
     ...(input.parent_id === undefined ? {} : { parent_id: input.parent_id }),
     ...(input.labels === undefined ? {} : { labels: input.labels }),
+    ...(input.held === undefined ? {} : { held: input.held }),
   });
   return tasks.map(publicView);
 }
@@ -66,10 +67,12 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
 
 export async function projectOverview(d: UseCaseDeps, project: Project): Promise<ProjectOverview> {
   const now = d.clock.now();
-  const [counts, ready, blocked, escalations] = await Promise.all([
+  const [counts, ready, blocked, held, held_counts, escalations] = await Promise.all([
     d.store.countByStatus(project.id),
     d.store.readyCount(project.id, now),
     d.store.blockedTasks(project.id, 50),
+    d.store.listTasks(project.id, { held: true, limit: 50 }),
+    d.store.heldCounts(project.id),
     d.store.escalations(project.id, { status: 'open', limit: 50 }),
   ]);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -79,6 +82,8 @@ export async function projectOverview(d: UseCaseDeps, project: Project): Promise
     total,
     ready,
     blocked: blocked.map((t) => ({ id: t.id, title: t.title, blocked_reason: t.blocked_reason, unmet_deps: t.unmet_deps })),
+    held: held.map((t) => ({ id: t.id, title: t.title, status: t.status, held_at: t.held_at, hold_reason: t.hold_reason })),
+    held_counts,
     escalations,
   };
 }

@@ -31,7 +31,7 @@ export class NextCommand extends LoomCommand {
     });
     this.emit(result, () => {
       const { task, unblocks } = result;
-      if (task === null) return 'nothing ready: every open task is blocked, claimed or waiting to retry (see `loom status`)';
+      if (task === null) return 'nothing ready: every open task is blocked, claimed, held or waiting to retry (see `loom status`)';
       const lines = [`${task.id}  ${task.priority}  ${task.title}`];
       if (task.done_when !== null) lines.push(`done when: ${task.done_when}`);
       if (unblocks.length === 0) {

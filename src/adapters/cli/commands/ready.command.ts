@@ -40,7 +40,7 @@ export class ReadyCommand extends LoomCommand {
       tasks.length === 0 && labels !== undefined
         ? `no ready task has the label${labels.length === 1 ? '' : 's'} ${labels.join(', ')}`
         : tasks.length === 0
-        ? 'nothing ready: every open task is blocked, claimed or waiting to retry (see `loom status`)'
+        ? 'nothing ready: every open task is blocked, claimed, held or waiting to retry (see `loom status`)'
         : renderTable(tasks, [
             { header: 'ID', value: (t) => t.id },
             { header: 'PRI', value: (t) => t.priority },

@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import type { LoomEvent } from '../../../domain/events.js';
 import type { TaskDetail, TaskRef } from '../../../ports/loom-api.js';
 import { LoomCommand } from '../base-command.js';
-import { indent, relativeTime, renderFields, renderTable, shortTime, timeWithRelative } from '../output.js';
+import { heldField, indent, relativeTime, renderFields, renderTable, shortTime, timeWithRelative } from '../output.js';
 
 /** How many of the task's events `show` reads: its history, newest last. */
 export const SHOW_HISTORY_LIMIT = 200;
@@ -59,7 +59,8 @@ function renderShow(detail: TaskDetail, history: readonly LoomEvent[], now: Date
   const blocked = task.status === 'blocked' && task.blocked_reason !== null ? ` (${task.blocked_reason.replace('_', ' ')}${task.unmet_deps > 0 ? `, ${task.unmet_deps} unmet` : ''})` : '';
   const sections = [
     `${task.id}  ${task.title}\n${renderFields([
-      ['status', `${task.status}${blocked}`],
+      ['status', `${task.status}${blocked}${task.held_at === null || task.held_at === undefined ? '' : ', held'}`],
+      ['held', heldField(task, now)],
       ['priority', task.priority],
       ['weight', `${task.weight} open task${task.weight === 1 ? '' : 's'} downstream`],
       ['parent', task.parent_id ?? undefined],

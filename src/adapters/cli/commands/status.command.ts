@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import type { ProjectOverview, TaskDetail } from '../../../ports/loom-api.js';
 import { TASK_STATUSES } from '../../../domain/task.js';
 import { LoomCommand } from '../base-command.js';
-import { age, indent, listOrNone, relativeTime, renderFields, renderTable, shortTime, timeWithRelative } from '../output.js';
+import { age, heldField, indent, listOrNone, relativeTime, renderFields, renderTable, shortTime, timeWithRelative } from '../output.js';
 
 export class StatusCommand extends LoomCommand {
   static override paths = [['status']];
@@ -12,7 +12,7 @@ export class StatusCommand extends LoomCommand {
     details: `
       With an id: every field of the task, its dependencies, dependents and children, the lease, escalations and recent events.
 
-      Without: task counts by status, how many are ready, what is blocked and why, and open escalations.
+      Without: task counts by status, how many are ready, what is blocked and why, what is held (\`loom hold\`), and open escalations.
     `,
     examples: [
       ['The project at a glance', '$0 status'],
@@ -49,7 +49,8 @@ function renderDetail(detail: TaskDetail, now: Date): string {
       : undefined;
   const sections = [
     `${task.id}  ${task.title}\n${renderFields([
-      ['status', `${task.status}${blocked}`],
+      ['status', `${task.status}${blocked}${task.held_at === null || task.held_at === undefined ? '' : ', held'}`],
+      ['held', heldField(task, now)],
       ['priority', task.priority],
       ['weight', `${task.weight} open task${task.weight === 1 ? '' : 's'} downstream`],
       ['parent', task.parent_id ?? undefined],
@@ -120,6 +121,20 @@ function renderOverview(overview: ProjectOverview, now: Date): string {
           { header: 'REASON', value: (t) => (t.blocked_reason ?? '-').replace('_', ' ') },
           { header: 'UNMET', value: (t) => String(t.unmet_deps), align: 'right' },
           { header: 'TITLE', value: (t) => t.title },
+        ]),
+      )}`,
+    );
+  }
+  const heldTotal = Object.values(overview.held_counts ?? {}).reduce((n, c) => n + (c ?? 0), 0);
+  if (overview.held.length > 0) {
+    sections.push(
+      `held: never claimed until \`loom resume\` (${heldTotal})\n${indent(
+        renderTable(overview.held, [
+          { header: 'ID', value: (t) => t.id },
+          { header: 'STATUS', value: (t) => t.status },
+          { header: 'SINCE', value: (t) => (t.held_at === null ? '-' : age(t.held_at, now)), align: 'right' },
+          { header: 'TITLE', value: (t) => t.title },
+          { header: 'REASON', value: (t) => t.hold_reason ?? '' },
         ]),
       )}`,
     );

@@ -108,3 +108,26 @@ export const loomFsck = defineTool<{ repair?: boolean }>({
     return { ...(await ctx.api.fsck({ project_id: ctx.project_id, ...(args.repair === true ? { repair: true } : {}) })) };
   },
 });
+
+export const loomHold = defineTool<{ task_id: string; reason?: string }>({
+  name: 'loom_hold',
+  group: 'admin',
+  description:
+    'Hold a task, or an epic with all below it: never ready or claimed until loom_resume. A running claim finishes but is not retried.',
+  inputSchema: obj({ task_id: taskId(), reason: text(2000, 'Why, for the record') }, ['task_id']),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  async run(args, ctx) {
+    return { ...(await ctx.api.hold({ project_id: ctx.project_id, ...args, agent_id: ctx.session.agentId })) };
+  },
+});
+
+export const loomResume = defineTool<{ task_id: string }>({
+  name: 'loom_resume',
+  group: 'admin',
+  description: 'Resume held work (an epic: all held below it); each task gets the status it has now. Returns resumed ids with status.',
+  inputSchema: obj({ task_id: taskId() }, ['task_id']),
+  annotations: { readOnlyHint: false, destructiveHint: false },
+  async run(args, ctx) {
+    return { ...(await ctx.api.resume({ project_id: ctx.project_id, task_id: args.task_id, agent_id: ctx.session.agentId })) };
+  },
+});

@@ -1,5 +1,5 @@
 import { LoomError } from '../../../domain/errors.js';
-import { loomAgents, loomDlq, loomEscalations, loomFsck, loomRedrive, loomResolve, loomTick } from './admin.js';
+import { loomAgents, loomDlq, loomEscalations, loomFsck, loomHold, loomRedrive, loomResolve, loomResume, loomTick } from './admin.js';
 import { loomInbox, loomMessage } from './messages.js';
 import { loomDecompose, loomRunWorkflow, loomSkill, loomSkills } from './planning.js';
 import { loomCreate, loomEscalate, loomGraph, loomStatus, loomUpdate } from './tasks.js';
@@ -29,6 +29,8 @@ export const ALL_TOOLS: readonly LoomTool[] = [
   loomRedrive,
   loomEscalations,
   loomResolve,
+  loomHold,
+  loomResume,
   loomAgents,
   loomTick,
   loomFsck,
