@@ -57,6 +57,9 @@ describe.each(['embedded', 'postgres'] as const)('hold and resume (%s)', (mode) 
     let stop = false;
     const claimer = async (n: number) => {
       while (!stop) {
+        // Half the children at most before the hold commits, so some are left to race for (on a fast
+        // store the claimers could otherwise take all 40 while the hold runs); claims in flight still race it.
+        while (!committed && claimedIds.length >= CHILDREN / 2) await new Promise((resolve) => setImmediate(resolve));
         const startedAfterCommit = committed;
         const r = await api.claim({ project_id: p, agent_id: `ag-${n}`, lease_seconds: 600 });
         if (r.claimed) claimedIds.push(r.task.id);
