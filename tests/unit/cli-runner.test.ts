@@ -95,6 +95,9 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
       throw new Error('not stubbed');
     },
     skillStats: async () => [],
+    metrics: async () => {
+      throw new Error('not stubbed');
+    },
     sendMessage: async () => {
       throw new Error('not stubbed');
     },
