@@ -124,8 +124,8 @@ export interface ProjectMetrics {
   claim_to_done_seconds: { buckets: Array<{ le: number; count: number }>; sum: number; count: number };
   agents: Record<'active' | 'idle' | 'gone', number>;
   workflow_runs: Record<WorkflowRunStatus, number>;
-  /** Server mode: the outbox relay's backlog; seconds since the oldest unpublished event committed (0 when none). */
-  relays: Array<{ name: string; pending: number; lag_seconds: number }>;
+  /** Server mode with Redis: the outbox relay's lag, seconds since the first event it has not published committed (0 when none). */
+  relays: Array<{ name: string; lag_seconds: number }>;
   /** Events not yet folded into the counters (nonzero only after a burst larger than one scrape folds). */
   events_behind: number;
 }

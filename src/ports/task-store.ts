@@ -86,8 +86,8 @@ export interface MetricsRecord {
   claim_to_done: { buckets: number[]; over: number; sum: number; count: number };
   /** Workflow runs grouped by what decides their status. */
   workflow_runs: Array<{ epic_status: TaskStatus; any_failed: boolean; any_escalated: boolean; runs: number }>;
-  /** Outbox relay cursors (server mode): committed events not yet published, and the commit time of the oldest. */
-  relays: Array<{ name: string; pending: number; oldest_at: string | null }>;
+  /** Outbox relay cursors, when asked for: the commit time of the first event not yet published (null when none). */
+  relays: Array<{ name: string; oldest_at: string | null }>;
   /** Events not yet folded into the counters (a scrape folds a bounded batch; the next one goes on). */
   events_behind: number;
 }
@@ -161,7 +161,7 @@ export interface TaskStore {
    * events committed since the last scrape (at most a batch) into the stored
    * counters, then reads them with the current counts. Never called on the claim path.
    */
-  metrics(projectId: string): Promise<MetricsRecord>;
+  metrics(projectId: string, options: { relays: boolean }): Promise<MetricsRecord>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');

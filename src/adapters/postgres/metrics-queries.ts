@@ -72,16 +72,15 @@ export async function foldEvents(pool: pg.Pool, batch = METRICS_FOLD_BATCH): Pro
  * One project's metrics, read in one snapshot. Every statement is bounded by
  * an index or by the project's current rows: status counts, the ready count
  * (tasks_ready), open escalations (escalations_open), the folded counters
- * (metrics_counts' key), workflow runs and the relay cursors.
+ * (metrics_counts' key), workflow runs and, when asked, the relay cursors.
  */
-export async function readMetrics(pool: pg.Pool, projectId: string): Promise<MetricsRecord> {
+export async function readMetrics(pool: pg.Pool, projectId: string, o: { relays: boolean }): Promise<MetricsRecord> {
   await foldEvents(pool);
   return inSnapshot(pool, async (c) => {
     const r = await c.query({
       name: 'loom_metrics_read',
       text: `SELECT
-        (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM (SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status) s) AS tasks,
-        (SELECT count(*)::int FROM tasks WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())) AS ready,
+        s.tasks, s.ready,
         (SELECT count(*)::int FROM escalations WHERE project_id = $1 AND status = 'open') AS open_escalations,
         (SELECT coalesce(jsonb_object_agg(name, value), '{}') FROM metrics_counts WHERE project_id = $1) AS counts,
         (SELECT coalesce(jsonb_agg(w), '[]') FROM (
@@ -93,13 +92,18 @@ export async function readMetrics(pool: pg.Pool, projectId: string): Promise<Met
                  FROM tasks t WHERE t.parent_id = r.epic_id AND ep.status NOT IN ('done', 'cancelled')) f
             WHERE r.project_id = $1
             GROUP BY ep.status, f.any_failed, f.any_escalated) w) AS workflow_runs,
-        (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.name, 'pending', p.pending, 'oldest_at', p.oldest_at)), '[]')
-           FROM relay_cursors c CROSS JOIN LATERAL (
-             SELECT count(*)::int AS pending, min(x.at) AS oldest_at FROM (
-               SELECT e.at FROM events e WHERE (e.tx_id, e.id) > (c.tx_id, c.event_id) ORDER BY e.tx_id, e.id LIMIT 100000) x) p) AS relays,
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('name', c.name, 'oldest_at', (
+           -- the first unpublished event in relay order (events_relay): one index probe, however far behind
+           SELECT e.at FROM events e WHERE (e.tx_id, e.id) > (c.tx_id, c.event_id) ORDER BY e.tx_id, e.id LIMIT 1))), '[]')
+           FROM relay_cursors c WHERE $2::boolean) AS relays,
         (SELECT count(*)::int FROM (
-           SELECT 1 FROM events e, metrics_cursor m WHERE m.name = 'events' AND (e.tx_id, e.id) > (m.tx_id, m.event_id) LIMIT 100000) b) AS behind`,
-      values: [projectId],
+           SELECT 1 FROM events e, metrics_cursor m WHERE m.name = 'events' AND (e.tx_id, e.id) > (m.tx_id, m.event_id) LIMIT 100000) b) AS behind
+        -- statuses and the ready count in one pass over the project's rows (the longest part of a scrape)
+        FROM (SELECT coalesce(jsonb_object_agg(g.status, g.n), '{}') AS tasks, coalesce(sum(g.ready), 0)::int AS ready FROM (
+                SELECT status, count(*)::int AS n,
+                       count(*) FILTER (WHERE status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())) AS ready
+                  FROM tasks WHERE project_id = $1 GROUP BY status) g) s`,
+      values: [projectId, o.relays],
     });
     const row = r.rows[0] as {
       tasks: Partial<Record<TaskStatus, number>>;
@@ -107,7 +111,7 @@ export async function readMetrics(pool: pg.Pool, projectId: string): Promise<Met
       open_escalations: number;
       counts: Record<string, number>;
       workflow_runs: MetricsRecord['workflow_runs'];
-      relays: Array<{ name: string; pending: number; oldest_at: string | null }>;
+      relays: Array<{ name: string; oldest_at: string | null }>;
       behind: number;
     };
     const counters = Object.fromEntries(Object.keys(METRIC_COUNTERS).map((k) => [k, 0])) as Record<MetricCounter, number>;
@@ -127,7 +131,7 @@ export async function readMetrics(pool: pg.Pool, projectId: string): Promise<Met
         count: Number(row.counts['claim_to_done_count'] ?? 0),
       },
       workflow_runs: row.workflow_runs,
-      relays: row.relays.map((x) => ({ name: x.name, pending: Number(x.pending), oldest_at: x.oldest_at === null ? null : new Date(x.oldest_at).toISOString() })),
+      relays: row.relays.map((x) => ({ name: x.name, oldest_at: x.oldest_at === null ? null : new Date(x.oldest_at).toISOString() })),
       events_behind: Number(row.behind),
     };
   });

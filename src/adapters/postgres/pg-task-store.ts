@@ -451,8 +451,8 @@ export class PgTaskStore implements TaskStore {
     return r.rows.map((row) => row.id as string);
   }
 
-  async metrics(projectId: string): Promise<MetricsRecord> {
-    return readMetrics(this.pool, projectId);
+  async metrics(projectId: string, options: { relays: boolean }): Promise<MetricsRecord> {
+    return readMetrics(this.pool, projectId, options);
   }
 
   async workflowRuns(projectId: string, limit: number): Promise<WorkflowRunRecord[]> {

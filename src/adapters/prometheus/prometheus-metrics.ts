@@ -55,11 +55,10 @@ export function scrapeRegistry(projects: readonly ProjectMetrics[]): Registry {
     retries: counter('loom_retries_total', 'Failures sent back to the queue with backoff (task.retrying events)'),
     dead_letters: counter('loom_dead_letters_total', 'Tasks dead-lettered (task.dead_lettered events)'),
   };
-  const relayLag = new Gauge({ name: 'loom_relay_lag_seconds', help: 'Server mode: age of the oldest committed event the outbox relay has not published (0 when none)', labelNames: ['relay'], registers: [r] });
-  const relayPending = new Gauge({ name: 'loom_relay_pending_events', help: 'Server mode: committed events the outbox relay has not published', labelNames: ['relay'], registers: [r] });
+  const relayLag = new Gauge({ name: 'loom_relay_lag_seconds', help: 'Server mode with Redis: age of the first committed event the outbox relay has not published (0 when none)', labelNames: ['relay'], registers: [r] });
 
   const histogramValues: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-  const relays = new Map<string, { pending: number; lag_seconds: number }>();
+  const relays = new Map<string, number>();
   for (const p of projects) {
     const project = p.project_id;
     for (const [status, n] of Object.entries(p.tasks)) tasks.set({ project, status }, n);
@@ -74,12 +73,9 @@ export function scrapeRegistry(projects: readonly ProjectMetrics[]): Registry {
     histogramValues.push({ metricName: 'loom_claim_to_done_seconds_bucket', labels: { project, le: '+Inf' }, value: h.count });
     histogramValues.push({ metricName: 'loom_claim_to_done_seconds_sum', labels: { project }, value: h.sum });
     histogramValues.push({ metricName: 'loom_claim_to_done_seconds_count', labels: { project }, value: h.count });
-    for (const relay of p.relays) relays.set(relay.name, relay); // one database: the same for every project
+    for (const relay of p.relays) relays.set(relay.name, relay.lag_seconds); // one database: the same for every project
   }
-  for (const [relay, v] of relays) {
-    relayLag.set({ relay }, v.lag_seconds);
-    relayPending.set({ relay }, v.pending);
-  }
+  for (const [relay, lag] of relays) relayLag.set({ relay }, lag);
   // Bucket counts come from the database already counted: a prom-client Histogram only
   // counts observations, so this one is handed over as it is.
   const claimToDone = {

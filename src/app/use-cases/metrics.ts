@@ -6,7 +6,8 @@ import type { UseCaseDeps } from './deps.js';
 
 /** A project's metrics: the store's bounded read, plus agent liveness (the same rule as `loom agents`). */
 export async function projectMetrics(d: UseCaseDeps, input: { project_id: string }): Promise<ProjectMetrics> {
-  const record = await d.store.metrics(input.project_id);
+  // A relay runs only in server mode with Redis (where the read cache is): elsewhere its cursor never moves.
+  const record = await d.store.metrics(input.project_id, { relays: d.cache !== undefined });
   await d.store.syncAgents(input.project_id);
   const now = d.clock.now();
   const agents: ProjectMetrics['agents'] = { active: 0, idle: 0, gone: 0 };
@@ -28,7 +29,6 @@ export async function projectMetrics(d: UseCaseDeps, input: { project_id: string
     workflow_runs: workflowRunCounts(record.workflow_runs),
     relays: record.relays.map((r) => ({
       name: r.name,
-      pending: r.pending,
       lag_seconds: r.oldest_at === null ? 0 : Math.max(0, (now.getTime() - Date.parse(r.oldest_at)) / 1000),
     })),
     events_behind: record.events_behind,

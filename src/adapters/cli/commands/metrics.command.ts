@@ -51,7 +51,7 @@ function describe(m: ProjectMetrics): string[] {
     `agents         ${nonzero(m.agents)}`,
     `workflow runs  ${nonzero(m.workflow_runs)}`,
   ];
-  for (const r of m.relays) lines.push(`relay ${r.name}    ${r.pending} events pending, lag ${r.lag_seconds.toFixed(1)} s`);
+  for (const r of m.relays) lines.push(`relay ${r.name}    lag ${r.lag_seconds.toFixed(1)} s`);
   if (m.events_behind > 0) lines.push(`(${m.events_behind} events not counted yet: the next call goes on counting)`);
   return lines;
 }
