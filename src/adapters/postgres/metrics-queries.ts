@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { CLAIM_TO_DONE_BUCKETS_S, METRIC_COUNTERS, type MetricCounter } from '../../domain/metrics.js';
 import { TASK_STATUSES, type TaskStatus } from '../../domain/task.js';
 import type { MetricsRecord } from '../../ports/task-store.js';
-import { checkout, inSnapshot } from './checkout.js';
 import { toLoomError } from './db-errors.js';
 
 /** Events folded into the counters per scrape at most: keeps a scrape bounded after a long pause (the next one goes on). */
@@ -14,35 +13,35 @@ const NAME_OF_TYPE = Object.fromEntries(Object.entries(METRIC_COUNTERS).map(([na
 /**
  * Folds the events past the metrics cursor (at most `batch`, in relay order,
  * of transactions no running one can precede) into metrics_counts, and moves
- * the cursor past them, in one transaction under the cursor's row lock.
+ * the cursor past them, in one statement under the cursor's row lock.
  * Claim-to-done latency: each task.done against the task's last task.claimed
  * before it (events_task index: one short backward scan per completion).
  */
 export async function foldEvents(pool: pg.Pool, batch = METRICS_FOLD_BATCH): Promise<number> {
-  const out = await checkout(pool);
+  // One statement, so one round trip: the cursor row's lock is taken first (a second scraper waits,
+  // then reads the cursor the first one moved); every event below the batch's last transaction
+  // is visible to this statement's snapshot (they are all older than its xmin), so none is skipped.
   try {
-    await out.client.query('BEGIN');
-    const cur = await out.client.query(`SELECT tx_id::text AS tx, event_id::text AS id FROM metrics_cursor WHERE name = 'events' FOR UPDATE`);
-    const from = cur.rows[0] as { tx: string; id: string };
-    const r = await out.client.query({
+    const r = await pool.query({
       name: 'loom_metrics_fold',
-      text: `WITH batch AS (
-               SELECT e.project_id, e.type, e.task_id, e.id, e.at, e.tx_id FROM events e
-                WHERE (e.tx_id, e.id) > ($1::xid8, $2::bigint) AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY e.tx_id, e.id LIMIT $3),
+      text: `WITH cur AS (SELECT tx_id, event_id FROM metrics_cursor WHERE name = 'events' FOR UPDATE),
+             batch AS (
+               SELECT e.project_id, e.type, e.task_id, e.id, e.at, e.tx_id FROM events e, cur
+                WHERE (e.tx_id, e.id) > (cur.tx_id, cur.event_id) AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY e.tx_id, e.id LIMIT $1),
              lat AS (
                SELECT b.project_id, greatest(extract(epoch FROM b.at - c.at), 0)::float8 AS s FROM batch b
                  CROSS JOIN LATERAL (
                    SELECT c.at FROM events c WHERE c.task_id = b.task_id AND c.id < b.id AND c.type = 'task.claimed'
                     ORDER BY c.id DESC LIMIT 1) c
                 WHERE b.type = 'task.done' AND b.task_id IS NOT NULL),
-             bounds AS (SELECT le, lag(le, 1, '-Infinity'::float8) OVER (ORDER BY le) AS lo FROM unnest($5::float8[]) le),
+             bounds AS (SELECT le, lag(le, 1, '-Infinity'::float8) OVER (ORDER BY le) AS lo FROM unnest($3::float8[]) le),
              rows AS (
-               SELECT project_id, type AS name, count(*)::float8 AS value FROM batch WHERE type = ANY($4::text[]) GROUP BY project_id, type
+               SELECT project_id, type AS name, count(*)::float8 AS value FROM batch WHERE type = ANY($2::text[]) GROUP BY project_id, type
                UNION ALL
                SELECT l.project_id, 'claim_to_done_le:' || b.le::text, count(*)::float8 FROM lat l JOIN bounds b ON l.s > b.lo AND l.s <= b.le GROUP BY l.project_id, b.le
                UNION ALL
-               SELECT project_id, 'claim_to_done_le:+Inf', count(*)::float8 FROM lat WHERE s > $6::float8 GROUP BY project_id
+               SELECT project_id, 'claim_to_done_le:+Inf', count(*)::float8 FROM lat WHERE s > $4::float8 GROUP BY project_id
                UNION ALL
                SELECT project_id, 'claim_to_done_sum', sum(s) FROM lat GROUP BY project_id
                UNION ALL
@@ -54,30 +53,24 @@ export async function foldEvents(pool: pg.Pool, batch = METRICS_FOLD_BATCH): Pro
              last AS (SELECT tx_id, id FROM batch ORDER BY tx_id DESC, id DESC LIMIT 1),
              moved AS (UPDATE metrics_cursor m SET tx_id = last.tx_id, event_id = last.id FROM last WHERE m.name = 'events' RETURNING 1)
            SELECT (SELECT count(*) FROM batch)::int AS folded, (SELECT count(*) FROM up)::int AS rows, (SELECT count(*) FROM moved)::int AS moved`,
-      values: [from.tx, from.id, batch, COUNTED_TYPES, [...CLAIM_TO_DONE_BUCKETS_S], CLAIM_TO_DONE_BUCKETS_S[CLAIM_TO_DONE_BUCKETS_S.length - 1]],
+      values: [batch, COUNTED_TYPES, [...CLAIM_TO_DONE_BUCKETS_S], CLAIM_TO_DONE_BUCKETS_S[CLAIM_TO_DONE_BUCKETS_S.length - 1]],
     });
-    await out.client.query('COMMIT');
     return Number(r.rows[0].folded);
   } catch (e) {
-    await out.client.query('ROLLBACK').catch(() => {
-      out.broken = true;
-    });
     throw toLoomError(e);
-  } finally {
-    out.release();
   }
 }
 
 /**
- * One project's metrics, read in one snapshot. Every statement is bounded by
+ * One project's metrics, read by one statement (one snapshot, one round trip). Every part is bounded by
  * an index or by the project's current rows: status counts, the ready count
  * (tasks_ready), open escalations (escalations_open), the folded counters
  * (metrics_counts' key), workflow runs and, when asked, the relay cursors.
  */
 export async function readMetrics(pool: pg.Pool, projectId: string, o: { relays: boolean }): Promise<MetricsRecord> {
   await foldEvents(pool);
-  return inSnapshot(pool, async (c) => {
-    const r = await c.query({
+  try {
+    const r = await pool.query({
       name: 'loom_metrics_read',
       text: `SELECT
         s.tasks, s.ready,
@@ -134,5 +127,7 @@ export async function readMetrics(pool: pg.Pool, projectId: string, o: { relays:
       relays: row.relays.map((x) => ({ name: x.name, oldest_at: x.oldest_at === null ? null : new Date(x.oldest_at).toISOString() })),
       events_behind: Number(row.behind),
     };
-  });
+  } catch (e) {
+    throw toLoomError(e);
+  }
 }
