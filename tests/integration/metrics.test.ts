@@ -129,6 +129,25 @@ describe('metrics after a scripted run', () => {
   });
 });
 
+describe('scrapers at once', () => {
+  it('several scrapes in parallel, from two processes, count each event once', async () => {
+    const other = new pg.Pool({ connectionString: db.url, max: 4 });
+    const { service: second } = serviceForPool(other, { ownsPool: false });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const t = await api.createTask({ project_id: projectId, title: `parallel ${i}`, origin, priority: 'p0' });
+        await api.done(await claim(`p${i % 3}`, t.id));
+      }
+      await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? api : second).metrics({ project_id: projectId })));
+      const m = await second.metrics({ project_id: projectId });
+      expect(m.counters).toEqual((await fromDatabase()).counters);
+    } finally {
+      await second.close();
+      await other.end();
+    }
+  });
+});
+
 describe('/metrics of the HTTP server', () => {
   let http: LoomHttpServer;
   let url: string;
