@@ -26,8 +26,10 @@ export async function foldEvents(pool: pg.Pool, batch = METRICS_FOLD_BATCH): Pro
       name: 'loom_metrics_fold',
       text: `WITH cur AS (SELECT tx_id, event_id FROM metrics_cursor WHERE name = 'events' FOR UPDATE),
              batch AS (
-               SELECT e.project_id, e.type, e.task_id, e.id, e.at, e.tx_id FROM events e, cur
-                WHERE (e.tx_id, e.id) > (cur.tx_id, cur.event_id) AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+               -- the cursor as scalar subqueries (computed once, then a range scan of events_relay);
+               -- joined as a row, the planner would scan the whole log
+               SELECT e.project_id, e.type, e.task_id, e.id, e.at, e.tx_id FROM events e
+                WHERE (e.tx_id, e.id) > ((SELECT tx_id FROM cur), (SELECT event_id FROM cur)) AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY e.tx_id, e.id LIMIT $1),
              lat AS (
                SELECT b.project_id, greatest(extract(epoch FROM b.at - c.at), 0)::float8 AS s FROM batch b
@@ -62,10 +64,12 @@ export async function foldEvents(pool: pg.Pool, batch = METRICS_FOLD_BATCH): Pro
 }
 
 /**
- * One project's metrics, read by one statement (one snapshot, one round trip). Every part is bounded by
- * an index or by the project's current rows: status counts, the ready count
- * (tasks_ready), open escalations (escalations_open), the folded counters
- * (metrics_counts' key), workflow runs and, when asked, the relay cursors.
+ * One project's metrics, after folding the new events, read by one statement
+ * (one snapshot, one round trip). Status counts and the ready count take one
+ * pass over the project's task rows: the part that grows with the project.
+ * The rest is index-bounded: open escalations (escalations_open), the folded
+ * counters (metrics_counts' key), workflow runs (their epics by key) and,
+ * when asked, the relay cursors (one events_relay probe each).
  */
 export async function readMetrics(pool: pg.Pool, projectId: string, o: { relays: boolean }): Promise<MetricsRecord> {
   await foldEvents(pool);
@@ -90,7 +94,9 @@ export async function readMetrics(pool: pg.Pool, projectId: string, o: { relays:
            SELECT e.at FROM events e WHERE (e.tx_id, e.id) > (c.tx_id, c.event_id) ORDER BY e.tx_id, e.id LIMIT 1))), '[]')
            FROM relay_cursors c WHERE $2::boolean) AS relays,
         (SELECT count(*)::int FROM (
-           SELECT 1 FROM events e, metrics_cursor m WHERE m.name = 'events' AND (e.tx_id, e.id) > (m.tx_id, m.event_id) LIMIT 100000) b) AS behind
+           SELECT 1 FROM events e
+            WHERE (e.tx_id, e.id) > ((SELECT tx_id FROM metrics_cursor WHERE name = 'events'), (SELECT event_id FROM metrics_cursor WHERE name = 'events'))
+            LIMIT 100000) b) AS behind
         -- statuses and the ready count in one pass over the project's rows (the longest part of a scrape)
         FROM (SELECT coalesce(jsonb_object_agg(g.status, g.n), '{}') AS tasks, coalesce(sum(g.ready), 0)::int AS ready FROM (
                 SELECT status, count(*)::int AS n,
