@@ -15,7 +15,9 @@ import { inParallel, percentile, round } from '../support/stats.js';
  * - catch_up: the first scrapes of a project of N tasks whose whole event log
  *   (~1.7 events per task) was never folded (each scrape folds at most a batch);
  * - scrape: a full scrape (LoomApi.metrics + the Prometheus text) once caught
- *   up, with a few claims and completions between scrapes, p50/p95/max;
+ *   up, with a few claims and completions between scrapes, p50/p95/max, next
+ *   to the bare per-status count of the same rows (what any exact scrape must
+ *   at least do: it shows how loaded the machine was);
  * and, on Postgres, claim+complete throughput (16 claimers) in alternating
  * rounds without and with a scraper hitting the same database every second
  * from its own pool (as a `loom serve` scraped by Prometheus would).
@@ -75,6 +77,7 @@ async function scrapeCost(api: LoomApi, pool: pg.Pool): Promise<Record<string, u
     if (s.result.m.events_behind === 0) break;
   }
   const samples: number[] = [];
+  const floor: number[] = [];
   let last: Awaited<ReturnType<typeof scrape>> | undefined;
   for (let i = 0; i < SCRAPES; i++) {
     for (let k = 0; k < 5; k++) {
@@ -84,6 +87,8 @@ async function scrapeCost(api: LoomApi, pool: pg.Pool): Promise<Record<string, u
     const s = await timed(() => scrape(p));
     samples.push(s.ms);
     last = s.result;
+    // The floor on this machine right now: the bare status count a scrape cannot do without.
+    floor.push((await timed(() => pool.query('SELECT status, count(*) FROM tasks WHERE project_id = $1 GROUP BY status', [p]))).ms);
   }
   const total = Object.values(last!.m.tasks).reduce((a, b) => a + b, 0);
   if (total !== N) throw new Error(`scraped ${total} tasks of ${N}`);
@@ -93,6 +98,7 @@ async function scrapeCost(api: LoomApi, pool: pg.Pool): Promise<Record<string, u
     seed_ms: Math.round(seeded.ms),
     catch_up_scrapes_ms: catchUp,
     scrape_ms: { p50: round(percentile(samples, 50), 1), p95: round(percentile(samples, 95), 1), max: round(Math.max(...samples), 1), scrapes: SCRAPES },
+    status_count_alone_ms: { p50: round(percentile(floor, 50), 1), p95: round(percentile(floor, 95), 1) },
     exposition_bytes: Buffer.byteLength(last!.text),
     completions_counted: last!.m.counters.completions,
   };
