@@ -12,6 +12,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import type { EventBus } from '../../src/ports/event-bus.js';
+import type { TaskStore } from '../../src/ports/task-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 import { connect } from '../mcp/harness.js';
@@ -21,13 +22,14 @@ let db: TestDatabase;
 let pool: pg.Pool;
 let api: LoomApi;
 let bus: EventBus;
+let store: TaskStore;
 let projectId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('metrics');
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   await migrate(pool);
-  ({ service: api, bus } = serviceForPool(pool, { ownsPool: false, settings: { retry: { base_ms: 60_000, factor: 2, max_ms: 60_000 } } }));
+  ({ service: api, bus, store } = serviceForPool(pool, { ownsPool: false, settings: { retry: { base_ms: 60_000, factor: 2, max_ms: 60_000 } } }));
   projectId = (await api.createProject({ name: 'metrics' })).id;
 });
 afterAll(async () => {
@@ -126,6 +128,16 @@ describe('metrics after a scripted run', () => {
     expect(after.counters.completions).toBe(before.counters.completions + 1);
     expect(after.claim_to_done_seconds.count).toBe(before.claim_to_done_seconds.count + 1);
     expect(after.counters).toEqual((await fromDatabase()).counters);
+  });
+});
+
+describe('relay lag', () => {
+  it('is read only when asked (a relay runs), from the first event the relay has not published', async () => {
+    expect((await api.metrics({ project_id: projectId })).relays).toEqual([]); // no Redis here: no relay
+    // No relay ever moved this database's cursor: its first unpublished event is the oldest.
+    const first = (await pool.query(`SELECT min(at) AS at FROM events`)).rows[0].at as Date;
+    const m = await store.metrics(projectId, { relays: true });
+    expect(m.relays).toEqual([{ name: 'redis', oldest_at: first.toISOString() }]);
   });
 });
 
