@@ -232,7 +232,9 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
       return reply(res, 404, {
         code: 'NOT_FOUND',
         message: `nothing is served at ${(req.url ?? '/').split('?')[0]}`,
-        hint: 'MCP is served at /mcp (this project) and /projects/<project_id>/mcp (another project of the same database)',
+        hint:
+          'MCP is served at /mcp (this project) and /projects/<project_id>/mcp (another project of the same database)' +
+          (o.metrics === undefined ? '' : '; Prometheus metrics at /metrics and /projects/<project_id>/metrics'),
       });
     }
     if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {
