@@ -17,6 +17,7 @@ import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
 import { fsck } from './use-cases/fsck.js';
 import { exportProject, importProject } from './use-cases/archive.js';
+import { projectMetrics } from './use-cases/metrics.js';
 import { updateTask as updateTaskUseCase } from './use-cases/update-task.js';
 import { listSkills, renderSkill, showSkill, skillStats } from './use-cases/skills.js';
 import { SkillRegistry } from './skills/skill-registry.js';
@@ -248,6 +249,10 @@ export class LoomService implements LoomApi {
   async decompose(input: Parameters<LoomApi['decompose']>[0]): ReturnType<LoomApi['decompose']> {
     const project = await this.project('decompose', input);
     return decompose(this.skillDeps, project, input);
+  }
+  async metrics(input: Parameters<LoomApi['metrics']>[0]): ReturnType<LoomApi['metrics']> {
+    await this.project('metrics', input);
+    return projectMetrics(this.d, input);
   }
   async close(): Promise<void> {
     await this.onClose();

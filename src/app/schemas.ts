@@ -161,6 +161,7 @@ export const API_SCHEMAS = {
     ['project_id', 'name'],
   ),
   workflowRuns: obj({ project_id: projectId, limit: { type: 'integer', minimum: 1, maximum: 500 } }, ['project_id']),
+  metrics: obj({ project_id: projectId }, ['project_id']),
   workflowRun: obj({ project_id: projectId, run_id: { type: 'integer', minimum: 1 } }, ['project_id', 'run_id']),
   // The plan itself is checked against the decomposition-plan schema by the use case (its errors name plan
   // fields), and "exactly one of goal, spec_path, epic_id" there too (ajv's oneOf message says neither).

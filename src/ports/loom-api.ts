@@ -114,12 +114,37 @@ export interface LoomApi {
   workflowRuns(input: { project_id: string; limit?: number }): Promise<WorkflowRunView[]>;
   /** One run: its steps and their tasks' statuses. */
   workflowRun(input: { project_id: string; run_id: number }): Promise<WorkflowRunDetail>;
+  /**
+   * The project's metrics as of now (`loom metrics`, `/metrics` of `loom serve`):
+   * counts read at call time with bounded queries, counters and the claim-to-done
+   * histogram folded from the event log. Nothing is recorded on the claim path.
+   */
+  metrics(input: { project_id: string }): Promise<ProjectMetrics>;
   /** Closes what the implementation holds (connections, sockets). */
   close(): Promise<void>;
 }
 export const LoomApi: ServiceIdentifier<LoomApi> = Symbol.for('loom.LoomApi');
 
 export type { SkillStat };
+
+export interface ProjectMetrics {
+  project_id: string;
+  /** When they were read. */
+  at: string;
+  tasks: Record<TaskStatus, number>;
+  ready: number;
+  open_escalations: number;
+  /** Counts since the project began, from its events (task.claimed, task.done, task.failed, task.lease_expired, task.retrying, task.dead_lettered). */
+  counters: { claims: number; completions: number; failures: number; lease_expiries: number; retries: number; dead_letters: number };
+  /** Seconds from a task's last claim to its done; buckets are cumulative (Prometheus `le`). */
+  claim_to_done_seconds: { buckets: Array<{ le: number; count: number }>; sum: number; count: number };
+  agents: Record<'active' | 'idle' | 'gone', number>;
+  workflow_runs: Record<WorkflowRunStatus, number>;
+  /** Server mode with Redis: the outbox relay's lag, seconds since the first event it has not published committed (0 when none). */
+  relays: Array<{ name: string; lag_seconds: number }>;
+  /** Events not yet folded into the counters (nonzero only after a burst larger than one scrape folds). */
+  events_behind: number;
+}
 
 export interface SkillArgumentView {
   name: string;

@@ -4,6 +4,7 @@ import type { LoomEvent, NewEvent } from '../domain/events.js';
 import type { GraphNode } from '../domain/graph.js';
 import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
+import type { MetricCounter } from '../domain/metrics.js';
 import type { BlockedReason, JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
 export interface ClaimSpec {
@@ -71,6 +72,26 @@ export interface TaskListFilter {
   held?: boolean;
   ids?: readonly string[];
   limit: number;
+}
+
+/**
+ * What a metrics scrape reads of one project. The counters and the histogram
+ * come from the event log (folded in at scrape time), the rest from the
+ * current rows.
+ */
+export interface MetricsRecord {
+  tasks: Record<TaskStatus, number>;
+  ready: number;
+  open_escalations: number;
+  counters: Record<MetricCounter, number>;
+  /** Claim (the task's last one) to done: count per bucket of CLAIM_TO_DONE_BUCKETS_S (not cumulative), then above the last. */
+  claim_to_done: { buckets: number[]; over: number; sum: number; count: number };
+  /** Workflow runs grouped by what decides their status. */
+  workflow_runs: Array<{ epic_status: TaskStatus; any_failed: boolean; any_escalated: boolean; runs: number }>;
+  /** Outbox relay cursors, when asked for: the commit time of the first event not yet published (null when none). */
+  relays: Array<{ name: string; oldest_at: string | null }>;
+  /** Events not yet folded into the counters (a scrape folds a bounded batch; the next one goes on). */
+  events_behind: number;
 }
 
 export interface DependencyRef {
@@ -141,6 +162,12 @@ export interface TaskStore {
   workflowRun(projectId: string, runId: number): Promise<WorkflowRunRecord | null>;
   /** The whole project as stored, read from one snapshot, for `loom export` (see ArchiveRows). */
   exportArchive(projectId: string, options: { events: boolean }): Promise<ArchiveRows>;
+  /**
+   * Metrics of a project, read at scrape time with bounded queries: folds the
+   * events committed since the last scrape (at most a batch) into the stored
+   * counters, then reads them with the current counts. Never called on the claim path.
+   */
+  metrics(projectId: string, options: { relays: boolean }): Promise<MetricsRecord>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { LOOM_BIN, loom, loomJson } from '../support/loom-cli.js';
+import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 
 const TOKEN = 'e2e-token-0123456789abcdef0123456789abcdef';
 const INIT = {
@@ -167,6 +168,25 @@ describe('loom serve (server mode: two projects in one Postgres database)', () =
       }
     }
     expect(await rows()).toEqual(before);
+  });
+
+  it('/metrics: 401 without the token; with it, each project its own exposition', async () => {
+    const base = `http://127.0.0.1:${ready.port}`;
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token-wrong' }] as Array<Record<string, string>>) {
+      const r = await fetch(`${base}/metrics`, { headers });
+      expect(r.status).toBe(401);
+      expect(await r.text()).not.toContain('loom_');
+    }
+    const counted = await loomJson(dirY, ['create', 'counted'], env);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const own = parsePrometheusText(await (await fetch(`${base}/metrics`, { headers: auth })).text());
+    expect(sampleValue(own.samples, 'loom_ready_tasks', { project: x })).toBeTypeOf('number');
+    expect(own.samples.some((s) => s.labels.project === y)).toBe(false);
+    const other = await fetch(`${base}/projects/${y}/metrics`, { headers: auth });
+    expect(other.status).toBe(200);
+    const { samples } = parsePrometheusText(await other.text());
+    expect(sampleValue(samples, 'loom_tasks', { project: y, status: 'pending' })).toBe((await loomJson(dirY, ['metrics', '--json'], env)).tasks.pending);
+    await loomJson(dirY, ['cancel', counted.id], env); // out of the way of the claims below
   });
 
   it("a session of X cannot read, claim or complete Y's tasks, nor see them; Y's session can", async () => {

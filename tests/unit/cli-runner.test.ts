@@ -8,7 +8,7 @@ import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
 import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
-import type { FsckReport, LoomApi } from '../../src/ports/loom-api.js';
+import type { FsckReport, LoomApi, ProjectMetrics } from '../../src/ports/loom-api.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
 /*
@@ -97,6 +97,9 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
       throw new Error('not stubbed');
     },
     skillStats: async () => [],
+    metrics: async () => {
+      throw new Error('not stubbed');
+    },
     sendMessage: async () => {
       throw new Error('not stubbed');
     },
@@ -922,9 +925,37 @@ describe('orchestration commands', () => {
   it('the new commands are listed under Orchestration', async () => {
     const cli = buildCli('1.0.0');
     const orchestration = cli.definitions().filter((d) => d.category?.trim() === 'Orchestration').map((d) => d.path);
-    for (const name of ['dlq', 'redrive', 'escalations', 'resolve', 'agents', 'tick']) {
+    for (const name of ['dlq', 'redrive', 'escalations', 'resolve', 'agents', 'tick', 'metrics']) {
       expect(orchestration).toContain(`loom ${name}`);
     }
+  });
+});
+
+describe('loom metrics', () => {
+  const metrics: ProjectMetrics = {
+    project_id: 'proj-1',
+    at: iso(0),
+    tasks: { pending: 3, blocked: 1, claimed: 1, done: 4, failed: 1, cancelled: 0, epic: 0 },
+    ready: 2,
+    open_escalations: 1,
+    counters: { claims: 7, completions: 4, failures: 2, lease_expiries: 1, retries: 1, dead_letters: 1 },
+    claim_to_done_seconds: { buckets: [{ le: 60, count: 1 }, { le: 300, count: 3 }, { le: 600, count: 4 }], sum: 800, count: 4 },
+    agents: { active: 2, idle: 0, gone: 1 },
+    workflow_runs: { running: 1, done: 0, failed: 0, escalated: 0, cancelled: 0 },
+    relays: [],
+    events_behind: 0,
+  };
+
+  it('prints the figures, and --json passes them through', async () => {
+    const r = await run(['metrics'], { api: { metrics: async () => metrics } });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'metrics', input: { project_id: 'proj-1' } }]);
+    expect(r.stdout).toContain('tasks          pending 3, blocked 1, claimed 1, done 4, failed 1\n');
+    expect(r.stdout).toContain('claims         7   completions 4   failures 2\n');
+    expect(r.stdout).toContain('claim to done  mean 200.0 s, median <= 300 s (4 completions)\n');
+    expect(r.stdout).toContain('agents         active 2, gone 1\n');
+    const json = await run(['metrics', '--json'], { api: { metrics: async () => metrics } });
+    expect(JSON.parse(json.stdout)).toEqual(metrics);
   });
 });
 

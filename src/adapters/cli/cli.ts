@@ -12,6 +12,7 @@ import { DemoCommand } from './commands/demo.command.js';
 import { DoctorCommand } from './commands/doctor.command.js';
 import { DaemonStopCommand } from './commands/daemon-stop.command.js';
 import { DlqCommand } from './commands/dlq.command.js';
+import { MetricsCommand } from './commands/metrics.command.js';
 import { DoneCommand } from './commands/done.command.js';
 import { DownCommand } from './commands/down.command.js';
 import { EscalateCommand } from './commands/escalate.command.js';
@@ -98,6 +99,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   EscalationsCommand,
   ResolveCommand,
   AgentsCommand,
+  MetricsCommand,
   MessageCommand,
   InboxCommand,
   SkillsListCommand,

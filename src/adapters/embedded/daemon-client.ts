@@ -354,6 +354,7 @@ export class DaemonClient implements LoomApi, EventSource {
   runWorkflow = (i: Parameters<LoomApi['runWorkflow']>[0]) => this.call<Awaited<ReturnType<LoomApi['runWorkflow']>>>('runWorkflow', i);
   workflowRuns = (i: Parameters<LoomApi['workflowRuns']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflowRuns']>>>('workflowRuns', i);
   workflowRun = (i: Parameters<LoomApi['workflowRun']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflowRun']>>>('workflowRun', i);
+  metrics = (i: Parameters<LoomApi['metrics']>[0]) => this.call<Awaited<ReturnType<LoomApi['metrics']>>>('metrics', i);
 
   async close(): Promise<void> {
     const c = this.conn === null ? null : await this.conn.catch(() => null);

@@ -10,7 +10,7 @@ export const DAEMON_METHODS = [
   'createProject', 'getProject', 'createTask', 'updateTask', 'ready', 'listTasks', 'claim', 'heartbeat', 'done', 'fail',
   'escalate', 'cancel', 'hold', 'resume', 'status', 'overview', 'graph', 'events', 'release', 'agentTasks', 'sendMessage', 'inbox', 'recoverLeases', 'reconcile', 'deadLetters', 'redrive', 'escalations',
   'resolveEscalation', 'agents', 'fsck', 'skills', 'skill', 'renderSkill', 'skillStats', 'decompose', 'projects',
-  'workflows', 'workflow', 'runWorkflow', 'workflowRuns', 'workflowRun', 'exportProject', 'importProject',
+  'workflows', 'workflow', 'runWorkflow', 'workflowRuns', 'workflowRun', 'exportProject', 'importProject', 'metrics',
 ] as const satisfies ReadonlyArray<keyof LoomApi>;
 
 export interface DaemonInfo {

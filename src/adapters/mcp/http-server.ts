@@ -6,12 +6,14 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
+import type { ToolLatency } from '../../ports/tool-latency.js';
 import { createLoomMcpServer, type LoomMcpServer } from './loom-mcp-server.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const DEFAULT_SESSION_IDLE_MS = 60 * 60 * 1000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 4_000;
 const PROJECT_PATH = /^\/projects\/([^/]+)\/mcp$/;
+const PROJECT_METRICS_PATH = /^\/projects\/([^/]+)\/metrics$/;
 const PROJECT_ID = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 const BEARER = /^Bearer +([!-~]+) *$/i;
 
@@ -33,6 +35,13 @@ export interface LoomHttpServerOptions {
   sessionIdleMs?: number;
   /** How long close() waits for calls in flight (default 4 s). */
   shutdownGraceMs?: number;
+  /** Told how long each tool call of every session took. */
+  toolLatency?: ToolLatency;
+  /**
+   * The Prometheus exposition of a project, served at GET /metrics (this
+   * project) and /projects/<id>/metrics, behind the same bearer token.
+   */
+  metrics?: (projectId: string) => Promise<{ contentType: string; body: string }>;
 }
 
 export interface HttpSessionInfo {
@@ -116,6 +125,20 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     return PROJECT_ID.test(id) ? id : null;
   };
 
+  /** The project of a metrics path: the served one at /metrics, another at /projects/<id>/metrics; null for any other path. */
+  const metricsRoute = (url: string | undefined): string | null => {
+    const path = (url ?? '/').split('?')[0]!;
+    if (path === '/metrics') return o.project.project_id;
+    const m = PROJECT_METRICS_PATH.exec(path);
+    if (m === null) return null;
+    try {
+      const id = decodeURIComponent(m[1]!);
+      return PROJECT_ID.test(id) ? id : null;
+    } catch {
+      return null;
+    }
+  };
+
   /** The project's context, checked to exist (and prepared) once per project. */
   const projectOf = (projectId: string): Promise<ProjectContext> => {
     let p = known.get(projectId);
@@ -151,6 +174,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
         version: o.version,
         log,
         ...(o.toolGroups === undefined ? {} : { toolGroups: o.toolGroups }),
+        ...(o.toolLatency === undefined ? {} : { toolLatency: o.toolLatency }),
       }),
       opened_at: new Date().toISOString(),
       last_seen: Date.now(),
@@ -195,12 +219,22 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
       }, { 'www-authenticate': 'Bearer realm="loom"' }, true);
     }
     if (stopping) return reply(res, 503, { code: 'SHUTTING_DOWN', message: 'the server is stopping', hint: 'connect again once it is back' }, {}, true);
+    const metricsOf = o.metrics === undefined ? null : metricsRoute(req.url);
+    if (metricsOf !== null) {
+      if (req.method !== 'GET') return reply(res, 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method ?? '?'} is not allowed here`, hint: 'scrape with GET' }, { allow: 'GET' });
+      const { contentType, body } = await o.metrics!(metricsOf);
+      res.writeHead(200, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
     const projectId = route(req.url);
     if (projectId === null) {
       return reply(res, 404, {
         code: 'NOT_FOUND',
         message: `nothing is served at ${(req.url ?? '/').split('?')[0]}`,
-        hint: 'MCP is served at /mcp (this project) and /projects/<project_id>/mcp (another project of the same database)',
+        hint:
+          'MCP is served at /mcp (this project) and /projects/<project_id>/mcp (another project of the same database)' +
+          (o.metrics === undefined ? '' : '; Prometheus metrics at /metrics and /projects/<project_id>/metrics'),
       });
     }
     if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {

@@ -3,6 +3,7 @@ import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type 
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi, SkillList } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
+import type { ToolLatency } from '../../ports/tool-latency.js';
 import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
 import { onRawRequest } from './raw-request.js';
@@ -29,6 +30,8 @@ export interface LoomMcpServerOptions {
   log?: (line: string) => void;
   /** Lists the skills for prompts/list without the store (they are files); default: the API's skills. */
   listSkills?: () => Promise<SkillList>;
+  /** Told how long each tool call took, by tool and outcome (`loom serve` exposes it at /metrics). */
+  toolLatency?: ToolLatency;
 }
 
 export interface LoomMcpServer {
@@ -80,6 +83,13 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
       throw new McpError(ErrorCode.InvalidParams, `tools/call needs params.name, the tool to call: one of ${[...byName.keys()].join(', ')}`);
     }
     const tool = byName.get(name);
+    const started = performance.now();
+    const timed = (result: CallToolResult, code: string): CallToolResult => {
+      if (o.toolLatency !== undefined && tool !== undefined) {
+        o.toolLatency.observe({ project_id: o.project.project_id, tool: name, code, seconds: (performance.now() - started) / 1000 });
+      }
+      return result;
+    };
     try {
       if (tool === undefined) {
         throw new LoomError('VALIDATION_FAILED', `unknown tool ${name.slice(0, 100)}; available: ${[...byName.keys()].join(', ')}`, {
@@ -101,9 +111,10 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
           server.createMessage(p, { relatedRequestId: extra.requestId, signal: extra.signal, timeout: SAMPLING_TIMEOUT_MS, resetTimeoutOnProgress: true }),
       };
       const result = await tool.run(args as Record<string, unknown>, { ...ctx, sampling });
-      return okResult(hideForeignLeases(result, (id) => session.tokenFor(id)) as Record<string, unknown>);
+      return timed(okResult(hideForeignLeases(result, (id) => session.tokenFor(id)) as Record<string, unknown>), 'ok');
     } catch (error) {
-      return errorResult(toToolError(error, log, name));
+      const toolError = toToolError(error, log, name);
+      return timed(errorResult(toolError), toolError.code);
     }
   });
 

@@ -5,11 +5,12 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ArchiveRows, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { ArchiveRows, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, MetricsRecord, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import { readArchive } from './archive.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
+import { readMetrics } from './metrics-queries.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
@@ -457,6 +458,10 @@ export class PgTaskStore implements TaskStore {
   async childIds(projectId: string, parentId: string): Promise<string[]> {
     const r = await this.q(`SELECT id FROM tasks WHERE project_id = $1 AND parent_id = $2 ORDER BY created_at, id`, [projectId, parentId]);
     return r.rows.map((row) => row.id as string);
+  }
+
+  async metrics(projectId: string, options: { relays: boolean }): Promise<MetricsRecord> {
+    return readMetrics(this.pool, projectId, options);
   }
 
   async workflowRuns(projectId: string, limit: number): Promise<WorkflowRunRecord[]> {

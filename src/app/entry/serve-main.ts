@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createLoomHttpServer } from '../../adapters/mcp/http-server.js';
+import { PrometheusMetrics } from '../../adapters/prometheus/prometheus-metrics.js';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { LoomConnector, ServeHttpOptions } from '../../ports/loom-connector.js';
@@ -40,6 +41,7 @@ export async function serveMcpHttp(
   try {
     const { name } = await api.getProject({ project_id: project.project_id });
     await tick(api, project.project_id, o.log);
+    const prometheus = new PrometheusMetrics();
     const http = createLoomHttpServer({
       api,
       events,
@@ -48,6 +50,9 @@ export async function serveMcpHttp(
       version: o.version,
       log: o.log,
       prepareProject: (id) => tick(api, id, o.log),
+      // Same bearer token as /mcp: a scraper holds it like any client (README, "Metrics").
+      toolLatency: prometheus,
+      metrics: async (projectId) => ({ contentType: prometheus.contentType, body: await prometheus.render([await api.metrics({ project_id: projectId })]) }),
       ...(config.mcp.tools === undefined ? {} : { toolGroups: config.mcp.tools }),
     });
     let bound: { host: string; port: number };
