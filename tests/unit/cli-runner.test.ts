@@ -42,6 +42,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     createProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
     getProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
     projects: async () => [],
+    removeProject: async () => ({ project: { id: 'proj-1', name: 'demo', created_at: iso(0), removed_at: iso(1000) }, cancelled: ['loom-0000000a'], escalations_resolved: [] }),
     createTask: async (input) => task({ title: input.title, origin: input.origin }),
     updateTask: async () => task(),
     ready: async () => [],

@@ -44,6 +44,7 @@ import { SkillsRenderCommand } from './commands/skills-render.command.js';
 import { SkillsShowCommand } from './commands/skills-show.command.js';
 import { SkillsStatsCommand } from './commands/skills-stats.command.js';
 import { ProjectListCommand } from './commands/project-list.command.js';
+import { ProjectRemoveCommand } from './commands/project-remove.command.js';
 import { CompleteWordsCommand, CompletionCommand } from './commands/completion.command.js';
 import { setTableColors } from './output.js';
 import { HelpWordCommand } from './commands/help.command.js';
@@ -106,6 +107,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsNewCommand,
   SkillsStatsCommand,
   ProjectListCommand,
+  ProjectRemoveCommand,
   HelpWordCommand,
   CompletionCommand,
   CompleteWordsCommand,
