@@ -118,7 +118,7 @@ export const validationFailed = (message: string, details?: Record<string, unkno
 /** A write to a project `loom project remove` closed; reads still work. */
 export function projectRemoved(projectId: string, removedAt: string | null, cause?: unknown): LoomError {
   return new LoomError('PROJECT_REMOVED', `project ${projectId} was removed${removedAt === null ? '' : ` at ${removedAt}`}; it takes no more writes`, {
-    hint: 'its tasks, events and escalations can still be read (`loom status`, `loom list`, `loom export`); start new work in another project (`loom init`)',
+    hint: 'an operator removed it with `loom project remove`; its tasks, events and escalations can still be read (`loom status`, `loom list`, `loom export`), and new work belongs in another project',
     details: { project_id: projectId, removed_at: removedAt },
     ...(cause === undefined ? {} : { cause }),
   });
