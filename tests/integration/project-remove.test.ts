@@ -118,4 +118,38 @@ describe.each(['embedded', 'postgres'] as const)('project removal (%s)', (mode) 
     const k = await other.claim({ project_id: keep, agent_id: 'ag-3' });
     expect(k.claimed && k.task.id).toBe(kept.id);
   });
+
+  it('writes racing the removal: whatever committed first is cancelled, nothing is created or claimed after', async () => {
+    const p = (await api.createProject({ name: 'race' })).id;
+    const epic = await api.createTask({ project_id: p, title: 'epic', origin, epic: true });
+    for (let i = 0; i < 10; i++) await api.createTask({ project_id: p, title: `t${i}`, origin });
+    await other.getProject({ project_id: p }); // cached as open in the racing service
+    let stop = false;
+    const refused: string[] = [];
+    const racer = async (n: number) => {
+      for (let i = 0; !stop; i++) {
+        const write =
+          n % 3 === 0
+            ? other.createTask({ project_id: p, title: `r${n}-${i}`, origin })
+            : n % 3 === 1
+              ? other.createTask({ project_id: p, title: `r${n}-${i}`, origin, parent_id: epic.id })
+              : other.claim({ project_id: p, agent_id: `ag-${n}` });
+        try {
+          await write;
+        } catch (e) {
+          refused.push((e as { code?: string }).code ?? String(e));
+          if (refused.length > 30) stop = true;
+        }
+        await new Promise((resolve) => setImmediate(resolve)); // let the removal have its turn on the embedded store's one connection
+      }
+    };
+    const running = Array.from({ length: 3 }, (_, n) => racer(n));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await api.removeProject({ project_id: p });
+    await Promise.all(running);
+    expect(new Set(refused)).toEqual(new Set(['PROJECT_REMOVED']));
+    const open = (await api.listTasks({ project_id: p, limit: 1000 })).filter((t) => t.status !== 'cancelled');
+    expect(open).toEqual([]);
+    expect((await api.fsck({ project_id: p })).violations).toEqual([]);
+  });
 });
