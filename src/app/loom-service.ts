@@ -1,4 +1,4 @@
-import { LoomError } from '../domain/errors.js';
+import { LoomError, projectRemoved } from '../domain/errors.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { Project, Task } from '../domain/task.js';
@@ -15,6 +15,7 @@ import { listTasks, projectGraph, projectOverview, readyTasks, taskDetail } from
 import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
+import { removeProject } from './use-cases/remove-project.js';
 import { fsck } from './use-cases/fsck.js';
 import { exportProject, importProject } from './use-cases/archive.js';
 import { projectMetrics } from './use-cases/metrics.js';
@@ -24,6 +25,19 @@ import { SkillRegistry } from './skills/skill-registry.js';
 import { decompose } from './use-cases/decompose.js';
 import { listWorkflows, runWorkflow, showWorkflow, workflowRun, workflowRuns, type WorkflowDeps } from './use-cases/workflows.js';
 import { WorkflowRegistry } from './workflows/workflow-registry.js';
+
+/**
+ * Writes a project known (in this process) to be removed refuses before it touches the store.
+ * A removal by another process is seen by the write itself: the writes that could still succeed
+ * on a removed project's rows check the project row in their transaction (assertProjectOpen);
+ * the lease calls do not, and `leaseCall` names the cause when they are refused.
+ */
+const WRITES: ReadonlySet<ApiMethod> = new Set<ApiMethod>([
+  'createTask', 'updateTask', 'claim', 'heartbeat', 'done', 'fail', 'release', 'escalate', 'cancel', 'hold', 'resume',
+  'sendMessage', 'redrive', 'resolveEscalation', 'removeProject',
+]);
+
+const removedAt = (p: Project): string | null => p.removed_at ?? null;
 
 /**
  * The application service behind the LoomApi port: validates every input
@@ -46,7 +60,11 @@ export class LoomService implements LoomApi {
     validateInput(method, input);
     const id = (input as { project_id: string }).project_id;
     const known = this.knownProjects.get(id);
-    if (known !== undefined) return known; // projects are never deleted
+    if (known !== undefined) {
+      // Projects are never deleted, and a removed one stays removed: the cache can say so.
+      if (WRITES.has(method) && removedAt(known) !== null) throw projectRemoved(id, removedAt(known));
+      return known;
+    }
     const project = await this.d.store.getProject(id);
     if (project === null) {
       throw new LoomError('PROJECT_NOT_FOUND', `no project ${id} in this database`, {
@@ -55,7 +73,33 @@ export class LoomService implements LoomApi {
       });
     }
     this.knownProjects.set(id, project);
+    if (WRITES.has(method) && removedAt(project) !== null) throw projectRemoved(id, removedAt(project));
     return project;
+  }
+
+  /**
+   * Claim, heartbeat, done, fail and release do not check the project row (the claim cycle stays
+   * as lean as it was): after a removal there is nothing to claim and every lease was ended by
+   * the cancel. Only when one of them is refused, or a claim finds nothing, is the row read, so a
+   * removal by another process is reported as PROJECT_REMOVED instead of LEASE_LOST and the like.
+   */
+  private async leaseCall<T>(projectId: string, call: () => Promise<T>, empty: (r: T) => boolean = () => false): Promise<T> {
+    let result: T;
+    try {
+      result = await call();
+    } catch (e) {
+      if (LoomError.is(e) && e.code !== 'PROJECT_REMOVED') await this.refuseIfRemoved(projectId, e);
+      throw e;
+    }
+    if (empty(result)) await this.refuseIfRemoved(projectId);
+    return result;
+  }
+
+  private async refuseIfRemoved(projectId: string, cause?: unknown): Promise<void> {
+    const fresh = await this.d.store.getProject(projectId);
+    if (fresh === null || removedAt(fresh) === null) return;
+    this.knownProjects.set(projectId, fresh);
+    throw projectRemoved(projectId, removedAt(fresh), cause);
   }
 
   private contextSize(method: ApiMethod, context: unknown): void {
@@ -77,6 +121,12 @@ export class LoomService implements LoomApi {
     validateInput('projects', input);
     return this.d.store.projects();
   }
+  async removeProject(input: Parameters<LoomApi['removeProject']>[0]): ReturnType<LoomApi['removeProject']> {
+    await this.project('removeProject', input);
+    const removed = await removeProject(this.d, input);
+    this.knownProjects.set(input.project_id, removed.project);
+    return removed;
+  }
   async createTask(input: Parameters<LoomApi['createTask']>[0]): Promise<Task> {
     await this.project('createTask', input);
     this.contextSize('createTask', input.context);
@@ -97,20 +147,20 @@ export class LoomService implements LoomApi {
   }
   async claim(input: Parameters<LoomApi['claim']>[0]): ReturnType<LoomApi['claim']> {
     await this.project('claim', input);
-    return claimTask(this.d, input);
+    return this.leaseCall(input.project_id, () => claimTask(this.d, input), (r) => !r.claimed);
   }
   async heartbeat(input: Parameters<LoomApi['heartbeat']>[0]): ReturnType<LoomApi['heartbeat']> {
     await this.project('heartbeat', input);
-    return heartbeat(this.d, input);
+    return this.leaseCall(input.project_id, () => heartbeat(this.d, input));
   }
   async done(input: Parameters<LoomApi['done']>[0]): ReturnType<LoomApi['done']> {
     await this.project('done', input);
     this.outputSize('done', input.output);
-    return completeTask(this.d, input);
+    return this.leaseCall(input.project_id, () => completeTask(this.d, input));
   }
   async fail(input: Parameters<LoomApi['fail']>[0]): ReturnType<LoomApi['fail']> {
     await this.project('fail', input);
-    return failTask(this.d, input);
+    return this.leaseCall(input.project_id, () => failTask(this.d, input));
   }
   async escalate(input: Parameters<LoomApi['escalate']>[0]): ReturnType<LoomApi['escalate']> {
     await this.project('escalate', input);
@@ -184,7 +234,7 @@ export class LoomService implements LoomApi {
   }
   async release(input: Parameters<LoomApi['release']>[0]): Promise<Task> {
     await this.project('release', input);
-    return releaseTask(this.d, input);
+    return this.leaseCall(input.project_id, () => releaseTask(this.d, input));
   }
   async agentTasks(input: { project_id: string; agent_id: string }): Promise<Task[]> {
     await this.project('agentTasks', input);

@@ -34,6 +34,7 @@ export const API_SCHEMAS = {
   createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
   getProject: obj({ project_id: projectId }, ['project_id']),
   projects: obj({}, []),
+  removeProject: obj({ project_id: projectId, agent_id: agentId }, ['project_id']),
   createTask: obj(
     {
       project_id: projectId,

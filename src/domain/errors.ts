@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'PLUGIN_INSTALL_FAILED',
   'PLUGIN_NOT_REMOVABLE',
   'PROJECT_NOT_FOUND',
+  'PROJECT_REMOVED',
   'NO_PROJECT',
   'DEPENDENCY_CYCLE',
   'DEPENDENCY_NOT_FOUND',
@@ -113,3 +114,12 @@ export const validationFailed = (message: string, details?: Record<string, unkno
     hint: 'fix the input and try again; nothing was written',
     ...(details === undefined ? {} : { details }),
   });
+
+/** A write to a project `loom project remove` closed; reads still work. */
+export function projectRemoved(projectId: string, removedAt: string | null, cause?: unknown): LoomError {
+  return new LoomError('PROJECT_REMOVED', `project ${projectId} was removed${removedAt === null ? '' : ` at ${removedAt}`}; it takes no more writes`, {
+    hint: 'an operator removed it with `loom project remove`; its tasks, events and escalations can still be read (`loom status`, `loom list`, `loom export`), and new work belongs in another project',
+    details: { project_id: projectId, removed_at: removedAt },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

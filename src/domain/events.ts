@@ -31,6 +31,7 @@ export const EVENT_TYPES = [
   'workflow.fanned_out',
   'workflow.completed',
   'project.imported',
+  'project.removed',
   'task.imported',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -28,6 +28,8 @@ export interface Project {
   id: string;
   name: string;
   created_at: string;
+  /** Set once `loom project remove` closed the project to writes (absent on projects never removed). */
+  removed_at?: string | null;
 }
 
 export interface Task {

@@ -17,6 +17,12 @@ export interface LoomApi {
   getProject(input: { project_id: string }): Promise<Project>;
   /** Every project in this database with its task counts (to find a project a directory lost track of). */
   projects(input: Record<string, never>): Promise<Array<Project & { counts: Partial<Record<TaskStatus, number>> }>>;
+  /**
+   * Removes the project: cancels every open task, resolves every open escalation, records the
+   * events and marks it removed, in one transaction. Afterwards its reads still work and every
+   * write answers PROJECT_REMOVED.
+   */
+  removeProject(input: { project_id: string; agent_id?: string }): Promise<{ project: Project; cancelled: string[]; escalations_resolved: string[] }>;
   createTask(input: CreateTaskInput): Promise<Task>;
   updateTask(input: UpdateTaskInput): Promise<Task>;
   /** Ready tasks in ready order; with `labels`, only those having every one of them. */

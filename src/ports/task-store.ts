@@ -175,6 +175,18 @@ export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStor
 export interface TaskStoreTx {
   insertProject(project: Project): Promise<void>;
   getProject(projectId: string): Promise<Project | null>;
+  /** Reads and row-locks the project row (FOR UPDATE): a removal takes it, so writers checking it wait. */
+  lockProject(projectId: string): Promise<Project | null>;
+  /**
+   * When the project was removed (null: it was not), read under a key-share lock on its row,
+   * so a write checking it either commits before a removal or sees it.
+   */
+  projectRemovedAt(projectId: string): Promise<string | null>;
+  markProjectRemoved(projectId: string, now: Date): Promise<void>;
+  /** Ids of the project's open tasks (pending, blocked, claimed, epic), in id order. */
+  openTaskIds(projectId: string): Promise<string[]>;
+  /** The project's open escalations, row-locked. */
+  openEscalations(projectId: string): Promise<Escalation[]>;
   /** Reads and row-locks one task (FOR UPDATE). */
   lockTask(projectId: string, taskId: string): Promise<Task | null>;
   /** Reads tasks of the project, row-locked in id order (so concurrent writers never deadlock on them). */

@@ -118,6 +118,18 @@ describe('errors for models', () => {
     await s.close();
   });
 
+  it('a removed project answers PROJECT_REMOVED as a coded tool error, with a hint for the model', async () => {
+    const removed = await newProject(b.api, 'removed');
+    const s = await connect(b, removed);
+    await b.api.removeProject({ project_id: removed.project_id });
+    for (const [tool, args] of [['loom_create', { title: 'more work' }], ['loom_claim', {}]] as const) {
+      const r = await s.call(tool, args);
+      expect(r.isError).toBe(true);
+      expect(r.data.error).toMatchObject({ code: 'PROJECT_REMOVED', hint: expect.stringContaining('Stop working on it') });
+    }
+    await s.close();
+  });
+
   it('NO_PROJECT says to run loom init', async () => {
     const s = await connect({ api: throwingApi(new LoomError('NO_PROJECT', 'no Loom project found from /tmp/x')), bus: b.bus }, project);
     const r = await s.call('loom_ready');

@@ -42,6 +42,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     createProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
     getProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0) }),
     projects: async () => [],
+    removeProject: async () => ({ project: { id: 'proj-1', name: 'demo', created_at: iso(0), removed_at: iso(1000) }, cancelled: ['loom-0000000a'], escalations_resolved: [] }),
     createTask: async (input) => task({ title: input.title, origin: input.origin }),
     updateTask: async () => task(),
     ready: async () => [],
@@ -700,6 +701,33 @@ describe('loom hold and loom resume', () => {
     expect(r.apiCalls[0]?.input).toMatchObject({ held: true });
     expect(r.stdout).toMatch(/^ID\s+STATUS\s+HELD\s+PRI/m);
     expect(r.stdout).toMatch(/loom-0000000a\s+pending\s+held\s+p1/);
+  });
+});
+
+describe('loom project remove', () => {
+  const counts = { pending: 2, blocked: 1, claimed: 1, epic: 1, done: 3 };
+  const listed = async () => [{ id: 'proj-1', name: 'demo', created_at: iso(0), counts }];
+  const openEscalation = async () => [{ id: 'esc-1' }] as never;
+
+  it('without --yes changes nothing: it shows what would be cancelled and refuses with a hint to pass --yes', async () => {
+    const r = await run(['project', 'remove'], { api: { projects: listed, escalations: openEscalation } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('VALIDATION_FAILED: removing project proj-1 (demo) would cancel 5 open task(s) (2 pending, 1 blocked, 1 claimed, 1 epics) and resolve 1 open escalation(s); nothing was changed');
+    expect(r.stderr).toContain('hint: pass --yes');
+    expect(r.apiCalls.map((c) => c.method)).not.toContain('removeProject');
+  });
+
+  it('with --yes removes the project and says what it cancelled', async () => {
+    const r = await run(['project', 'remove', '--yes']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([{ method: 'removeProject', input: { project_id: 'proj-1' } }]);
+    expect(r.stdout).toContain('removed project proj-1 (demo)\ncancelled 1 task(s), resolved 0 escalation(s)');
+  });
+
+  it('refuses a project already removed with PROJECT_REMOVED, without --yes too', async () => {
+    const r = await run(['project', 'remove'], { api: { getProject: async () => ({ id: 'proj-1', name: 'demo', created_at: iso(0), removed_at: iso(1000) }) } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^PROJECT_REMOVED: project proj-1 was removed/);
   });
 });
 

@@ -45,6 +45,7 @@ import { SkillsRenderCommand } from './commands/skills-render.command.js';
 import { SkillsShowCommand } from './commands/skills-show.command.js';
 import { SkillsStatsCommand } from './commands/skills-stats.command.js';
 import { ProjectListCommand } from './commands/project-list.command.js';
+import { ProjectRemoveCommand } from './commands/project-remove.command.js';
 import { CompleteWordsCommand, CompletionCommand } from './commands/completion.command.js';
 import { setTableColors } from './output.js';
 import { HelpWordCommand } from './commands/help.command.js';
@@ -108,6 +109,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   SkillsNewCommand,
   SkillsStatsCommand,
   ProjectListCommand,
+  ProjectRemoveCommand,
   HelpWordCommand,
   CompletionCommand,
   CompleteWordsCommand,

@@ -348,6 +348,7 @@ export class DaemonClient implements LoomApi, EventSource {
   renderSkill = (i: Parameters<LoomApi['renderSkill']>[0]) => this.call<Awaited<ReturnType<LoomApi['renderSkill']>>>('renderSkill', i);
   skillStats = (i: Parameters<LoomApi['skillStats']>[0]) => this.call<Awaited<ReturnType<LoomApi['skillStats']>>>('skillStats', i);
   projects = (i: Parameters<LoomApi['projects']>[0]) => this.call<Awaited<ReturnType<LoomApi['projects']>>>('projects', i);
+  removeProject = (i: Parameters<LoomApi['removeProject']>[0]) => this.call<Awaited<ReturnType<LoomApi['removeProject']>>>('removeProject', i);
   decompose = (i: Parameters<LoomApi['decompose']>[0]) => this.call<Awaited<ReturnType<LoomApi['decompose']>>>('decompose', i);
   workflows = (i: Parameters<LoomApi['workflows']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflows']>>>('workflows', i);
   workflow = (i: Parameters<LoomApi['workflow']>[0]) => this.call<Awaited<ReturnType<LoomApi['workflow']>>>('workflow', i);

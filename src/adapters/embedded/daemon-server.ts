@@ -9,7 +9,7 @@ import { jsonLine, onJsonLines, tooLarge, writeJsonLine } from './json-lines.js'
 export const DAEMON_METHODS = [
   'createProject', 'getProject', 'createTask', 'updateTask', 'ready', 'listTasks', 'claim', 'heartbeat', 'done', 'fail',
   'escalate', 'cancel', 'hold', 'resume', 'status', 'overview', 'graph', 'events', 'release', 'agentTasks', 'sendMessage', 'inbox', 'recoverLeases', 'reconcile', 'deadLetters', 'redrive', 'escalations',
-  'resolveEscalation', 'agents', 'fsck', 'skills', 'skill', 'renderSkill', 'skillStats', 'decompose', 'projects',
+  'resolveEscalation', 'agents', 'fsck', 'skills', 'skill', 'renderSkill', 'skillStats', 'decompose', 'projects', 'removeProject',
   'workflows', 'workflow', 'runWorkflow', 'workflowRuns', 'workflowRun', 'exportProject', 'importProject', 'metrics',
 ] as const satisfies ReadonlyArray<keyof LoomApi>;
 

@@ -16,6 +16,8 @@ const MODEL_HINTS: Partial<Record<ErrorCode, string>> = {
     'the task went back to the queue: stop working on it and claim new work with loom_claim. Nothing you reported was recorded',
   TASK_NOT_FOUND: 'check the id with loom_ready or loom_status; ids look like loom-1a2b3c4d',
   NOT_CLAIMED: 'claim the task with loom_claim first; this session then remembers its lease',
+  PROJECT_REMOVED:
+    'an operator removed this project (`loom project remove`): its work was cancelled and it takes no more writes. Stop working on it; nothing you reported was recorded. Reads (loom_status, loom_ready) still work',
 };
 
 const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { LoomError } from '../../domain/errors.js';
+import { LoomError, projectRemoved } from '../../domain/errors.js';
 import type { JsonObject } from '../../domain/task.js';
 import { ARCHIVE_KINDS, type ArchiveKind, type ArchiveRows } from '../../ports/task-store.js';
 
@@ -108,7 +108,9 @@ export async function writeArchive(query: Query, a: ArchiveRows): Promise<void> 
 /** The project row: new, or an existing one with nothing in it (what `loom init` made), which the archive's replaces. */
 async function claimProject(query: Query, a: ArchiveRows): Promise<void> {
   const { id, name, created_at } = a.project;
-  const existing = await query('SELECT id FROM projects WHERE id = $1 FOR UPDATE', [id]);
+  const existing = await query('SELECT id, removed_at FROM projects WHERE id = $1 FOR UPDATE', [id]);
+  const removedAt = existing.rows[0]?.removed_at;
+  if (removedAt !== undefined && removedAt !== null) throw projectRemoved(id, new Date(removedAt as string).toISOString());
   if (existing.rows.length === 0) {
     try {
       await query('INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)', [id, name, created_at]);

@@ -7,7 +7,7 @@ import type { BlockedReason, Project, Task, TaskStatus } from '../../domain/task
 import type { ArchiveRows, DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import { writeArchive } from './archive.js';
 import * as fsck from './invariant-queries.js';
-import { TASK_COLUMNS, toEscalation, toEvent, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
+import { TASK_COLUMNS, toEscalation, toEvent, toProject, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
 /** The statements a use case runs inside one transaction, on one connection. */
 export class PgTaskStoreTx implements TaskStoreTx {
@@ -27,9 +27,34 @@ export class PgTaskStoreTx implements TaskStoreTx {
   }
 
   async getProject(projectId: string): Promise<Project | null> {
-    const r = await this.q('SELECT id, name, created_at FROM projects WHERE id = $1', [projectId]);
-    const row = r.rows[0];
-    return row === undefined ? null : { id: row.id, name: row.name, created_at: new Date(row.created_at).toISOString() };
+    const r = await this.q('SELECT id, name, created_at, removed_at FROM projects WHERE id = $1', [projectId]);
+    return r.rows[0] === undefined ? null : toProject(r.rows[0]);
+  }
+
+  async lockProject(projectId: string): Promise<Project | null> {
+    const r = await this.q('SELECT id, name, created_at, removed_at FROM projects WHERE id = $1 FOR UPDATE', [projectId]);
+    return r.rows[0] === undefined ? null : toProject(r.rows[0]);
+  }
+
+  async projectRemovedAt(projectId: string): Promise<string | null> {
+    // FOR KEY SHARE: the lock a foreign key to the row takes anyway; it waits out a removal in flight.
+    const r = await this.q('SELECT removed_at FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
+    const at = r.rows[0]?.removed_at;
+    return at === undefined || at === null ? null : new Date(at).toISOString();
+  }
+
+  async markProjectRemoved(projectId: string, now: Date): Promise<void> {
+    await this.q('UPDATE projects SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL', [projectId, now]);
+  }
+
+  async openTaskIds(projectId: string): Promise<string[]> {
+    const r = await this.q(`SELECT id FROM tasks WHERE project_id = $1 AND status IN ('pending','blocked','claimed','epic') ORDER BY id`, [projectId]);
+    return r.rows.map((row) => row.id as string);
+  }
+
+  async openEscalations(projectId: string): Promise<Escalation[]> {
+    const r = await this.q(`SELECT * FROM escalations WHERE project_id = $1 AND status = 'open' ORDER BY created_at, id FOR UPDATE`, [projectId]);
+    return r.rows.map(toEscalation);
   }
 
   async lockTask(projectId: string, taskId: string): Promise<Task | null> {

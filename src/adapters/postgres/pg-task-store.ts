@@ -12,7 +12,7 @@ import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
 import { readMetrics } from './metrics-queries.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
-import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
+import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toProject, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
 
 /** Tries of a transaction or statement that lost a deadlock or serialization conflict; then CONFLICT. */
@@ -95,9 +95,8 @@ export class PgTaskStore implements TaskStore {
   }
 
   async getProject(projectId: string): Promise<Project | null> {
-    const r = await this.q('SELECT id, name, created_at FROM projects WHERE id = $1', [projectId]);
-    const row = r.rows[0];
-    return row === undefined ? null : { id: row.id, name: row.name, created_at: new Date(row.created_at).toISOString() };
+    const r = await this.q('SELECT id, name, created_at, removed_at FROM projects WHERE id = $1', [projectId]);
+    return r.rows[0] === undefined ? null : toProject(r.rows[0]);
   }
 
   async getTask(projectId: string, taskId: string): Promise<Task | null> {
@@ -310,11 +309,11 @@ export class PgTaskStore implements TaskStore {
 
   async projects(): Promise<Array<Project & { counts: Partial<Record<TaskStatus, number>> }>> {
     const r = await this.q(
-      `SELECT p.id, p.name, p.created_at,
+      `SELECT p.id, p.name, p.created_at, p.removed_at,
               COALESCE((SELECT jsonb_object_agg(s.status, s.n) FROM (SELECT t.status, count(*)::int AS n FROM tasks t WHERE t.project_id = p.id GROUP BY t.status) s), '{}') AS counts
          FROM projects p ORDER BY p.created_at, p.id`,
     );
-    return r.rows.map((row) => ({ id: row.id, name: row.name, created_at: new Date(row.created_at).toISOString(), counts: row.counts }));
+    return r.rows.map((row) => ({ ...toProject(row), counts: row.counts }));
   }
 
   async projectIds(): Promise<string[]> {

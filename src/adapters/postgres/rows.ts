@@ -2,7 +2,7 @@ import type { Escalation } from '../../domain/escalation.js';
 import type { EventType, LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { Message } from '../../domain/message.js';
-import type { Task } from '../../domain/task.js';
+import type { Project, Task } from '../../domain/task.js';
 import type { WorkflowRunRecord } from '../../ports/task-store.js';
 
 /** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
@@ -143,4 +143,11 @@ export function toWorkflowRun(row: Record<string, unknown>): WorkflowRunRecord {
     skipped: row.skipped as Array<{ step: string; reason: string }>,
     created_at: new Date(row.created_at as string).toISOString(),
   };
+}
+
+export function toProject(r: Row): Project {
+  const project: Project = { id: r.id as string, name: r.name as string, created_at: new Date(r.created_at as string).toISOString() };
+  // Only a removed project carries removed_at, so the shape of every other stays as it was.
+  if (r.removed_at !== null && r.removed_at !== undefined) project.removed_at = new Date(r.removed_at as string).toISOString();
+  return project;
 }

@@ -4,6 +4,7 @@ import { cycleError, effectiveDependencies, findCycle, waitsForOrder } from '../
 import type { Task } from '../../domain/task.js';
 import type { CreateTaskInput } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
+import { assertProjectOpen } from './remove-project.js';
 
 const ID_ATTEMPTS = 8;
 
@@ -43,6 +44,7 @@ export async function createTask(d: UseCaseDeps, input: CreateTaskInput): Promis
         // Their critical-path weights grow: every task this one waits for through dependencies (not through children).
         ancestors = await tx.lockAncestors(p, effective);
       }
+      await assertProjectOpen(tx, p);
       const decision = decideCreate({ ...input, id }, deps, parent, now, { max_attempts: d.settings.max_attempts });
       if (!(await tx.insertTask(decision.task))) return null; // id taken: try another
       await tx.replaceDependencies(

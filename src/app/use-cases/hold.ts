@@ -4,6 +4,7 @@ import type { Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
 import { publicView } from './read-models.js';
+import { assertProjectOpen } from './remove-project.js';
 
 /** Hold and resume (see src/domain/hold.ts): an operator pauses part of the graph without cancelling it. */
 
@@ -29,6 +30,7 @@ export async function holdTask(
   const r = await d.store.transaction(async (tx) => {
     // Children are created under the graph lock: none can slip in under the epic unheld.
     await tx.lockGraph(p);
+    await assertProjectOpen(tx, p);
     const root = await tx.lockTask(p, input.task_id);
     if (root === null) throw taskNotFound(input.task_id);
     // Locking each row waits out a claim in flight on it; once this commits, the claim
@@ -51,6 +53,7 @@ export async function resumeTask(
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
     await tx.lockGraph(p);
+    await assertProjectOpen(tx, p);
     const root = await tx.lockTask(p, input.task_id);
     if (root === null) throw taskNotFound(input.task_id);
     const below = await lockSubtree(tx, p, root);

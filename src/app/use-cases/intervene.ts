@@ -5,6 +5,7 @@ import type { NewEvent } from '../../domain/events.js';
 import type { Task } from '../../domain/task.js';
 import type { UseCaseDeps } from './deps.js';
 import { completeEpics, propagateFailureToDependents } from './propagation.js';
+import { assertProjectOpen } from './remove-project.js';
 
 /** Escalate and cancel: a person (or an agent asking for one) steps in. */
 
@@ -14,6 +15,7 @@ export async function escalateTask(
 ): Promise<{ task: Task; escalation: Escalation }> {
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
+    await assertProjectOpen(tx, input.project_id);
     const task = await tx.lockTask(input.project_id, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideEscalate(task, input.message, d.ids.escalationId(), input.agent_id ?? null, 'agent', now);
@@ -34,6 +36,7 @@ export async function cancelTask(
   const reason = input.reason ?? 'cancelled by an operator';
   const r = await d.store.transaction(async (tx) => {
     await tx.lockGraph(p); // cancelling walks children, dependents and ancestors: graph lock first
+    await assertProjectOpen(tx, p);
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideCancel(task, reason, now);

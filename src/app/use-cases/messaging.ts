@@ -1,6 +1,7 @@
 import type { Message } from '../../domain/message.js';
 import { withinBytes } from './bounded.js';
 import type { UseCaseDeps } from './deps.js';
+import { assertProjectOpen } from './remove-project.js';
 
 /** Agents message each other through persisted inboxes: an agent that was away reads them later. */
 
@@ -10,6 +11,7 @@ export async function sendMessage(
 ): Promise<Message> {
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
+    await assertProjectOpen(tx, input.project_id);
     await tx.touchAgent(input.project_id, input.from_agent, now);
     const message = await tx.insertMessage({
       project_id: input.project_id,

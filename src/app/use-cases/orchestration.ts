@@ -18,6 +18,7 @@ import type { UseCaseDeps } from './deps.js';
 import { completeEpics, decideReleasedStep, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 import { publicView } from './read-models.js';
 import { expireLeases } from './report-task.js';
+import { assertProjectOpen } from './remove-project.js';
 
 
 const BATCH = 1000;
@@ -108,6 +109,7 @@ export async function redrive(
     const now = d.clock.now();
     const events = await d.store.transaction(async (tx) => {
       await tx.lockGraph(p); // a redrive walks dependents and ancestors: graph lock first
+      await assertProjectOpen(tx, p);
       const task = await tx.lockTask(p, id);
       if (task === null) throw taskNotFound(id);
       if (input.all === true && task.status !== 'failed') return null; // redriven meanwhile
@@ -160,6 +162,7 @@ export async function resolveEscalation(
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
     await tx.lockGraph(p); // every action but unblock reaches past the task: graph lock first
+    await assertProjectOpen(tx, p);
     const escalation = await tx.lockEscalation(p, input.escalation_id);
     if (escalation === null) {
       throw new LoomError('ESCALATION_NOT_FOUND', `no escalation ${input.escalation_id} in this project`, {

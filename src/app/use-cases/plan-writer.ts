@@ -6,6 +6,7 @@ import { checkAgainstGraph, decidePlanTasks, type Plan, type PlanShape } from '.
 import type { JsonObject, Origin, Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
+import { assertProjectOpen } from './remove-project.js';
 
 export interface PlanWriteInput {
   project_id: string;
@@ -42,6 +43,7 @@ export async function writePlan(
 ): Promise<PlanWritten | null> {
   const p = w.project_id;
   await tx.lockGraph(p);
+  await assertProjectOpen(tx, p);
   // The existing epic the tasks end up inside: the given one, or the parent of the new one.
   const epicId = 'epic_id' in w.parent ? w.parent.epic_id : (w.parent.parent_id ?? null);
   const parentRead = epicId === null ? null : ((await tx.getTasks(p, [epicId]))[0] ?? null);

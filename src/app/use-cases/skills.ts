@@ -5,6 +5,7 @@ import type { Skill } from '../skills/skill-file.js';
 import type { SkillRegistry } from '../skills/skill-registry.js';
 import { renderSkillText, resolveArguments, type SkillVariables } from '../skills/skill-render.js';
 import type { UseCaseDeps } from './deps.js';
+import { assertProjectOpen } from './remove-project.js';
 
 /** Largest rendered text (dependencies' outputs add up): past it the render is refused, not cut. */
 export const MAX_RENDERED_BYTES = 4 * 1024 * 1024;
@@ -108,6 +109,7 @@ export async function renderSkill(d: SkillDeps, project: Project, input: RenderS
   if (task === null) return result;
   const now = d.clock.now();
   const { runId, events } = await d.store.transaction(async (tx) => {
+    await assertProjectOpen(tx, project.id);
     const written = await tx.appendEvents(
       project.id,
       [

@@ -7,6 +7,7 @@ import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UpdateTaskInput } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
 import { publicView } from './read-models.js';
+import { assertProjectOpen } from './remove-project.js';
 
 export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promise<Task> {
   const p = input.project_id;
@@ -30,6 +31,7 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
       Object.entries({ title, context, priority, done_when, max_attempts, labels, add_labels, remove_labels }).filter(([, v]) => v !== undefined),
     );
     if (input.depends_on === undefined && !edits) {
+      await assertProjectOpen(tx, p);
       const current = await tx.lockTask(p, input.task_id);
       if (current === null) throw taskNotFound(input.task_id);
       const fields = decideUpdate(current, patch, now, null);
@@ -37,6 +39,7 @@ export async function updateTask(d: UseCaseDeps, input: UpdateTaskInput): Promis
     }
     // New edges: the graph lock first, then every task this touches, each after what it waits for.
     await tx.lockGraph(p);
+    await assertProjectOpen(tx, p);
     // Edits apply to the edges as they are under the graph lock, so two concurrent `dep add`s both land.
     let own: string[];
     if (input.depends_on !== undefined) {

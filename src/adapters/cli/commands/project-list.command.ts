@@ -9,7 +9,7 @@ export class ProjectListCommand extends LoomCommand {
     category: 'Project',
     description: "List every project in this directory's database",
     details: `
-      The projects of the database the directory's config points at (the embedded store, or LOOM_DATABASE_URL), with their task counts; the directory's own project is marked. Works without a project in the config: after a config was lost, \`loom init --project ID\` reattaches the directory.
+      The projects of the database the directory's config points at (the embedded store, or LOOM_DATABASE_URL), with their task counts; the directory's own project is marked, and a removed one (\`loom project remove\`) says so after its name. Works without a project in the config: after a config was lost, \`loom init --project ID\` reattaches the directory.
     `,
     examples: [
       ['Which projects are there?', '$0 project list'],
@@ -24,7 +24,7 @@ export class ProjectListCommand extends LoomCommand {
       const open = (c: Partial<Record<string, number>>): number => (c.pending ?? 0) + (c.blocked ?? 0) + (c.claimed ?? 0);
       const table = renderTable(r.projects, [
         { header: '  PROJECT', value: (p) => `${p.id === r.current ? '*' : ' '} ${p.id}` },
-        { header: 'NAME', value: (p) => p.name },
+        { header: 'NAME', value: (p) => (p.removed_at === undefined || p.removed_at === null ? p.name : `${p.name} (removed ${p.removed_at.slice(0, 10)})`) },
         { header: 'TASKS', value: (p) => String(Object.values(p.counts).reduce((a: number, b) => a + (b ?? 0), 0)), align: 'right' },
         { header: 'DONE', value: (p) => String(p.counts.done ?? 0), align: 'right' },
         { header: 'OPEN', value: (p) => String(open(p.counts)), align: 'right' },
