@@ -117,7 +117,7 @@ describe('server mode with Redis', () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     try {
       const r = await pool.query(
-        `SELECT id FROM tasks WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())
+        `SELECT id FROM tasks WHERE project_id = $1 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())
           ORDER BY priority, weight DESC, created_at, id LIMIT 50`,
         [projectId],
       );

@@ -71,7 +71,7 @@ async function fromDatabase() {
   const byType = Object.fromEntries((await q('SELECT type, count(*)::int AS n FROM events WHERE project_id = $1 GROUP BY type')).map((r) => [r.type, r.n]));
   return {
     tasks: Object.fromEntries((await q('SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status')).map((r) => [r.status, r.n])),
-    ready: (await q(`SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())`))[0].n,
+    ready: (await q(`SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())`))[0].n,
     open_escalations: (await q(`SELECT count(*)::int AS n FROM escalations WHERE project_id = $1 AND status = 'open'`))[0].n,
     counters: {
       claims: byType['task.claimed'] ?? 0,

@@ -68,7 +68,7 @@ async function vacuums(): Promise<number> {
 async function pickPages(): Promise<number> {
   const r = await pool.query(
     `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
-     SELECT id FROM tasks WHERE project_id = $1 AND status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())
+     SELECT id FROM tasks WHERE project_id = $1 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())
       ORDER BY priority, weight DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
     [projectId],
   );

@@ -100,7 +100,7 @@ export async function readMetrics(pool: pg.Pool, projectId: string, o: { relays:
         -- statuses and the ready count in one pass over the project's rows (the longest part of a scrape)
         FROM (SELECT coalesce(jsonb_object_agg(g.status, g.n), '{}') AS tasks, coalesce(sum(g.ready), 0)::int AS ready FROM (
                 SELECT status, count(*)::int AS n,
-                       count(*) FILTER (WHERE status = 'pending' AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())) AS ready
+                       count(*) FILTER (WHERE status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= now())) AS ready
                   FROM tasks WHERE project_id = $1 GROUP BY status) g) s`,
       values: [projectId, o.relays],
     });
