@@ -19,6 +19,8 @@ const labels = { type: 'array', items: { type: 'string', pattern: LABEL_PATTERN 
 const labelEdit = { ...labels, minItems: 1 } as const;
 /** An absolute path on the machine that serves the API. */
 const filePath = { type: 'string', minLength: 2, maxLength: 4096, pattern: '^/' } as const;
+/** An ISO 8601 instant with its offset (a JS Date must read it the same everywhere). */
+const instant = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})$' } as const;
 const leaseSeconds = { type: 'integer', minimum: 1, maximum: MAX_LEASE_SECONDS } as const;
 
 const obj = (properties: Record<string, unknown>, required: string[]) => ({
@@ -85,7 +87,13 @@ export const API_SCHEMAS = {
   claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
   heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
   done: obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
-  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' } }, ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason']),
+  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, rate_limited: obj({ reset_at: instant }, ['reset_at']) }, [
+    'project_id',
+    'task_id',
+    'agent_id',
+    'lease_token',
+    'reason',
+  ]),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
   cancel: obj({ project_id: projectId, task_id: taskId, reason: text(5000), agent_id: agentId }, ['project_id', 'task_id']),
   hold: obj({ project_id: projectId, task_id: taskId, reason: text(2000), agent_id: agentId }, ['project_id', 'task_id']),

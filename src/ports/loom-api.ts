@@ -33,7 +33,8 @@ export interface LoomApi {
   /** Extends the lease; `progress` (a short note) tells the orchestrator the work moves on. */
   heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }>;
   done(input: LeaseInput & { output?: JsonObject }): Promise<DoneResult>;
-  fail(input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult>;
+  /** With `rate_limited`, the failure uses no attempt and the task is ready again at `reset_at` (clamped to now .. 24 h ahead). */
+  fail(input: LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string } }): Promise<FailResult>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
   cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
   /** Holds a task, or an epic with everything below it: never ready or claimed until resumed (a claim already made runs out). */
@@ -477,8 +478,10 @@ export interface DoneResult {
 
 export interface FailResult {
   task: Task;
-  outcome: 'retrying' | 'dead_lettered';
+  outcome: 'retrying' | 'dead_lettered' | 'rate_limited';
   run_after: string | null;
+  /** A rate limit's reset_at that was moved: `past` (ready now) or `too_far` (ready in 24 h). */
+  clamped?: 'past' | 'too_far';
 }
 
 /** Another task as seen from one: enough to say whether it is in the way. */
