@@ -83,13 +83,17 @@ describe.skipIf(!chromiumAvailable())('loom graph --format svg|html (built binar
     const page = await browser.newPage();
     try {
       await page.goto(`file://${join(dir, 'graph.svg')}`);
-      const seen = await page.evaluate(() => ({
-        root: document.documentElement.nodeName,
-        namespace: document.documentElement.namespaceURI,
-        parseErrors: document.getElementsByTagName('parsererror').length,
-        nodes: Array.from(document.querySelectorAll('g.node')).map((g) => ({ id: g.id, cls: g.getAttribute('class') ?? '', text: g.textContent ?? '' })),
-        pwned: (window as unknown as { pwned?: number }).pwned ?? 0,
-      }));
+      // Runs in the page (no DOM types in this project's tsconfig).
+      const seen = await page.evaluate(() => {
+        const { document: doc, pwned } = globalThis as any;
+        return {
+          root: doc.documentElement.nodeName as string,
+          namespace: doc.documentElement.namespaceURI as string,
+          parseErrors: doc.getElementsByTagName('parsererror').length as number,
+          nodes: Array.from(doc.querySelectorAll('g.node') as ArrayLike<any>).map((g) => ({ id: g.id as string, cls: (g.getAttribute('class') ?? '') as string, text: (g.textContent ?? '') as string })),
+          pwned: (pwned ?? 0) as number,
+        };
+      });
       expect(seen).toMatchObject({ root: 'svg', namespace: 'http://www.w3.org/2000/svg', parseErrors: 0, pwned: 0 });
       expect(seen.nodes.map((n) => n.id).sort()).toEqual([...taskIds, ...epicIds].sort());
       expect(seen.nodes.find((n) => n.id === held)?.cls).toMatch(/\bheld\b/);
@@ -139,7 +143,7 @@ describe.skipIf(!chromiumAvailable())('loom graph --format svg|html (built binar
       await expect.poll(() => details.innerText(), { timeout: 30_000 }).toContain(claimed.id);
       expect(await details.innerText()).toMatch(/lease holder\s+alice/);
       expect(await page.content()).not.toContain(claimed.token);
-      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0)).toBe(0);
+      expect(await page.evaluate(() => ((globalThis as any).pwned ?? 0) as number)).toBe(0);
       expect(problems).toEqual([]);
       expect(left).toEqual([]);
     } finally {
