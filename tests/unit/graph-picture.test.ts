@@ -131,6 +131,12 @@ describe('toDot', () => {
     }
   });
 
+  it('lays out big pictures with fewer passes, small ones in full', () => {
+    const many = Array.from({ length: 1001 }, (_, i) => node(id(i + 1)));
+    expect(toDot(buildPicture(buildGraphView(many), { collapse: true }))).toContain('mclimit=0.2');
+    expect(toDot(buildPicture(buildGraphView(many.slice(1)), { collapse: true }))).not.toContain('mclimit');
+  });
+
   it('names a collapsed epic and how much it holds', () => {
     const dot = toDot(buildPicture(buildGraphView(project()), { collapse: true }));
     expect(dot).toContain('3 tasks inside, all finished');
