@@ -46,13 +46,15 @@ export interface GraphPicture {
 }
 
 /**
- * The most a picture may hold to be rendered (svg, html): Graphviz as WASM
- * lays out 5,000 nodes in seconds (npm run bench:graph); far past that it
- * takes minutes and hundreds of MB. The DOT text has no limit (render it
- * with a system Graphviz, `sfdp` for instance).
+ * The most a picture may hold to be rendered (svg, html) by Graphviz as
+ * WASM. Layout time follows edges more than nodes (npm run bench:graph, 2
+ * loaded cores): 5,250 nodes with 5,249 edges about 8 s, 2,100 nodes with
+ * 6,498 edges 27 s, 5,250 nodes with 9,498 edges 86 s, 10,500 nodes 87 s
+ * and more. The DOT text has no limit (a system Graphviz, `sfdp` say, lays
+ * out far more).
  */
 export const MAX_PICTURE_NODES = 6000;
-export const MAX_PICTURE_EDGES = 20000;
+export const MAX_PICTURE_EDGES = 10000;
 
 const FINISHED: readonly TaskStatus[] = ['done', 'cancelled'];
 
