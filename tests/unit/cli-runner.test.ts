@@ -657,6 +657,7 @@ describe('read commands', () => {
       const page = readFileSync(file, 'utf8');
       expect(page).toContain('<title>Loom graph of p &lt;1&gt;</title>');
       expect(page).toContain("Content-Security-Policy\" content=\"default-src 'none'");
+      expect(page).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*';/); // only the page's own script runs
       const unwritable = await run(['graph', '--format', 'svg', '-o', join(dir, 'missing', 'g.svg')], { api: { graph } });
       expect(unwritable.code).toBe(1);
       expect(unwritable.stderr).toMatch(/^VALIDATION_FAILED: cannot write .*ENOENT/);

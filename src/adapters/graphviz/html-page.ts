@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CRITICAL_COLOR, HELD_COLOR, STATUS_COLORS } from '../../domain/graph-dot.js';
 import type { GraphPicture } from '../../domain/graph-picture.js';
 import type { TaskStatus } from '../../domain/task.js';
@@ -173,6 +174,12 @@ const SCRIPT = `
 })();
 `;
 
+/**
+ * The CSP allows this one script by its hash, not any inline script: were a
+ * title ever to slip into the page as markup, it could not run.
+ */
+const SCRIPT_HASH = `'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'`;
+
 /** One self-contained page: no external URL at all (a CSP forbids every fetch), user text only as text. */
 export function htmlPage(input: { svg: string; picture: GraphPicture; title: string }): string {
   const p = input.picture;
@@ -188,7 +195,7 @@ export function htmlPage(input: { svg: string; picture: GraphPicture; title: str
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src ${SCRIPT_HASH}; img-src data:; base-uri 'none'; form-action 'none'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(input.title)}</title>
