@@ -51,6 +51,9 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     heartbeat: async () => ({ task: task({ status: 'claimed' }), lease: { token: 'tok-1', expires_at: iso(300_000) } }),
     done: async () => ({ task: task({ status: 'done' }), unblocked: [], completed_epics: [], already_done: false }),
     fail: async () => ({ task: task({ attempts: 1 }), outcome: 'retrying', run_after: iso(30_000) }),
+    claimBatch: async () => ({ claims: [] }),
+    doneBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, status: 'done' }), unblocked: [], completed_epics: [], already_done: false } })) }),
+    failBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, attempts: 1 }), outcome: 'retrying' as const, run_after: iso(30_000) } })) }),
     escalate: async () => {
       throw new Error('not stubbed');
     },
