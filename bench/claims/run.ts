@@ -27,52 +27,43 @@ const READY_TASKS = quick ? 10_000 : 100_000;
 const origin = { kind: 'bench', id: 'bench' };
 
 
-async function cycles(api: LoomApi, projectId: string): Promise<{ cycles: number; seconds: number; cycles_per_s: number }> {
+/** Seeds N_TASKS ready tasks, then times CLAIMERS running `claimer` until nothing is ready; each returns how many it completed. */
+async function drain(api: LoomApi, projectId: string, claimer: (agent: string) => Promise<number>): Promise<{ cycles: number; seconds: number; cycles_per_s: number }> {
   await inParallel(N_TASKS, 16, async (i) => {
     await api.createTask({ project_id: projectId, title: `task ${i}`, origin });
   });
-  let done = 0;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CLAIMERS }, async (_, c) => {
-      for (;;) {
-        const r = await api.claim({ project_id: projectId, agent_id: `claimer-${c}` });
-        if (!r.claimed) return;
-        await api.done({ project_id: projectId, task_id: r.task.id, agent_id: `claimer-${c}`, lease_token: r.lease.token });
-        done++;
-      }
-    }),
-  );
+  const done = (await Promise.all(Array.from({ length: CLAIMERS }, (_, c) => claimer(`claimer-${c}`)))).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - t0) / 1000;
   if (done !== N_TASKS) throw new Error(`completed ${done} of ${N_TASKS}`);
   return { cycles: done, seconds: round(seconds), cycles_per_s: Math.round(done / seconds) };
 }
 
+/** One task per call: claim, then done. */
+const cycles = (api: LoomApi, projectId: string) =>
+  drain(api, projectId, async (agent) => {
+    for (let n = 0; ; n++) {
+      const r = await api.claim({ project_id: projectId, agent_id: agent });
+      if (!r.claimed) return n;
+      await api.done({ project_id: projectId, task_id: r.task.id, agent_id: agent, lease_token: r.lease.token });
+    }
+  });
+
 const BATCH = 10;
 
-/** The same drain with batches: each claimer claims up to BATCH tasks in one call and reports them in one. */
+/** Batched: each claimer claims up to BATCH tasks in one call and reports them in one. */
 async function batchedCycles(api: LoomApi, projectId: string): Promise<{ cycles: number; seconds: number; cycles_per_s: number; batch: number }> {
-  await inParallel(N_TASKS, 16, async (i) => {
-    await api.createTask({ project_id: projectId, title: `task ${i}`, origin });
+  const r = await drain(api, projectId, async (agent) => {
+    for (let n = 0; ; ) {
+      const { claims } = await api.claimBatch({ project_id: projectId, agent_id: agent, count: BATCH });
+      if (claims.length === 0) return n;
+      const { results } = await api.doneBatch({ project_id: projectId, items: claims.map((x) => ({ task_id: x.task.id, agent_id: agent, lease_token: x.lease.token })) });
+      const refused = results.find((x) => !x.ok);
+      if (refused !== undefined) throw new Error(`a batch done was refused: ${JSON.stringify(refused)}`);
+      n += results.length;
+    }
   });
-  let done = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CLAIMERS }, async (_, c) => {
-      const agent = `claimer-${c}`;
-      for (;;) {
-        const { claims } = await api.claimBatch({ project_id: projectId, agent_id: agent, count: BATCH });
-        if (claims.length === 0) return;
-        const { results } = await api.doneBatch({ project_id: projectId, items: claims.map((x) => ({ task_id: x.task.id, agent_id: agent, lease_token: x.lease.token })) });
-        const refused = results.find((r) => !r.ok);
-        if (refused !== undefined) throw new Error(`a batch done was refused: ${JSON.stringify(refused)}`);
-        done += results.length;
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  if (done !== N_TASKS) throw new Error(`completed ${done} of ${N_TASKS}`);
-  return { cycles: done, seconds: round(seconds), cycles_per_s: Math.round(done / seconds), batch: BATCH };
+  return { ...r, batch: BATCH };
 }
 
 async function unblock(api: LoomApi, projectId: string, width: number): Promise<number> {

@@ -5,16 +5,11 @@
  * same reports one by one would; and the removed-project, held-task and hostile-input rules of
  * the single calls hold for batches too.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomEvent } from '../../src/domain/events.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { LoomError } from '../../src/domain/errors.js';
-import { poolDrained } from '../support/pools.js';
+import { openStoreServices } from '../support/store-services.js';
 
 const origin = { kind: 'test', id: 't' };
 
@@ -34,26 +29,9 @@ describe.each(['embedded', 'postgres'] as const)('batch claim and complete (%s)'
   let now = Date.now();
   const clock = { now: () => new Date(now) };
   beforeAll(async () => {
-    if (mode === 'embedded') {
-      const p: PglitePool = await openPglitePool(undefined);
-      await migrate(p.pool);
-      api = serviceForPool(p.pool, { ownsPool: false, clock }).service;
-      other = serviceForPool(p.pool, { ownsPool: false, clock }).service;
-      close = () => p.close();
-    } else {
-      const db: TestDatabase = await createTestDatabase('batch');
-      const pool = new pg.Pool({ connectionString: db.url, max: 6 });
-      pool.on('error', () => {});
-      await migrate(pool);
-      api = serviceForPool(pool, { ownsPool: false, clock }).service;
-      other = serviceForPool(pool, { ownsPool: false, clock }).service;
-      close = async () => {
-        const drained = poolDrained(pool);
-        await pool.end();
-        await drained;
-        await db.drop();
-      };
-    }
+    const opened = await openStoreServices(mode, 'batch', { clock }, 2);
+    [api, other] = opened.services as [LoomApi, LoomApi];
+    close = opened.close;
   });
   afterAll(async () => close());
 
