@@ -1,12 +1,13 @@
-import { LoomError, projectRemoved } from '../domain/errors.js';
+import { LoomError, projectRemoved, validationFailed } from '../domain/errors.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { Project, Task } from '../domain/task.js';
-import type { LoomApi, TickReport } from '../ports/loom-api.js';
+import type { BatchResult, LoomApi, TickReport } from '../ports/loom-api.js';
 import { deadLetters, listAgents, listEscalations, reconcile, redrive, resolveEscalation } from './use-cases/orchestration.js';
 import { checkJsonSize, validateInput, type ApiMethod } from './schemas.js';
 import { withinBytes } from './use-cases/bounded.js';
-import { claimTask } from './use-cases/claim-task.js';
+import { claimBatch, claimTask } from './use-cases/claim-task.js';
+import { completeBatch, failBatch } from './use-cases/report-batch.js';
 import { createTask } from './use-cases/create-task.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
@@ -33,7 +34,7 @@ import { WorkflowRegistry } from './workflows/workflow-registry.js';
  * the lease calls do not, and `leaseCall` names the cause when they are refused.
  */
 const WRITES: ReadonlySet<ApiMethod> = new Set<ApiMethod>([
-  'createTask', 'updateTask', 'claim', 'heartbeat', 'done', 'fail', 'release', 'escalate', 'cancel', 'hold', 'resume',
+  'createTask', 'updateTask', 'claim', 'claimBatch', 'heartbeat', 'done', 'fail', 'doneBatch', 'failBatch', 'release', 'escalate', 'cancel', 'hold', 'resume',
   'sendMessage', 'redrive', 'resolveEscalation', 'removeProject',
 ]);
 
@@ -95,6 +96,32 @@ export class LoomService implements LoomApi {
     return result;
   }
 
+  /**
+   * leaseCall for a batch: an item refused (other than by PROJECT_REMOVED) has the project row
+   * read, once, and when the project was removed every refusal says so.
+   */
+  private async batchLeaseCall<R>(projectId: string, call: () => Promise<BatchResult<R>>): Promise<BatchResult<R>> {
+    const r = await this.leaseCall(projectId, call);
+    if (!r.results.some((x) => !x.ok && x.error.code !== 'PROJECT_REMOVED')) return r;
+    try {
+      await this.refuseIfRemoved(projectId);
+      return r;
+    } catch (e) {
+      if (!LoomError.is(e) || e.code !== 'PROJECT_REMOVED') throw e;
+      const removed = e.toJSON();
+      return { results: r.results.map((x) => (x.ok ? x : { ...x, error: removed })) };
+    }
+  }
+
+  /** Each task once in a batch: two reports of one task in one call are a mistake, not a race to settle. */
+  private distinctTasks(method: ApiMethod, items: ReadonlyArray<{ task_id: string }>): void {
+    const seen = new Set<string>();
+    for (const [i, item] of items.entries()) {
+      if (seen.has(item.task_id)) throw validationFailed(`invalid ${method} input: items.${i}.task_id: ${item.task_id} is in the batch twice`, { method });
+      seen.add(item.task_id);
+    }
+  }
+
   private async refuseIfRemoved(projectId: string, cause?: unknown): Promise<void> {
     const fresh = await this.d.store.getProject(projectId);
     if (fresh === null || removedAt(fresh) === null) return;
@@ -106,8 +133,8 @@ export class LoomService implements LoomApi {
     checkJsonSize(method, 'context', context, this.d.settings.max_context_bytes, 'tasks.max_context_bytes');
   }
 
-  private outputSize(method: ApiMethod, output: unknown): void {
-    checkJsonSize(method, 'output', output, this.d.settings.max_output_bytes, 'tasks.max_output_bytes');
+  private outputSize(method: ApiMethod, output: unknown, field = 'output'): void {
+    checkJsonSize(method, field, output, this.d.settings.max_output_bytes, 'tasks.max_output_bytes');
   }
 
   async createProject(input: { name: string; id?: string }): Promise<Project> {
@@ -148,6 +175,24 @@ export class LoomService implements LoomApi {
   async claim(input: Parameters<LoomApi['claim']>[0]): ReturnType<LoomApi['claim']> {
     await this.project('claim', input);
     return this.leaseCall(input.project_id, () => claimTask(this.d, input), (r) => !r.claimed);
+  }
+  async claimBatch(input: Parameters<LoomApi['claimBatch']>[0]): ReturnType<LoomApi['claimBatch']> {
+    await this.project('claimBatch', input);
+    if (input.count !== undefined && input.agent_ids !== undefined && input.count !== input.agent_ids.length) {
+      throw validationFailed(`invalid claimBatch input: count is ${input.count} but agent_ids names ${input.agent_ids.length} agents (give one of them)`, { method: 'claimBatch' });
+    }
+    return this.leaseCall(input.project_id, () => claimBatch(this.d, input), (r) => r.claims.length === 0);
+  }
+  async doneBatch(input: Parameters<LoomApi['doneBatch']>[0]): ReturnType<LoomApi['doneBatch']> {
+    await this.project('doneBatch', input);
+    this.distinctTasks('doneBatch', input.items);
+    input.items.forEach((item, i) => this.outputSize('doneBatch', item.output, `items[${i}].output`));
+    return this.batchLeaseCall(input.project_id, () => completeBatch(this.d, input.project_id, input.items));
+  }
+  async failBatch(input: Parameters<LoomApi['failBatch']>[0]): ReturnType<LoomApi['failBatch']> {
+    await this.project('failBatch', input);
+    this.distinctTasks('failBatch', input.items);
+    return this.batchLeaseCall(input.project_id, () => failBatch(this.d, input.project_id, input.items));
   }
   async heartbeat(input: Parameters<LoomApi['heartbeat']>[0]): ReturnType<LoomApi['heartbeat']> {
     await this.project('heartbeat', input);

@@ -3,6 +3,7 @@ import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
+import { MAX_BATCH } from '../ports/loom-api.js';
 import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
@@ -31,6 +32,22 @@ const obj = (properties: Record<string, unknown>, required: string[]) => ({
 });
 
 const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
+
+/** A batch of single-call inputs: each item is the single call's input without project_id, checked by the same schema. */
+function batchOf(single: { properties: Record<string, unknown>; required: string[] }) {
+  const { project_id: _, ...item } = single.properties;
+  const required = single.required.filter((k) => k !== 'project_id');
+  return obj({ project_id: projectId, items: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: obj(item, required) } }, ['project_id', 'items']);
+}
+
+const done = obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']);
+const fail = obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, rate_limited: obj({ reset_at: instant }, ['reset_at']) }, [
+  'project_id',
+  'task_id',
+  'agent_id',
+  'lease_token',
+  'reason',
+]);
 
 export const API_SCHEMAS = {
   createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
@@ -86,14 +103,20 @@ export const API_SCHEMAS = {
   ),
   claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
   heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
-  done: obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
-  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, rate_limited: obj({ reset_at: instant }, ['reset_at']) }, [
-    'project_id',
-    'task_id',
-    'agent_id',
-    'lease_token',
-    'reason',
-  ]),
+  done,
+  fail,
+  claimBatch: obj(
+    {
+      project_id: projectId,
+      agent_id: agentId,
+      count: { type: 'integer', minimum: 1, maximum: MAX_BATCH },
+      agent_ids: { type: 'array', items: agentId, minItems: 1, maxItems: MAX_BATCH, uniqueItems: true },
+      lease_seconds: leaseSeconds,
+    },
+    ['project_id', 'agent_id'],
+  ),
+  doneBatch: batchOf(done),
+  failBatch: batchOf(fail),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
   cancel: obj({ project_id: projectId, task_id: taskId, reason: text(5000), agent_id: agentId }, ['project_id', 'task_id']),
   hold: obj({ project_id: projectId, task_id: taskId, reason: text(2000), agent_id: agentId }, ['project_id', 'task_id']),

@@ -1,5 +1,6 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { AgentView, Escalation } from '../domain/escalation.js';
+import type { SerializedError } from '../domain/errors.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
@@ -33,9 +34,19 @@ export interface LoomApi {
   claim(input: ClaimInput): Promise<ClaimResult>;
   /** Extends the lease; `progress` (a short note) tells the orchestrator the work moves on. */
   heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }>;
-  done(input: LeaseInput & { output?: JsonObject }): Promise<DoneResult>;
+  done(input: DoneInput): Promise<DoneResult>;
   /** With `rate_limited`, the failure uses no attempt and the task is ready again at `reset_at` (clamped to now .. 24 h ahead). */
-  fail(input: LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string } }): Promise<FailResult>;
+  fail(input: FailInput): Promise<FailResult>;
+  /**
+   * Claims up to `count` of the best ready tasks in one statement, each with a lease of its own
+   * (with `agent_ids`, the i-th task is leased to the i-th agent: a runner claiming for its free
+   * slots). Fewer, or none, when fewer are ready.
+   */
+  claimBatch(input: ClaimBatchInput): Promise<ClaimBatchResult>;
+  /** Completes many tasks in one call, each item checked against its own lease: one item refused never fails the others. */
+  doneBatch(input: { project_id: string; items: Array<BatchItem<DoneInput>> }): Promise<BatchResult<DoneResult>>;
+  /** Fails many tasks in one call, each item checked against its own lease; results per item. */
+  failBatch(input: { project_id: string; items: Array<BatchItem<FailInput>> }): Promise<BatchResult<FailResult>>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
   cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
   /** Holds a task, or an epic with everything below it: never ready or claimed until resumed (a claim already made runs out). */
@@ -465,6 +476,35 @@ export interface LeaseInput {
   task_id: string;
   agent_id: string;
   lease_token: string;
+}
+
+export type DoneInput = LeaseInput & { output?: JsonObject };
+export type FailInput = LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string } };
+
+/** Most tasks one batch claim, done or fail may carry. */
+export const MAX_BATCH = 100;
+
+export interface ClaimBatchInput {
+  project_id: string;
+  agent_id: string;
+  /** How many tasks at most (1 to MAX_BATCH); with `agent_ids`, their number. */
+  count?: number;
+  /** One agent per task, in order (distinct); the tasks are leased to them instead of `agent_id`. */
+  agent_ids?: string[];
+  lease_seconds?: number;
+}
+
+/** Ready order (the order single claims would have taken them); empty when nothing is ready. */
+export interface ClaimBatchResult {
+  claims: Array<{ task: Task; lease: Lease }>;
+}
+
+/** One item of a batch done or fail: the single call's input without the project (the batch names it). */
+export type BatchItem<I> = Omit<I, 'project_id'>;
+
+/** Per item, in the order of the items: what the single call would have returned, or the error it would have thrown. */
+export interface BatchResult<R> {
+  results: Array<{ task_id: string; ok: true; result: R } | { task_id: string; ok: false; error: SerializedError }>;
 }
 
 export interface DoneResult {

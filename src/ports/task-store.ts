@@ -14,6 +14,13 @@ export interface ClaimSpec {
   priority?: Priority;
 }
 
+/** A batch claim: one lease per task to take, each to its agent; every lease runs out at `expires_at`. */
+export interface ClaimBatchSpec {
+  leases: ReadonlyArray<{ agent_id: string; token: string }>;
+  expires_at: string;
+  now: Date;
+}
+
 export interface ClaimOutcome {
   task: Task;
   event: LoomEvent;
@@ -33,6 +40,12 @@ export interface CommitOutcome {
   unblocked: string[];
   /** Epics among the released dependents that now wait for nothing: the caller sees whether they complete. */
   epics: string[];
+}
+
+/** A batch commit: per input (same order) its outcome, or null when its revision moved on; and every event written, in id order. */
+export interface BatchCommitOutcome {
+  outcomes: Array<CommitOutcome | null>;
+  events: LoomEvent[];
 }
 
 /** One render of a skill for a task (table skill_runs). */
@@ -114,6 +127,11 @@ export interface TaskStore {
   readyCount(projectId: string, now: Date): Promise<number>;
   /** Atomically claims the best ready task (SKIP LOCKED), writing its event. */
   claimNext(projectId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;
+  /**
+   * One statement: claims up to `leases.length` of the best ready tasks (SKIP LOCKED), in ready
+   * order, the i-th taking the i-th lease, and writes their events. Fewer when fewer are ready.
+   */
+  claimBatch(projectId: string, spec: ClaimBatchSpec): Promise<ClaimOutcome[]>;
   /** Atomically claims one task if it is ready now; null when it is not. */
   claimTask(projectId: string, taskId: string, spec: ClaimSpec): Promise<ClaimOutcome | null>;
   /**
@@ -123,6 +141,14 @@ export interface TaskStore {
    * events). Null when another writer got there first: decide again.
    */
   commitDecision(input: CommitInput): Promise<CommitOutcome | null>;
+  /**
+   * commitDecision for many tasks of one project in one statement: each input is written only
+   * if its task is still at its revision (null outcome otherwise: decide again), and the
+   * dependents are released set-based, ending as the same commits one by one would leave them.
+   */
+  commitDecisions(projectId: string, inputs: readonly CommitInput[], now: Date): Promise<BatchCommitOutcome>;
+  /** Tasks of the project by id (those that exist), in no particular order. */
+  getTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]>;
   /** Claimed tasks whose lease ran out, oldest expiry first (all projects when projectId is null). */
   expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]>;
   /** Claimed tasks, lease alive, whose last progress is older than `progressBefore`. */

@@ -2,6 +2,8 @@
  * Concurrent claims on the embedded default: 8 claimers in 2 OS processes,
  * each talking to the project's daemon as every `loom` process does, drain
  * 2,000 ready tasks. Every task is claimed exactly once and completed once.
+ * Then with batches: 16 claimers in each of 8 processes claim several tasks at
+ * a time and report them in one call, one stale lease among them per claimer.
  * Also: many daemons started at once for one directory leave exactly one owner.
  */
 import { spawn } from 'node:child_process';
@@ -19,9 +21,9 @@ const TASKS = 2_000;
 const PROCESSES = 2;
 const CLAIMERS_PER_PROCESS = 4;
 
-function startWorker(name: string, projectDir: string) {
+function startWorker(name: string, projectDir: string, extra: Record<string, string> = {}) {
   const child = spawn(process.execPath, [join(ROOT, 'tests/fixtures/claim-worker.mjs')], {
-    env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_ROOT: ROOT, PROJECT_DIR: projectDir, WORKER_NAME: name, CLAIMERS: String(CLAIMERS_PER_PROCESS) },
+    env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_ROOT: ROOT, PROJECT_DIR: projectDir, WORKER_NAME: name, CLAIMERS: String(CLAIMERS_PER_PROCESS), ...extra },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -33,7 +35,7 @@ function startWorker(name: string, projectDir: string) {
     if (out.includes('"ready":true')) onReady();
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const result = new Promise<{ completed: string[]; per_claimer: number[] }>((resolve, reject) => {
+  const result = new Promise<{ completed: string[]; per_claimer: number[]; stale_refused?: string[] }>((resolve, reject) => {
     child.on('exit', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
       if (code !== 0) return reject(new Error(`worker ${name} exited ${code}: ${out}${err}`));
@@ -41,6 +43,13 @@ function startWorker(name: string, projectDir: string) {
     });
   });
   return { ready, go: () => child.stdin.end('go\n'), result };
+}
+
+/** Per task, how many events of this type it has. */
+function countPerTask(events: readonly LoomEvent[], type: string): Map<string, number> {
+  const per = new Map<string, number>();
+  for (const e of events) if (e.type === type) per.set(e.task_id!, (per.get(e.task_id!) ?? 0) + 1);
+  return per;
 }
 
 async function allEvents(api: LoomApi, projectId: string): Promise<LoomEvent[]> {
@@ -86,19 +95,48 @@ describe('embedded mode, several processes through one daemon', () => {
     for (const r of results) expect(r.completed.length).toBeGreaterThan(0); // both processes really worked
 
     const events = await allEvents(api, project.project_id);
-    const count = (type: string) => {
-      const per = new Map<string, number>();
-      for (const e of events) if (e.type === type) per.set(e.task_id!, (per.get(e.task_id!) ?? 0) + 1);
-      return per;
-    };
-    const claimed = count('task.claimed');
-    const done = count('task.done');
+    const claimed = countPerTask(events, 'task.claimed');
+    const done = countPerTask(events, 'task.done');
     expect(claimed.size).toBe(TASKS);
     expect([...claimed.values()].every((n) => n === 1)).toBe(true);
     expect(done.size).toBe(TASKS);
     expect([...done.values()].every((n) => n === 1)).toBe(true);
     const overview = await api.overview({ project_id: project.project_id });
     expect(overview.counts.done).toBe(TASKS);
+    await api.close();
+  });
+
+  it(`batches: 16 claimers in each of 8 processes claim and complete each task once; a stale lease refuses only its item`, { timeout: 300_000 }, async () => {
+    // The same project, 2,000 more tasks after the first test's.
+    const { api, project } = await connector.open({ projectDir: dir });
+    const p = project.project_id;
+    const origin = { kind: 'test', id: 'setup' };
+    const ids: string[] = [];
+    for (let i = 0; i < TASKS; i += 50) {
+      ids.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => api.createTask({ project_id: p, title: `b${i + j}`, origin })))).map((t) => t.id));
+    }
+    const workers = Array.from({ length: 8 }, (_, i) => startWorker(`b${i}`, dir, { CLAIMERS: '16', BATCH: '5' }));
+    await Promise.all(workers.map((w) => w.ready));
+    workers.forEach((w) => w.go());
+    const results = await Promise.all(workers.map((w) => w.result));
+
+    const completed = results.flatMap((r) => r.completed);
+    expect(completed).toHaveLength(TASKS);
+    expect(new Set(completed)).toEqual(new Set(ids));
+    for (const r of results) expect(r.completed.length).toBeGreaterThan(0);
+    const stale = results.flatMap((r) => r.stale_refused ?? []);
+    expect(stale.length).toBeGreaterThan(0);
+    expect(stale.every((id) => completed.includes(id))).toBe(true);
+
+    const mine = new Set(ids);
+    const events = (await allEvents(api, p)).filter((e) => e.task_id !== null && mine.has(e.task_id));
+    const claimed = countPerTask(events, 'task.claimed');
+    const done = countPerTask(events, 'task.done');
+    for (const id of ids) {
+      expect(claimed.get(id), id).toBe(1);
+      expect(done.get(id), id).toBe(1);
+    }
+    expect((await api.overview({ project_id: p })).counts.done).toBe(2 * TASKS);
     await api.close();
   });
 
@@ -132,7 +170,7 @@ describe('embedded mode, several processes through one daemon', () => {
       expect(status.pid).toBe(alive[0]!.child.pid);
       // The data survived the restart.
       const { api, project } = await connector.open({ projectDir: dir });
-      expect((await api.overview({ project_id: project.project_id })).counts.done).toBe(TASKS);
+      expect((await api.overview({ project_id: project.project_id })).counts.done).toBe(2 * TASKS); // both claim tests' tasks
       await api.close();
       expect(readFileSync(join(dir, '.loom/daemon.token'), 'utf8').length).toBeGreaterThan(10);
     } catch (e) {

@@ -1,7 +1,9 @@
 /**
  * Concurrent claims across OS processes on real Postgres: 8 claimers in 2
  * processes drain 2,000 ready tasks; every task is claimed exactly once and
- * completed exactly once.
+ * completed exactly once. Then the same with batches: 16 claimers in each of 8
+ * processes, each claiming several tasks at a time and reporting them in one
+ * call, one stale lease among them per claimer (refused alone).
  *
  * The workers (tests/fixtures/claim-worker.mjs) run the BUILT code: child
  * processes cannot load TypeScript here, so beforeAll compiles the closure of
@@ -29,6 +31,9 @@ const WORKER = join(ROOT, 'tests/fixtures/claim-worker.mjs');
 const TASKS = 2_000;
 const PROCESSES = 2;
 const CLAIMERS_PER_PROCESS = 4;
+const BATCH_PROCESSES = 8;
+const BATCH_CLAIMERS = 16;
+const BATCH_SIZE = 5;
 
 /** Compiles what the worker imports (service-factory and everything it reaches) with the project's compiler options. */
 async function buildWorkerCode(): Promise<void> {
@@ -57,6 +62,7 @@ async function buildWorkerCode(): Promise<void> {
 interface WorkerResult {
   completed: string[];
   per_claimer: number[];
+  stale_refused?: string[];
 }
 
 interface RunningWorker {
@@ -104,23 +110,29 @@ describe('concurrent claims on postgres: 8 claimers in 2 processes', () => {
   let projectId: string;
   let taskIds: string[];
 
+  /** A new project with `n` ready tasks of mixed priorities. */
+  async function seed(name: string, n: number): Promise<{ projectId: string; taskIds: string[] }> {
+    const id = (await service.createProject({ name })).id;
+    const ids: string[] = [];
+    const priorities = ['p0', 'p1', 'p2'] as const;
+    for (let i = 0; i < n; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(20, n - i) }, (_, k) =>
+          service.createTask({ project_id: id, title: `task ${i + k}`, origin: { kind: 'test', id: 'claims' }, priority: priorities[(i + k) % 3]! }),
+        ),
+      );
+      ids.push(...batch.map((t) => t.id));
+    }
+    return { projectId: id, taskIds: ids };
+  }
+
   beforeAll(async () => {
     const [, database] = await Promise.all([buildWorkerCode(), createTestDatabase('claims')]);
     db = database;
     pool = new pg.Pool({ connectionString: db.url, max: 10 });
     await migrate(pool);
     service = serviceForPool(pool).service;
-    projectId = (await service.createProject({ name: 'concurrent claims' })).id;
-    taskIds = [];
-    const priorities = ['p0', 'p1', 'p2'] as const;
-    for (let i = 0; i < TASKS; i += 20) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(20, TASKS - i) }, (_, k) =>
-          service.createTask({ project_id: projectId, title: `task ${i + k}`, origin: { kind: 'test', id: 'claims' }, priority: priorities[(i + k) % 3]! }),
-        ),
-      );
-      taskIds.push(...batch.map((t) => t.id));
-    }
+    ({ projectId, taskIds } = await seed('concurrent claims', TASKS));
   });
 
   afterAll(async () => {
@@ -131,6 +143,34 @@ describe('concurrent claims on postgres: 8 claimers in 2 processes', () => {
     }
     await db?.drop();
   });
+
+  /** The database agrees: one claim and one completion per task, all by the claimers, each task's output naming its claimer. */
+  async function expectEachOnce(project: string, claimers: number): Promise<void> {
+    const claims = await pool.query<{ task_id: string; n: number }>(
+      `SELECT task_id, count(*)::int AS n FROM events WHERE project_id = $1 AND type = 'task.claimed' GROUP BY task_id`,
+      [project],
+    );
+    expect(claims.rows).toHaveLength(TASKS);
+    expect(claims.rows.filter((r) => r.n !== 1)).toEqual([]);
+    const done = await pool.query<{ events: number; tasks: number; agents: number }>(
+      `SELECT count(*)::int AS events, count(DISTINCT task_id)::int AS tasks, count(DISTINCT agent_id)::int AS agents
+         FROM events WHERE project_id = $1 AND type = 'task.done'`,
+      [project],
+    );
+    expect(done.rows[0]).toEqual({ events: TASKS, tasks: TASKS, agents: claimers });
+    const tasks = await pool.query<{ status: string; attempts: number; n: number }>(
+      `SELECT status, attempts, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status, attempts`,
+      [project],
+    );
+    expect(tasks.rows).toEqual([{ status: 'done', attempts: 1, n: TASKS }]);
+    // each task's output names the claimer that completed it, and that claimer held its claim
+    const mismatched = await pool.query(
+      `SELECT t.id FROM tasks t JOIN events e ON e.task_id = t.id AND e.type = 'task.claimed'
+        WHERE t.project_id = $1 AND (t.output->>'by' IS DISTINCT FROM e.agent_id OR t.assignee IS DISTINCT FROM e.agent_id)`,
+      [project],
+    );
+    expect(mismatched.rows).toEqual([]);
+  }
 
   it('claims every task exactly once and records every completion once', async () => {
     expect((await service.overview({ project_id: projectId })).ready).toBe(TASKS);
@@ -157,30 +197,33 @@ describe('concurrent claims on postgres: 8 claimers in 2 processes', () => {
     expect(new Set(completed).size).toBe(TASKS);
     expect(new Set(completed)).toEqual(new Set(taskIds));
 
-    // the database agrees: one claim and one completion per task, all by the 8 claimers
-    const claims = await pool.query<{ task_id: string; n: number }>(
-      `SELECT task_id, count(*)::int AS n FROM events WHERE project_id = $1 AND type = 'task.claimed' GROUP BY task_id`,
-      [projectId],
+    await expectEachOnce(projectId, PROCESSES * CLAIMERS_PER_PROCESS);
+  });
+
+  it(`batches: ${BATCH_CLAIMERS} claimers in each of ${BATCH_PROCESSES} processes claim and complete each task once; a stale lease refuses only its item`, { timeout: 300_000 }, async () => {
+    const seeded = await seed('concurrent batch claims', TASKS);
+    const workers = Array.from({ length: BATCH_PROCESSES }, (_, i) =>
+      startWorker(`batch-${i}`, {
+        LOOM_BUILD_DIR: BUILD_DIR,
+        DATABASE_URL: db.url,
+        PROJECT_ID: seeded.projectId,
+        CLAIMERS: String(BATCH_CLAIMERS),
+        BATCH: String(BATCH_SIZE),
+        POOL: '4', // 8 processes share the server's connections
+      }),
     );
-    expect(claims.rows).toHaveLength(TASKS);
-    expect(claims.rows.filter((r) => r.n !== 1)).toEqual([]);
-    const done = await pool.query<{ events: number; tasks: number; agents: number }>(
-      `SELECT count(*)::int AS events, count(DISTINCT task_id)::int AS tasks, count(DISTINCT agent_id)::int AS agents
-         FROM events WHERE project_id = $1 AND type = 'task.done'`,
-      [projectId],
-    );
-    expect(done.rows[0]).toEqual({ events: TASKS, tasks: TASKS, agents: PROCESSES * CLAIMERS_PER_PROCESS });
-    const tasks = await pool.query<{ status: string; attempts: number; n: number }>(
-      `SELECT status, attempts, count(*)::int AS n FROM tasks WHERE project_id = $1 GROUP BY status, attempts`,
-      [projectId],
-    );
-    expect(tasks.rows).toEqual([{ status: 'done', attempts: 1, n: TASKS }]);
-    // each task's output names the claimer that completed it, and that claimer held its claim
-    const mismatched = await pool.query(
-      `SELECT t.id FROM tasks t JOIN events e ON e.task_id = t.id AND e.type = 'task.claimed'
-        WHERE t.project_id = $1 AND (t.output->>'by' IS DISTINCT FROM e.agent_id OR t.assignee IS DISTINCT FROM e.agent_id)`,
-      [projectId],
-    );
-    expect(mismatched.rows).toEqual([]);
+    await Promise.all(workers.map((w) => w.ready));
+    for (const w of workers) w.go();
+    const results = await Promise.all(workers.map((w) => w.result));
+
+    const completed = results.flatMap((r) => r.completed);
+    expect(completed).toHaveLength(TASKS);
+    expect(new Set(completed)).toEqual(new Set(seeded.taskIds));
+    for (const r of results) expect(r.completed.length).toBeGreaterThan(0);
+    // Every claimer that got a batch of two or more sent one stale lease, refused alone, and reported that task after.
+    const stale = results.flatMap((r) => r.stale_refused ?? []);
+    expect(stale.length).toBeGreaterThan(0);
+    expect(stale.every((id) => completed.includes(id))).toBe(true);
+    await expectEachOnce(seeded.projectId, results.flatMap((r) => r.per_claimer).filter((n) => n > 0).length);
   });
 });

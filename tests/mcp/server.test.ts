@@ -93,6 +93,25 @@ describe('tool groups', () => {
   });
 });
 
+describe('loom_claim with count', () => {
+  it('claims several tasks at once; the session keeps every lease, so loom_done needs none', async () => {
+    const project = await newProject(b.api, 'claim-count');
+    for (let i = 0; i < 3; i++) await b.api.createTask({ project_id: project.project_id, title: `t${i}`, origin: { kind: 'test', id: 'mcp' } });
+    const s = await connect(b, project);
+    const r = await s.ok('loom_claim', { count: 5 });
+    expect(r.claimed).toBe(true);
+    expect(r.claims).toHaveLength(3);
+    for (const c of r.claims as Array<{ task: { id: string } }>) expect((await s.ok('loom_done', { task_id: c.task.id })).task.status).toBe('done');
+    expect(await s.ok('loom_claim', { count: 2 })).toMatchObject({ claimed: false, claims: [] });
+    for (const args of [{ count: 0 }, { count: 101 }, { count: 2, task_id: 'loom-00000001' }]) {
+      const bad = await s.call('loom_claim', args);
+      expect(bad.isError, JSON.stringify(args)).toBe(true);
+      expect(bad.data.error.code).toBe('VALIDATION_FAILED');
+    }
+    await s.close();
+  });
+});
+
 describe('errors for models', () => {
   const project: ProjectContext = { project_dir: '/x', project_id: 'p', mode: 'server' };
 

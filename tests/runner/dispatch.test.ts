@@ -234,4 +234,31 @@ describe('dispatch', () => {
     expect((await api.status({ project_id: s.project, task_id: t })).task).toMatchObject({ status: 'done', attempts: 2 });
     expect(s.lines.some((l) => l.includes(`requeued ${t}`))).toBe(true);
   });
+
+  it('fills every free slot with one batch claim, each task leased to its slot\'s agent, never a single claim', async () => {
+    const calls: Array<{ method: string; agents?: string[] }> = [];
+    const counted = new Proxy(api, {
+      get(target, prop, receiver) {
+        if (prop === 'claim') return async (input: Parameters<LoomApi['claim']>[0]) => (calls.push({ method: 'claim' }), target.claim(input));
+        if (prop === 'claimBatch') {
+          return async (input: Parameters<LoomApi['claimBatch']>[0]) => {
+            calls.push({ method: 'claimBatch', agents: input.agent_ids });
+            return target.claimBatch(input);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const s = await setUp('batch-slots', { api: counted, concurrency: 3 });
+    const ids = [await s.create('ok a'), await s.create('ok b'), await s.create('ok c'), await s.create('ok d')];
+    const result = await dispatch(s.options);
+    expect(result.done.sort()).toEqual([...ids].sort());
+    expect(calls.filter((c) => c.method === 'claim')).toEqual([]);
+    // The first round trip asks for all three slots at once and gets three tasks.
+    expect(calls[0]).toEqual({ method: 'claimBatch', agents: ['runner-0', 'runner-1', 'runner-2'] });
+    const claimed = (await api.events({ project_id: s.project, limit: 100 })).filter((e) => e.type === 'task.claimed');
+    expect(claimed).toHaveLength(4);
+    expect(new Set(claimed.slice(0, 3).map((e) => e.agent_id))).toEqual(new Set(['runner-0', 'runner-1', 'runner-2']));
+    expect(maxOverlap(s.log())).toBeLessThanOrEqual(3);
+  });
 });

@@ -57,6 +57,9 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     heartbeat: async () => ({ task: task({ status: 'claimed' }), lease: { token: 'tok-1', expires_at: iso(300_000) } }),
     done: async () => ({ task: task({ status: 'done' }), unblocked: [], completed_epics: [], already_done: false }),
     fail: async () => ({ task: task({ attempts: 1 }), outcome: 'retrying', run_after: iso(30_000) }),
+    claimBatch: async () => ({ claims: [] }),
+    doneBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, status: 'done' }), unblocked: [], completed_epics: [], already_done: false } })) }),
+    failBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, attempts: 1 }), outcome: 'retrying' as const, run_after: iso(30_000) } })) }),
     escalate: async () => {
       throw new Error('not stubbed');
     },
@@ -366,6 +369,27 @@ describe('claim and reporting', () => {
     expect(r.stdout).toContain('claimed loom-0000000a');
     expect(r.stdout).toContain('tok-abc');
     expect(r.stdout).toContain('loom done loom-0000000a --agent worker-1 --token tok-abc');
+  });
+
+  it('claim --count claims several at once and prints each with its own lease; --json prints them all', async () => {
+    const claims = [
+      { task: task({ id: 'loom-0000000a', status: 'claimed', assignee: 'w' }), lease: { token: 'tok-a', expires_at: iso(300_000) } },
+      { task: task({ id: 'loom-0000000b', status: 'claimed', assignee: 'w' }), lease: { token: 'tok-b', expires_at: iso(300_000) } },
+    ];
+    const r = await run(['claim', '--count', '3', '--agent', 'w'], { api: { claimBatch: async () => ({ claims }) } });
+    expect(r.code).toBe(0);
+    expect(r.apiCalls[0]).toEqual(expect.objectContaining({ method: 'claimBatch', input: { project_id: 'proj-1', agent_id: 'w', count: 3 } }));
+    expect(r.stdout).toContain('claimed 2 tasks (of 3 asked for)');
+    expect(r.stdout).toContain('loom done loom-0000000a --agent w --token tok-a');
+    expect(r.stdout).toContain('loom done loom-0000000b --agent w --token tok-b');
+    const json = await run(['claim', '--count', '3', '--agent', 'w', '--json'], { api: { claimBatch: async () => ({ claims }) } });
+    expect(JSON.parse(json.stdout).claims.map((c: { lease: { token: string } }) => c.lease.token)).toEqual(['tok-a', 'tok-b']);
+    const none = await run(['claim', '--count', '3', '--agent', 'w']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/nothing is ready/);
+    const both = await run(['claim', 'loom-0000000b', '--count', '3', '--agent', 'w']);
+    expect(both.code).toBe(2);
+    expect(both.apiCalls).toEqual([]);
   });
 
   it('claim of a given task passes its id', async () => {

@@ -321,6 +321,9 @@ export class DaemonClient implements LoomApi, EventSource {
   heartbeat = (i: Parameters<LoomApi['heartbeat']>[0]) => this.call<Awaited<ReturnType<LoomApi['heartbeat']>>>('heartbeat', i);
   done = (i: Parameters<LoomApi['done']>[0]) => this.call<Awaited<ReturnType<LoomApi['done']>>>('done', i);
   fail = (i: Parameters<LoomApi['fail']>[0]) => this.call<Awaited<ReturnType<LoomApi['fail']>>>('fail', i);
+  claimBatch = (i: Parameters<LoomApi['claimBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['claimBatch']>>>('claimBatch', i);
+  doneBatch = (i: Parameters<LoomApi['doneBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['doneBatch']>>>('doneBatch', i);
+  failBatch = (i: Parameters<LoomApi['failBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['failBatch']>>>('failBatch', i);
   escalate = (i: Parameters<LoomApi['escalate']>[0]) => this.call<Awaited<ReturnType<LoomApi['escalate']>>>('escalate', i);
   cancel = (i: Parameters<LoomApi['cancel']>[0]) => this.call<Awaited<ReturnType<LoomApi['cancel']>>>('cancel', i);
   hold = (i: Parameters<LoomApi['hold']>[0]) => this.call<Awaited<ReturnType<LoomApi['hold']>>>('hold', i);

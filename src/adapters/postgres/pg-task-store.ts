@@ -5,8 +5,9 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ArchiveRows, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, MetricsRecord, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { ArchiveRows, BatchCommitOutcome, ClaimBatchSpec, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, MetricsRecord, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
 import { readArchive } from './archive.js';
+import { commitDecisions } from './batch-commit.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
@@ -14,6 +15,35 @@ import { readMetrics } from './metrics-queries.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toProject, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
+
+/** What every claim sets besides its assignee and lease (`$2` is now). */
+const CLAIM_SET = `attempts = t.attempts + 1, run_after = NULL, blocked_reason = NULL, progress = NULL, progress_at = $2,
+                revision = t.revision + 1, updated_at = $2`;
+/** The task.claimed event of every claimed row (CTE \`claimed\`). */
+const CLAIM_EVENTS = `ev AS (
+         INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
+         SELECT c.project_id, 'task.claimed', c.id, c.assignee,
+                jsonb_build_object('attempt', c.attempts, 'lease_expires_at', c.lease_expires_at), $2
+           FROM claimed c
+         RETURNING id AS event_id, task_id AS event_task_id, type AS event_type, payload AS event_payload, at AS event_at)`;
+/** Each claimed row with its dependencies and its event. */
+const CLAIM_RESULT = `SELECT t.*, ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
+              COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents, ev.*
+         FROM claimed t JOIN ev ON ev.event_task_id = t.id`;
+
+function claimOutcome(row: Record<string, unknown>): ClaimOutcome {
+  const task = toTask(row);
+  const event: LoomEvent = toEvent({
+    id: row.event_id,
+    project_id: task.project_id,
+    type: row.event_type,
+    task_id: task.id,
+    agent_id: task.assignee,
+    payload: row.event_payload,
+    at: row.event_at,
+  });
+  return { task, event };
+}
 
 /** Tries of a transaction or statement that lost a deadlock or serialization conflict; then CONFLICT. */
 const MAX_TX_ATTEMPTS = 5;
@@ -157,36 +187,44 @@ export class PgTaskStore implements TaskStore {
       `WITH claimed AS (
          -- \`id = (subquery)\` rather than a join: measured ~15% more claims/s under 16 claimers
          UPDATE tasks t SET status = 'claimed', assignee = $3, lease_token = $4, lease_expires_at = $5,
-                attempts = t.attempts + 1, run_after = NULL, blocked_reason = NULL, progress = NULL, progress_at = $2,
-                revision = t.revision + 1, updated_at = $2
+                ${CLAIM_SET}
           WHERE t.id = (${pick})
          RETURNING t.*),
-       ev AS (
-         INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
-         SELECT c.project_id, 'task.claimed', c.id, $3,
-                jsonb_build_object('attempt', c.attempts, 'lease_expires_at', c.lease_expires_at), $2
-           FROM claimed c
-         RETURNING id AS event_id, type AS event_type, payload AS event_payload, at AS event_at)
-       SELECT t.*, ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
-              COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents, ev.*
-         FROM claimed t, ev`,
+       ${CLAIM_EVENTS}
+       ${CLAIM_RESULT}`,
       params,
       name,
     );
     const row = r.rows[0];
     if (row === undefined) return null;
     this.vacuum?.wrote(1);
-    const task = toTask(row);
-    const event: LoomEvent = toEvent({
-      id: row.event_id,
-      project_id: task.project_id,
-      type: row.event_type,
-      task_id: task.id,
-      agent_id: task.assignee,
-      payload: row.event_payload,
-      at: row.event_at,
-    });
-    return { task, event };
+    return claimOutcome(row);
+  }
+
+  async claimBatch(projectId: string, spec: ClaimBatchSpec): Promise<ClaimOutcome[]> {
+    if (spec.leases.length === 0) return [];
+    // The pick is claimNext's with a larger LIMIT; the n-th row picked takes the n-th lease.
+    const r = await this.q(
+      `WITH picked AS (
+         SELECT p.id, row_number() OVER () AS n FROM (
+           SELECT id FROM tasks
+            WHERE project_id = $1 AND status = 'pending' AND held_at IS NULL AND unmet_deps = 0 AND (run_after IS NULL OR run_after <= $2)
+            ORDER BY priority, weight DESC, created_at, id
+            LIMIT $6 FOR UPDATE SKIP LOCKED) p),
+       claimed AS (
+         UPDATE tasks t SET status = 'claimed', assignee = ($3::text[])[p.n], lease_token = ($4::text[])[p.n], lease_expires_at = $5,
+                ${CLAIM_SET}
+           FROM picked p
+          WHERE t.id = p.id
+         RETURNING t.*),
+       ${CLAIM_EVENTS}
+       ${CLAIM_RESULT}
+        ORDER BY t.priority, t.weight DESC, t.created_at, t.id`,
+      [projectId, spec.now, spec.leases.map((l) => l.agent_id), spec.leases.map((l) => l.token), new Date(spec.expires_at), spec.leases.length],
+      'loom_claim_batch',
+    );
+    this.vacuum?.wrote(r.rows.length);
+    return r.rows.map(claimOutcome);
   }
 
   async commitDecision(input: CommitInput): Promise<CommitOutcome | null> {
@@ -248,6 +286,19 @@ export class PgTaskStore implements TaskStore {
     const unblocked = events.filter((e) => e.type === 'task.unblocked').map((e) => e.task_id!).sort();
     this.vacuum?.wrote(1 + unblocked.length);
     return { task: { ...t, revision: input.expected_revision + 1 }, events, unblocked, epics };
+  }
+
+  async commitDecisions(projectId: string, inputs: readonly CommitInput[], now: Date): Promise<BatchCommitOutcome> {
+    if (inputs.length === 0) return { outcomes: [], events: [] };
+    const r = await commitDecisions((text, params, name) => this.q(text, params, name), projectId, inputs, now);
+    this.vacuum?.wrote(r.outcomes.filter((o) => o !== null).length + r.events.filter((e) => e.type === 'task.unblocked').length);
+    return r;
+  }
+
+  async getTasks(projectId: string, taskIds: readonly string[]): Promise<Task[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.id = ANY($2::text[])`, [projectId, [...taskIds]], 'loom_get_tasks');
+    return r.rows.map(toTask);
   }
 
   async expiredLeases(projectId: string | null, now: Date, limit: number): Promise<Task[]> {

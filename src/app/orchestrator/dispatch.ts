@@ -1,7 +1,7 @@
 import { LoomError } from '../../domain/errors.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
 import type { AgentRunner, RunningJob, RunOutcome } from '../../ports/agent-runner.js';
-import type { ClaimResult, LoomApi } from '../../ports/loom-api.js';
+import type { ClaimBatchResult, LoomApi } from '../../ports/loom-api.js';
 import { DEFAULT_RATE_LIMIT_RULE, detectRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export interface DispatchOptions {
@@ -76,7 +76,8 @@ export function outputFromStdout(stdout: string): JsonObject {
 }
 
 /**
- * The agent runner loop: claims ready tasks into at most `concurrency` slots,
+ * The agent runner loop: claims ready tasks into at most `concurrency` slots
+ * (every free slot in one batch claim),
  * runs each through the runner while heartbeating its lease, and records the
  * outcome under that lease.
  *
@@ -119,25 +120,25 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
       paused = false;
       o.log('rate limit reset: resuming dispatch');
     }
-    for (let slot = 0; slot < o.concurrency && !stopping(); slot++) {
-      if (slots.has(slot)) continue;
-      const agentId = `${o.agentId}-${slot}`;
-      let claim: ClaimResult;
+    // Every free slot in one claim: slot N's task is leased to `${agentId}-${N}`.
+    const free = Array.from({ length: o.concurrency }, (_, slot) => slot).filter((slot) => !slots.has(slot));
+    if (free.length > 0 && !stopping()) {
+      let claimed: ClaimBatchResult['claims'] = [];
       try {
-        claim = await o.api.claim({ project_id: o.projectId, agent_id: agentId, lease_seconds: o.leaseSeconds });
+        const agentIds = free.map((slot) => `${o.agentId}-${slot}`);
+        claimed = (await o.api.claimBatch({ project_id: o.projectId, agent_id: o.agentId, agent_ids: agentIds, lease_seconds: o.leaseSeconds })).claims;
       } catch (e) {
         if (!isTransient(e)) fatal = e;
         o.log(`claim failed: ${message(e)}`);
-        idle = true;
-        break;
       }
-      if (!claim.claimed) {
-        idle = true;
-        break;
+      // Fewer tasks than free slots: nothing more is ready now.
+      if (claimed.length < free.length) idle = true;
+      for (const { task, lease } of claimed) {
+        const slot = free.find((s) => `${o.agentId}-${s}` === task.assignee)!;
+        const entry: { job: RunningJob | null; finished: Promise<void> } = { job: null, finished: Promise.resolve() };
+        entry.finished = runOne(o, task.assignee!, task, lease, result, pause, (job) => (entry.job = job)).finally(() => slots.delete(slot));
+        slots.set(slot, entry);
       }
-      const entry: { job: RunningJob | null; finished: Promise<void> } = { job: null, finished: Promise.resolve() };
-      entry.finished = runOne(o, agentId, claim.task, claim.lease, result, pause, (job) => (entry.job = job)).finally(() => slots.delete(slot));
-      slots.set(slot, entry);
     }
     if (stopping() || fatal !== null) break;
 

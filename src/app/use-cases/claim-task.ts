@@ -1,6 +1,6 @@
 import { taskNotFound } from '../../domain/errors.js';
 import { newLease } from '../../domain/lease.js';
-import type { ClaimInput, ClaimResult } from '../../ports/loom-api.js';
+import type { ClaimBatchInput, ClaimBatchResult, ClaimInput, ClaimResult } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
 import { publicView } from './read-models.js';
 
@@ -25,4 +25,16 @@ export async function claimTask(d: UseCaseDeps, input: ClaimInput): Promise<Clai
   d.recent?.remember(outcome.task);
   d.bus.publish([outcome.event]);
   return { claimed: true, task: outcome.task, lease };
+}
+
+/** Claims up to `count` ready tasks (or one per agent of `agent_ids`) in one statement, each with a lease of its own. */
+export async function claimBatch(d: UseCaseDeps, input: ClaimBatchInput): Promise<ClaimBatchResult> {
+  const now = d.clock.now();
+  const agents = input.agent_ids ?? Array.from({ length: input.count ?? 1 }, () => input.agent_id);
+  const leases = agents.map((agent_id) => ({ agent_id, lease: newLease(d.ids.leaseToken(), now, input.lease_seconds ?? d.settings.lease_seconds) }));
+  const expires_at = leases[0]!.lease.expires_at;
+  const outcomes = await d.store.claimBatch(input.project_id, { leases: leases.map((l) => ({ agent_id: l.agent_id, token: l.lease.token })), expires_at, now });
+  for (const o of outcomes) d.recent?.remember(o.task);
+  d.bus.publish(outcomes.map((o) => o.event));
+  return { claims: outcomes.map((o) => ({ task: o.task, lease: { token: o.task.lease_token!, expires_at } })) };
 }

@@ -2,7 +2,7 @@ import { decideDone, decideFail, decideHeartbeat, decideLeaseExpiry, decideRelea
 import { LoomError, taskNotFound, validationFailed } from '../../domain/errors.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
-import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js';
+import type { DoneResult, FailInput, FailResult, LeaseInput } from '../../ports/loom-api.js';
 import type { CommitOutcome, TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
 import { loopSpecOf } from '../../domain/workflow-loop.js';
@@ -89,7 +89,7 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
 class NeedsGraphLock extends Error {}
 
 /** Completes those of these epics that are complete, in a transaction of its own (the reconcile tick is the backstop). */
-async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicIds: string[]): Promise<{ completed: string[]; unblocked: string[] }> {
+export async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicIds: string[]): Promise<{ completed: string[]; unblocked: string[] }> {
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
     const events: NewEvent[] = [];
@@ -127,9 +127,8 @@ async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?:
   return { task: r.task, unblocked: r.unblocked, completed_epics: r.completed_epics, already_done: r.already_done, ...(r.loop === undefined ? {} : { loop: r.loop }) };
 }
 
-type FailInput = LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string } };
 
-const failDecision = (d: UseCaseDeps, task: Task, input: FailInput, now: Date) =>
+export const failDecision = (d: UseCaseDeps, task: Task, input: FailInput, now: Date) =>
   decideFail(
     task,
     { token: input.lease_token, agentId: input.agent_id, reason: input.reason, retryable: input.retryable ?? true },

@@ -1,4 +1,5 @@
 import { LoomError } from '../../../domain/errors.js';
+import { MAX_BATCH } from '../../../ports/loom-api.js';
 import type { JsonObject, Priority } from '../../../domain/task.js';
 import { toToolError } from '../present.js';
 import { SUMMARY_NOTE, taskSummary } from './summary.js';
@@ -36,7 +37,7 @@ export const loomReady = defineTool<{ limit?: number; priority?: Priority; label
   },
 });
 
-export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease_seconds?: number }>({
+export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease_seconds?: number; count?: number }>({
   name: 'loom_claim',
   group: 'core',
   description:
@@ -46,10 +47,19 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
     task_id: taskId('Omit to take the best ready task'),
     agent_id: text(200, "Default: this session's; kept for later calls"),
     lease_seconds: leaseSeconds,
+    count: int(1, MAX_BATCH, 'Up to N ready tasks at once: {claims:[...]}'),
   }),
   annotations: SAFE_WRITE,
   async run(args, ctx) {
     const agent_id = args.agent_id ?? ctx.session.agentId;
+    if (args.count !== undefined) {
+      if (args.task_id !== undefined) throw new LoomError('VALIDATION_FAILED', 'give task_id or count, not both', { hint: 'count claims the best ready tasks; task_id one given task' });
+      const { count, lease_seconds } = args;
+      const batch = await ctx.api.claimBatch({ project_id: ctx.project_id, agent_id, count, ...(lease_seconds === undefined ? {} : { lease_seconds }) });
+      if (args.agent_id !== undefined) ctx.session.useAgent(args.agent_id);
+      for (const c of batch.claims) ctx.session.remember(c.task.id, c.lease.token);
+      return { claimed: batch.claims.length > 0, claims: batch.claims, agent_id };
+    }
     const result = await ctx.api.claim({ ...args, project_id: ctx.project_id, agent_id });
     // Adopted only once the API took it: a refused id must not become the session's.
     if (args.agent_id !== undefined) ctx.session.useAgent(args.agent_id);
