@@ -3,6 +3,7 @@ import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
+import { MAX_USAGE_COST_USD, MAX_USAGE_MODEL_LENGTH, MAX_USAGE_TOKENS } from '../domain/usage.js';
 import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
@@ -29,6 +30,21 @@ const obj = (properties: Record<string, unknown>, required: string[]) => ({
 });
 
 const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
+
+const tokens = { type: 'integer', minimum: 0, maximum: MAX_USAGE_TOKENS } as const;
+/** Usage sent with heartbeat, done and fail (one schema, for every report that carries it): bounded, finite, no extra keys. */
+export const USAGE_SCHEMA = obj(
+  {
+    input_tokens: tokens,
+    output_tokens: tokens,
+    cache_read_tokens: tokens,
+    cost_usd: { type: 'number', minimum: 0, maximum: MAX_USAGE_COST_USD },
+    model: text(MAX_USAGE_MODEL_LENGTH),
+  },
+  ['input_tokens', 'output_tokens'],
+);
+/** A UTC date, or a date and time with its zone (ISO 8601). */
+const instant = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2}))?$' } as const;
 
 export const API_SCHEMAS = {
   createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
@@ -83,9 +99,13 @@ export const API_SCHEMAS = {
     ['project_id'],
   ),
   claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
-  heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
-  done: obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
-  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' } }, ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason']),
+  heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000), usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
+  done: obj({ ...lease, output: jsonObject, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
+  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason']),
+  costs: obj(
+    { project_id: projectId, by: { enum: ['task', 'epic', 'agent', 'day'] }, since: instant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    ['project_id'],
+  ),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
   cancel: obj({ project_id: projectId, task_id: taskId, reason: text(5000), agent_id: agentId }, ['project_id', 'task_id']),
   hold: obj({ project_id: projectId, task_id: taskId, reason: text(2000), agent_id: agentId }, ['project_id', 'task_id']),

@@ -4,7 +4,8 @@ import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
 import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
-import type { SkillStat } from './task-store.js';
+import type { UsageReport, UsageTotals } from '../domain/usage.js';
+import type { SkillStat, UsageGroup, UsageGroupBy } from './task-store.js';
 
 /**
  * The driving port: every use case Loom offers, as plain JSON in and out.
@@ -31,9 +32,12 @@ export interface LoomApi {
   listTasks(input: ListTasksInput): Promise<Task[]>;
   claim(input: ClaimInput): Promise<ClaimResult>;
   /** Extends the lease; `progress` (a short note) tells the orchestrator the work moves on. */
-  heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }>;
-  done(input: LeaseInput & { output?: JsonObject }): Promise<DoneResult>;
-  fail(input: LeaseInput & { reason: string; retryable?: boolean }): Promise<FailResult>;
+  /** `usage` on heartbeat, done and fail: what was spent since this agent's last report on the task, recorded with the report. */
+  heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string; usage?: UsageReport }): Promise<{ task: Task; lease: Lease }>;
+  done(input: LeaseInput & { output?: JsonObject; usage?: UsageReport }): Promise<DoneResult>;
+  fail(input: LeaseInput & { reason: string; retryable?: boolean; usage?: UsageReport }): Promise<FailResult>;
+  /** Usage reported in the project, added up by task, epic (everything below it), agent or UTC day, most spent first. */
+  costs(input: CostsInput): Promise<CostsReport>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
   cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
   /** Holds a task, or an epic with everything below it: never ready or claimed until resumed (a claim already made runs out). */
@@ -454,6 +458,24 @@ export type ClaimResult =
   | { claimed: true; task: Task; lease: Lease }
   | { claimed: false; reason: 'none_ready' | 'not_ready'; task?: Task };
 
+export interface CostsInput {
+  project_id: string;
+  /** Default task. */
+  by?: UsageGroupBy;
+  /** Only reports at or after this time (ISO 8601: a date is its UTC midnight). */
+  since?: string;
+  /** Most groups listed (default 50). */
+  limit?: number;
+}
+
+export interface CostsReport {
+  by: UsageGroupBy;
+  since: string | null;
+  /** Everything reported in the project (since `since`), not only the groups listed. */
+  total: UsageTotals;
+  groups: UsageGroup[];
+}
+
 export interface LeaseInput {
   project_id: string;
   task_id: string;
@@ -493,6 +515,8 @@ export interface TaskDetail {
   children: string[];
   escalations: Escalation[];
   recent_events: LoomEvent[];
+  /** Usage reported on this task (an epic: on everything below it); absent when none was. */
+  usage?: UsageTotals;
 }
 
 export interface ProjectOverview {

@@ -8,6 +8,7 @@ import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
 import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
+import { NO_USAGE } from '../../src/domain/usage.js';
 import type { FsckReport, LoomApi, ProjectMetrics } from '../../src/ports/loom-api.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
@@ -51,6 +52,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     heartbeat: async () => ({ task: task({ status: 'claimed' }), lease: { token: 'tok-1', expires_at: iso(300_000) } }),
     done: async () => ({ task: task({ status: 'done' }), unblocked: [], completed_epics: [], already_done: false }),
     fail: async () => ({ task: task({ attempts: 1 }), outcome: 'retrying', run_after: iso(30_000) }),
+    costs: async () => ({ by: 'task', since: null, total: { ...NO_USAGE }, groups: [] }),
     escalate: async () => {
       throw new Error('not stubbed');
     },

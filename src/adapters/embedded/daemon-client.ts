@@ -321,6 +321,7 @@ export class DaemonClient implements LoomApi, EventSource {
   heartbeat = (i: Parameters<LoomApi['heartbeat']>[0]) => this.call<Awaited<ReturnType<LoomApi['heartbeat']>>>('heartbeat', i);
   done = (i: Parameters<LoomApi['done']>[0]) => this.call<Awaited<ReturnType<LoomApi['done']>>>('done', i);
   fail = (i: Parameters<LoomApi['fail']>[0]) => this.call<Awaited<ReturnType<LoomApi['fail']>>>('fail', i);
+  costs = (i: Parameters<LoomApi['costs']>[0]) => this.call<Awaited<ReturnType<LoomApi['costs']>>>('costs', i);
   escalate = (i: Parameters<LoomApi['escalate']>[0]) => this.call<Awaited<ReturnType<LoomApi['escalate']>>>('escalate', i);
   cancel = (i: Parameters<LoomApi['cancel']>[0]) => this.call<Awaited<ReturnType<LoomApi['cancel']>>>('cancel', i);
   hold = (i: Parameters<LoomApi['hold']>[0]) => this.call<Awaited<ReturnType<LoomApi['hold']>>>('hold', i);
