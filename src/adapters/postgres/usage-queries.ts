@@ -51,7 +51,7 @@ export async function usageTotals(q: Query, projectId: string, scopes: readonly 
 /** Reports since `since`, grouped (an epic: every report below it, nested epics included), most spent first. */
 export async function usageGroups(q: Query, projectId: string, by: UsageGroupBy, since: Date | null, limit: number): Promise<{ groups: UsageGroup[]; total: UsageTotals }> {
   const reports = `SELECT * FROM usage_reports WHERE project_id = $1 AND ($2::timestamptz IS NULL OR at >= $2)`;
-  const order = `ORDER BY cost_micros DESC, input_tokens + output_tokens DESC, key LIMIT $3`;
+  const order = `ORDER BY cost_micros DESC, sum(r.input_tokens + r.output_tokens) DESC, key LIMIT $3`;
   const grouped: Record<UsageGroupBy, string> = {
     task: `WITH r AS (${reports})
       SELECT r.task_id AS key, t.title AS label, NULL::bigint AS run_id, ${SUMS}
