@@ -3,7 +3,7 @@ import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
-import { MAX_USAGE_COST_USD, MAX_USAGE_MODEL_LENGTH, MAX_USAGE_TOKENS } from '../domain/usage.js';
+import { USAGE_GROUP_BY, MAX_USAGE_COST_USD, MAX_USAGE_MODEL_LENGTH, MAX_USAGE_TOKENS } from '../domain/usage.js';
 import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
@@ -103,7 +103,7 @@ export const API_SCHEMAS = {
   done: obj({ ...lease, output: jsonObject, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
   fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason']),
   costs: obj(
-    { project_id: projectId, by: { enum: ['task', 'epic', 'agent', 'day'] }, since: instant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    { project_id: projectId, by: { enum: [...USAGE_GROUP_BY] }, since: instant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
     ['project_id'],
   ),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),

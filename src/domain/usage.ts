@@ -23,6 +23,9 @@ export interface UsageReport {
   model?: string;
 }
 
+export const USAGE_GROUP_BY = ['task', 'epic', 'agent', 'day'] as const;
+export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
+
 export type UsageKind = 'heartbeat' | 'done' | 'fail';
 
 /** One accepted report, as it is stored with the report it came with. */

@@ -5,7 +5,7 @@ import type { GraphNode } from '../domain/graph.js';
 import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
 import type { MetricCounter } from '../domain/metrics.js';
-import type { UsageEntry, UsageTotals } from '../domain/usage.js';
+import type { UsageEntry, UsageGroupBy, UsageTotals } from '../domain/usage.js';
 import type { BlockedReason, JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
 export interface ClaimSpec {
@@ -97,7 +97,7 @@ export interface MetricsRecord {
   events_behind: number;
 }
 
-export type UsageGroupBy = 'task' | 'epic' | 'agent' | 'day';
+export type { UsageGroupBy } from '../domain/usage.js';
 
 /** Usage reports added up under one key (a task id, an epic id, an agent id, a UTC day). */
 export interface UsageGroup extends UsageTotals {

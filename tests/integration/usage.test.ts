@@ -175,7 +175,7 @@ describe.each(['embedded', 'postgres'] as const)('usage reports (%s)', (mode) =>
       { ...ok, input_tokens: '1' },
       { output_tokens: 1 },
       { ...ok, extra: 1 },
-      { ...ok, __proto__: { polluted: true }, ['__proto__']: 1 },
+      JSON.parse('{"input_tokens":1,"output_tokens":1,"__proto__":{"polluted":true}}'),
       { ...ok, model: '' },
       { ...ok, model: 'x'.repeat(201) },
       { ...ok, model: 'a\u0000b' },

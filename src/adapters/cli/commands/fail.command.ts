@@ -1,6 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 import { timeWithRelative } from '../output.js';
+import { parseOptionalUsage } from '../parse.js';
 
 export class FailCommand extends LoomCommand {
   static override paths = [['fail']];
@@ -21,9 +22,11 @@ export class FailCommand extends LoomCommand {
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   reason = Option.String('--reason', { required: true, description: 'What went wrong, for the next attempt or a human' });
   noRetry = Option.Boolean('--no-retry', false, { description: 'Do not retry: dead-letter the task now' });
+  usage = Option.String('--usage', { description: 'Tokens and cost spent since your last report on it, as JSON: {"input_tokens":N,"output_tokens":N,"cache_read_tokens":N,"cost_usd":X,"model":"..."}' });
 
   async execute(): Promise<number> {
     const agent = this.actingAgent(this.agent);
+    const usage = parseOptionalUsage(this.usage);
     const result = await this.withApi((api, project) =>
       api.fail({
         project_id: project.project_id,
@@ -32,6 +35,7 @@ export class FailCommand extends LoomCommand {
         lease_token: this.token,
         reason: this.reason,
         retryable: !this.noRetry,
+        ...(usage === undefined ? {} : { usage }),
       }),
     );
     const { task } = result;
