@@ -237,6 +237,15 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
     .join('; ');
 }
 
+let usageValidator: ValidateFunction | undefined;
+/** What is wrong with a usage report (null: nothing), for a caller that would rather drop it than fail the report it rides on. */
+export function usageProblem(usage: unknown): string | null {
+  ajv ??= new Ajv({ allErrors: true, strict: true });
+  usageValidator ??= ajv.compile(USAGE_SCHEMA);
+  if (!usageValidator(usage)) return describeErrors(usageValidator.errors, 'usage');
+  return findUnsafeText(usage);
+}
+
 export function validateInput(method: ApiMethod, input: unknown): void {
   const validate = validator(method);
   if (!validate(input)) {

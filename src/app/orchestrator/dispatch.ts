@@ -1,7 +1,9 @@
 import { LoomError } from '../../domain/errors.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
+import { usageFromOutput, type UsageReport } from '../../domain/usage.js';
 import type { AgentRunner, RunningJob, RunOutcome } from '../../ports/agent-runner.js';
 import type { ClaimResult, LoomApi } from '../../ports/loom-api.js';
+import { usageProblem } from '../schemas.js';
 
 export interface DispatchOptions {
   api: LoomApi;
@@ -238,18 +240,20 @@ async function record(
   result: DispatchResult,
 ): Promise<void> {
   const fail = async (reason: string, retryable: boolean, into: string[]): Promise<void> => {
-    const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable }));
+    const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable, ...withUsage }));
     into.push(task.id);
     if (r.outcome !== 'retrying') result.dead_lettered.push(task.id);
     o.log(`${task.id} failed (${r.outcome === 'retrying' ? `retry after ${r.run_after}` : 'dead letter'}): ${reason}`);
   };
+  const usage = outcome.kind === 'exited' ? usageOf(o, task, outcome.stdout) : undefined;
+  const withUsage = usage === undefined ? {} : { usage };
   try {
     switch (outcome.kind) {
       case 'exited':
         if (outcome.code === 0) {
           // Fenced by the lease: if the process already reported done through the CLI with it, this
           // changes nothing (already_done, or CONFLICT when its output differs from stdout's) and its own report and output stand.
-          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout) })).catch((e: unknown) => {
+          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout), ...withUsage })).catch((e: unknown) => {
             if (LoomError.is(e) && e.code === 'CONFLICT' && e.details?.already_done === true) return { already_done: true };
             throw e;
           });
@@ -285,6 +289,20 @@ async function record(
       o.log(`${task.id}: could not record the outcome (${outcome.kind}): ${message(e)}; the lease will expire and requeue it`);
     }
   }
+}
+
+/**
+ * The usage the job's stdout reports (see usageFromOutput: a Claude Code JSON result, or a
+ * `{"loom_usage": {...}}` / `{"usage": {...}}` line; the last one wins). Usage out of bounds is
+ * logged and left out: the outcome is recorded all the same.
+ */
+function usageOf(o: DispatchOptions, task: Task, stdout: string): UsageReport | undefined {
+  const usage = usageFromOutput(stdout);
+  if (usage === null) return undefined;
+  const problem = usageProblem(usage);
+  if (problem === null) return usage;
+  o.log(`${task.id}: usage in its output not recorded (${problem})`);
+  return undefined;
 }
 
 /** A report retried a few times through transient errors (a daemon restart); fenced by the lease, so repeating is safe. */
