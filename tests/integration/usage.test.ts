@@ -3,16 +3,11 @@
  * epics and outside them) add up exactly per task, epic, agent and project; a repeated done and a
  * refused report count nothing; bad usage is VALIDATION_FAILED and writes nothing.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
 import { LoomError } from '../../src/domain/errors.js';
 import type { UsageReport, UsageTotals } from '../../src/domain/usage.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { poolDrained } from '../support/pools.js';
+import { openStoreService } from '../support/store-service.js';
 
 const origin = { kind: 'test', id: 't' };
 const AGENTS = 16;
@@ -40,24 +35,7 @@ describe.each(['embedded', 'postgres'] as const)('usage reports (%s)', (mode) =>
   let api: LoomApi;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    if (mode === 'embedded') {
-      const p: PglitePool = await openPglitePool(undefined);
-      await migrate(p.pool);
-      api = serviceForPool(p.pool, { ownsPool: false }).service;
-      close = () => p.close();
-    } else {
-      const db: TestDatabase = await createTestDatabase('usage');
-      const pool = new pg.Pool({ connectionString: db.url, max: AGENTS + 2 });
-      pool.on('error', () => {});
-      await migrate(pool);
-      api = serviceForPool(pool, { ownsPool: false }).service;
-      close = async () => {
-        const drained = poolDrained(pool);
-        await pool.end();
-        await drained;
-        await db.drop();
-      };
-    }
+    ({ api, close } = await openStoreService(mode, 'usage', { connections: AGENTS + 2 }));
   });
   afterAll(async () => close());
 

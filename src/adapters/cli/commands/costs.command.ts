@@ -1,8 +1,8 @@
 import { Command, Option } from 'clipanion';
-import { formatUsd, type UsageTotals } from '../../../domain/usage.js';
+import { formatUsd } from '../../../domain/usage.js';
 import type { CostsReport } from '../../../ports/loom-api.js';
 import { LoomCommand } from '../base-command.js';
-import { renderTable } from '../output.js';
+import { renderTable, usageSummary } from '../output.js';
 import { parsePositiveInt, parseSince, parseUsageGroupBy } from '../parse.js';
 
 export class CostsCommand extends LoomCommand {
@@ -47,8 +47,7 @@ export class CostsCommand extends LoomCommand {
 const tokens = (n: number): string => n.toLocaleString('en-US');
 
 function render(r: CostsReport): string[] {
-  const sums = (t: UsageTotals) => `${formatUsd(t.cost_micros)}, ${tokens(t.input_tokens)} in, ${tokens(t.output_tokens)} out, ${tokens(t.cache_read_tokens)} cache read (${t.reports} report${t.reports === 1 ? '' : 's'})`;
-  const head = `total${r.since === null ? '' : ` since ${r.since}`}: ${sums(r.total)}`;
+  const head = `total${r.since === null ? '' : ` since ${r.since}`}: ${usageSummary(r.total)}`;
   if (r.groups.length === 0) return [head, 'no usage reported yet'];
   const label = r.by === 'task' || r.by === 'epic';
   return [

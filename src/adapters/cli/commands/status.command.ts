@@ -1,9 +1,8 @@
 import { Command, Option } from 'clipanion';
 import type { ProjectOverview, TaskDetail } from '../../../ports/loom-api.js';
 import { TASK_STATUSES } from '../../../domain/task.js';
-import { formatUsd, type UsageTotals } from '../../../domain/usage.js';
 import { LoomCommand } from '../base-command.js';
-import { age, heldField, indent, listOrNone, relativeTime, renderFields, renderTable, shortTime, timeWithRelative } from '../output.js';
+import { age, heldField, indent, listOrNone, relativeTime, renderFields, renderTable, shortTime, timeWithRelative, usageSummary } from '../output.js';
 
 export class StatusCommand extends LoomCommand {
   static override paths = [['status']];
@@ -38,9 +37,6 @@ export class StatusCommand extends LoomCommand {
 
 const compactJson = (value: unknown): string => JSON.stringify(value);
 
-const usageLine = (u: UsageTotals, epic: boolean): string =>
-  `${formatUsd(u.cost_micros)}, ${u.input_tokens.toLocaleString('en-US')} in, ${u.output_tokens.toLocaleString('en-US')} out` +
-  `${u.cache_read_tokens === 0 ? '' : `, ${u.cache_read_tokens.toLocaleString('en-US')} cache read`} (${u.reports} report${u.reports === 1 ? '' : 's'}${epic ? ', everything below it' : ''})`;
 
 function renderDetail(detail: TaskDetail, now: Date): string {
   const { task } = detail;
@@ -72,7 +68,7 @@ function renderDetail(detail: TaskDetail, now: Date): string {
       ['origin', `${task.origin.kind}:${task.origin.id}`],
       ['context', Object.keys(task.context).length === 0 ? undefined : compactJson(task.context)],
       ['output', task.output === null ? undefined : compactJson(task.output)],
-      ['usage', detail.usage === undefined ? undefined : usageLine(detail.usage, task.status === 'epic' || detail.children.length > 0)],
+      ['usage', detail.usage === undefined ? undefined : usageSummary(detail.usage, task.status === 'epic' || detail.children.length > 0 ? ', everything below it' : '')],
       ['created', `${shortTime(task.created_at)} (${relativeTime(task.created_at, now)})`],
       ['updated', `${shortTime(task.updated_at)} (${relativeTime(task.updated_at, now)})`],
       ['revision', String(task.revision)],
