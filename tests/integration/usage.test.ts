@@ -184,4 +184,17 @@ describe.each(['embedded', 'postgres'] as const)('usage reports (%s)', (mode) =>
     expect((await api.costs({ project_id: p })).total.reports).toBe(0);
     expect((await api.status({ project_id: p, task_id: t.id })).task.status).toBe('claimed');
   });
+
+  it("a workflow run's usage is its epic's: loom costs --by epic names the run", async () => {
+    const p = (await api.createProject({ name: 'usage-run' })).id;
+    const r = await api.runWorkflow({ project_id: p, name: 'ship_feature', inputs: { feature: 'CSV export' } });
+    if (r.stage !== 'started') throw new Error(`not started: ${r.stage}`);
+    const spec = r.tasks.spec!;
+    const claim = await api.claim({ project_id: p, agent_id: 'w', task_id: spec });
+    if (!claim.claimed) throw new Error('not claimed');
+    await api.done({ project_id: p, task_id: spec, agent_id: 'w', lease_token: claim.lease.token, usage: { input_tokens: 4, output_tokens: 2, cost_usd: 0.75 } });
+    const byEpic = await api.costs({ project_id: p, by: 'epic' });
+    expect(byEpic.groups).toEqual([expect.objectContaining({ key: r.epic_id, label: 'Ship: CSV export', run_id: r.run_id, cost_micros: 750_000, reports: 1 })]);
+    expect((await api.status({ project_id: p, task_id: r.epic_id })).usage).toMatchObject({ cost_micros: 750_000, input_tokens: 4 });
+  });
 });
