@@ -10,9 +10,13 @@
 -- budget check at claim time needs).
 --
 -- Money is integer micro-dollars and tokens bigint: sums are exact.
+--
+-- No foreign key to projects, as for events: a report's rows are written for a task it just
+-- changed, and a key to the project row would take a lock on it in every report, which waits on
+-- (and can deadlock with) a project removal holding that row.
 CREATE TABLE usage_reports (
   id                 bigserial PRIMARY KEY,
-  project_id         text NOT NULL REFERENCES projects(id),
+  project_id         text NOT NULL,
   task_id            text NOT NULL,
   agent_id           text NOT NULL,
   kind               text NOT NULL CHECK (kind IN ('heartbeat', 'done', 'fail')),
@@ -26,7 +30,7 @@ CREATE TABLE usage_reports (
 CREATE INDEX usage_reports_project_at ON usage_reports (project_id, at);
 
 CREATE TABLE usage_totals (
-  project_id         text NOT NULL REFERENCES projects(id),
+  project_id         text NOT NULL,
   scope              text NOT NULL,
   input_tokens       bigint NOT NULL DEFAULT 0,
   output_tokens      bigint NOT NULL DEFAULT 0,
