@@ -20,6 +20,8 @@ const labels = { type: 'array', items: { type: 'string', pattern: LABEL_PATTERN 
 const labelEdit = { ...labels, minItems: 1 } as const;
 /** An absolute path on the machine that serves the API. */
 const filePath = { type: 'string', minLength: 2, maxLength: 4096, pattern: '^/' } as const;
+/** An ISO 8601 instant with its offset (a JS Date must read it the same everywhere). */
+const instant = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})$' } as const;
 const leaseSeconds = { type: 'integer', minimum: 1, maximum: MAX_LEASE_SECONDS } as const;
 
 const obj = (properties: Record<string, unknown>, required: string[]) => ({
@@ -43,8 +45,8 @@ export const USAGE_SCHEMA = obj(
   },
   ['input_tokens', 'output_tokens'],
 );
-/** A UTC date, or a date and time with its zone (ISO 8601). */
-const instant = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2}))?$' } as const;
+/** A UTC date, or a date and time with its zone (ISO 8601): `loom costs --since`. */
+const dateOrInstant = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2}))?$' } as const;
 
 export const API_SCHEMAS = {
   createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
@@ -101,9 +103,12 @@ export const API_SCHEMAS = {
   claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
   heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000), usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
   done: obj({ ...lease, output: jsonObject, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
-  fail: obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason']),
+  fail: obj(
+    { ...lease, reason: text(5000), retryable: { type: 'boolean' }, rate_limited: obj({ reset_at: instant }, ['reset_at']), usage: USAGE_SCHEMA },
+    ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason'],
+  ),
   costs: obj(
-    { project_id: projectId, by: { enum: [...USAGE_GROUP_BY] }, since: instant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    { project_id: projectId, by: { enum: [...USAGE_GROUP_BY] }, since: dateOrInstant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
     ['project_id'],
   ),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
@@ -112,7 +117,7 @@ export const API_SCHEMAS = {
   resume: obj({ project_id: projectId, task_id: taskId, agent_id: agentId }, ['project_id', 'task_id']),
   status: obj({ project_id: projectId, task_id: taskId }, ['project_id', 'task_id']),
   overview: obj({ project_id: projectId }, ['project_id']),
-  graph: obj({ project_id: projectId, format: { enum: [...GRAPH_FORMATS] } }, ['project_id']),
+  graph: obj({ project_id: projectId, format: { enum: [...GRAPH_FORMATS] }, epic_id: taskId, expand: { type: 'boolean' } }, ['project_id']),
   events: obj(
     { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, task_id: taskId },
     ['project_id'],

@@ -33,6 +33,7 @@ export const EVENT_TYPES = [
   'project.imported',
   'project.removed',
   'task.imported',
+  'task.rate_limited',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

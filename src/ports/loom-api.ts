@@ -3,6 +3,7 @@ import type { AgentView, Escalation } from '../domain/escalation.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
+import type { GraphPicture } from '../domain/graph-picture.js';
 import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 import type { UsageReport, UsageTotals } from '../domain/usage.js';
 import type { SkillStat, UsageGroup, UsageGroupBy } from './task-store.js';
@@ -35,7 +36,8 @@ export interface LoomApi {
   /** `usage` on heartbeat, done and fail: what was spent since this agent's last report on the task, recorded with the report. */
   heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string; usage?: UsageReport }): Promise<{ task: Task; lease: Lease }>;
   done(input: LeaseInput & { output?: JsonObject; usage?: UsageReport }): Promise<DoneResult>;
-  fail(input: LeaseInput & { reason: string; retryable?: boolean; usage?: UsageReport }): Promise<FailResult>;
+  /** With `rate_limited`, the failure uses no attempt and the task is ready again at `reset_at` (clamped to now .. 24 h ahead). */
+  fail(input: LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string }; usage?: UsageReport }): Promise<FailResult>;
   /** Usage reported in the project, added up by task, epic (everything below it), agent or UTC day, most spent first. */
   costs(input: CostsInput): Promise<CostsReport>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
@@ -46,7 +48,11 @@ export interface LoomApi {
   resume(input: { project_id: string; task_id: string; agent_id?: string }): Promise<{ task: Task; resumed: Array<{ id: string; status: TaskStatus }> }>;
   status(input: { project_id: string; task_id: string }): Promise<TaskDetail>;
   overview(input: { project_id: string }): Promise<ProjectOverview>;
-  graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
+  /**
+   * The task graph in a format. `epic_id`: only that epic and everything below it. `dot`: Graphviz
+   * text of the picture (finished epics drawn as one node unless `expand`), with the picture itself.
+   */
+  graph(input: GraphInput): Promise<GraphResult>;
   /** The event log, oldest first; with `task_id` only that task's (without `since`: its latest `limit`, oldest first). */
   events(input: { project_id: string; since?: number; limit?: number; task_id?: string }): Promise<LoomEvent[]>;
   /** Crash recovery: claimed tasks whose lease ran out go back to the queue (or to the dead letters). */
@@ -499,8 +505,10 @@ export interface DoneResult {
 
 export interface FailResult {
   task: Task;
-  outcome: 'retrying' | 'dead_lettered';
+  outcome: 'retrying' | 'dead_lettered' | 'rate_limited';
   run_after: string | null;
+  /** A rate limit's reset_at that was moved: `past` (ready now) or `too_far` (ready in 24 h). */
+  clamped?: 'past' | 'too_far';
 }
 
 /** Another task as seen from one: enough to say whether it is in the way. */
@@ -532,9 +540,18 @@ export interface ProjectOverview {
   escalations: Escalation[];
 }
 
+export interface GraphInput {
+  project_id: string;
+  format?: GraphFormat;
+  epic_id?: string;
+  /** dot: draw every task, even inside epics that are finished. */
+  expand?: boolean;
+}
+
 export type GraphResult =
   | { format: 'json'; graph: GraphView }
-  | { format: 'mermaid' | 'summary' | 'waves'; graph: GraphView; text: string };
+  | { format: 'mermaid' | 'summary' | 'waves'; graph: GraphView; text: string }
+  | { format: 'dot'; graph: GraphView; picture: GraphPicture; text: string };
 
 export interface TickReport {
   requeued: string[];

@@ -326,8 +326,13 @@ export interface LoomConnector {
     timeoutSeconds?: number;
     exitWhenIdle?: boolean;
     agentId?: string;
+    /** Telling a rate-limited job from a failed one, beside Claude Code's own messages (always recognised). */
+    rateLimit?: { exitCodes?: number[]; pattern?: string; waitSeconds?: number };
     out: (line: string) => void;
-  }): Promise<{ ticks: number; dispatched: { done: string[]; failed: string[]; dead_lettered: string[]; timed_out: string[]; lease_lost: string[]; released: string[] } | null }>;
+  }): Promise<{
+    ticks: number;
+    dispatched: { done: string[]; failed: string[]; dead_lettered: string[]; timed_out: string[]; lease_lost: string[]; released: string[]; rate_limited: string[] } | null;
+  }>;
   /** `loom doctor`: every part of the setup checked, each failure with a fix; `deep` adds the graph's invariants (`loom fsck`). */
   doctor(opts?: { projectDir?: string; deep?: boolean }): Promise<DoctorCheck[]>;
   /** `loom skills new`: writes a valid skill skeleton to the project's .loom/skills/NAME.md; never overwrites. */

@@ -33,7 +33,7 @@ describe('loom orchestrate --run', () => {
     const r = await loom(dir, ['orchestrate', '--run', template, '--concurrency', '2', '--timeout', '3', '--exit-when-idle'], env);
     // Both the failing and the hung task had one attempt: dead letters, so the run exits 3.
     expect(r.code, r.stderr + r.stdout).toBe(3);
-    expect(r.stdout).toMatch(/runner finished: done 4, failed 1, timed out 1, released 0, lease lost 0, dead-lettered 2/);
+    expect(r.stdout).toMatch(/runner finished: done 4, failed 1, timed out 1, released 0, lease lost 0, rate-limited 0, dead-lettered 2/);
 
     const [h, f, ...done] = await Promise.all([hung, failing!, ...ok].map(async (id) => (await loomJson(dir, ['status', id], env)).task));
     ok.forEach((id, i) => expect(done[i]).toMatchObject({ status: 'done', output: { built: id } }));

@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { toDot } from '../../src/domain/graph-dot.js';
+import { buildPicture } from '../../src/domain/graph-picture.js';
 import { Command, UsageError } from 'clipanion';
 import { taskFixture } from '../support/task-fixture.js';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +15,7 @@ import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
 import { NO_USAGE } from '../../src/domain/usage.js';
 import type { FsckReport, LoomApi, ProjectMetrics } from '../../src/ports/loom-api.js';
+import { VizGraphPictures } from '../../src/adapters/graphviz/viz-graph-pictures.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
 /*
@@ -200,6 +206,7 @@ async function run(
     stdout,
     stderr,
     colorDepth: 1,
+    pictures: new VizGraphPictures(),
   };
   const code = await runCli(argv, context, opts.cli ?? buildCli('9.9.9', { enableColors: false }));
   await new Promise((resolve) => setImmediate(resolve));
@@ -628,10 +635,37 @@ describe('read commands', () => {
     const graph = { nodes: [], edges: [], waves: [], stuck: [] };
     const r = await run(['graph', '--format', 'json'], { api: { graph: async () => ({ format: 'json', graph }) } });
     expect(JSON.parse(r.stdout)).toEqual(graph);
-    const bad = await run(['graph', '--format', 'dot']);
+    const bad = await run(['graph', '--format', 'png']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^VALIDATION_FAILED: --format/);
     expect(bad.calls).toEqual([]);
+  });
+
+  it('graph --format svg|html asks for dot (with --epic and --expand) and draws it here; -o writes the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-cli-graph-'));
+    try {
+      const nodes = [{ id: 'loom-0000000a', title: 'A <b> "x"', status: 'pending' as const, priority: 'p1' as const, parent_id: null, depends_on: [], weight: 0, created_at: iso(0) }];
+      const view = { nodes, edges: [] as Array<[string, string]>, waves: [['loom-0000000a']], stuck: [] };
+      const picture = buildPicture(view, { collapse: true });
+      const graph = async () => ({ format: 'dot' as const, graph: view, picture, text: toDot(picture) });
+      const svg = await run(['graph', '--format', 'svg', '--epic', 'loom-0000000e', '--expand'], { api: { graph } });
+      expect(svg.code).toBe(0);
+      expect(svg.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', format: 'dot', epic_id: 'loom-0000000e', expand: true });
+      expect(svg.stdout).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*A &lt;b&gt; &quot;x&quot;[\s\S]*<\/svg>\s*$/);
+      const file = join(dir, 'g.html');
+      const html = await run(['graph', '--format', 'html', '-o', file], { api: { graph, getProject: async () => ({ id: 'proj-1', name: 'p <1>', created_at: iso(0) }) as never } });
+      expect(html.code).toBe(0);
+      expect(html.stdout).toMatch(/^wrote .*g\.html: 1 nodes \(1 tasks\), 0 edges, critical path none$/m);
+      const page = readFileSync(file, 'utf8');
+      expect(page).toContain('<title>Loom graph of p &lt;1&gt;</title>');
+      expect(page).toContain("Content-Security-Policy\" content=\"default-src 'none'");
+      expect(page).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*';/); // only the page's own script runs
+      const unwritable = await run(['graph', '--format', 'svg', '-o', join(dir, 'missing', 'g.svg')], { api: { graph } });
+      expect(unwritable.code).toBe(1);
+      expect(unwritable.stderr).toMatch(/^VALIDATION_FAILED: cannot write .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('events maps --since and --limit', async () => {

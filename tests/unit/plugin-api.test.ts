@@ -78,8 +78,8 @@ describe('definePlugin', () => {
 });
 
 describe('PLUGIN_API_VERSION', () => {
-  it('is the semver 1.1.0 that plugins declare ranges against (1.1: new event types, which notifiers may ignore)', () => {
-    expect(PLUGIN_API_VERSION).toBe('1.1.0');
+  it('is the semver 1.2.0 that plugins declare ranges against (1.1 and 1.2: new event types, which notifiers may ignore)', () => {
+    expect(PLUGIN_API_VERSION).toBe('1.2.0');
     expect(PLUGIN_API_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

@@ -111,7 +111,7 @@ export class PgTaskStore implements TaskStore {
       `SELECT ${TASK_LIST_COLUMNS} FROM tasks t
         WHERE t.project_id = $1 AND t.status = 'pending' AND t.held_at IS NULL AND t.unmet_deps = 0 AND (t.run_after IS NULL OR t.run_after <= $2)
           AND ($4::text IS NULL OR t.priority = $4)
-          AND ($5::text[] IS NULL OR t.labels @> $5::text[])
+          AND ($5::text[] IS NULL OR (t.labels @> $5::text[] AND t.labels <> '{}'))
         ORDER BY t.priority, t.weight DESC, t.created_at, t.id
         LIMIT $3`,
       [projectId, now, limit, priority ?? null, labels === undefined || labels.length === 0 ? null : [...labels]],
@@ -402,7 +402,7 @@ export class PgTaskStore implements TaskStore {
           AND ($3::text IS NULL OR t.title ILIKE $3 ESCAPE '\\')
           AND ($4::text IS NULL OR t.parent_id = $4)
           AND ($5::text[] IS NULL OR t.id = ANY($5::text[]))
-          AND ($7::text[] IS NULL OR t.labels @> $7::text[])
+          AND ($7::text[] IS NULL OR (t.labels @> $7::text[] AND t.labels <> '{}'))
           AND ($8::boolean IS NULL OR (t.held_at IS NOT NULL) = $8)
         ORDER BY t.created_at, t.id LIMIT $6`,
       [
@@ -450,7 +450,7 @@ export class PgTaskStore implements TaskStore {
 
   async graphNodes(projectId: string): Promise<GraphNode[]> {
     const r = await this.q(
-      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at, t.held_at,
+      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at, t.held_at, t.hold_reason, t.assignee, t.blocked_reason,
               COALESCE(d.deps, '{}') AS depends_on
          FROM tasks t
          LEFT JOIN (SELECT task_id, array_agg(depends_on ORDER BY depends_on) AS deps FROM task_deps GROUP BY task_id) d

@@ -5,6 +5,7 @@ import type { TickReport } from '../../ports/loom-api.js';
 import { loadConfig } from '../config.js';
 import { startNotifiers } from '../notifications.js';
 import { dispatch, type DispatchResult } from '../orchestrator/dispatch.js';
+import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../orchestrator/rate-limit.js';
 
 /** What `loom orchestrate` takes (the port's options) plus the environment. */
 export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & { env: NodeJS.ProcessEnv; loomBin?: string };
@@ -63,10 +64,15 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
         timeoutMs: o.timeoutSeconds === undefined ? null : o.timeoutSeconds * 1000,
         leaseSeconds: config.tasks.lease_seconds,
         exitWhenIdle: o.exitWhenIdle === true,
+        rateLimit: {
+          exitCodes: o.rateLimit?.exitCodes ?? [],
+          pattern: o.rateLimit?.pattern === undefined ? null : new RegExp(o.rateLimit.pattern),
+          defaultWaitMs: o.rateLimit?.waitSeconds === undefined ? DEFAULT_RATE_LIMIT_WAIT_MS : o.rateLimit.waitSeconds * 1000,
+        },
         signal: controller.signal,
         log,
       });
-      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, released ${dispatched.released.length}, lease lost ${dispatched.lease_lost.length}, dead-lettered ${dispatched.dead_lettered.length}`);
+      log(`runner finished: done ${dispatched.done.length}, failed ${dispatched.failed.length}, timed out ${dispatched.timed_out.length}, released ${dispatched.released.length}, lease lost ${dispatched.lease_lost.length}, rate-limited ${dispatched.rate_limited.length}, dead-lettered ${dispatched.dead_lettered.length}`);
       if (dispatched.dead_lettered.length > 0) log(`dead letters: ${dispatched.dead_lettered.join(', ')} (\`loom dlq list\` shows why; \`loom redrive ID\` tries again); exit code 3`);
     } else {
       log(`reconciling every ${o.intervalSeconds ?? config.orchestration.tick_seconds}s; Ctrl-C stops`);

@@ -4,6 +4,7 @@ import { usageFromOutput, type UsageReport } from '../../domain/usage.js';
 import type { AgentRunner, RunningJob, RunOutcome } from '../../ports/agent-runner.js';
 import type { ClaimResult, LoomApi } from '../../ports/loom-api.js';
 import { usageProblem } from '../schemas.js';
+import { DEFAULT_RATE_LIMIT_RULE, detectRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export interface DispatchOptions {
   api: LoomApi;
@@ -23,6 +24,8 @@ export interface DispatchOptions {
   pollMs?: number;
   /** Aborting it shuts down: no more claims; running jobs are killed and recorded as failed (retryable). */
   signal?: AbortSignal;
+  /** How a rate-limited job is told from a failed one (default: Claude Code's messages only). */
+  rateLimit?: RateLimitRule;
   log: (line: string) => void;
 }
 
@@ -38,6 +41,13 @@ export interface DispatchResult {
   timed_out: string[];
   /** Jobs stopped because their lease went elsewhere (expired, cancelled): nothing was recorded. */
   lease_lost: string[];
+  /** Given back rate-limited (no attempt used, ready again at the reset); claims paused until then. */
+  rate_limited: string[];
+}
+
+/** Shared by the loop and its jobs: new claims wait until this time (ms since the epoch). */
+interface Pause {
+  until: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -83,7 +93,9 @@ export function outputFromStdout(stdout: string): JsonObject {
 export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${o.concurrency}`);
   const pollMs = o.pollMs ?? 1000;
-  const result: DispatchResult = { done: [], failed: [], dead_lettered: [], timed_out: [], lease_lost: [], released: [] };
+  const result: DispatchResult = { done: [], failed: [], dead_lettered: [], timed_out: [], lease_lost: [], released: [], rate_limited: [] };
+  const pause: Pause = { until: 0 };
+  let paused = false; // what the loop last said about the pause
   let waitingFor = ''; // what an --exit-when-idle loop last said it waits for
   const slots = new Map<number, { job: RunningJob | null; finished: Promise<void> }>();
   const aborted = new Promise<void>((resolve) => {
@@ -96,6 +108,19 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
   let fatal: unknown = null;
   while (!stopping() && fatal === null) {
     let idle = false; // nothing claimable now (or the claim failed): poll later
+    const pausedFor = pause.until - Date.now();
+    if (pausedFor > 0) {
+      // A job hit the agent's rate limit: no new claims with this command until it resets.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([aborted, ...[...slots.values()].map((s) => s.finished), new Promise((r) => (timer = setTimeout(r, pausedFor)))]);
+      clearTimeout(timer);
+      paused = true;
+      continue;
+    }
+    if (paused) {
+      paused = false;
+      o.log('rate limit reset: resuming dispatch');
+    }
     for (let slot = 0; slot < o.concurrency && !stopping(); slot++) {
       if (slots.has(slot)) continue;
       const agentId = `${o.agentId}-${slot}`;
@@ -113,7 +138,7 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
         break;
       }
       const entry: { job: RunningJob | null; finished: Promise<void> } = { job: null, finished: Promise.resolve() };
-      entry.finished = runOne(o, agentId, claim.task, claim.lease, result, (job) => (entry.job = job)).finally(() => slots.delete(slot));
+      entry.finished = runOne(o, agentId, claim.task, claim.lease, result, pause, (job) => (entry.job = job)).finally(() => slots.delete(slot));
       slots.set(slot, entry);
     }
     if (stopping() || fatal !== null) break;
@@ -173,6 +198,7 @@ async function runOne(
   task: Task,
   lease: Lease,
   result: DispatchResult,
+  pause: Pause,
   started: (job: RunningJob) => void,
 ): Promise<void> {
   const leaseInput = { project_id: o.projectId, task_id: task.id, agent_id: agentId, lease_token: lease.token };
@@ -220,7 +246,7 @@ async function runOne(
     result.lease_lost.push(task.id);
     return;
   }
-  await record(o, task, leaseInput, outcome, result);
+  await record(o, task, leaseInput, outcome, result, pause);
 }
 
 /** Whether the task is done now (`status` hides lease tokens, so not by whom: a lost lease means it was not by this loop). */
@@ -238,6 +264,7 @@ async function record(
   leaseInput: { project_id: string; task_id: string; agent_id: string; lease_token: string },
   outcome: RunOutcome,
   result: DispatchResult,
+  pause: Pause,
 ): Promise<void> {
   const fail = async (reason: string, retryable: boolean, into: string[]): Promise<void> => {
     const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable, ...withUsage }));
@@ -260,6 +287,23 @@ async function record(
           result.done.push(task.id);
           o.log(`${task.id} done${r.already_done ? ' (reported by its process)' : ''}`);
           return;
+        }
+        {
+          const hit = detectRateLimit(outcome, o.rateLimit ?? DEFAULT_RATE_LIMIT_RULE, new Date());
+          if (hit !== null) {
+            const r = await withRetries(() =>
+              o.api.fail({ ...leaseInput, reason: `rate-limited (exit code ${outcome.code}): ${hit.why}`, rate_limited: { reset_at: hit.reset_at.toISOString() }, ...withUsage }),
+            );
+            result.rate_limited.push(task.id);
+            const until = new Date(r.run_after ?? hit.reset_at.toISOString()).getTime();
+            if (until > pause.until) {
+              pause.until = until;
+              o.log(`${task.id} rate-limited (${hit.why}): no attempt used; new claims paused until ${new Date(until).toISOString()} (in ${Math.max(0, Math.round((until - Date.now()) / 60_000))} min)`);
+            } else {
+              o.log(`${task.id} rate-limited (${hit.why}): no attempt used; ready again at ${r.run_after}`);
+            }
+            return;
+          }
         }
         await fail(`exit code ${outcome.code}${outcome.stderr_tail.trim() === '' ? '' : `: ${outcome.stderr_tail.trim()}`}`, true, result.failed);
         return;

@@ -1,5 +1,5 @@
 import { decideDone, decideFail, decideHeartbeat, decideLeaseExpiry, decideRelease } from '../../domain/deciders.js';
-import { LoomError, taskNotFound } from '../../domain/errors.js';
+import { LoomError, taskNotFound, validationFailed } from '../../domain/errors.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
 import { usageEntry, type UsageEntry, type UsageKind, type UsageReport } from '../../domain/usage.js';
@@ -7,6 +7,7 @@ import type { DoneResult, FailResult, LeaseInput } from '../../ports/loom-api.js
 import type { CommitOutcome, TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
 import { loopSpecOf } from '../../domain/workflow-loop.js';
+import { decideRateLimited } from '../../domain/rate-limit.js';
 import { closeLoopStep } from './workflow-loops.js';
 import { completeEpics, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 
@@ -153,7 +154,7 @@ async function completeTaskLocked(d: UseCaseDeps, input: DoneInput, graph: boole
   return { task: r.task, unblocked: r.unblocked, completed_epics: r.completed_epics, already_done: r.already_done, ...(r.loop === undefined ? {} : { loop: r.loop }) };
 }
 
-type FailInput = LeaseInput & { reason: string; retryable?: boolean; usage?: UsageReport };
+type FailInput = LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string }; usage?: UsageReport };
 
 const failDecision = (d: UseCaseDeps, task: Task, input: FailInput, now: Date) =>
   decideFail(
@@ -165,6 +166,12 @@ const failDecision = (d: UseCaseDeps, task: Task, input: FailInput, now: Date) =
   );
 
 export async function failTask(d: UseCaseDeps, input: FailInput): Promise<FailResult> {
+  if (input.rate_limited !== undefined) {
+    const resetAt = new Date(input.rate_limited.reset_at);
+    if (Number.isNaN(resetAt.getTime())) throw new LoomError('VALIDATION_FAILED', `rate_limited.reset_at is not a real time: ${input.rate_limited.reset_at}`, { hint: 'give an ISO 8601 instant with its offset, such as 2026-11-30T15:00:00Z', details: { field: 'rate_limited.reset_at' } });
+    if (input.retryable === false) throw validationFailed('a rate-limited failure is retried at reset_at: it cannot also be retryable: false', { field: 'retryable' });
+    return rateLimitTask(d, input, resetAt);
+  }
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
@@ -193,6 +200,32 @@ async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailRes
   });
   d.bus.publish(r.events);
   return { task: r.task, outcome: r.outcome, run_after: r.task.run_after };
+}
+
+/**
+ * A failure the provider's rate limit caused: no attempt used, ready again at
+ * the reset time (clamped to now .. a day ahead; the event says when). It
+ * touches no other row, so it is one optimistic statement, like a retry.
+ */
+async function rateLimitTask(d: UseCaseDeps, input: FailInput, resetAt: Date): Promise<FailResult> {
+  const decide = (task: Task, now: Date) => decideRateLimited(task, { token: input.lease_token, agentId: input.agent_id, reason: input.reason, reset_at: resetAt }, now);
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const now = d.clock.now();
+    const task = await loadTask(d, input, attempt);
+    const decision = decide(task, now);
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+    if (r !== null) return { task: published(d, r).task, outcome: 'rate_limited', run_after: r.task.run_after, ...(decision.clamped === null ? {} : { clamped: decision.clamped }) };
+  }
+  const now = d.clock.now();
+  const r = await d.store.transaction(async (tx) => {
+    const task = await tx.lockTask(input.project_id, input.task_id);
+    if (task === null) throw taskNotFound(input.task_id);
+    const decision = decide(task, now);
+    const saved = await tx.updateTask(decision.task);
+    return { task: saved, clamped: decision.clamped, events: await tx.appendEvents(input.project_id, decision.events, now) };
+  });
+  d.bus.publish(r.events);
+  return { task: r.task, outcome: 'rate_limited', run_after: r.task.run_after, ...(r.clamped === null ? {} : { clamped: r.clamped }) };
 }
 
 export async function releaseTask(d: UseCaseDeps, input: LeaseInput & { reason?: string }): Promise<Task> {

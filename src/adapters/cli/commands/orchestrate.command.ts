@@ -35,13 +35,17 @@ export class OrchestrateCommand extends LoomCommand {
   timeout = Option.String('--timeout', { description: 'Seconds a task may run before its process tree is killed (with --run)' });
   exitWhenIdle = Option.Boolean('--exit-when-idle', false, { description: 'Stop once nothing is ready, claimed or waiting to retry (with --run)' });
   agent = Option.String('--agent', { description: 'Agent id prefix of the runner (default runner-HOST-PID)' });
+  rateLimitExitCode = Option.Array('--rate-limit-exit-code', { description: 'An exit code of the agent command meaning "rate-limited" (with --run; repeatable)' });
+  rateLimitPattern = Option.String('--rate-limit-pattern', { description: 'A regular expression on the end of the output meaning "rate-limited"; a group (?<reset>...) may give the reset time (with --run)' });
+  rateLimitWait = Option.String('--rate-limit-wait', { description: 'Seconds to pause when a rate limit names no reset time (with --run; default 300)' });
 
   async execute(): Promise<number> {
     const interval = parsePositiveInt('--interval', this.interval);
     const concurrency = parsePositiveInt('--concurrency', this.concurrency);
     const timeout = parsePositiveInt('--timeout', this.timeout);
-    if (this.run === undefined && (concurrency !== undefined || timeout !== undefined || this.exitWhenIdle)) {
-      throw validationFailed('--concurrency, --timeout and --exit-when-idle go with --run');
+    const rateLimit = parseRateLimitOptions(this.rateLimitExitCode, this.rateLimitPattern, this.rateLimitWait);
+    if (this.run === undefined && (concurrency !== undefined || timeout !== undefined || this.exitWhenIdle || rateLimit !== undefined)) {
+      throw validationFailed('--concurrency, --timeout, --exit-when-idle and the --rate-limit-* options go with --run');
     }
     const result = await this.context.connector.orchestrate({
       ...this.connectOptions(),
@@ -52,10 +56,38 @@ export class OrchestrateCommand extends LoomCommand {
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
       ...(this.agent === undefined ? {} : { agentId: this.agent }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
       out: (line) => (this.json ? this.context.stderr : this.context.stdout).write(`${line}\n`),
     });
     if (this.json) this.emit(result, () => '');
     // 3: the run finished, but tasks it ran became dead letters (a script can tell that from success).
     return (result.dispatched?.dead_lettered.length ?? 0) > 0 ? 3 : 0;
   }
+}
+
+/** The --rate-limit-* options, checked: exit codes 1..255, a pattern that compiles (at most 500 characters), a wait of 1 s .. 1 day. */
+export function parseRateLimitOptions(
+  codes: string[] | undefined,
+  pattern: string | undefined,
+  wait: string | undefined,
+): { exitCodes?: number[]; pattern?: string; waitSeconds?: number } | undefined {
+  if (codes === undefined && pattern === undefined && wait === undefined) return undefined;
+  const exitCodes = (codes ?? []).map((c) => {
+    if (!/^\d{1,3}$/.test(c) || Number(c) < 1 || Number(c) > 255) throw validationFailed(`--rate-limit-exit-code wants an exit code from 1 to 255, got ${JSON.stringify(c.slice(0, 20))}`, { field: '--rate-limit-exit-code' });
+    return Number(c);
+  });
+  if (pattern !== undefined) {
+    if (pattern.length === 0 || pattern.length > 500) throw validationFailed('--rate-limit-pattern must be 1 to 500 characters', { field: '--rate-limit-pattern' });
+    try {
+      new RegExp(pattern);
+    } catch (e) {
+      throw validationFailed(`--rate-limit-pattern is not a valid regular expression: ${(e as Error).message}`, { field: '--rate-limit-pattern' });
+    }
+  }
+  let waitSeconds: number | undefined;
+  if (wait !== undefined) {
+    if (!/^\d{1,5}$/.test(wait) || Number(wait) < 1 || Number(wait) > 86_400) throw validationFailed(`--rate-limit-wait wants 1 to 86400 seconds, got ${JSON.stringify(wait.slice(0, 20))}`, { field: '--rate-limit-wait' });
+    waitSeconds = Number(wait);
+  }
+  return { ...(exitCodes.length === 0 ? {} : { exitCodes }), ...(pattern === undefined ? {} : { pattern }), ...(waitSeconds === undefined ? {} : { waitSeconds }) };
 }

@@ -102,14 +102,22 @@ export const loomDone = defineTool<{ task_id: string; output?: JsonObject; lease
   },
 });
 
-export const loomFail = defineTool<{ task_id: string; reason: string; retryable?: boolean; lease_token?: string; usage?: UsageReport }>({
+export const loomFail = defineTool<{ task_id: string; reason: string; retryable?: boolean; lease_token?: string; rate_limited?: { reset_at: string }; usage?: UsageReport }>({
   name: 'loom_fail',
   group: 'core',
   description:
     'Report a claimed task you could not complete. retryable (default true) requeues it with backoff until its ' +
-    'attempts run out; false (retrying cannot help): it goes to a human.',
+    'attempts run out; false (retrying cannot help): it goes to a human. Hit a provider rate limit? Give ' +
+    'rate_limited.reset_at (ISO time): no attempt used, ready again then.',
   inputSchema: obj(
-    { task_id: taskId(), reason: text(5000, 'What went wrong, for the next attempt or a human'), retryable: { type: 'boolean' }, lease_token: leaseToken, usage: usage(false) },
+    {
+      task_id: taskId(),
+      reason: text(5000, 'What went wrong, for the next attempt or a human'),
+      retryable: { type: 'boolean' },
+      lease_token: leaseToken,
+      rate_limited: obj({ reset_at: { type: 'string', maxLength: 40 } }, ['reset_at']),
+      usage: usage(false),
+    },
     ['task_id', 'reason'],
   ),
   annotations: SAFE_WRITE,
