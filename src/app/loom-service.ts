@@ -13,6 +13,7 @@ import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
 import { holdTask, resumeTask } from './use-cases/hold.js';
 import { listTasks, projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
+import { costs } from './use-cases/costs.js';
 import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
@@ -206,6 +207,10 @@ export class LoomService implements LoomApi {
   async fail(input: Parameters<LoomApi['fail']>[0]): ReturnType<LoomApi['fail']> {
     await this.project('fail', input);
     return this.leaseCall(input.project_id, () => failTask(this.d, input));
+  }
+  async costs(input: Parameters<LoomApi['costs']>[0]): ReturnType<LoomApi['costs']> {
+    await this.project('costs', input);
+    return costs(this.d, input);
   }
   async escalate(input: Parameters<LoomApi['escalate']>[0]): ReturnType<LoomApi['escalate']> {
     await this.project('escalate', input);

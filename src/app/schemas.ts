@@ -4,6 +4,7 @@ import { findUnsafeText } from '../domain/text.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { MAX_BATCH } from '../ports/loom-api.js';
+import { USAGE_GROUP_BY, MAX_USAGE_COST_USD, MAX_USAGE_MODEL_LENGTH, MAX_USAGE_TOKENS } from '../domain/usage.js';
 import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
 
@@ -33,6 +34,21 @@ const obj = (properties: Record<string, unknown>, required: string[]) => ({
 
 const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
 
+const tokens = { type: 'integer', minimum: 0, maximum: MAX_USAGE_TOKENS } as const;
+/** Usage sent with heartbeat, done and fail (one schema, for every report that carries it): bounded, finite, no extra keys. */
+export const USAGE_SCHEMA = obj(
+  {
+    input_tokens: tokens,
+    output_tokens: tokens,
+    cache_read_tokens: tokens,
+    cost_usd: { type: 'number', minimum: 0, maximum: MAX_USAGE_COST_USD },
+    model: text(MAX_USAGE_MODEL_LENGTH),
+  },
+  ['input_tokens', 'output_tokens'],
+);
+/** A UTC date, or a date and time with its zone (ISO 8601): `loom costs --since`. */
+const dateOrInstant = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2}))?$' } as const;
+
 /** A batch of single-call inputs: each item is the single call's input without project_id, checked by the same schema. */
 function batchOf(single: { properties: Record<string, unknown>; required: string[] }) {
   const { project_id: _, ...item } = single.properties;
@@ -40,14 +56,11 @@ function batchOf(single: { properties: Record<string, unknown>; required: string
   return obj({ project_id: projectId, items: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: obj(item, required) } }, ['project_id', 'items']);
 }
 
-const done = obj({ ...lease, output: jsonObject }, ['project_id', 'task_id', 'agent_id', 'lease_token']);
-const fail = obj({ ...lease, reason: text(5000), retryable: { type: 'boolean' }, rate_limited: obj({ reset_at: instant }, ['reset_at']) }, [
-  'project_id',
-  'task_id',
-  'agent_id',
-  'lease_token',
-  'reason',
-]);
+const done = obj({ ...lease, output: jsonObject, usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']);
+const fail = obj(
+  { ...lease, reason: text(5000), retryable: { type: 'boolean' }, rate_limited: obj({ reset_at: instant }, ['reset_at']), usage: USAGE_SCHEMA },
+  ['project_id', 'task_id', 'agent_id', 'lease_token', 'reason'],
+);
 
 export const API_SCHEMAS = {
   createProject: obj({ name: text(200), id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' } }, ['name']),
@@ -102,7 +115,7 @@ export const API_SCHEMAS = {
     ['project_id'],
   ),
   claim: obj({ project_id: projectId, agent_id: agentId, task_id: taskId, lease_seconds: leaseSeconds }, ['project_id', 'agent_id']),
-  heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000) }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
+  heartbeat: obj({ ...lease, lease_seconds: leaseSeconds, progress: text(2000), usage: USAGE_SCHEMA }, ['project_id', 'task_id', 'agent_id', 'lease_token']),
   done,
   fail,
   claimBatch: obj(
@@ -117,6 +130,10 @@ export const API_SCHEMAS = {
   ),
   doneBatch: batchOf(done),
   failBatch: batchOf(fail),
+  costs: obj(
+    { project_id: projectId, by: { enum: [...USAGE_GROUP_BY] }, since: dateOrInstant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    ['project_id'],
+  ),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
   cancel: obj({ project_id: projectId, task_id: taskId, reason: text(5000), agent_id: agentId }, ['project_id', 'task_id']),
   hold: obj({ project_id: projectId, task_id: taskId, reason: text(2000), agent_id: agentId }, ['project_id', 'task_id']),
@@ -246,6 +263,15 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
       return `${where}: ${e.message ?? 'is invalid'}`;
     })
     .join('; ');
+}
+
+let usageValidator: ValidateFunction | undefined;
+/** What is wrong with a usage report (null: nothing), for a caller that would rather drop it than fail the report it rides on. */
+export function usageProblem(usage: unknown): string | null {
+  ajv ??= new Ajv({ allErrors: true, strict: true });
+  usageValidator ??= ajv.compile(USAGE_SCHEMA);
+  if (!usageValidator(usage)) return describeErrors(usageValidator.errors, 'usage');
+  return findUnsafeText(usage);
 }
 
 export function validateInput(method: ApiMethod, input: unknown): void {

@@ -6,7 +6,8 @@ import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
 import type { GraphPicture } from '../domain/graph-picture.js';
 import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
-import type { SkillStat } from './task-store.js';
+import type { UsageReport, UsageTotals } from '../domain/usage.js';
+import type { SkillStat, UsageGroup, UsageGroupBy } from './task-store.js';
 
 /**
  * The driving port: every use case Loom offers, as plain JSON in and out.
@@ -33,7 +34,8 @@ export interface LoomApi {
   listTasks(input: ListTasksInput): Promise<Task[]>;
   claim(input: ClaimInput): Promise<ClaimResult>;
   /** Extends the lease; `progress` (a short note) tells the orchestrator the work moves on. */
-  heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }>;
+  /** `usage` on heartbeat, done and fail: what was spent since this agent's last report on the task, recorded with the report. */
+  heartbeat(input: LeaseInput & { lease_seconds?: number; progress?: string; usage?: UsageReport }): Promise<{ task: Task; lease: Lease }>;
   done(input: DoneInput): Promise<DoneResult>;
   /** With `rate_limited`, the failure uses no attempt and the task is ready again at `reset_at` (clamped to now .. 24 h ahead). */
   fail(input: FailInput): Promise<FailResult>;
@@ -47,6 +49,8 @@ export interface LoomApi {
   doneBatch(input: { project_id: string; items: Array<BatchItem<DoneInput>> }): Promise<BatchResult<DoneResult>>;
   /** Fails many tasks in one call, each item checked against its own lease; results per item. */
   failBatch(input: { project_id: string; items: Array<BatchItem<FailInput>> }): Promise<BatchResult<FailResult>>;
+  /** Usage reported in the project, added up by task, epic (everything below it), agent or UTC day, most spent first. */
+  costs(input: CostsInput): Promise<CostsReport>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
   cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
   /** Holds a task, or an epic with everything below it: never ready or claimed until resumed (a claim already made runs out). */
@@ -471,6 +475,24 @@ export type ClaimResult =
   | { claimed: true; task: Task; lease: Lease }
   | { claimed: false; reason: 'none_ready' | 'not_ready'; task?: Task };
 
+export interface CostsInput {
+  project_id: string;
+  /** Default task. */
+  by?: UsageGroupBy;
+  /** Only reports at or after this time (ISO 8601: a date is its UTC midnight). */
+  since?: string;
+  /** Most groups listed (default 50). */
+  limit?: number;
+}
+
+export interface CostsReport {
+  by: UsageGroupBy;
+  since: string | null;
+  /** Everything reported in the project (since `since`), not only the groups listed. */
+  total: UsageTotals;
+  groups: UsageGroup[];
+}
+
 export interface LeaseInput {
   project_id: string;
   task_id: string;
@@ -478,8 +500,8 @@ export interface LeaseInput {
   lease_token: string;
 }
 
-export type DoneInput = LeaseInput & { output?: JsonObject };
-export type FailInput = LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string } };
+export type DoneInput = LeaseInput & { output?: JsonObject; usage?: UsageReport };
+export type FailInput = LeaseInput & { reason: string; retryable?: boolean; rate_limited?: { reset_at: string }; usage?: UsageReport };
 
 /** Most tasks one batch claim, done or fail may carry. */
 export const MAX_BATCH = 100;
@@ -541,6 +563,8 @@ export interface TaskDetail {
   children: string[];
   escalations: Escalation[];
   recent_events: LoomEvent[];
+  /** Usage reported on this task (an epic: on everything below it); absent when none was. */
+  usage?: UsageTotals;
 }
 
 export interface ProjectOverview {

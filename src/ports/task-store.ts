@@ -5,6 +5,7 @@ import type { GraphNode } from '../domain/graph.js';
 import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
 import type { MetricCounter } from '../domain/metrics.js';
+import type { UsageEntry, UsageGroupBy, UsageTotals } from '../domain/usage.js';
 import type { BlockedReason, JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
 export interface ClaimSpec {
@@ -32,6 +33,8 @@ export interface CommitInput {
   events: NewEvent[];
   release_dependents: boolean;
   now: Date;
+  /** Usage reported with the decision: recorded in the same transaction, only when the decision is written. */
+  usage?: UsageEntry;
 }
 
 export interface CommitOutcome {
@@ -105,6 +108,17 @@ export interface MetricsRecord {
   relays: Array<{ name: string; oldest_at: string | null }>;
   /** Events not yet folded into the counters (a scrape folds a bounded batch; the next one goes on). */
   events_behind: number;
+}
+
+export type { UsageGroupBy } from '../domain/usage.js';
+
+/** Usage reports added up under one key (a task id, an epic id, an agent id, a UTC day). */
+export interface UsageGroup extends UsageTotals {
+  key: string;
+  /** The task's or epic's title. */
+  label?: string;
+  /** The workflow run whose epic this is. */
+  run_id?: number;
 }
 
 export interface DependencyRef {
@@ -194,6 +208,10 @@ export interface TaskStore {
    * counters, then reads them with the current counts. Never called on the claim path.
    */
   metrics(projectId: string, options: { relays: boolean }): Promise<MetricsRecord>;
+  /** Running usage totals of these scopes ('' is the project, else a task id: an epic's cover everything below it); absent when none. */
+  usageTotals(projectId: string, scopes: readonly string[]): Promise<Map<string, UsageTotals>>;
+  /** Usage reports since `since` (null: all), grouped, most spent first, at most `limit` groups; with their total. */
+  usageGroups(projectId: string, by: UsageGroupBy, since: Date | null, limit: number): Promise<{ groups: UsageGroup[]; total: UsageTotals }>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -281,6 +299,11 @@ export interface TaskStoreTx {
   /** Messages to the agent or to everyone, not its own, after `after`, oldest first. */
   messagesFor(projectId: string, agentId: string, after: number, limit: number): Promise<Message[]>;
   appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]>;
+  /**
+   * Appends a usage report and adds it to the running totals of the project, the task and every
+   * epic above it. Call it last among the transaction's writes (it locks the totals rows).
+   */
+  recordUsage(entry: UsageEntry): Promise<void>;
 
   // `loom fsck --repair`: set-based, one project at a time.
   /** Row-locks every task of the project, in id order, so counters cannot move under a repair; returns how many. */

@@ -20,7 +20,7 @@ async function setup(name = 'tools'): Promise<{ project: ProjectContext; s: Sess
 
 describe('happy paths', () => {
   it('loom_create, loom_ready, loom_claim, loom_heartbeat, loom_done: the work loop', async () => {
-    const { s } = await setup();
+    const { project, s } = await setup();
     const a = (await s.ok('loom_create', { title: 'write the parser', done_when: 'tests pass', priority: 'p0', context: { file: 'src/p.ts' } })).task;
     expect(a).toMatchObject({ title: 'write the parser', status: 'pending', priority: 'p0', done_when: 'tests pass', context: { file: 'src/p.ts' } });
     expect(a.origin).toEqual({ kind: 'agent', id: s.mcp.session.agentId });
@@ -35,12 +35,13 @@ describe('happy paths', () => {
     expect(claim).toMatchObject({ claimed: true, task: { id: a.id, status: 'claimed', assignee: s.mcp.session.agentId }, agent_id: s.mcp.session.agentId });
     expect(typeof claim.lease.token).toBe('string');
 
-    const hb = await s.ok('loom_heartbeat', { task_id: a.id, lease_seconds: 600 });
+    const hb = await s.ok('loom_heartbeat', { task_id: a.id, lease_seconds: 600, usage: { input_tokens: 100, output_tokens: 20, cost_usd: 0.5 } });
     expect(Date.parse(hb.lease.expires_at)).toBeGreaterThan(Date.parse(claim.lease.expires_at));
 
-    const done = await s.ok('loom_done', { task_id: a.id, output: { files: ['src/p.ts'] } });
+    const done = await s.ok('loom_done', { task_id: a.id, output: { files: ['src/p.ts'] }, usage: { input_tokens: 1, output_tokens: 2, cache_read_tokens: 3, cost_usd: 0.000001, model: 'm' } });
     expect(done).toMatchObject({ task: { id: a.id, status: 'done', output: { files: ['src/p.ts'] } }, unblocked: [dep.id], already_done: false });
     expect((await s.ok('loom_ready')).tasks.map((t: { id: string }) => t.id)).toEqual([dep.id]);
+    expect((await b.api.status({ project_id: project.project_id, task_id: a.id })).usage).toMatchObject({ input_tokens: 101, output_tokens: 22, cache_read_tokens: 3, cost_micros: 500_001, reports: 2 });
     await s.close();
   });
 
@@ -200,6 +201,10 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_done', { task_id: UNKNOWN, output: ['a'] }, 'VALIDATION_FAILED', /output/],
     ['loom_done', { task_id: UNKNOWN, lease_token: 'x' }, 'TASK_NOT_FOUND'],
     ['loom_done', { task_id: UNKNOWN, result: {} }, 'VALIDATION_FAILED', /unknown field "result"/],
+    ['loom_done', { task_id: UNKNOWN, lease_token: 'x', usage: { input_tokens: -1, output_tokens: 0 } }, 'VALIDATION_FAILED', /usage\.input_tokens/],
+    ['loom_done', { task_id: UNKNOWN, lease_token: 'x', usage: { input_tokens: 1, output_tokens: 1, cost_usd: 1e9 } }, 'VALIDATION_FAILED', /usage\.cost_usd/],
+    ['loom_heartbeat', { task_id: UNKNOWN, lease_token: 'x', usage: { input_tokens: 1, output_tokens: 1, dollars: 3 } }, 'VALIDATION_FAILED', /unknown field "dollars"/],
+    ['loom_fail', { task_id: UNKNOWN, reason: 'x', lease_token: 'x', usage: { input_tokens: '1', output_tokens: 1 } }, 'VALIDATION_FAILED', /usage\.input_tokens/],
     ['loom_fail', { task_id: UNKNOWN }, 'VALIDATION_FAILED', /missing required field "reason"/],
     ['loom_fail', { task_id: UNKNOWN, reason: 'x', retryable: 'no' }, 'VALIDATION_FAILED', /retryable/],
     ['loom_fail', { task_id: UNKNOWN, reason: '', lease_token: 'x' }, 'VALIDATION_FAILED', /reason/],

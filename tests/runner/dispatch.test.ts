@@ -261,4 +261,23 @@ describe('dispatch', () => {
     expect(new Set(claimed.slice(0, 3).map((e) => e.agent_id))).toEqual(new Set(['runner-0', 'runner-1', 'runner-2']));
     expect(maxOverlap(s.log())).toBeLessThanOrEqual(3);
   });
+
+  it('records the usage a job prints: a Claude Code result on done, a loom_usage line on a failure; usage out of bounds is left out, the outcome kept', async () => {
+    const s = await setUp('usage');
+    const claude = await s.create('claude one', { max_attempts: 1 });
+    const costly = await s.create('costly one', { max_attempts: 1 });
+    const absurd = await s.create('absurd one', { max_attempts: 1 });
+    const result = await dispatch(s.options);
+    expect(result.done.sort()).toEqual([claude, absurd].sort());
+    expect(result.failed).toEqual([costly]);
+    const usage = async (id: string) => (await api.status({ project_id: s.project, task_id: id })).usage;
+    expect(await usage(claude)).toEqual({ input_tokens: 12, output_tokens: 789, cache_read_tokens: 3456, cost_micros: 12_346, cost_usd: 0.012346, reports: 1 });
+    expect(await usage(costly)).toEqual({ input_tokens: 5, output_tokens: 7, cache_read_tokens: 0, cost_micros: 500_000, cost_usd: 0.5, reports: 1 });
+    expect(await usage(absurd)).toBeUndefined();
+    expect(s.lines.filter((l) => l.includes('usage'))).toEqual([`${absurd}: usage in its output not recorded (input_tokens: must be <= 1000000000)`]);
+    // The Claude result is the task's output, as any one JSON object on stdout would be; its model is on the report's event.
+    const done = (await api.events({ project_id: s.project, task_id: claude })).find((e) => e.type === 'task.done');
+    expect(done?.payload.usage).toMatchObject({ model: 'claude-sonnet-test', cost_usd: 0.0123456 });
+    expect((await api.costs({ project_id: s.project })).total.cost_micros).toBe(512_346);
+  });
 });

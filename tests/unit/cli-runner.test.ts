@@ -13,6 +13,7 @@ import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
 import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
+import { NO_USAGE } from '../../src/domain/usage.js';
 import type { FsckReport, LoomApi, ProjectMetrics } from '../../src/ports/loom-api.js';
 import { VizGraphPictures } from '../../src/adapters/graphviz/viz-graph-pictures.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
@@ -60,6 +61,7 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     claimBatch: async () => ({ claims: [] }),
     doneBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, status: 'done' }), unblocked: [], completed_epics: [], already_done: false } })) }),
     failBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, attempts: 1 }), outcome: 'retrying' as const, run_after: iso(30_000) } })) }),
+    costs: async () => ({ by: 'task', since: null, total: { ...NO_USAGE }, groups: [] }),
     escalate: async () => {
       throw new Error('not stubbed');
     },
@@ -1011,7 +1013,7 @@ describe('orchestration commands', () => {
   it('the new commands are listed under Orchestration', async () => {
     const cli = buildCli('1.0.0');
     const orchestration = cli.definitions().filter((d) => d.category?.trim() === 'Orchestration').map((d) => d.path);
-    for (const name of ['dlq', 'redrive', 'escalations', 'resolve', 'agents', 'tick', 'metrics']) {
+    for (const name of ['dlq', 'redrive', 'escalations', 'resolve', 'agents', 'tick', 'metrics', 'costs']) {
       expect(orchestration).toContain(`loom ${name}`);
     }
   });
@@ -1410,5 +1412,41 @@ describe('labels: --label, --add-label, --remove-label, --no-labels', () => {
     expect((await run(['show', 'loom-0000000a'], { api: withLabels })).stdout).toMatch(/^labels\s+area:cli, bug$/m);
     expect((await run(['status', 'loom-0000000a'], { api: withLabels })).stdout).toMatch(/^labels\s+area:cli, bug$/m);
     expect((await run(['show', 'loom-0000000a'], { api: { status: async () => detail() } })).stdout).not.toMatch(/^labels/m);
+  });
+});
+
+describe('usage flags and loom costs', () => {
+  it('--usage on done, heartbeat and fail goes to the API; a Claude Code result is read as its usage', async () => {
+    const lease = { project_id: 'proj-1', task_id: 'loom-0000000a', agent_id: 'w', lease_token: 't' };
+    const args = ['loom-0000000a', '--agent', 'w', '--token', 't'];
+    const done = await run(['done', ...args, '--usage', '{"input_tokens":1,"output_tokens":2,"cost_usd":0.5}']);
+    expect(done.apiCalls[0]?.input).toEqual({ ...lease, usage: { input_tokens: 1, output_tokens: 2, cost_usd: 0.5 } });
+    const claude = JSON.stringify({ type: 'result', total_cost_usd: 0.25, usage: { input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 5 } });
+    const hb = await run(['heartbeat', ...args, '--usage', claude]);
+    expect(hb.apiCalls[0]?.input).toEqual({ ...lease, usage: { input_tokens: 3, output_tokens: 4, cache_read_tokens: 5, cost_usd: 0.25 } });
+    const fail = await run(['fail', ...args, '--reason', 'r', '--usage', '{"input_tokens":1,"output_tokens":1}']);
+    expect(fail.apiCalls[0]?.input).toMatchObject({ usage: { input_tokens: 1, output_tokens: 1 } });
+    const broken = await run(['done', ...args, '--usage', 'not json']);
+    expect(broken.code).toBe(1);
+    expect(broken.apiCalls).toEqual([]);
+  });
+
+  it('loom costs passes --by, an age as --since, and --limit; prints dollars to the micro-dollar', async () => {
+    const report = {
+      by: 'agent' as const,
+      since: iso(-86_400_000),
+      total: { input_tokens: 10, output_tokens: 2, cache_read_tokens: 0, cost_micros: 1_234_567, cost_usd: 1.234567, reports: 2 },
+      groups: [{ key: 'w-1', input_tokens: 10, output_tokens: 2, cache_read_tokens: 0, cost_micros: 1_234_567, cost_usd: 1.234567, reports: 2 }],
+    };
+    const r = await run(['costs', '--by', 'agent', '--since', '1d', '--limit', '5'], { api: { costs: async () => report } });
+    expect(r.code).toBe(0);
+    const input = r.apiCalls[0]?.input as { since: string };
+    expect(r.apiCalls[0]?.input).toMatchObject({ project_id: 'proj-1', by: 'agent', limit: 5 });
+    expect(Math.abs(Date.now() - 86_400_000 - Date.parse(input.since))).toBeLessThan(60_000);
+    expect(r.stdout).toContain('$1.234567');
+    expect(r.stdout).toMatch(/w-1\s+\$1\.234567/);
+    const bad = await run(['costs', '--by', 'week']);
+    expect(bad.code).toBe(1);
+    expect(bad.apiCalls).toEqual([]);
   });
 });

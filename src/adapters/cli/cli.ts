@@ -13,6 +13,7 @@ import { DoctorCommand } from './commands/doctor.command.js';
 import { DaemonStopCommand } from './commands/daemon-stop.command.js';
 import { DlqCommand } from './commands/dlq.command.js';
 import { MetricsCommand } from './commands/metrics.command.js';
+import { CostsCommand } from './commands/costs.command.js';
 import { DoneCommand } from './commands/done.command.js';
 import { DownCommand } from './commands/down.command.js';
 import { EscalateCommand } from './commands/escalate.command.js';
@@ -101,6 +102,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   ResolveCommand,
   AgentsCommand,
   MetricsCommand,
+  CostsCommand,
   MessageCommand,
   InboxCommand,
   SkillsListCommand,

@@ -1,3 +1,4 @@
+import { formatUsd, type UsageTotals } from '../../domain/usage.js';
 import type { Writable } from 'node:stream';
 
 export interface Column<T> {
@@ -148,3 +149,9 @@ export const indent = (text: string, by = '  '): string =>
     .split('\n')
     .map((line) => (line === '' ? line : by + line))
     .join('\n');
+
+/** `$0.012346, 1,200 in, 340 out, 56,000 cache read (3 reports)`: a usage total in a line. */
+export function usageSummary(u: UsageTotals, note = ''): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `${formatUsd(u.cost_micros)}, ${n(u.input_tokens)} in, ${n(u.output_tokens)} out${u.cache_read_tokens === 0 ? '' : `, ${n(u.cache_read_tokens)} cache read`} (${u.reports} report${u.reports === 1 ? '' : 's'}${note})`;
+}

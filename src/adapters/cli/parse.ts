@@ -1,3 +1,4 @@
+import { USAGE_GROUP_BY, usageFromJson, type UsageGroupBy, type UsageReport } from '../../domain/usage.js';
 import { validationFailed } from '../../domain/errors.js';
 import { GRAPH_FORMATS, type GraphFormat } from '../../domain/graph.js';
 import { PRIORITIES, TASK_STATUSES, type JsonObject, type Origin, type Priority, type TaskStatus } from '../../domain/task.js';
@@ -115,4 +116,32 @@ export function parseIdList(values: readonly string[] | undefined): string[] | u
  */
 export function parseLabels(values: readonly string[] | undefined): string[] | undefined {
   return parseIdList(values);
+}
+
+/**
+ * `--usage JSON`: a usage object (`{"input_tokens":..,"output_tokens":..,"cost_usd":..}`), or a whole
+ * Claude Code result (`claude -p --output-format json`), whose `usage` and `total_cost_usd` are taken.
+ * The API checks the figures.
+ */
+export function parseOptionalUsage(text: string | undefined): UsageReport | undefined {
+  if (text === undefined) return undefined;
+  const value = parseJsonObject('--usage', text);
+  if ('input_tokens' in value || 'output_tokens' in value) return value as unknown as UsageReport;
+  return usageFromJson(value) ?? (value as unknown as UsageReport);
+}
+
+/** `--by` of `loom costs`. */
+export function parseUsageGroupBy(text: string | undefined): UsageGroupBy | undefined {
+  if (text === undefined) return undefined;
+  if ((USAGE_GROUP_BY as readonly string[]).includes(text)) return text as UsageGroupBy;
+  throw validationFailed(`--by must be one of ${USAGE_GROUP_BY.join(', ')}, got '${text}'`, { flag: '--by' });
+}
+
+/** `--since` of `loom costs`: an age (`7d`, `12h`, `30m`) becomes the time that long before now; a date or time goes to the API as it is. */
+export function parseSince(text: string | undefined, now: Date): string | undefined {
+  if (text === undefined) return undefined;
+  const age = /^(\d{1,6})([dhm])$/.exec(text.trim());
+  if (age === null) return text.trim();
+  const ms = Number(age[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[age[2] as 'd' | 'h' | 'm'];
+  return new Date(now.getTime() - ms).toISOString();
 }

@@ -324,6 +324,7 @@ export class DaemonClient implements LoomApi, EventSource {
   claimBatch = (i: Parameters<LoomApi['claimBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['claimBatch']>>>('claimBatch', i);
   doneBatch = (i: Parameters<LoomApi['doneBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['doneBatch']>>>('doneBatch', i);
   failBatch = (i: Parameters<LoomApi['failBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['failBatch']>>>('failBatch', i);
+  costs = (i: Parameters<LoomApi['costs']>[0]) => this.call<Awaited<ReturnType<LoomApi['costs']>>>('costs', i);
   escalate = (i: Parameters<LoomApi['escalate']>[0]) => this.call<Awaited<ReturnType<LoomApi['escalate']>>>('escalate', i);
   cancel = (i: Parameters<LoomApi['cancel']>[0]) => this.call<Awaited<ReturnType<LoomApi['cancel']>>>('cancel', i);
   hold = (i: Parameters<LoomApi['hold']>[0]) => this.call<Awaited<ReturnType<LoomApi['hold']>>>('hold', i);

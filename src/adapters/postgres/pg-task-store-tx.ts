@@ -5,7 +5,9 @@ import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { BlockedReason, Project, Task, TaskStatus } from '../../domain/task.js';
 import type { ArchiveRows, DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { UsageEntry } from '../../domain/usage.js';
 import { writeArchive } from './archive.js';
+import { recordUsage } from './usage-queries.js';
 import * as fsck from './invariant-queries.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toProject, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
@@ -15,6 +17,13 @@ export class PgTaskStoreTx implements TaskStoreTx {
   rewritten = 0;
 
   constructor(private readonly client: pg.PoolClient) {}
+
+  /** A statement on this transaction's connection, named (planned once per connection) like the store's hot ones. */
+  async named(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    const r = await this.client.query(config);
+    if (r.command === 'UPDATE') this.rewritten += r.rowCount ?? 0;
+    return r;
+  }
 
   private async q(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
     const r = await this.client.query(text, params);
@@ -372,6 +381,10 @@ export class PgTaskStoreTx implements TaskStoreTx {
       [projectId, agentId, after, limit],
     );
     return r.rows.map(toMessage);
+  }
+
+  async recordUsage(entry: UsageEntry): Promise<void> {
+    await recordUsage((text, params) => this.q(text, params), entry);
   }
 
   async appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]> {

@@ -5,13 +5,15 @@ import type { LoomEvent } from '../../domain/events.js';
 import type { GraphNode } from '../../domain/graph.js';
 import type { InvariantSnapshot } from '../../domain/invariants.js';
 import { TASK_STATUSES, type Priority, type Project, type Task, type TaskStatus } from '../../domain/task.js';
-import type { ArchiveRows, BatchCommitOutcome, ClaimBatchSpec, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, MetricsRecord, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { ArchiveRows, BatchCommitOutcome, ClaimBatchSpec, ClaimOutcome, ClaimSpec, CommitInput, CommitOutcome, MetricsRecord, SkillStat, TaskListFilter, TaskStore, TaskStoreTx, UsageGroup, UsageGroupBy, WorkflowRunRecord } from '../../ports/task-store.js';
 import { readArchive } from './archive.js';
 import { commitDecisions } from './batch-commit.js';
 import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
 import { readMetrics } from './metrics-queries.js';
+import { usageGroups, usageTotals } from './usage-queries.js';
+import type { UsageTotals } from '../../domain/usage.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toProject, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 import { VacuumAfterBursts } from './vacuum-after-bursts.js';
@@ -228,6 +230,20 @@ export class PgTaskStore implements TaskStore {
   }
 
   async commitDecision(input: CommitInput): Promise<CommitOutcome | null> {
+    const usage = input.usage;
+    if (usage === undefined) return this.commitWith((text, params, name) => this.q(text, params, name), input);
+    // With usage: the same statement, then the usage, in one transaction (nothing recorded when the revision moved on).
+    return this.transaction(async (tx) => {
+      const r = await this.commitWith((text, values, name) => (tx as PgTaskStoreTx).named({ name, text, values }), input);
+      if (r !== null) await tx.recordUsage(usage);
+      return r;
+    });
+  }
+
+  private async commitWith(
+    q: (text: string, params: unknown[], name: string) => Promise<pg.QueryResult>,
+    input: CommitInput,
+  ): Promise<CommitOutcome | null> {
     const t = input.task;
     const common = [
       t.project_id, t.id, t.title, t.status, t.priority, t.context, t.output, t.done_when, t.assignee, t.attempts,
@@ -246,7 +262,7 @@ export class PgTaskStore implements TaskStore {
     // Releasing dependents costs a quarter of the statement even when there are none, so it is
     // only there when the task has some (a dependent added since the read moved the revision).
     const r = input.release_dependents
-      ? await this.q(
+      ? await q(
           `WITH upd AS (${update}),
            rel AS (
              UPDATE tasks d
@@ -272,7 +288,7 @@ export class PgTaskStore implements TaskStore {
           common,
           'loom_commit_release',
         )
-      : await this.q(
+      : await q(
           `WITH upd AS (${update}),
            ev AS (INSERT INTO events (project_id, type, task_id, agent_id, payload, at) ${decided} RETURNING *)
            SELECT * FROM ev ORDER BY id`,
@@ -575,6 +591,14 @@ export class PgTaskStore implements TaskStore {
     const archive = await inSnapshot(this.pool, (c) => readArchive((text, params) => c.query(text, params), projectId, options.events));
     if (archive === null) throw new LoomError('PROJECT_NOT_FOUND', `no project ${projectId} in this store`, { details: { project_id: projectId } });
     return archive;
+  }
+
+  usageTotals(projectId: string, scopes: readonly string[]): Promise<Map<string, UsageTotals>> {
+    return usageTotals((text, params) => this.q(text, params), projectId, scopes);
+  }
+
+  usageGroups(projectId: string, by: UsageGroupBy, since: Date | null, limit: number): Promise<{ groups: UsageGroup[]; total: UsageTotals }> {
+    return usageGroups((text, params) => this.q(text, params), projectId, by, since, limit);
   }
 
   async close(): Promise<void> {

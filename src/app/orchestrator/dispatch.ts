@@ -1,7 +1,9 @@
 import { LoomError } from '../../domain/errors.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
+import { usageFromOutput, type UsageReport } from '../../domain/usage.js';
 import type { AgentRunner, RunningJob, RunOutcome } from '../../ports/agent-runner.js';
 import type { ClaimBatchResult, LoomApi } from '../../ports/loom-api.js';
+import { usageProblem } from '../schemas.js';
 import { DEFAULT_RATE_LIMIT_RULE, detectRateLimit, type RateLimitRule } from './rate-limit.js';
 
 export interface DispatchOptions {
@@ -266,18 +268,20 @@ async function record(
   pause: Pause,
 ): Promise<void> {
   const fail = async (reason: string, retryable: boolean, into: string[]): Promise<void> => {
-    const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable }));
+    const r = await withRetries(() => o.api.fail({ ...leaseInput, reason, retryable, ...withUsage }));
     into.push(task.id);
     if (r.outcome !== 'retrying') result.dead_lettered.push(task.id);
     o.log(`${task.id} failed (${r.outcome === 'retrying' ? `retry after ${r.run_after}` : 'dead letter'}): ${reason}`);
   };
+  const usage = outcome.kind === 'exited' ? usageOf(o, task, outcome.stdout) : undefined;
+  const withUsage = usage === undefined ? {} : { usage };
   try {
     switch (outcome.kind) {
       case 'exited':
         if (outcome.code === 0) {
           // Fenced by the lease: if the process already reported done through the CLI with it, this
           // changes nothing (already_done, or CONFLICT when its output differs from stdout's) and its own report and output stand.
-          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout) })).catch((e: unknown) => {
+          const r = await withRetries(() => o.api.done({ ...leaseInput, output: outputFromStdout(outcome.stdout), ...withUsage })).catch((e: unknown) => {
             if (LoomError.is(e) && e.code === 'CONFLICT' && e.details?.already_done === true) return { already_done: true };
             throw e;
           });
@@ -289,7 +293,7 @@ async function record(
           const hit = detectRateLimit(outcome, o.rateLimit ?? DEFAULT_RATE_LIMIT_RULE, new Date());
           if (hit !== null) {
             const r = await withRetries(() =>
-              o.api.fail({ ...leaseInput, reason: `rate-limited (exit code ${outcome.code}): ${hit.why}`, rate_limited: { reset_at: hit.reset_at.toISOString() } }),
+              o.api.fail({ ...leaseInput, reason: `rate-limited (exit code ${outcome.code}): ${hit.why}`, rate_limited: { reset_at: hit.reset_at.toISOString() }, ...withUsage }),
             );
             result.rate_limited.push(task.id);
             const until = new Date(r.run_after ?? hit.reset_at.toISOString()).getTime();
@@ -330,6 +334,20 @@ async function record(
       o.log(`${task.id}: could not record the outcome (${outcome.kind}): ${message(e)}; the lease will expire and requeue it`);
     }
   }
+}
+
+/**
+ * The usage the job's stdout reports (see usageFromOutput: a Claude Code JSON result, or a
+ * `{"loom_usage": {...}}` / `{"usage": {...}}` line; the last one wins). Usage out of bounds is
+ * logged and left out: the outcome is recorded all the same.
+ */
+function usageOf(o: DispatchOptions, task: Task, stdout: string): UsageReport | undefined {
+  const usage = usageFromOutput(stdout);
+  if (usage === null) return undefined;
+  const problem = usageProblem(usage);
+  if (problem === null) return usage;
+  o.log(`${task.id}: usage in its output not recorded (${problem})`);
+  return undefined;
 }
 
 /** A report retried a few times through transient errors (a daemon restart); fenced by the lease, so repeating is safe. */

@@ -46,11 +46,12 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
   const p = input.project_id;
   const task = await d.store.getTask(p, input.task_id);
   if (task === null) throw taskNotFound(input.task_id);
-  const [dependents, children, escalations, recent_events] = await Promise.all([
+  const [dependents, children, escalations, recent_events, usage] = await Promise.all([
     d.store.dependentIds(p, task.id),
     d.store.childIds(p, task.id),
     d.store.escalations(p, { task_id: task.id }),
     d.store.events(p, { task_id: task.id, limit: 20 }),
+    d.store.usageTotals(p, [task.id]),
   ]);
   const ids = [...new Set([...task.depends_on, ...dependents])];
   const related = ids.length === 0 ? [] : await d.store.listTasks(p, { ids, limit: ids.length });
@@ -64,6 +65,7 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
     children,
     escalations,
     recent_events,
+    ...(usage.has(task.id) ? { usage: usage.get(task.id)! } : {}),
   };
 }
 

@@ -99,6 +99,8 @@ export async function completeBatch(d: UseCaseDeps, projectId: string, items: Re
     projectId,
     items,
     (task, item, now) => {
+      // Usage is recorded with its report, in the single call's transaction (the set-based statement writes none).
+      if (item.usage !== undefined) return 'single';
       const decision = decideDone(task, item.lease_token, item.agent_id, item.output, now);
       if (decision.already_done) return { done: { task, unblocked: [], completed_epics: [], already_done: true } };
       // An epic above it, a review loop or a workflow's graph lock: the single call's locking path.
@@ -120,7 +122,8 @@ export async function failBatch(d: UseCaseDeps, projectId: string, items: Readon
     projectId,
     items,
     (task, item, now) => {
-      if (item.rate_limited !== undefined) return 'single'; // its own decider (no attempt used), checked as the single call checks it
+      // A rate limit has its own decider (no attempt used); usage is recorded in the single call's transaction.
+      if (item.rate_limited !== undefined || item.usage !== undefined) return 'single';
       const decision = failDecision(d, task, { ...item, project_id: projectId }, now);
       if (decision.outcome !== 'retrying') return 'single'; // a dead letter touches its dependents: locking path
       return { commit: { task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now } };

@@ -2,6 +2,7 @@ import { decideDone, decideFail, decideHeartbeat, decideLeaseExpiry, decideRelea
 import { LoomError, taskNotFound, validationFailed } from '../../domain/errors.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { JsonObject, Lease, Task } from '../../domain/task.js';
+import { usageEntry, type UsageEntry, type UsageKind, type UsageReport } from '../../domain/usage.js';
 import type { DoneResult, FailInput, FailResult, LeaseInput } from '../../ports/loom-api.js';
 import type { CommitOutcome, TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
@@ -29,18 +30,35 @@ async function loadTask(d: UseCaseDeps, input: LeaseInput, attempt: number): Pro
   return task;
 }
 
+/**
+ * Usage sent with a report: the entry the store records with the decision (same transaction), and
+ * the decision's own event carrying it (so watchers and notifiers see it; no event of its own).
+ */
+function withUsage(input: LeaseInput & { usage?: UsageReport }, kind: UsageKind, events: readonly NewEvent[], now: Date): { events: NewEvent[]; usage?: UsageEntry } {
+  if (input.usage === undefined) return { events: [...events] };
+  const usage = usageEntry(input.usage, { project_id: input.project_id, task_id: input.task_id, agent_id: input.agent_id, kind }, now);
+  const type = `task.${kind === 'heartbeat' ? 'heartbeat' : kind === 'done' ? 'done' : 'failed'}`;
+  let tagged = false;
+  const out = events.map((e) => {
+    if (tagged || e.type !== type) return e;
+    tagged = true;
+    return { ...e, payload: { ...e.payload, usage: { ...input.usage } } };
+  });
+  return { events: out, usage };
+}
+
 function published(d: UseCaseDeps, r: CommitOutcome): CommitOutcome {
   d.bus.publish(r.events);
   return r;
 }
 
-export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number; progress?: string }): Promise<{ task: Task; lease: Lease }> {
+export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number; progress?: string; usage?: UsageReport }): Promise<{ task: Task; lease: Lease }> {
   const seconds = input.lease_seconds ?? d.settings.lease_seconds;
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
     const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds, input.progress);
-    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, release_dependents: false, now, ...withUsage(input, 'heartbeat', decision.events, now) });
     if (r !== null) {
       d.recent?.remember(r.task);
       return { task: published(d, r).task, lease: decision.lease };
@@ -52,13 +70,17 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds, input.progress);
     const saved = await tx.updateTask(decision.task);
-    return { task: saved, lease: decision.lease, events: await tx.appendEvents(input.project_id, decision.events, now) };
+    const reported = withUsage(input, 'heartbeat', decision.events, now);
+    if (reported.usage !== undefined) await tx.recordUsage(reported.usage);
+    return { task: saved, lease: decision.lease, events: await tx.appendEvents(input.project_id, reported.events, now) };
   });
   d.bus.publish(r.events);
   return { task: r.task, lease: r.lease };
 }
 
-export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }): Promise<DoneResult> {
+type DoneInput = LeaseInput & { output?: JsonObject; usage?: UsageReport };
+
+export async function completeTask(d: UseCaseDeps, input: DoneInput): Promise<DoneResult> {
   let graph = false;
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
@@ -69,7 +91,7 @@ export async function completeTask(d: UseCaseDeps, input: LeaseInput & { output?
     graph = loopSpecOf(task) !== null || task.context.workflow_graph_lock === true;
     // A child of an epic may complete the epic: that needs the locking path.
     if (task.parent_id !== null) break;
-    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: task.has_dependents, now });
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, release_dependents: task.has_dependents, now, ...withUsage(input, 'done', decision.events, now) });
     if (r !== null) {
       published(d, r);
       // An epic that waited only on this task (its children done already) completes now.
@@ -101,7 +123,7 @@ export async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicId
   return { completed: r.completed, unblocked: r.unblocked };
 }
 
-async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?: JsonObject }, graph: boolean): Promise<DoneResult> {
+async function completeTaskLocked(d: UseCaseDeps, input: DoneInput, graph: boolean): Promise<DoneResult> {
   const p = input.project_id;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx): Promise<DoneResult & { events: LoomEvent[] }> => {
@@ -110,17 +132,22 @@ async function completeTaskLocked(d: UseCaseDeps, input: LeaseInput & { output?:
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
     if (decision.already_done) return { task, unblocked: [], completed_epics: [], already_done: true, events: [] };
+    const reported = withUsage(input, 'done', decision.events, now);
     const loop = loopSpecOf(task);
     if (loop !== null) {
       if (!graph) throw new NeedsGraphLock();
-      const closed = await closeLoopStep(d, tx, task, loop, decision, input.output, now);
-      if (closed !== null) return { ...closed, events: await tx.appendEvents(p, closed.events, now) };
+      const closed = await closeLoopStep(d, tx, task, loop, { ...decision, events: reported.events }, input.output, now);
+      if (closed !== null) {
+        if (reported.usage !== undefined) await tx.recordUsage(reported.usage);
+        return { ...closed, events: await tx.appendEvents(p, closed.events, now) };
+      }
     }
     const saved = await tx.updateTask(decision.task);
-    const events: NewEvent[] = [...decision.events];
+    const events: NewEvent[] = [...reported.events];
     const released = await releaseDependents(tx, p, task.id, now, events, { ids: d.ids, settings: d.settings, graphLocked: graph });
     const unblocked = [...released.unblocked];
     const completed = await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, unblocked);
+    if (reported.usage !== undefined) await tx.recordUsage(reported.usage); // last: it locks the totals rows
     return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
@@ -149,7 +176,7 @@ export async function failTask(d: UseCaseDeps, input: FailInput): Promise<FailRe
     const task = await loadTask(d, input, attempt);
     const decision = failDecision(d, task, input, now);
     if (decision.outcome !== 'retrying') break; // a dead letter touches its dependents: locking path
-    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, events: decision.events, release_dependents: false, now });
+    const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, release_dependents: false, now, ...withUsage(input, 'fail', decision.events, now) });
     if (r !== null) return { task: published(d, r).task, outcome: 'retrying', run_after: r.task.run_after };
   }
   return failTaskLocked(d, input);
@@ -164,8 +191,10 @@ async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailRes
     if (task === null) throw taskNotFound(input.task_id);
     const decision = failDecision(d, task, input, now);
     const saved = await tx.updateTask(decision.task);
-    const events: NewEvent[] = [...decision.events];
+    const reported = withUsage(input, 'fail', decision.events, now);
+    const events: NewEvent[] = [...reported.events];
     if (decision.outcome === 'dead_lettered') await deadLetterConsequences(d, tx, task, input.reason, now, events);
+    if (reported.usage !== undefined) await tx.recordUsage(reported.usage); // last: it locks the totals rows
     return { task: saved, outcome: decision.outcome, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 import { listOrNone } from '../output.js';
-import { parseOptionalJsonObject } from '../parse.js';
+import { parseOptionalJsonObject, parseOptionalUsage } from '../parse.js';
 
 export class DoneCommand extends LoomCommand {
   static override paths = [['done']];
@@ -21,9 +21,11 @@ export class DoneCommand extends LoomCommand {
   agent = Option.String('--agent', { description: 'The agent holding the lease (default: $LOOM_AGENT_ID)' });
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   output = Option.String('--output', { description: 'A JSON object with the result' });
+  usage = Option.String('--usage', { description: 'Tokens and cost spent since your last report on it, as JSON: {"input_tokens":N,"output_tokens":N,"cache_read_tokens":N,"cost_usd":X,"model":"..."}' });
 
   async execute(): Promise<number> {
     const agent = this.actingAgent(this.agent);
+    const usage = parseOptionalUsage(this.usage);
     const output = parseOptionalJsonObject('--output', this.output);
     const result = await this.withApi((api, project) =>
       api.done({
@@ -32,6 +34,7 @@ export class DoneCommand extends LoomCommand {
         agent_id: agent,
         lease_token: this.token,
         ...(output === undefined ? {} : { output }),
+        ...(usage === undefined ? {} : { usage }),
       }),
     );
     this.emit(result, () =>

@@ -2,6 +2,7 @@ import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 import { validationFailed } from '../../../domain/errors.js';
 import { timeWithRelative } from '../output.js';
+import { parseOptionalUsage } from '../parse.js';
 
 /** `--rate-limited-until`: an ISO 8601 time, or whole seconds from now. */
 export function parseResetAt(value: string, now: Date): string {
@@ -32,10 +33,12 @@ export class FailCommand extends LoomCommand {
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   reason = Option.String('--reason', { required: true, description: 'What went wrong, for the next attempt or a human' });
   noRetry = Option.Boolean('--no-retry', false, { description: 'Do not retry: dead-letter the task now' });
+  usage = Option.String('--usage', { description: 'Tokens and cost spent since your last report on it, as JSON: {"input_tokens":N,"output_tokens":N,"cache_read_tokens":N,"cost_usd":X,"model":"..."}' });
   rateLimitedUntil = Option.String('--rate-limited-until', { description: 'A rate limit stopped it: ready again at this ISO time or in this many seconds; no attempt used' });
 
   async execute(): Promise<number> {
     const agent = this.actingAgent(this.agent);
+    const usage = parseOptionalUsage(this.usage);
     const resetAt = this.rateLimitedUntil === undefined ? undefined : parseResetAt(this.rateLimitedUntil, new Date());
     if (resetAt !== undefined && this.noRetry) throw validationFailed('--rate-limited-until and --no-retry do not go together: a rate-limited task is retried when the limit resets');
     const result = await this.withApi((api, project) =>
@@ -46,6 +49,7 @@ export class FailCommand extends LoomCommand {
         lease_token: this.token,
         reason: this.reason,
         ...(resetAt === undefined ? { retryable: !this.noRetry } : { rate_limited: { reset_at: resetAt } }),
+        ...(usage === undefined ? {} : { usage }),
       }),
     );
     const { task } = result;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 import { timeWithRelative } from '../output.js';
-import { parsePositiveInt } from '../parse.js';
+import { parsePositiveInt, parseOptionalUsage } from '../parse.js';
 
 export class HeartbeatCommand extends LoomCommand {
   static override paths = [['heartbeat']];
@@ -24,9 +24,11 @@ export class HeartbeatCommand extends LoomCommand {
   token = Option.String('--token', { required: true, description: 'The lease token from `loom claim`' });
   leaseSeconds = Option.String('--lease-seconds', { description: 'New lease length in seconds, from now' });
   progress = Option.String('--progress', { description: 'What you have done since the last heartbeat' });
+  usage = Option.String('--usage', { description: 'Tokens and cost spent since your last report on it, as JSON: {"input_tokens":N,"output_tokens":N,"cache_read_tokens":N,"cost_usd":X,"model":"..."}' });
 
   async execute(): Promise<number> {
     const agent = this.actingAgent(this.agent);
+    const usage = parseOptionalUsage(this.usage);
     const leaseSeconds = parsePositiveInt('--lease-seconds', this.leaseSeconds);
     const result = await this.withApi((api, project) =>
       api.heartbeat({
@@ -36,6 +38,7 @@ export class HeartbeatCommand extends LoomCommand {
         lease_token: this.token,
         ...(leaseSeconds === undefined ? {} : { lease_seconds: leaseSeconds }),
         ...(this.progress === undefined ? {} : { progress: this.progress }),
+        ...(usage === undefined ? {} : { usage }),
       }),
     );
     this.emit(result, () => `lease on ${result.task.id} extended: expires ${timeWithRelative(result.lease.expires_at)}`);

@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import type { ProjectOverview, TaskDetail } from '../../../ports/loom-api.js';
 import { TASK_STATUSES } from '../../../domain/task.js';
 import { LoomCommand } from '../base-command.js';
-import { age, heldField, indent, listOrNone, relativeTime, renderFields, renderTable, shortTime, timeWithRelative } from '../output.js';
+import { age, heldField, indent, listOrNone, relativeTime, renderFields, renderTable, shortTime, timeWithRelative, usageSummary } from '../output.js';
 
 export class StatusCommand extends LoomCommand {
   static override paths = [['status']];
@@ -37,6 +37,7 @@ export class StatusCommand extends LoomCommand {
 
 const compactJson = (value: unknown): string => JSON.stringify(value);
 
+
 function renderDetail(detail: TaskDetail, now: Date): string {
   const { task } = detail;
   const blocked =
@@ -67,6 +68,7 @@ function renderDetail(detail: TaskDetail, now: Date): string {
       ['origin', `${task.origin.kind}:${task.origin.id}`],
       ['context', Object.keys(task.context).length === 0 ? undefined : compactJson(task.context)],
       ['output', task.output === null ? undefined : compactJson(task.output)],
+      ['usage', detail.usage === undefined ? undefined : usageSummary(detail.usage, task.status === 'epic' || detail.children.length > 0 ? ', everything below it' : '')],
       ['created', `${shortTime(task.created_at)} (${relativeTime(task.created_at, now)})`],
       ['updated', `${shortTime(task.updated_at)} (${relativeTime(task.updated_at, now)})`],
       ['revision', String(task.revision)],

@@ -59,6 +59,8 @@ export const leaseSeconds = int(1, MAX_LEASE_SECONDS, 'Seconds (default 300)');
 /** Labels: the API checks each (LABEL_PATTERN, at most MAX_LABELS, no repeats) and names the field; the schema stays short for tools/list. */
 export const labels = (description?: string) => described({ type: 'array', items: { type: 'string' } }, description);
 export const jsonObject = (description?: string) => described({ type: 'object' }, description);
+/** Usage on heartbeat, done and fail: described once (loom_done), checked in full by the API (bounds, no extra keys). */
+export const usage = (full: boolean) => jsonObject(full ? 'Spent since last report: {input_tokens,output_tokens,cache_read_tokens?,cost_usd?,model?}' : undefined);
 
 export const READ_ONLY: ToolAnnotations = { readOnlyHint: true };
 export const SAFE_WRITE: ToolAnnotations = { readOnlyHint: false, destructiveHint: false };

@@ -1,9 +1,10 @@
 import { LoomError } from '../../../domain/errors.js';
 import { MAX_BATCH } from '../../../ports/loom-api.js';
 import type { JsonObject, Priority } from '../../../domain/task.js';
+import type { UsageReport } from '../../../domain/usage.js';
 import { toToolError } from '../present.js';
 import { SUMMARY_NOTE, taskSummary } from './summary.js';
-import { defineTool, int, jsonObject, labels, leaseSeconds, leaseToken, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text, type ToolContext } from './tool.js';
+import { defineTool, int, jsonObject, labels, leaseSeconds, leaseToken, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text, usage, type ToolContext } from './tool.js';
 
 /** The work loop: find, claim, keep, report and recover work. */
 
@@ -75,7 +76,7 @@ export const loomClaim = defineTool<{ task_id?: string; agent_id?: string; lease
   },
 });
 
-export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string; lease_seconds?: number; progress?: string }>({
+export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string; lease_seconds?: number; progress?: string; usage?: UsageReport }>({
   name: 'loom_heartbeat',
   group: 'core',
   description: 'Extend your lease on a task you claimed; call before lease.expires_at on long work. LEASE_LOST: stop working on it.',
@@ -85,6 +86,7 @@ export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string;
       lease_token: leaseToken,
       lease_seconds: leaseSeconds,
       progress: text(2000, 'Done since the last heartbeat (none for long: reported stuck)'),
+      usage: usage(false),
     },
     ['task_id'],
   ),
@@ -95,12 +97,12 @@ export const loomHeartbeat = defineTool<{ task_id: string; lease_token?: string;
   },
 });
 
-export const loomDone = defineTool<{ task_id: string; output?: JsonObject; lease_token?: string }>({
+export const loomDone = defineTool<{ task_id: string; output?: JsonObject; lease_token?: string; usage?: UsageReport }>({
   name: 'loom_done',
   group: 'core',
   description: 'Report a task you claimed as complete. Returns the task ids this unblocked.',
   inputSchema: obj(
-    { task_id: taskId(), output: jsonObject('Result for dependents and reviewers: files changed, notes, links'), lease_token: leaseToken },
+    { task_id: taskId(), output: jsonObject('Result for dependents and reviewers: files changed, notes, links'), lease_token: leaseToken, usage: usage(true) },
     ['task_id'],
   ),
   annotations: { ...SAFE_WRITE, idempotentHint: true },
@@ -110,7 +112,7 @@ export const loomDone = defineTool<{ task_id: string; output?: JsonObject; lease
   },
 });
 
-export const loomFail = defineTool<{ task_id: string; reason: string; retryable?: boolean; lease_token?: string; rate_limited?: { reset_at: string } }>({
+export const loomFail = defineTool<{ task_id: string; reason: string; retryable?: boolean; lease_token?: string; rate_limited?: { reset_at: string }; usage?: UsageReport }>({
   name: 'loom_fail',
   group: 'core',
   description:
@@ -124,6 +126,7 @@ export const loomFail = defineTool<{ task_id: string; reason: string; retryable?
       retryable: { type: 'boolean' },
       lease_token: leaseToken,
       rate_limited: obj({ reset_at: { type: 'string', maxLength: 40 } }, ['reset_at']),
+      usage: usage(false),
     },
     ['task_id', 'reason'],
   ),
