@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
+import { BATCH_KEY_PATTERN, MAX_BATCH_TASKS } from '../domain/batch.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
@@ -28,6 +29,10 @@ const obj = (properties: Record<string, unknown>, required: string[]) => ({
   additionalProperties: false,
 });
 
+const originSchema = obj({ kind: text(100), id: text(200) }, ['kind', 'id']);
+/** A bulk-create item's key, or what its depends_on and parent_id name: a key of the call or a task id. */
+const batchRef = { type: 'string', pattern: BATCH_KEY_PATTERN } as const;
+
 const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
 
 export const API_SCHEMAS = {
@@ -39,7 +44,7 @@ export const API_SCHEMAS = {
     {
       project_id: projectId,
       title: text(500),
-      origin: obj({ kind: text(100), id: text(200) }, ['kind', 'id']),
+      origin: originSchema,
       context: jsonObject,
       depends_on: { type: 'array', items: taskId, maxItems: 1000 },
       priority,
@@ -50,6 +55,34 @@ export const API_SCHEMAS = {
       max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
     },
     ['project_id', 'title', 'origin'],
+  ),
+  createTasks: obj(
+    {
+      project_id: projectId,
+      origin: originSchema,
+      tasks: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_BATCH_TASKS,
+        items: obj(
+          {
+            key: batchRef,
+            title: text(500),
+            context: jsonObject,
+            depends_on: { type: 'array', items: batchRef, maxItems: 1000 },
+            priority,
+            parent_id: batchRef,
+            done_when: text(5000),
+            labels,
+            epic: { type: 'boolean' },
+            max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+            origin: originSchema,
+          },
+          ['title'],
+        ),
+      },
+    },
+    ['project_id', 'origin', 'tasks'],
   ),
   updateTask: obj(
     {
@@ -217,10 +250,15 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
     .join('; ');
 }
 
+const MAX_ERRORS_SAID = 20;
+
 export function validateInput(method: ApiMethod, input: unknown): void {
   const validate = validator(method);
   if (!validate(input)) {
-    throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors, 'input', /orkflow/.test(method) ? 'workflow' : 'skill')}`, { method });
+    // A bulk create can fail on thousands of items: name the first few (their paths hold their positions).
+    const errors = validate.errors ?? [];
+    const more = errors.length > MAX_ERRORS_SAID ? `; and ${errors.length - MAX_ERRORS_SAID} more` : '';
+    throw validationFailed(`invalid ${method} input: ${describeErrors(errors.slice(0, MAX_ERRORS_SAID), 'input', /orkflow/.test(method) ? 'workflow' : 'skill')}${more}`, { method });
   }
   const unsafe = findUnsafeText(input);
   if (unsafe !== null) throw validationFailed(`invalid ${method} input: ${unsafe}`, { method });

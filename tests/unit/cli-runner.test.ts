@@ -44,6 +44,11 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     projects: async () => [],
     removeProject: async () => ({ project: { id: 'proj-1', name: 'demo', created_at: iso(0), removed_at: iso(1000) }, cancelled: ['loom-0000000a'], escalations_resolved: [] }),
     createTask: async (input) => task({ title: input.title, origin: input.origin }),
+    createTasks: async (input) => ({
+      tasks: input.tasks.map((t, i) => ({ id: `loom-${(0xb0 + i).toString(16).padStart(8, '0')}`, ...(t.key === undefined ? {} : { key: t.key }), status: 'pending' as const })),
+      created: input.tasks.length,
+      edges: input.tasks.reduce((n, t) => n + (t.depends_on?.length ?? 0), 0),
+    }),
     updateTask: async () => task(),
     ready: async () => [],
     listTasks: async () => [],
