@@ -33,6 +33,19 @@ const originSchema = obj({ kind: text(100), id: text(200) }, ['kind', 'id']);
 /** A bulk-create item's key, or what its depends_on and parent_id name: a key of the call or a task id. */
 const batchRef = { type: 'string', pattern: BATCH_KEY_PATTERN } as const;
 
+/** What a single create takes of a task, and each item of a bulk create; `ref` is what depends_on and parent_id name. */
+const taskFields = (ref: object) => ({
+  title: text(500),
+  context: jsonObject,
+  depends_on: { type: 'array', items: ref, maxItems: 1000 },
+  priority,
+  parent_id: ref,
+  done_when: text(5000),
+  labels,
+  epic: { type: 'boolean' },
+  max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+});
+
 const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
 
 export const API_SCHEMAS = {
@@ -40,22 +53,7 @@ export const API_SCHEMAS = {
   getProject: obj({ project_id: projectId }, ['project_id']),
   projects: obj({}, []),
   removeProject: obj({ project_id: projectId, agent_id: agentId }, ['project_id']),
-  createTask: obj(
-    {
-      project_id: projectId,
-      title: text(500),
-      origin: originSchema,
-      context: jsonObject,
-      depends_on: { type: 'array', items: taskId, maxItems: 1000 },
-      priority,
-      parent_id: taskId,
-      done_when: text(5000),
-      labels,
-      epic: { type: 'boolean' },
-      max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
-    },
-    ['project_id', 'title', 'origin'],
-  ),
+  createTask: obj({ project_id: projectId, origin: originSchema, ...taskFields(taskId) }, ['project_id', 'title', 'origin']),
   createTasks: obj(
     {
       project_id: projectId,
@@ -64,22 +62,7 @@ export const API_SCHEMAS = {
         type: 'array',
         minItems: 1,
         maxItems: MAX_BATCH_TASKS,
-        items: obj(
-          {
-            key: batchRef,
-            title: text(500),
-            context: jsonObject,
-            depends_on: { type: 'array', items: batchRef, maxItems: 1000 },
-            priority,
-            parent_id: batchRef,
-            done_when: text(5000),
-            labels,
-            epic: { type: 'boolean' },
-            max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
-            origin: originSchema,
-          },
-          ['title'],
-        ),
+        items: obj({ key: batchRef, ...taskFields(batchRef), origin: originSchema }, ['title']),
       },
     },
     ['project_id', 'origin', 'tasks'],

@@ -410,21 +410,13 @@ export interface CreateTaskInput {
   max_attempts?: number;
 }
 
-/** One task of a bulk create: what a single create takes, plus a key the other items may name. */
-export interface BulkTaskInput {
+/**
+ * One task of a bulk create: what a single create takes, plus a key the other items may name.
+ * depends_on and parent_id may name keys of the call as well as ids of existing tasks.
+ */
+export interface BulkTaskInput extends Omit<CreateTaskInput, 'project_id' | 'origin'> {
   /** Unique in the call; not shaped like a task id (default: the item's position, as #0, #1, ...). */
   key?: string;
-  title: string;
-  context?: JsonObject;
-  /** Keys of this call or ids of existing tasks. */
-  depends_on?: string[];
-  priority?: Priority;
-  /** The key of an epic item of this call, or an existing epic's id. */
-  parent_id?: string;
-  done_when?: string;
-  labels?: string[];
-  epic?: boolean;
-  max_attempts?: number;
   /** Default: the call's origin. */
   origin?: Origin;
 }

@@ -1,25 +1,16 @@
 import type { GraphFormat } from '../../../domain/graph.js';
 import { LoomError } from '../../../domain/errors.js';
 import type { JsonObject, Origin, Priority } from '../../../domain/task.js';
-import type { BulkTaskInput } from '../../../ports/loom-api.js';
+import type { BulkTaskInput, CreateTaskInput } from '../../../ports/loom-api.js';
 import { defineTool, jsonObject, labels, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text } from './tool.js';
 
 /** Shaping the graph: create, change, inspect and escalate tasks. */
 
 const dependsOn = (description: string) => ({ type: 'array', items: taskId(), maxItems: 1000, uniqueItems: true, description });
 
-export const loomCreate = defineTool<{
-  title?: string;
-  tasks?: BulkTaskInput[];
-  context?: JsonObject;
-  depends_on?: string[];
-  priority?: Priority;
-  parent_id?: string;
-  done_when?: string;
-  labels?: string[];
-  epic?: boolean;
-  origin?: Origin;
-}>({
+export const loomCreate = defineTool<
+  Omit<CreateTaskInput, 'project_id' | 'origin' | 'title' | 'max_attempts'> & { title?: string; tasks?: BulkTaskInput[]; origin?: Origin }
+>({
   name: 'loom_create',
   group: 'core',
   description:
