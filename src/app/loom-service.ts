@@ -9,6 +9,7 @@ import { withinBytes } from './use-cases/bounded.js';
 import { claimBatch, claimTask } from './use-cases/claim-task.js';
 import { completeBatch, failBatch } from './use-cases/report-batch.js';
 import { createTask } from './use-cases/create-task.js';
+import { checkBatchSize, createTasks } from './use-cases/create-tasks.js';
 import type { UseCaseDeps } from './use-cases/deps.js';
 import { cancelTask, escalateTask } from './use-cases/intervene.js';
 import { holdTask, resumeTask } from './use-cases/hold.js';
@@ -35,7 +36,7 @@ import { WorkflowRegistry } from './workflows/workflow-registry.js';
  * the lease calls do not, and `leaseCall` names the cause when they are refused.
  */
 const WRITES: ReadonlySet<ApiMethod> = new Set<ApiMethod>([
-  'createTask', 'updateTask', 'claim', 'claimBatch', 'heartbeat', 'done', 'fail', 'doneBatch', 'failBatch', 'release', 'escalate', 'cancel', 'hold', 'resume',
+  'createTask', 'createTasks', 'updateTask', 'claim', 'claimBatch', 'heartbeat', 'done', 'fail', 'doneBatch', 'failBatch', 'release', 'escalate', 'cancel', 'hold', 'resume',
   'sendMessage', 'redrive', 'resolveEscalation', 'removeProject',
 ]);
 
@@ -159,6 +160,14 @@ export class LoomService implements LoomApi {
     await this.project('createTask', input);
     this.contextSize('createTask', input.context);
     return createTask(this.d, input);
+  }
+  async createTasks(input: Parameters<LoomApi['createTasks']>[0]): ReturnType<LoomApi['createTasks']> {
+    checkBatchSize((input as { tasks?: unknown } | null)?.tasks);
+    await this.project('createTasks', input);
+    input.tasks.forEach((t, i) =>
+      checkJsonSize('createTasks', `tasks[${i}]${t.key === undefined ? '' : ` (${t.key})`}.context`, t.context, this.d.settings.max_context_bytes, 'tasks.max_context_bytes'),
+    );
+    return createTasks(this.d, input);
   }
   async updateTask(input: Parameters<LoomApi['updateTask']>[0]): Promise<Task> {
     await this.project('updateTask', input);

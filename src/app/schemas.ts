@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
+import { BATCH_KEY_PATTERN, MAX_BATCH_TASKS } from '../domain/batch.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
 import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { MAX_BATCH } from '../ports/loom-api.js';
@@ -30,6 +31,23 @@ const obj = (properties: Record<string, unknown>, required: string[]) => ({
   properties,
   required,
   additionalProperties: false,
+});
+
+const originSchema = obj({ kind: text(100), id: text(200) }, ['kind', 'id']);
+/** A bulk-create item's key, or what its depends_on and parent_id name: a key of the call or a task id. */
+const batchRef = { type: 'string', pattern: BATCH_KEY_PATTERN } as const;
+
+/** What a single create takes of a task, and each item of a bulk create; `ref` is what depends_on and parent_id name. */
+const taskFields = (ref: object) => ({
+  title: text(500),
+  context: jsonObject,
+  depends_on: { type: 'array', items: ref, maxItems: 1000 },
+  priority,
+  parent_id: ref,
+  done_when: text(5000),
+  labels,
+  epic: { type: 'boolean' },
+  max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
 });
 
 const lease = { project_id: projectId, task_id: taskId, agent_id: agentId, lease_token: text(200) };
@@ -67,21 +85,19 @@ export const API_SCHEMAS = {
   getProject: obj({ project_id: projectId }, ['project_id']),
   projects: obj({}, []),
   removeProject: obj({ project_id: projectId, agent_id: agentId }, ['project_id']),
-  createTask: obj(
+  createTask: obj({ project_id: projectId, origin: originSchema, ...taskFields(taskId) }, ['project_id', 'title', 'origin']),
+  createTasks: obj(
     {
       project_id: projectId,
-      title: text(500),
-      origin: obj({ kind: text(100), id: text(200) }, ['kind', 'id']),
-      context: jsonObject,
-      depends_on: { type: 'array', items: taskId, maxItems: 1000 },
-      priority,
-      parent_id: taskId,
-      done_when: text(5000),
-      labels,
-      epic: { type: 'boolean' },
-      max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+      origin: originSchema,
+      tasks: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_BATCH_TASKS,
+        items: obj({ key: batchRef, ...taskFields(batchRef), origin: originSchema }, ['title']),
+      },
     },
-    ['project_id', 'title', 'origin'],
+    ['project_id', 'origin', 'tasks'],
   ),
   updateTask: obj(
     {
@@ -274,10 +290,15 @@ export function usageProblem(usage: unknown): string | null {
   return findUnsafeText(usage);
 }
 
+const MAX_ERRORS_SAID = 20;
+
 export function validateInput(method: ApiMethod, input: unknown): void {
   const validate = validator(method);
   if (!validate(input)) {
-    throw validationFailed(`invalid ${method} input: ${describeErrors(validate.errors, 'input', /orkflow/.test(method) ? 'workflow' : 'skill')}`, { method });
+    // A bulk create can fail on thousands of items: name the first few (their paths hold their positions).
+    const errors = validate.errors ?? [];
+    const more = errors.length > MAX_ERRORS_SAID ? `; and ${errors.length - MAX_ERRORS_SAID} more` : '';
+    throw validationFailed(`invalid ${method} input: ${describeErrors(errors.slice(0, MAX_ERRORS_SAID), 'input', /orkflow/.test(method) ? 'workflow' : 'skill')}${more}`, { method });
   }
   const unsafe = findUnsafeText(input);
   if (unsafe !== null) throw validationFailed(`invalid ${method} input: ${unsafe}`, { method });

@@ -1,12 +1,11 @@
-import { LoomError, validationFailed } from './errors.js';
-import { decideCreate } from './deciders.js';
-import type { NewEvent } from './events.js';
-import { findAnyCycle, findCycle } from './graph.js';
+import { checkBatch, type BatchItem } from './batch.js';
+import { LoomError } from './errors.js';
+import { findCycle } from './graph.js';
 import { expectedWeights } from './graph-walks.js';
 import { canonicalJson } from './json.js';
 
 export { canonicalJson };
-import { TASK_ID_PATTERN, type JsonObject, type Origin, type Priority, type Task } from './task.js';
+import type { JsonObject, Priority } from './task.js';
 
 /**
  * Decomposition plans: a task graph an agent wrote, checked before anything
@@ -57,8 +56,6 @@ export interface PlanShape {
   warnings: PlanWarningView[];
 }
 
-const isTaskId = (ref: string): boolean => TASK_ID_PATTERN.test(ref);
-
 /**
  * A plan that passed the JSON Schema, with its defaults filled in: what the
  * hash covers, so a YAML and a JSON copy of one plan hash alike.
@@ -91,48 +88,14 @@ export function checkPlan(plan: Plan, options: { allow_flat: boolean }): PlanSha
       details: { tasks: plan.tasks.length, limit: MAX_PLAN_TASKS },
     });
   }
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const t of plan.tasks) (seen.has(t.key) ? duplicates : seen).add(t.key);
-  if (duplicates.size > 0) {
-    throw new LoomError('VALIDATION_FAILED', `duplicate plan keys: ${list([...duplicates])}`, {
-      hint: 'every task of a plan needs its own key; rename the duplicates (and the depends_on entries meant for them). Nothing was written',
-      details: { duplicate_keys: [...duplicates] },
-    });
-  }
+  const items = planItems(plan, null);
+  const { external } = checkBatch(items, { noun: 'plan', max_tasks: MAX_PLAN_TASKS, max_edges: MAX_PLAN_EDGES });
+  const seen = new Set(plan.tasks.map((t) => t.key));
   const edges: Array<[string, string]> = [];
-  const external = new Set<string>();
-  const unknown: Array<{ key: string; ref: string }> = [];
   const inPlan = new Map<string, string[]>();
   for (const t of plan.tasks) {
-    const local: string[] = [];
-    for (const ref of t.depends_on) {
-      edges.push([t.key, ref]);
-      if (seen.has(ref)) local.push(ref);
-      else if (isTaskId(ref)) external.add(ref);
-      else unknown.push({ key: t.key, ref });
-    }
-    inPlan.set(t.key, local);
-  }
-  if (edges.length > MAX_PLAN_EDGES) {
-    throw new LoomError('VALIDATION_FAILED', `the plan has ${edges.length} dependency edges; a plan holds at most ${MAX_PLAN_EDGES}`, {
-      hint: 'depend on the task that gathers a group (an integration task) rather than on each member; or split the plan into epics. Nothing was written',
-      details: { edges: edges.length, limit: MAX_PLAN_EDGES },
-    });
-  }
-  if (unknown.length > 0) {
-    throw new LoomError('DEPENDENCY_NOT_FOUND', `depends_on names no key of the plan: ${list(unknown.map((u) => `${u.key} -> ${u.ref}`))}`, {
-      hint: 'a depends_on entry is the key of another task in this plan or the id (loom-…) of an existing task; fix the spelling or add the missing task. Nothing was written',
-      details: { unknown: unknown.slice(0, 100) },
-    });
-  }
-  // One pass over the plan's graph: a findCycle per task walked it once per task (seconds at 2,000 tasks).
-  const cycle = findAnyCycle(plan.tasks.map((t) => t.key), inPlan);
-  if (cycle !== null) {
-    throw new LoomError('DEPENDENCY_CYCLE', `the plan has a dependency cycle: ${cycle.join(' -> ')}`, {
-      hint: 'a task cannot wait, directly or through others, for itself: remove one depends_on entry of this cycle. Nothing was written',
-      details: { cycle },
-    });
+    for (const ref of t.depends_on) edges.push([t.key, ref]);
+    inPlan.set(t.key, t.depends_on.filter((ref) => seen.has(ref)));
   }
   if (edges.length === 0 && plan.tasks.length > FLAT_PLAN_LIMIT && !options.allow_flat) {
     throw new LoomError('PLAN_FLAT', `the plan has ${plan.tasks.length} tasks and no dependency edges`, {
@@ -143,7 +106,7 @@ export function checkPlan(plan: Plan, options: { allow_flat: boolean }): PlanSha
     });
   }
   const { wave, waves, critical_path } = levels(plan, inPlan);
-  return { edges, external: [...external].sort(), wave, waves, critical_path, warnings: warnings(plan, inPlan) };
+  return { edges, external, wave, waves, critical_path, warnings: warnings(plan, inPlan) };
 }
 
 function levels(plan: Plan, inPlan: ReadonlyMap<string, readonly string[]>): { wave: Map<string, number>; waves: string[][]; critical_path: string[] } {
@@ -258,60 +221,19 @@ export function planWeights(plan: Plan): Map<string, number> {
   return expectedWeights(plan.tasks.map((t) => ({ id: t.key, status: 'pending' as const, depends_on: t.depends_on })));
 }
 
-export interface PlanWrite {
-  tasks: Task[];
-  edges: Array<{ task_id: string; depends_on: string; inherited: boolean }>;
-  events: NewEvent[];
-}
-
 /**
- * The tasks and edges a checked plan becomes under `parent` (an open epic),
- * each decided as a single create would be: inherited epic dependencies,
- * blocked while anything it waits for is open, blocked for a human when an
- * existing dependency failed or was cancelled.
+ * A plan's tasks as batch items under `parent` (an epic's id or key, or
+ * none): the skill and the plan key go into each task's context.
  */
-export function decidePlanTasks(
-  plan: Plan,
-  ids: ReadonlyMap<string, string>,
-  parent: Task,
-  existing: ReadonlyMap<string, Pick<Task, 'id' | 'status'>>,
-  origin: Origin,
-  now: Date,
-  defaults: { max_attempts: number },
-): PlanWrite {
-  const weights = planWeights(plan);
-  const planned = new Set(ids.values());
-  const out: PlanWrite = { tasks: [], edges: [], events: [] };
-  for (const t of plan.tasks) {
-    const own = t.depends_on.map((ref) => ids.get(ref) ?? ref);
-    const deps = [...new Set([...own, ...parent.depends_on])].map((id) => {
-      const known = existing.get(id);
-      if (known !== undefined) return known;
-      if (planned.has(id)) return { id, status: 'pending' as const }; // a new task of this plan
-      throw validationFailed(`dependency ${id} of ${t.key} was not read`, { key: t.key });
-    });
-    const context = t.skill === null ? t.context : { ...t.context, skill: t.skill };
-    const decision = decideCreate(
-      {
-        id: ids.get(t.key)!,
-        project_id: parent.project_id,
-        title: t.title,
-        origin,
-        context: { ...context, plan_key: t.key },
-        depends_on: own,
-        priority: t.priority,
-        parent_id: parent.id,
-        ...(t.done_when === null ? {} : { done_when: t.done_when }),
-        ...(t.max_attempts === undefined ? {} : { max_attempts: t.max_attempts }),
-      },
-      deps,
-      parent,
-      now,
-      defaults,
-    );
-    out.tasks.push({ ...decision.task, weight: weights.get(t.key) ?? 0 });
-    for (const dep of decision.task.depends_on) out.edges.push({ task_id: decision.task.id, depends_on: dep, inherited: !own.includes(dep) });
-    out.events.push(...decision.events);
-  }
-  return out;
+export function planItems(plan: Plan, parent: string | null): BatchItem[] {
+  return plan.tasks.map((t) => ({
+    key: t.key,
+    title: t.title,
+    context: { ...t.context, ...(t.skill === null ? {} : { skill: t.skill }), plan_key: t.key },
+    depends_on: t.depends_on,
+    parent,
+    priority: t.priority,
+    done_when: t.done_when,
+    ...(t.max_attempts === undefined ? {} : { max_attempts: t.max_attempts }),
+  }));
 }

@@ -27,6 +27,12 @@ export interface LoomApi {
    */
   removeProject(input: { project_id: string; agent_id?: string }): Promise<{ project: Project; cancelled: string[]; escalations_resolved: string[] }>;
   createTask(input: CreateTaskInput): Promise<Task>;
+  /**
+   * Bulk create: many tasks and their edges in one transaction, set-based, checked as single
+   * creates are (cycles included). depends_on and parent_id name other items by key or existing
+   * tasks by id. All or nothing; one task.created event per task.
+   */
+  createTasks(input: CreateTasksInput): Promise<CreateTasksResult>;
   updateTask(input: UpdateTaskInput): Promise<Task>;
   /** Ready tasks in ready order; with `labels`, only those having every one of them. */
   ready(input: { project_id: string; limit?: number; priority?: Priority; labels?: string[] }): Promise<Task[]>;
@@ -423,6 +429,31 @@ export interface CreateTaskInput {
   labels?: string[];
   epic?: boolean;
   max_attempts?: number;
+}
+
+/**
+ * One task of a bulk create: what a single create takes, plus a key the other items may name.
+ * depends_on and parent_id may name keys of the call as well as ids of existing tasks.
+ */
+export interface BulkTaskInput extends Omit<CreateTaskInput, 'project_id' | 'origin'> {
+  /** Unique in the call; not shaped like a task id (default: the item's position, as #0, #1, ...). */
+  key?: string;
+  /** Default: the call's origin. */
+  origin?: Origin;
+}
+
+export interface CreateTasksInput {
+  project_id: string;
+  origin: Origin;
+  /** 1..MAX_BATCH_TASKS (domain/batch.ts) items. */
+  tasks: BulkTaskInput[];
+}
+
+export interface CreateTasksResult {
+  /** Every created task in input order, with its key when the item had one. */
+  tasks: Array<{ id: string; key?: string; status: TaskStatus }>;
+  created: number;
+  edges: number;
 }
 
 export interface ListTasksInput {

@@ -256,6 +256,8 @@ export interface TaskStoreTx {
   lockAncestors(projectId: string, from: readonly string[]): Promise<string[]>;
   /** False when the id is taken (ids are short and random). */
   insertTask(task: Task): Promise<boolean>;
+  /** Which of these ids some task of any project already has (task ids are unique across projects). */
+  takenTaskIds(taskIds: readonly string[]): Promise<string[]>;
   replaceDependencies(taskId: string, deps: readonly DependencyRef[]): Promise<void>;
   dependencyRefs(taskId: string): Promise<DependencyRef[]>;
   /** Writes every mutable column and bumps the revision. */

@@ -1,30 +1,5 @@
-import pg from 'pg';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
-import { createTestDatabase } from '../support/databases.js';
-import { poolDrained } from '../support/pools.js';
+import { openPostgresContractTarget } from '../support/postgres-contract-target.js';
 import { CONTRACT_SERVICE_OPTIONS, taskStoreContract } from './task-store.contract.js';
 
 // The contract on real Postgres: one fresh database for this file.
-taskStoreContract('postgres', async () => {
-  const db = await createTestDatabase('contract');
-  const pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  try {
-    await migrate(pool);
-  } catch (e) {
-    await pool.end();
-    await db.drop();
-    throw e;
-  }
-  const { service } = serviceForPool(pool, { ...CONTRACT_SERVICE_OPTIONS, ownsPool: true });
-  return {
-    api: service,
-    pool,
-    async close() {
-      const drained = poolDrained(pool);
-      await service.close();
-      await drained;
-      await db.drop();
-    },
-  };
-});
+taskStoreContract('postgres', () => openPostgresContractTarget('contract', CONTRACT_SERVICE_OPTIONS, 10));

@@ -19,6 +19,31 @@ async function setup(name = 'tools'): Promise<{ project: ProjectContext; s: Sess
 }
 
 describe('happy paths', () => {
+  it('loom_create with tasks: many at once, wired by keys, all or nothing', async () => {
+    const { s } = await setup('bulk');
+    const r = await s.ok('loom_create', {
+      tasks: [
+        { key: 'epic', title: 'Search', epic: true },
+        { key: 'index', title: 'Build the index', parent_id: 'epic', done_when: 'tests pass' },
+        { key: 'api', title: 'Search API', parent_id: 'epic', depends_on: ['index'], priority: 'p0' },
+      ],
+    });
+    expect(r).toMatchObject({ created: 3, edges: 1 });
+    expect(r.tasks.map((t: { key: string; status: string }) => `${t.key}:${t.status}`)).toEqual(['epic:epic', 'index:pending', 'api:blocked']);
+    const api = (await s.ok('loom_status', { task_id: r.tasks[2].id })).task;
+    expect(api).toMatchObject({ parent_id: r.tasks[0].id, depends_on: [r.tasks[1].id], origin: { kind: 'agent', id: s.mcp.session.agentId } });
+    const cycle = await s.call('loom_create', { tasks: [{ key: 'a', title: 'A', depends_on: ['b'] }, { key: 'b', title: 'B', depends_on: ['a'] }] });
+    expect(cycle.isError).toBe(true);
+    expect(cycle.data.error).toMatchObject({ code: 'DEPENDENCY_CYCLE' });
+    const bad = await s.call('loom_create', { tasks: [{ title: 'ok' }, { title: 'x', depends_on: ['loom-00000000'] }] });
+    expect(bad.data.error).toMatchObject({ code: 'DEPENDENCY_NOT_FOUND', message: expect.stringContaining('tasks[1]') });
+    for (const args of [{}, { title: 'x', tasks: [{ title: 'y' }] }, { tasks: [{ title: 'y' }], priority: 'p0' }, { tasks: [{ title: 'y', bogus: 1 }] }]) {
+      const e = await s.call('loom_create', args);
+      expect(e.data.error.code).toBe('VALIDATION_FAILED');
+    }
+    expect((await s.ok('loom_ready', {})).tasks.map((t: { title: string }) => t.title)).toEqual(['Build the index']);
+  });
+
   it('loom_create, loom_ready, loom_claim, loom_heartbeat, loom_done: the work loop', async () => {
     const { project, s } = await setup();
     const a = (await s.ok('loom_create', { title: 'write the parser', done_when: 'tests pass', priority: 'p0', context: { file: 'src/p.ts' } })).task;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -51,6 +51,11 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     projects: async () => [],
     removeProject: async () => ({ project: { id: 'proj-1', name: 'demo', created_at: iso(0), removed_at: iso(1000) }, cancelled: ['loom-0000000a'], escalations_resolved: [] }),
     createTask: async (input) => task({ title: input.title, origin: input.origin }),
+    createTasks: async (input) => ({
+      tasks: input.tasks.map((t, i) => ({ id: `loom-${(0xb0 + i).toString(16).padStart(8, '0')}`, ...(t.key === undefined ? {} : { key: t.key }), status: 'pending' as const })),
+      created: input.tasks.length,
+      edges: input.tasks.reduce((n, t) => n + (t.depends_on?.length ?? 0), 0),
+    }),
     updateTask: async () => task(),
     ready: async () => [],
     listTasks: async () => [],
@@ -146,7 +151,7 @@ interface Run {
 
 async function run(
   argv: string[],
-  opts: { api?: Partial<ApiMethods>; connector?: Partial<LoomConnector>; env?: NodeJS.ProcessEnv; cli?: ReturnType<typeof buildCli> } = {},
+  opts: { api?: Partial<ApiMethods>; connector?: Partial<LoomConnector>; env?: NodeJS.ProcessEnv; cli?: ReturnType<typeof buildCli>; stdin?: string } = {},
 ): Promise<Run> {
   const calls: Call[] = [];
   const connector: LoomConnector = {
@@ -205,7 +210,7 @@ async function run(
   const context: LoomCliContext = {
     connector,
     env: opts.env ?? { USER: 'alice' },
-    stdin: new PassThrough(),
+    stdin: opts.stdin === undefined ? new PassThrough() : new PassThrough().end(opts.stdin),
     stdout,
     stderr,
     colorDepth: 1,
@@ -221,6 +226,82 @@ async function run(
     apiCalls: calls.filter((c) => c.method !== 'open' && c.method !== 'close'),
   };
 }
+
+describe('loom create --from', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loom-create-from-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('sends every line of a JSON lines file as one createTasks call and prints the ids in file order', async () => {
+    const path = file('t.jsonl', '{"key":"spec","title":"Spec"}\n\n{"key":"api","title":"API","depends_on":["spec"],"priority":"p0"}\n');
+    const r = await run(['create', '--from', path, '--origin', 'agent:planner']);
+    expect(r.code).toBe(0);
+    expect(r.apiCalls).toEqual([
+      {
+        method: 'createTasks',
+        input: {
+          project_id: 'proj-1',
+          origin: { kind: 'agent', id: 'planner' },
+          tasks: [{ key: 'spec', title: 'Spec' }, { key: 'api', title: 'API', depends_on: ['spec'], priority: 'p0' }],
+        },
+      },
+    ]);
+    expect(r.stdout).toBe('created loom-000000b0  pending  spec\ncreated loom-000000b1  pending  api\n2 tasks and 1 dependency created in one transaction\n');
+    const q = await run(['create', '--from', path, '-q']);
+    expect(q.stdout).toBe('loom-000000b0\nloom-000000b1\n');
+    const j = await run(['create', '--from', path, '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ created: 2, edges: 1, tasks: [{ key: 'spec' }, { key: 'api' }] });
+  });
+
+  it('reads YAML (a list or tasks:) and - for stdin, with the safe core schema', async () => {
+    const yamlPath = file('t.yaml', 'tasks:\n  - key: epic\n    title: Auth\n    epic: true\n  - title: Reset\n    parent_id: epic\n');
+    const r = await run(['create', '--from', yamlPath]);
+    expect(r.apiCalls[0]?.input).toMatchObject({ tasks: [{ key: 'epic', title: 'Auth', epic: true }, { title: 'Reset', parent_id: 'epic' }] });
+    const s = await run(['create', '--from', '-'], { stdin: '- title: From stdin\n  done_when: 2026-01-01\n' });
+    expect(s.code).toBe(0);
+    // CORE_SCHEMA: a date stays text, as the API wants it.
+    expect(s.apiCalls[0]?.input).toMatchObject({ tasks: [{ title: 'From stdin', done_when: '2026-01-01' }] });
+    const evil = await run(['create', '--from', file('evil.yaml', '- title: !!js/function "function () { return 1 }"\n')]);
+    expect(evil.code).toBe(1);
+    expect(evil.apiCalls).toEqual([]);
+  });
+
+  it('refuses a broken file before calling the API, naming the line, and maps item errors back to lines', async () => {
+    const broken = await run(['create', '--from', file('b.jsonl', '{"title":"a"}\n{"title":\n')]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^VALIDATION_FAILED: .*b\.jsonl: line 2 is not valid JSON/);
+    expect(broken.apiCalls).toEqual([]);
+    for (const [name, text] of [['e.jsonl', '\n'], ['n.json', '{"x":1}'], ['s.jsonl', '"just text"\n']] as const) {
+      const r = await run(['create', '--from', file(name, text)]);
+      expect(r.code).toBe(1);
+      expect(r.apiCalls).toEqual([]);
+    }
+    const missing = await run(['create', '--from', join(dir, 'none.jsonl')]);
+    expect(missing.stderr).toMatch(/no such file/);
+    const bomb = await run(['create', '--from', file('bomb.yaml', ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`), 'tasks: [{title: t, context: {v: *i}}]'].join('\n'))]);
+    expect(bomb.stderr).toMatch(/aliases are expanded/);
+    const mapped = await run(['create', '--from', file('m.jsonl', '{"title":"a"}\n\n{"title":"b","depends_on":["zz"]}\n')], {
+      api: {
+        createTasks: async () => {
+          throw new LoomError('DEPENDENCY_NOT_FOUND', 'tasks[1] (#1): depends_on names no key', { details: { index: 1 } });
+        },
+      },
+    });
+    expect(mapped.stderr).toMatch(/m\.jsonl line 3\)/);
+  });
+
+  it('is a usage error with per-task flags or without title and file', async () => {
+    const both = await run(['create', 'Title', '--from', file('u.jsonl', '{"title":"a"}\n')]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--from takes every task's fields from the file; drop title/);
+    const none = await run(['create']);
+    expect(none.code).toBe(2);
+    expect(none.apiCalls).toEqual([]);
+  });
+});
 
 describe('loom create', () => {
   it('maps flags to createTask and prints the new task', async () => {

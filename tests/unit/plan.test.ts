@@ -4,7 +4,7 @@ import {
   canonicalJson,
   checkAgainstGraph,
   checkPlan,
-  decidePlanTasks,
+  planItems,
   MAX_PLAN_TASKS,
   normalizePlan,
   planWeights,
@@ -12,6 +12,7 @@ import {
 } from '../../src/domain/plan.js';
 import type { JsonObject } from '../../src/domain/task.js';
 import { planHash } from '../../src/app/use-cases/decompose.js';
+import { checkBatch, decideBatch } from '../../src/domain/batch.js';
 import { taskFixture } from '../support/task-fixture.js';
 
 type Row = [key: string, depends_on?: string[], extra?: JsonObject];
@@ -136,7 +137,7 @@ describe('the plan hash', () => {
   });
 });
 
-describe('decidePlanTasks', () => {
+describe('decideBatch of a plan under an epic', () => {
   it('blocks tasks behind open dependencies, inherits the epic blockers, and weighs the critical path', () => {
     const p = plan(['spec'], ['index', ['spec', 'loom-0000000d']], ['api', ['index']], ['bad', ['loom-0000000f']]);
     const epic = taskFixture({ id: 'loom-000000e1', status: 'epic', depends_on: ['loom-0000000b'] });
@@ -147,11 +148,13 @@ describe('decidePlanTasks', () => {
       ['bad', 'loom-00000004'],
     ]);
     const existing = new Map([
-      ['loom-0000000b', { id: 'loom-0000000b', status: 'done' as const }],
-      ['loom-0000000d', { id: 'loom-0000000d', status: 'pending' as const }],
-      ['loom-0000000f', { id: 'loom-0000000f', status: 'failed' as const }],
+      ['loom-0000000b', taskFixture({ id: 'loom-0000000b', status: 'done' })],
+      ['loom-0000000d', taskFixture({ id: 'loom-0000000d', status: 'pending' })],
+      ['loom-0000000f', taskFixture({ id: 'loom-0000000f', status: 'failed' })],
+      [epic.id, epic],
     ]);
-    const w = decidePlanTasks(p, ids, epic, existing, { kind: 'test', id: 't' }, new Date('2026-01-01T00:00:00Z'), { max_attempts: 3 });
+    const items = planItems(p, epic.id);
+    const w = decideBatch(items, checkBatch(items), ids, existing, { project_id: epic.project_id, origin: { kind: 'test', id: 't' }, now: new Date('2026-01-01T00:00:00Z'), defaults: { max_attempts: 3 } });
     const by = new Map(w.tasks.map((t) => [t.context.plan_key, t]));
     expect(by.get('spec')).toMatchObject({ status: 'pending', unmet_deps: 0, weight: 2, parent_id: epic.id, depends_on: ['loom-0000000b'] });
     expect(by.get('index')).toMatchObject({ status: 'blocked', blocked_reason: 'dependencies', unmet_deps: 2, weight: 1 });

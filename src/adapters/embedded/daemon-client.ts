@@ -314,6 +314,7 @@ export class DaemonClient implements LoomApi, EventSource {
   createProject = (i: Parameters<LoomApi['createProject']>[0]) => this.call<Awaited<ReturnType<LoomApi['createProject']>>>('createProject', i);
   getProject = (i: Parameters<LoomApi['getProject']>[0]) => this.call<Awaited<ReturnType<LoomApi['getProject']>>>('getProject', i);
   createTask = (i: Parameters<LoomApi['createTask']>[0]) => this.call<Awaited<ReturnType<LoomApi['createTask']>>>('createTask', i);
+  createTasks = (i: Parameters<LoomApi['createTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['createTasks']>>>('createTasks', i);
   updateTask = (i: Parameters<LoomApi['updateTask']>[0]) => this.call<Awaited<ReturnType<LoomApi['updateTask']>>>('updateTask', i);
   ready = (i: Parameters<LoomApi['ready']>[0]) => this.call<Awaited<ReturnType<LoomApi['ready']>>>('ready', i);
   listTasks = (i: Parameters<LoomApi['listTasks']>[0]) => this.call<Awaited<ReturnType<LoomApi['listTasks']>>>('listTasks', i);

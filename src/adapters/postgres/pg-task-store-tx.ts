@@ -163,6 +163,12 @@ export class PgTaskStoreTx implements TaskStoreTx {
     return r.rowCount === 1;
   }
 
+  async takenTaskIds(taskIds: readonly string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q('SELECT id FROM tasks WHERE id = ANY($1::text[])', [[...taskIds]]);
+    return r.rows.map((row) => row.id as string);
+  }
+
   async replaceDependencies(taskId: string, deps: readonly DependencyRef[]): Promise<void> {
     await this.q('DELETE FROM task_deps WHERE task_id = $1', [taskId]);
     if (deps.length === 0) return;

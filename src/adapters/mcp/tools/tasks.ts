@@ -1,26 +1,21 @@
 import type { GraphFormat } from '../../../domain/graph.js';
+import { LoomError } from '../../../domain/errors.js';
 import type { JsonObject, Origin, Priority } from '../../../domain/task.js';
+import type { BulkTaskInput, CreateTaskInput } from '../../../ports/loom-api.js';
 import { defineTool, jsonObject, labels, obj, priority, READ_ONLY, SAFE_WRITE, taskId, text } from './tool.js';
 
 /** Shaping the graph: create, change, inspect and escalate tasks. */
 
 const dependsOn = (description: string) => ({ type: 'array', items: taskId(), maxItems: 1000, uniqueItems: true, description });
 
-export const loomCreate = defineTool<{
-  title: string;
-  context?: JsonObject;
-  depends_on?: string[];
-  priority?: Priority;
-  parent_id?: string;
-  done_when?: string;
-  labels?: string[];
-  epic?: boolean;
-  origin?: Origin;
-}>({
+export const loomCreate = defineTool<
+  Omit<CreateTaskInput, 'project_id' | 'origin' | 'title' | 'max_attempts'> & { title?: string; tasks?: BulkTaskInput[]; origin?: Origin }
+>({
   name: 'loom_create',
   group: 'core',
   description:
-    'Create a task (or an epic, a container of tasks, with epic:true). It stays blocked until every depends_on task is done.',
+    'Create a task (or an epic, a container of tasks, with epic:true). It stays blocked until every depends_on task is done. ' +
+    'Many at once: tasks:[...] instead of title, all or nothing.',
   inputSchema: obj(
     {
       title: text(500, 'Short imperative title'),
@@ -32,13 +27,31 @@ export const loomCreate = defineTool<{
       labels: labels('Tags like bug, area:cli'),
       epic: { type: 'boolean' },
       origin: { ...obj({ kind: text(100), id: text(200) }, ['kind', 'id']), description: 'Who asked for it; default: you' },
+      tasks: {
+        type: 'array',
+        items: { type: 'object' },
+        description: 'Items: the fields above plus key, which their depends_on and parent_id may name',
+      },
     },
-    ['title'],
   ),
   annotations: SAFE_WRITE,
   async run(args, ctx) {
     const origin = args.origin ?? { kind: 'agent', id: ctx.session.agentId };
-    return { task: await ctx.api.createTask({ ...args, project_id: ctx.project_id, origin }) };
+    const { tasks, title, ...rest } = args;
+    if ((tasks === undefined) === (title === undefined)) {
+      throw new LoomError('VALIDATION_FAILED', tasks === undefined ? 'input: missing required field "title" (or tasks:[...] for many)' : 'input: give title or tasks:[...], not both', {
+        hint: 'one task: title (and its fields); many: tasks, each item with its own title and fields. Nothing was written',
+      });
+    }
+    if (tasks !== undefined) {
+      if (Object.keys(rest).some((k) => k !== 'origin')) {
+        throw new LoomError('VALIDATION_FAILED', `with tasks, give ${Object.keys(rest).filter((k) => k !== 'origin').join(', ')} in each item`, {
+          hint: 'every field but origin belongs to the items of tasks. Nothing was written',
+        });
+      }
+      return { ...(await ctx.api.createTasks({ project_id: ctx.project_id, origin, tasks })) };
+    }
+    return { task: await ctx.api.createTask({ ...rest, title: title!, project_id: ctx.project_id, origin }) };
   },
 });
 
