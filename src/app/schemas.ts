@@ -92,7 +92,7 @@ export const API_SCHEMAS = {
   resume: obj({ project_id: projectId, task_id: taskId, agent_id: agentId }, ['project_id', 'task_id']),
   status: obj({ project_id: projectId, task_id: taskId }, ['project_id', 'task_id']),
   overview: obj({ project_id: projectId }, ['project_id']),
-  graph: obj({ project_id: projectId, format: { enum: [...GRAPH_FORMATS] } }, ['project_id']),
+  graph: obj({ project_id: projectId, format: { enum: [...GRAPH_FORMATS] }, epic_id: taskId, expand: { type: 'boolean' } }, ['project_id']),
   events: obj(
     { project_id: projectId, since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 }, task_id: taskId },
     ['project_id'],

@@ -13,6 +13,12 @@ export interface GraphNode {
   created_at: string;
   /** Held (`loom hold`): never ready until resumed. */
   held?: boolean;
+  /** Since when and why (what pictures show on a click). */
+  held_at?: string | null;
+  hold_reason?: string | null;
+  /** The agent holding the lease (or last holding it); never the lease token. */
+  assignee?: string | null;
+  blocked_reason?: string | null;
 }
 
 export interface GraphView {
@@ -24,7 +30,7 @@ export interface GraphView {
   stuck: string[];
 }
 
-export const GRAPH_FORMATS = ['json', 'mermaid', 'summary', 'waves'] as const;
+export const GRAPH_FORMATS = ['json', 'mermaid', 'summary', 'waves', 'dot'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 
 /** Tasks that still have work ahead of them (epics are containers, not work). */

@@ -3,6 +3,7 @@ import type { AgentView, Escalation } from '../domain/escalation.js';
 import type { LoomEvent } from '../domain/events.js';
 import type { Message } from '../domain/message.js';
 import type { GraphFormat, GraphView } from '../domain/graph.js';
+import type { GraphPicture } from '../domain/graph-picture.js';
 import type { JsonObject, Lease, Origin, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 import type { SkillStat } from './task-store.js';
 
@@ -42,7 +43,11 @@ export interface LoomApi {
   resume(input: { project_id: string; task_id: string; agent_id?: string }): Promise<{ task: Task; resumed: Array<{ id: string; status: TaskStatus }> }>;
   status(input: { project_id: string; task_id: string }): Promise<TaskDetail>;
   overview(input: { project_id: string }): Promise<ProjectOverview>;
-  graph(input: { project_id: string; format?: GraphFormat }): Promise<GraphResult>;
+  /**
+   * The task graph in a format. `epic_id`: only that epic and everything below it. `dot`: Graphviz
+   * text of the picture (finished epics drawn as one node unless `expand`), with the picture itself.
+   */
+  graph(input: GraphInput): Promise<GraphResult>;
   /** The event log, oldest first; with `task_id` only that task's (without `since`: its latest `limit`, oldest first). */
   events(input: { project_id: string; since?: number; limit?: number; task_id?: string }): Promise<LoomEvent[]>;
   /** Crash recovery: claimed tasks whose lease ran out go back to the queue (or to the dead letters). */
@@ -508,9 +513,18 @@ export interface ProjectOverview {
   escalations: Escalation[];
 }
 
+export interface GraphInput {
+  project_id: string;
+  format?: GraphFormat;
+  epic_id?: string;
+  /** dot: draw every task, even inside epics that are finished. */
+  expand?: boolean;
+}
+
 export type GraphResult =
   | { format: 'json'; graph: GraphView }
-  | { format: 'mermaid' | 'summary' | 'waves'; graph: GraphView; text: string };
+  | { format: 'mermaid' | 'summary' | 'waves'; graph: GraphView; text: string }
+  | { format: 'dot'; graph: GraphView; picture: GraphPicture; text: string };
 
 export interface TickReport {
   requeued: string[];

@@ -8,6 +8,7 @@ import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { renderDryRun } from '../../src/adapters/cli/decompose-view.js';
 import { LoomError } from '../../src/domain/errors.js';
 import type { DecomposeApplied, DecomposeDryRun, DecomposeInput, DecomposePrompt, DecomposeResult, LoomApi } from '../../src/ports/loom-api.js';
+import { VizGraphPictures } from '../../src/adapters/graphviz/viz-graph-pictures.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
 /*
@@ -67,7 +68,7 @@ async function run(argv: string[], decompose: (input: DecomposeInput) => Promise
   let err = '';
   stdout.on('data', (d) => (out += String(d)));
   stderr.on('data', (d) => (err += String(d)));
-  const context: LoomCliContext = { stdin: process.stdin, stdout, stderr, env: {}, colorDepth: 1, connector };
+  const context: LoomCliContext = { stdin: process.stdin, stdout, stderr, env: {}, colorDepth: 1, connector, pictures: new VizGraphPictures() };
   const code = await runCli(argv, context, buildCli('0.0.0', { enableColors: false }));
   return { code, stdout: out, stderr: err, inputs };
 }

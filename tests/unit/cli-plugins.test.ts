@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
 import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError } from '../../src/domain/errors.js';
+import { VizGraphPictures } from '../../src/adapters/graphviz/viz-graph-pictures.js';
 import type { LoomConnector, PluginInfo } from '../../src/ports/loom-connector.js';
 
 async function run(argv: string[], connector: Partial<LoomConnector>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -17,7 +18,7 @@ async function run(argv: string[], connector: Partial<LoomConnector>): Promise<{
   const err: string[] = [];
   stdout.on('data', (c: Buffer) => out.push(c.toString()));
   stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  const context: LoomCliContext = { connector: connector as LoomConnector, env: {}, stdin: new PassThrough(), stdout, stderr, colorDepth: 1 };
+  const context: LoomCliContext = { connector: connector as LoomConnector, env: {}, stdin: new PassThrough(), stdout, stderr, colorDepth: 1, pictures: new VizGraphPictures() };
   const code = await runCli(argv, context, buildCli('9.9.9', { enableColors: false }));
   await new Promise((resolve) => setImmediate(resolve));
   return { code, stdout: out.join(''), stderr: err.join('') };

@@ -9,6 +9,7 @@ import { LoomError, taskNotFound } from '../../src/domain/errors.js';
 import type { Escalation } from '../../src/domain/escalation.js';
 import type { Task } from '../../src/domain/task.js';
 import type { FsckReport, LoomApi, ProjectMetrics } from '../../src/ports/loom-api.js';
+import { VizGraphPictures } from '../../src/adapters/graphviz/viz-graph-pictures.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
 /*
@@ -198,6 +199,7 @@ async function run(
     stdout,
     stderr,
     colorDepth: 1,
+    pictures: new VizGraphPictures(),
   };
   const code = await runCli(argv, context, opts.cli ?? buildCli('9.9.9', { enableColors: false }));
   await new Promise((resolve) => setImmediate(resolve));
@@ -626,7 +628,7 @@ describe('read commands', () => {
     const graph = { nodes: [], edges: [], waves: [], stuck: [] };
     const r = await run(['graph', '--format', 'json'], { api: { graph: async () => ({ format: 'json', graph }) } });
     expect(JSON.parse(r.stdout)).toEqual(graph);
-    const bad = await run(['graph', '--format', 'dot']);
+    const bad = await run(['graph', '--format', 'png']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^VALIDATION_FAILED: --format/);
     expect(bad.calls).toEqual([]);

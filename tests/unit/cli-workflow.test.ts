@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
 import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import type { LoomApi, WorkflowRunDetail, WorkflowRunResult } from '../../src/ports/loom-api.js';
+import { VizGraphPictures } from '../../src/adapters/graphviz/viz-graph-pictures.js';
 import type { LoomConnector } from '../../src/ports/loom-connector.js';
 
 /*
@@ -34,7 +35,7 @@ async function run(argv: string[], api: Partial<Record<keyof LoomApi, (input: an
   let err = '';
   stdout.on('data', (d) => (out += String(d)));
   stderr.on('data', (d) => (err += String(d)));
-  const context: LoomCliContext = { stdin: process.stdin, stdout, stderr, env, colorDepth: 1, connector };
+  const context: LoomCliContext = { stdin: process.stdin, stdout, stderr, env, colorDepth: 1, connector, pictures: new VizGraphPictures() };
   const code = await runCli(argv, context, buildCli('0.0.0', { enableColors: false }));
   return { code, stdout: out, stderr: err, calls };
 }

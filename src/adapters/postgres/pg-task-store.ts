@@ -434,7 +434,7 @@ export class PgTaskStore implements TaskStore {
 
   async graphNodes(projectId: string): Promise<GraphNode[]> {
     const r = await this.q(
-      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at, t.held_at,
+      `SELECT t.id, t.title, t.status, t.priority, t.parent_id, t.weight, t.created_at, t.held_at, t.hold_reason, t.assignee, t.blocked_reason,
               COALESCE(d.deps, '{}') AS depends_on
          FROM tasks t
          LEFT JOIN (SELECT task_id, array_agg(depends_on ORDER BY depends_on) AS deps FROM task_deps GROUP BY task_id) d

@@ -108,6 +108,10 @@ export function toGraphNode(r: Row): GraphNode {
     depends_on: (r.depends_on as string[] | null) ?? [],
     weight: Number(r.weight),
     held: r.held_at !== null && r.held_at !== undefined,
+    held_at: isoOrNull(r.held_at),
+    hold_reason: (r.hold_reason as string | null | undefined) ?? null,
+    assignee: (r.assignee as string | null | undefined) ?? null,
+    blocked_reason: (r.blocked_reason as string | null | undefined) ?? null,
     created_at: iso(r.created_at),
   };
 }

@@ -46,10 +46,12 @@ export async function main(argv: string[]): Promise<number> {
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
-  const [{ buildCli, runCli }, { AppConnector }, { startProgress }] = await Promise.all([
+  const [{ buildCli, runCli }, { AppConnector }, { startProgress }, { VizGraphPictures }] = await Promise.all([
     import('../../adapters/cli/cli.js'),
     import('../connector.js'),
     import('../../adapters/cli/progress.js'),
+    // Light: it imports Graphviz (WASM) only when a picture is drawn.
+    import('../../adapters/graphviz/viz-graph-pictures.js'),
   ]);
   const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion() });
   // Colour only in a terminal, and never with NO_COLOR (any value, https://no-color.org) or --no-color (any command).
@@ -61,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await runCli(
       args,
-      { stdin: process.stdin, stdout: progress.stdout, stderr: progress.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector },
+      { stdin: process.stdin, stdout: progress.stdout, stderr: progress.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector, pictures: new VizGraphPictures() },
       buildCli(packageVersion(), { enableColors: colors }),
     );
   } finally {

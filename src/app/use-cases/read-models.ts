@@ -1,8 +1,10 @@
-import { taskNotFound } from '../../domain/errors.js';
+import { LoomError, taskNotFound } from '../../domain/errors.js';
+import { toDot } from '../../domain/graph-dot.js';
+import { buildPicture, isEpicNode, subtreeView } from '../../domain/graph-picture.js';
 import { toMermaid, toSummaryText, toWavesText } from '../../domain/graph-format.js';
 import { buildGraphView, type GraphFormat } from '../../domain/graph.js';
 import type { Priority, Project, Task } from '../../domain/task.js';
-import type { GraphResult, ListTasksInput, ProjectOverview, TaskDetail, TaskRef } from '../../ports/loom-api.js';
+import type { GraphInput, GraphResult, ListTasksInput, ProjectOverview, TaskDetail, TaskRef } from '../../ports/loom-api.js';
 import type { UseCaseDeps } from './deps.js';
 
 /**
@@ -88,10 +90,25 @@ export async function projectOverview(d: UseCaseDeps, project: Project): Promise
   };
 }
 
-export async function projectGraph(d: UseCaseDeps, input: { project_id: string; format?: GraphFormat }): Promise<GraphResult> {
-  const view = buildGraphView(await d.store.graphNodes(input.project_id));
-  const format = input.format ?? 'json';
+export async function projectGraph(d: UseCaseDeps, input: GraphInput): Promise<GraphResult> {
+  let view = buildGraphView(await d.store.graphNodes(input.project_id));
+  if (input.epic_id !== undefined) {
+    // Waves are computed on the whole graph first: work outside the epic still decides when work inside can start.
+    if (!view.nodes.some((n) => n.id === input.epic_id)) throw taskNotFound(input.epic_id);
+    if (!isEpicNode(view, input.epic_id)) {
+      throw new LoomError('VALIDATION_FAILED', `${input.epic_id} is not an epic: it has no tasks below it`, {
+        hint: 'pass the id of an epic (loom list --status epic), or leave --epic out to draw the whole project',
+        details: { task_id: input.epic_id },
+      });
+    }
+    view = subtreeView(view, input.epic_id);
+  }
+  const format: GraphFormat = input.format ?? 'json';
   switch (format) {
+    case 'dot': {
+      const picture = buildPicture(view, { collapse: input.expand !== true, epic_id: input.epic_id ?? null });
+      return { format, graph: view, picture, text: toDot(picture) };
+    }
     case 'json':
       return { format, graph: view };
     case 'mermaid':

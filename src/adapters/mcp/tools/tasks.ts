@@ -96,16 +96,16 @@ export const loomStatus = defineTool<{ task_id?: string }>({
   },
 });
 
-export const loomGraph = defineTool<{ format?: GraphFormat }>({
+export const loomGraph = defineTool<{ format?: GraphFormat; epic_id?: string }>({
   name: 'loom_graph',
   group: 'core',
   description:
     'The task graph. format: summary (default, short text), waves (levels that can run in parallel), ' +
-    'mermaid (diagram source), json (nodes and edges).',
-  inputSchema: obj({ format: { enum: ['summary', 'waves', 'mermaid', 'json'] } }),
+    'mermaid (diagram source), dot (Graphviz source), json (nodes and edges). epic_id: only that epic and what is below it.',
+  inputSchema: obj({ format: { enum: ['summary', 'waves', 'mermaid', 'dot', 'json'] }, epic_id: taskId() }),
   annotations: READ_ONLY,
   async run(args, ctx) {
-    const r = await ctx.api.graph({ project_id: ctx.project_id, format: args.format ?? 'summary' });
+    const r = await ctx.api.graph({ project_id: ctx.project_id, format: args.format ?? 'summary', ...(args.epic_id === undefined ? {} : { epic_id: args.epic_id }) });
     // The text formats already say what the graph holds: sending the graph too would double the context used.
     return r.format === 'json' ? { format: r.format, graph: r.graph } : { format: r.format, text: r.text };
   },
