@@ -3,7 +3,7 @@ const escapeHtml = (s: string): string =>
 
 const head = (base: string, title: string): string =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-  `<title>${escapeHtml(title)}</title><link rel="stylesheet" href="${base}/assets/app.css"></head>`;
+  `<title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="${base}/assets/app.css"></head>`;
 
 /** The sign-in page (answered with 401 when no session): the token goes in a POST body, never in an address. */
 export function loginPage(base: string, error: string | null): string {

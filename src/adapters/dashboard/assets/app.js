@@ -5,6 +5,9 @@ const body = document.body;
 const BASE = body.dataset.base;
 const CSRF = body.dataset.csrf;
 const MAX_EVENTS = 200;
+/** Recent events shown on opening the page. */
+const BACKLOG = 30;
+const STATUS_LINE = /^(pending|claimed|blocked|done|failed|cancelled|epic)\b/;
 
 let state = null;
 let skewMs = 0;
@@ -85,6 +88,10 @@ function recolour() {
     const shape = g.querySelector('polygon, path, ellipse');
     const c = state.colors[n.status];
     if (shape && c) shape.setAttribute('fill', c.fill);
+    // The label's status line ("claimed, by alice") was drawn with the old status.
+    const texts = g.querySelectorAll('text');
+    const last = texts[texts.length - 1];
+    if (last && STATUS_LINE.test(last.textContent)) last.textContent = n.status + (n.held ? ', held' : '');
   }
 }
 
@@ -310,7 +317,7 @@ function follow(since) {
 async function start() {
   $('#graph').prepend(zoomBar());
   await refresh();
-  if (state) follow(state.last_event_id);
+  if (state) follow(Math.max(0, state.last_event_id - BACKLOG));
   setInterval(tick, 1000);
 }
 
