@@ -43,6 +43,8 @@ export function dotString(s: string): string {
 }
 
 const TITLE_CHARS = 40;
+const BIG_NODES = 1000;
+const BIG_EDGES = 2000;
 
 function nodeLabel(n: PictureNode): string {
   const state = [n.status, ...(n.held ? ['held'] : []), ...(n.status === 'claimed' && n.assignee !== null ? [`by ${oneLine(n.assignee)}`] : [])];
@@ -88,9 +90,11 @@ function legend(p: GraphPicture): string {
  * holding its own node; the critical path is thick and coloured.
  */
 export function toDot(p: GraphPicture): string {
+  // Big pictures: fewer crossing-reduction and ranking passes (measured 2-3x faster, npm run bench:graph), a little less tidy.
+  const big = p.nodes.length > BIG_NODES || p.edges.length > BIG_EDGES ? ' mclimit=0.2, nslimit=1, nslimit1=1, searchsize=10, remincross=false,' : '';
   const lines = [
     'digraph loom {',
-    `  graph [id="loom-graph", rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.2, ranksep=0.45, labelloc=t, labeljust=l, label=${legend(p)}];`,
+    `  graph [id="loom-graph",${big} rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.2, ranksep=0.45, labelloc=t, labeljust=l, label=${legend(p)}];`,
     '  node [shape=box, fontname="Helvetica", fontsize=10, margin="0.12,0.05"];',
     '  edge [color="#868e96", arrowsize=0.6];',
   ];

@@ -1,6 +1,6 @@
 import { LoomError } from './errors.js';
 import type { GraphNode, GraphView } from './graph.js';
-import type { Priority, TaskStatus } from './task.js';
+import type { TaskStatus } from './task.js';
 
 /**
  * What `loom graph --format dot|svg|html` draws: the graph view (or one
@@ -8,18 +8,13 @@ import type { Priority, TaskStatus } from './task.js';
  * the critical path marked. Pure: the DOT text and the pictures are made
  * from this.
  */
-export interface PictureNode {
-  id: string;
-  title: string;
-  status: TaskStatus;
-  priority: Priority;
+export interface PictureNode extends Pick<GraphNode, 'id' | 'title' | 'status' | 'priority' | 'weight'> {
   /** Its epic when that is drawn too, else null. */
   parent_id: string | null;
   /** Every dependency of the task, drawn or not (details list them all). */
   depends_on: string[];
   /** Tasks that wait for it, drawn or not. */
   dependents: string[];
-  weight: number;
   /** An epic: a status `epic`, or it has children. */
   epic: boolean;
   held: boolean;
@@ -56,7 +51,7 @@ export interface GraphPicture {
  * takes minutes and hundreds of MB. The DOT text has no limit (render it
  * with a system Graphviz, `sfdp` for instance).
  */
-export const MAX_PICTURE_NODES = 5000;
+export const MAX_PICTURE_NODES = 6000;
 export const MAX_PICTURE_EDGES = 20000;
 
 const FINISHED: readonly TaskStatus[] = ['done', 'cancelled'];

@@ -1192,7 +1192,57 @@ export function taskStoreContract(name: string, open: () => Promise<ContractTarg
         expect(headers).toEqual(['wave 1 (1 task)', 'wave 2 (2 tasks)', 'wave 3 (1 task)']);
         expect(waves.text.indexOf(a.id)).toBeLessThan(waves.text.indexOf(d.id));
 
-        await expect(api().graph({ project_id: p, format: 'dot' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(api().graph({ project_id: p, format: 'png' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      });
+
+      it('draws dot: a finished epic as one node, held and claimed tasks with their details, one epic with epic_id', async () => {
+        const p = await newProject();
+        const old = await create(p, 'finished epic', { epic: true });
+        const o1 = await create(p, 'old one', { parent_id: old.id });
+        const o2 = await create(p, 'old two', { parent_id: old.id, depends_on: [o1.id] });
+        await complete(p, o1.id);
+        await complete(p, o2.id);
+        await api().reconcile({ project_id: p });
+        expect((await get(p, old.id)).status).toBe('done');
+        const epic = await create(p, 'open epic', { epic: true });
+        const a = await create(p, 'A "quoted" \\ <b>', { parent_id: epic.id, depends_on: [o2.id] });
+        const b = await create(p, 'B', { parent_id: epic.id, depends_on: [a.id] });
+        const c = await create(p, 'C', { depends_on: [b.id] });
+        const lease = await claim(p, a.id);
+        await api().hold({ project_id: p, task_id: c.id, reason: 'legal says wait' });
+
+        const r = await api().graph({ project_id: p, format: 'dot' });
+        if (r.format !== 'dot') throw new Error('expected dot');
+        const byId = new Map(r.picture.nodes.map((n) => [n.id, n]));
+        expect([...byId.keys()].sort()).toEqual([old.id, epic.id, a.id, b.id, c.id].sort());
+        expect(byId.get(old.id)).toMatchObject({ collapsed: 2, status: 'done' });
+        expect(byId.get(a.id)).toMatchObject({ status: 'claimed', assignee: AGENT, critical: true, depends_on: [o2.id] });
+        expect(byId.get(c.id)).toMatchObject({ held: true, hold_reason: 'legal says wait', critical: true });
+        expect(byId.get(c.id)!.held_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+        expect(r.picture.critical_path).toEqual([a.id, b.id, c.id]);
+        expect(r.picture.edges).toContainEqual([a.id, old.id]);
+        expect(r.picture).toMatchObject({ tasks: 7, collapsed_tasks: 2 });
+        expect(r.text).toContain('A \\"quoted\\" \\\\ <b>');
+        expect(JSON.stringify(r)).not.toContain(lease.lease.token);
+
+        const all = await api().graph({ project_id: p, format: 'dot', expand: true });
+        if (all.format !== 'dot') throw new Error('expected dot');
+        expect(all.picture.nodes).toHaveLength(7);
+
+        const one = await api().graph({ project_id: p, format: 'dot', epic_id: epic.id });
+        if (one.format !== 'dot') throw new Error('expected dot');
+        expect(one.picture.nodes.map((n) => n.id).sort()).toEqual([epic.id, a.id, b.id].sort());
+        expect(one.picture.epic_id).toBe(epic.id);
+        const waves = await api().graph({ project_id: p, format: 'waves', epic_id: epic.id });
+        if (waves.format !== 'waves') throw new Error('expected waves');
+        expect(waves.text).not.toContain(c.id);
+
+        await expect(api().graph({ project_id: p, format: 'dot', epic_id: c.id })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        await expect(api().graph({ project_id: p, format: 'dot', epic_id: 'loom-00000000' })).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+        for (const bad of ['../etc', 'loom-0000000\u0000', { __proto__: 1 }, 'x'.repeat(100_000)]) {
+          await expect(api().graph({ project_id: p, format: 'dot', epic_id: bad as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        }
+        await expect(api().graph({ project_id: p, format: 'dot', expand: 'yes' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       });
     });
 

@@ -116,7 +116,7 @@ function validArgs(tool: string, r: Rand, k: Known): Record<string, unknown> {
       ...(chance(r, 0.2) ? { done_when: chance(r, 0.5) ? null : text(r) } : {}),
     };
     case 'loom_status': return chance(r, 0.3) ? {} : { task_id: task() };
-    case 'loom_graph': return chance(r, 0.5) ? {} : { format: pick(r, ['summary', 'waves', 'mermaid', 'json']) };
+    case 'loom_graph': return chance(r, 0.5) ? {} : { format: pick(r, ['summary', 'waves', 'mermaid', 'dot', 'json']) };
     case 'loom_escalate': return { task_id: task(), message: text(r) };
     case 'loom_message': return { to: chance(r, 0.5) ? '*' : (pick(r, k.agents) ?? 'someone'), message: text(r) };
     case 'loom_inbox': return {};

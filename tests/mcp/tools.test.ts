@@ -134,7 +134,7 @@ describe('happy paths', () => {
     expect(summary.format).toBe('summary');
     expect(typeof summary.text).toBe('string');
     expect(summary.graph).toBeUndefined();
-    for (const format of ['waves', 'mermaid']) {
+    for (const format of ['waves', 'mermaid', 'dot']) {
       const r = await s.ok('loom_graph', { format });
       expect(r.format).toBe(format);
       expect(r.text).toContain(a.id);
@@ -142,6 +142,12 @@ describe('happy paths', () => {
     const json = await s.ok('loom_graph', { format: 'json' });
     expect(json.graph.nodes).toHaveLength(2);
     expect(json.graph.edges).toHaveLength(1);
+    const epic = (await s.ok('loom_create', { title: 'epic', epic: true })).task;
+    const child = (await s.ok('loom_create', { title: 'child', parent_id: epic.id })).task;
+    const one = await s.ok('loom_graph', { format: 'dot', epic_id: epic.id });
+    expect(one.text).toContain(child.id);
+    expect(one.text).not.toContain(a.id);
+    expect(one.picture).toBeUndefined();
     await s.close();
   });
 
@@ -229,6 +235,8 @@ describe('bad input: a coded error and nothing written', () => {
     ['loom_graph', { format: 'png' }, 'VALIDATION_FAILED', /format: must be one of/],
     ['loom_graph', { format: 1 }, 'VALIDATION_FAILED', /format/],
     ['loom_graph', { depth: 2 }, 'VALIDATION_FAILED', /unknown field "depth"/],
+    ['loom_graph', { format: 'dot', epic_id: '../loom-00000001' }, 'VALIDATION_FAILED', /epic_id/],
+    ['loom_graph', { format: 'dot', epic_id: UNKNOWN }, 'TASK_NOT_FOUND'],
     ['loom_escalate', { task_id: UNKNOWN }, 'VALIDATION_FAILED', /missing required field "message"/],
     ['loom_escalate', { task_id: UNKNOWN, message: 'help' }, 'TASK_NOT_FOUND'],
     ['loom_escalate', { task_id: UNKNOWN, message: ['help'] }, 'VALIDATION_FAILED', /message/],

@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { toDot } from '../../src/domain/graph-dot.js';
+import { buildPicture } from '../../src/domain/graph-picture.js';
 import { Command, UsageError } from 'clipanion';
 import { taskFixture } from '../support/task-fixture.js';
 import { describe, expect, it } from 'vitest';
@@ -632,6 +637,32 @@ describe('read commands', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^VALIDATION_FAILED: --format/);
     expect(bad.calls).toEqual([]);
+  });
+
+  it('graph --format svg|html asks for dot (with --epic and --expand) and draws it here; -o writes the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-cli-graph-'));
+    try {
+      const nodes = [{ id: 'loom-0000000a', title: 'A <b> "x"', status: 'pending' as const, priority: 'p1' as const, parent_id: null, depends_on: [], weight: 0, created_at: iso(0) }];
+      const view = { nodes, edges: [] as Array<[string, string]>, waves: [['loom-0000000a']], stuck: [] };
+      const picture = buildPicture(view, { collapse: true });
+      const graph = async () => ({ format: 'dot' as const, graph: view, picture, text: toDot(picture) });
+      const svg = await run(['graph', '--format', 'svg', '--epic', 'loom-0000000e', '--expand'], { api: { graph } });
+      expect(svg.code).toBe(0);
+      expect(svg.apiCalls[0]?.input).toEqual({ project_id: 'proj-1', format: 'dot', epic_id: 'loom-0000000e', expand: true });
+      expect(svg.stdout).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*A &lt;b&gt; &quot;x&quot;[\s\S]*<\/svg>\s*$/);
+      const file = join(dir, 'g.html');
+      const html = await run(['graph', '--format', 'html', '-o', file], { api: { graph, getProject: async () => ({ id: 'proj-1', name: 'p <1>', created_at: iso(0) }) as never } });
+      expect(html.code).toBe(0);
+      expect(html.stdout).toMatch(/^wrote .*g\.html: 1 nodes \(1 tasks\), 0 edges, critical path none$/m);
+      const page = readFileSync(file, 'utf8');
+      expect(page).toContain('<title>Loom graph of p &lt;1&gt;</title>');
+      expect(page).toContain("Content-Security-Policy\" content=\"default-src 'none'");
+      const unwritable = await run(['graph', '--format', 'svg', '-o', join(dir, 'missing', 'g.svg')], { api: { graph } });
+      expect(unwritable.code).toBe(1);
+      expect(unwritable.stderr).toMatch(/^VALIDATION_FAILED: cannot write .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('events maps --since and --limit', async () => {
