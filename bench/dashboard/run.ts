@@ -14,9 +14,11 @@ import { percentile, round } from '../support/stats.js';
  * picture draws) in Debian's chromium at 1366x768, server mode on Postgres
  * (with Redis when LOOM_REDIS_URL or the local one answers, so events are
  * pushed). Prints one JSON document:
+ * - server: the state and the drawn graph as the API answers them (the first
+ *   SVG waits for the layout started when the dashboard starts; later ones
+ *   come from the cache until the graph changes);
  * - first_render: from navigation to the panels filled (state_ms) and to the
- *   graph drawn and coloured (graph_ms), on a cold server (the first layout)
- *   and again warm (the layout cached);
+ *   graph drawn and coloured (graph_ms), for a first page and a second one;
  * - done_to_node: `loom done` through the CLI until the task's node turns
  *   done on the page, counted from the moment the command exits (its commit
  *   is visible) and from the moment it was started (a CLI process start
@@ -34,8 +36,8 @@ const REDIS = process.env.LOOM_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 function run(cwd: string, args: string[], env: Env): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [LOOM_BIN, ...args], { cwd, env: baseEnv(env), timeout: 120_000 }, (error, stdout) =>
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout }),
+    execFile(process.execPath, [LOOM_BIN, ...args], { cwd, env: baseEnv(env), timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout: stdout + stderr }),
     );
   });
 }
@@ -57,14 +59,13 @@ async function main(): Promise<void> {
        SELECT 'loom-' || lpad(to_hex(g), 8, '0'), 'loom-' || lpad(to_hex(g - 1), 8, '0') FROM generate_series(2, $1::int) g WHERE g % 10 <> 1`,
       [N],
     );
+    await pool.query(
+      `UPDATE tasks t SET unmet_deps = (SELECT count(*) FROM task_deps d JOIN tasks x ON x.id = d.depends_on WHERE d.task_id = t.id AND x.status <> 'done') WHERE t.project_id = $1`,
+      [project],
+    );
     await pool.query(`INSERT INTO events (project_id, type, task_id, payload, at) SELECT $1, 'task.created', id, '{}', created_at FROM tasks WHERE project_id = $1`, [project]);
-    // Tasks to complete: pending ones (g % 3 = 1), claimed just before each round (a lease lasts 5 min).
-    const targets: Array<{ id: string; lease: string }> = [];
-    for (let g = 4; targets.length < ROUNDS; g += 3) {
-      const id = `loom-${g.toString(16).padStart(8, '0')}`;
-      await pool.query(`UPDATE tasks SET unmet_deps = 0, status = 'pending' WHERE id = $1`, [id]);
-      targets.push({ id, lease: '' });
-    }
+    // Tasks to complete: the heads of chains that are pending (g = 1 mod 30), claimed just before each round (a lease lasts 5 min).
+    const targets = Array.from({ length: ROUNDS }, (_, k) => ({ id: `loom-${(1 + 30 * k).toString(16).padStart(8, '0')}`, lease: '' }));
 
     dash = spawn(process.execPath, [LOOM_BIN, 'dashboard', '--no-open', '--json'], { cwd: dir, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -79,6 +80,19 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+
+    // The server's share: the state and the drawn graph read with a signed-in cookie (after the start-up layout).
+    const signIn = await fetch(url, { redirect: 'manual' });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const origin = new URL(url).origin;
+    const timedGet = async (path: string): Promise<{ ms: number; bytes: number }> => {
+      const t0 = Date.now();
+      const body = await (await fetch(`${origin}${path}`, { headers: { cookie } })).text();
+      return { ms: Date.now() - t0, bytes: Buffer.byteLength(body) };
+    };
+    const svgFirst = await timedGet('/dashboard/api/graph.svg');
+    const api_ms = { svg_first: svgFirst, state: await timedGet('/dashboard/api/state'), svg_cached: await timedGet('/dashboard/api/graph.svg') };
+    console.error(`api: ${JSON.stringify(api_ms)}`);
 
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
     const page = await context.newPage();
@@ -100,7 +114,10 @@ async function main(): Promise<void> {
     const fromStart: number[] = [];
     for (const t of targets) {
       t.lease = JSON.parse(await cli(dir, ['claim', t.id, '--agent', 'bench', '--json'], env)).task.lease_token;
-      await page.waitForSelector(`g.node[id="${t.id}"][data-status="claimed"]`, { timeout: 60_000 });
+      await page.waitForSelector(`g.node[id="${t.id}"][data-status="claimed"]`, { state: 'attached', timeout: 60_000 }).catch(async (e: unknown) => {
+        console.error('live:', await page.textContent('#live'), 'events:', (await page.textContent('#event-list'))?.slice(0, 400), 'node:', await page.evaluate(`document.getElementById(${JSON.stringify(t.id)})?.outerHTML.slice(0, 300)`));
+        throw e;
+      });
       // Records when the node turns done (in the page: no DOM types in this file).
       await page.evaluate(`(() => {
         delete window.seenDone;
@@ -113,7 +130,7 @@ async function main(): Promise<void> {
       const r = await run(dir, ['done', t.id, '--agent', 'bench', '--token', t.lease], env);
       const exited = Date.now();
       if (r.code !== 0) throw new Error(`loom done ${t.id} exited ${r.code}: ${r.stdout}`);
-      await page.waitForFunction('window.seenDone !== undefined', undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => (globalThis as { seenDone?: number }).seenDone !== undefined, undefined, { timeout: 60_000 });
       const seen = (await page.evaluate('window.seenDone')) as number;
       fromExit.push(Math.max(0, seen - exited));
       fromStart.push(seen - started);
@@ -127,7 +144,8 @@ async function main(): Promise<void> {
           nodes_drawn: nodes,
           mode: 'server (Postgres + Redis)',
           viewport: '1366x768',
-          first_render: { cold, warm },
+          server: api_ms,
+          first_render: { first_page: cold, second_page: warm },
           done_to_node_ms: {
             rounds: ROUNDS,
             from_cli_exit: { p50: round(percentile(fromExit, 50)), max: Math.max(...fromExit) },

@@ -95,6 +95,8 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const svgs = new GraphSvgCache(o.api, o.pictures);
   const assets = loadAssets();
   const streams = new Set<ServerResponse>();
+  // Lay the graph out once before anyone asks: the first page then draws it at once.
+  svgs.svg(projectId, undefined).catch(() => undefined);
 
   const owns = (url: string | undefined): boolean => {
     const path = pathOf(url);

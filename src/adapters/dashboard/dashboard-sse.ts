@@ -84,7 +84,8 @@ export function streamEvents(req: IncomingMessage, res: ServerResponse, o: SseOp
     res.once('close', stop);
     res.once('error', stop);
 
-    const drained = (): Promise<void> => (res.writableLength === 0 || closed ? Promise.resolve() : new Promise((r) => res.once('drain', r).once('close', r)));
+    // 'drain' comes only after a write was refused: wait for it then, never on a merely non-empty buffer.
+    const drained = (): Promise<void> => (!res.writableNeedDrain || closed ? Promise.resolve() : new Promise((r) => res.once('drain', r).once('close', r)));
 
     void (async () => {
       try {

@@ -256,6 +256,8 @@ async function refresh() {
     state = await api('state');
     skewMs = Date.parse(state.now) - Date.now();
     render();
+    // The panels are usable now; a graph to lay out again can take a while longer.
+    body.dataset.state = 'ready';
     const ids = Object.keys(state.nodes).sort().join(',');
     if (ids !== drawnIds) {
       drawnIds = ids;
@@ -263,7 +265,6 @@ async function refresh() {
     } else {
       recolour();
     }
-    body.dataset.state = 'ready';
   } catch (e) {
     toast('Could not read the project: ' + e.message, true);
   } finally {
