@@ -9,7 +9,7 @@ const PAGE = 1000;
 const LOOK_BACK = 200;
 /** Live events held while the log is replayed; past it they are dropped and the next poll reads them. */
 const MAX_EARLY = 5000;
-/** Bytes a slow client may leave unread before it is cut off (it reconnects with Last-Event-ID and resumes from the log). */
+/** Bytes a slow live client may leave unread (the replay waits for drain instead) before it is cut off (it reconnects with Last-Event-ID and resumes from the log). */
 const MAX_UNREAD = 1024 * 1024;
 const MAX_SEEN = 20_000;
 
@@ -58,7 +58,7 @@ export function streamEvents(req: IncomingMessage, res: ServerResponse, o: SseOp
     newest = Math.max(newest, e.id);
     o.newest.saw(e.id);
     res.write(`id: ${e.id}\nevent: loom\ndata: ${JSON.stringify(scrubEvent(e))}\n\n`);
-    if (res.writableLength > MAX_UNREAD) res.destroy();
+    if (!replaying && res.writableLength > MAX_UNREAD) res.destroy();
   };
 
   return new Promise<void>((resolve) => {
