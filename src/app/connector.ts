@@ -345,6 +345,12 @@ export class AppConnector implements LoomConnector {
     return serveMcpHttp(this, { ...opts, projectDir, version: this.o.version ?? '0.0.0', env: this.o.env });
   }
 
+  async serveDashboard(opts: Parameters<LoomConnector['serveDashboard']>[0]): ReturnType<LoomConnector['serveDashboard']> {
+    const projectDir = this.projectDir(opts.projectDir);
+    const { serveDashboard } = await import('./entry/dashboard-main.js');
+    return serveDashboard(this, { ...opts, projectDir, env: this.o.env });
+  }
+
   async orchestrate(opts: Parameters<LoomConnector['orchestrate']>[0]): ReturnType<LoomConnector['orchestrate']> {
     const { runOrchestrator } = await import('./entry/orchestrate-main.js');
     return runOrchestrator(this, { ...opts, env: this.o.env, loomBin: this.loomBin() });

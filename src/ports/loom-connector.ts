@@ -107,6 +107,27 @@ export interface ServeHttpOptions {
   log: (line: string) => void;
 }
 
+/** What `loom dashboard` reports once it listens. */
+export interface DashboardInfo {
+  /** The page's address with the one-time sign-in token in it: open it once; the token is swapped for a cookie at once. */
+  url: string;
+  host: string;
+  port: number;
+  project: { id: string; name: string };
+  mode: StorageMode;
+}
+
+export interface ServeDashboardOptions {
+  projectDir?: string;
+  /** Default: any free port. Always on 127.0.0.1. */
+  port?: number;
+  /** Try to open a browser on the URL (only where a display is found; failures are ignored). */
+  open: boolean;
+  onReady: (info: DashboardInfo) => void;
+  /** Sign-ins, actions, shutdown: never a token. */
+  log: (line: string) => void;
+}
+
 /** Where a plugin was found: the project's package.json, the user plugin folder, or config `plugins.paths`. */
 export type PluginOrigin = 'project' | 'user' | 'path';
 
@@ -316,6 +337,11 @@ export interface LoomConnector {
    * TOKEN_REQUIRED (before opening anything) when no token is configured.
    */
   serveHttp(opts: ServeHttpOptions): Promise<{ sessions: number }>;
+  /**
+   * `loom dashboard`: the live dashboard of the project on 127.0.0.1, behind a random
+   * token made for this run, until SIGINT/SIGTERM. Works in every storage mode.
+   */
+  serveDashboard(opts: ServeDashboardOptions): Promise<void>;
   /** `loom orchestrate`: the reconcile loop, and with `run` the agent runner; prints through `out`. */
   orchestrate(opts: {
     projectDir?: string;

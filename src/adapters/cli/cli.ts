@@ -40,6 +40,7 @@ import { ReadyCommand } from './commands/ready.command.js';
 import { RedriveCommand } from './commands/redrive.command.js';
 import { ResolveCommand } from './commands/resolve.command.js';
 import { ServeCommand } from './commands/serve.command.js';
+import { DashboardCommand } from './commands/dashboard.command.js';
 import { SkillsListCommand } from './commands/skills-list.command.js';
 import { SkillsNewCommand } from './commands/skills-new.command.js';
 import { SkillsRenderCommand } from './commands/skills-render.command.js';
@@ -96,6 +97,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   DecomposeCommand,
   EventsCommand,
   WatchCommand,
+  DashboardCommand,
   DlqCommand,
   RedriveCommand,
   EscalationsCommand,

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 
 /** Commands that stream their own output or speak a protocol: no progress line. */
-const STREAMING = new Set(['mcp', 'watch', 'orchestrate', 'serve', 'demo', 'up', 'down', 'daemon', 'completion', '__complete', 'help']);
+const STREAMING = new Set(['mcp', 'watch', 'dashboard', 'orchestrate', 'serve', 'demo', 'up', 'down', 'daemon', 'completion', '__complete', 'help']);
 
 export interface Progress {
   /** The streams to hand the command: a write clears the progress line first. */

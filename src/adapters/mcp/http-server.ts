@@ -42,6 +42,18 @@ export interface LoomHttpServerOptions {
    * project) and /projects/<id>/metrics, behind the same bearer token.
    */
   metrics?: (projectId: string) => Promise<{ contentType: string; body: string }>;
+  /**
+   * Other pages served beside /mcp (the dashboard), which check the token
+   * themselves: a browser cannot send a bearer header, so they sign in with it.
+   */
+  pages?: HttpPages;
+}
+
+/** Routes handled by another part of the server, with their own authentication. */
+export interface HttpPages {
+  owns(url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  close(): void;
 }
 
 export interface HttpSessionInfo {
@@ -211,6 +223,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (o.pages?.owns(req.url) === true && !stopping) return o.pages.handle(req, res);
     if (!authorized(req.headers.authorization)) {
       return reply(res, 401, {
         code: 'UNAUTHORIZED',
@@ -332,6 +345,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
       closing ??= (async () => {
         stopping = true;
         clearInterval(sweep);
+        o.pages?.close();
         const stopped = listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
         const deadline = Date.now() + (o.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
         while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

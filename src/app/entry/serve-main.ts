@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { createDashboard } from '../../adapters/dashboard/dashboard-server.js';
+import { VizGraphPictures } from '../../adapters/graphviz/viz-graph-pictures.js';
 import { createLoomHttpServer } from '../../adapters/mcp/http-server.js';
 import { PrometheusMetrics } from '../../adapters/prometheus/prometheus-metrics.js';
 import { LoomError } from '../../domain/errors.js';
@@ -54,6 +56,8 @@ export async function serveMcpHttp(
       toolLatency: prometheus,
       metrics: async (projectId) => ({ contentType: prometheus.contentType, body: await prometheus.render([await api.metrics({ project_id: projectId })]) }),
       ...(config.mcp.tools === undefined ? {} : { toolGroups: config.mcp.tools }),
+      // The dashboard at /dashboard: a login form takes the same token once and gives a cookie.
+      pages: createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, tokenInUrl: false, log: o.log }),
     });
     let bound: { host: string; port: number };
     try {

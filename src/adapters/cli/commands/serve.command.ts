@@ -75,6 +75,7 @@ function banner(info: ServeInfo): string[] {
     `Loom MCP over HTTP: project ${info.project.name} (${info.project.id}), ${info.mode} mode`,
     `  ${info.url}    this project`,
     `  ${base}/projects/<project_id>/mcp    another project of the same database`,
+    `  ${base}/dashboard/    the live dashboard in a browser (sign in with the token)`,
     `Every request needs "Authorization: Bearer <token>" (the token from ${info.token_source}).`,
     ...(info.host === '127.0.0.1' || info.host === 'localhost' || info.host === '::1'
       ? []

@@ -1,0 +1,339 @@
+// The Loom dashboard page: plain ESM, no build step, no dependency. Data
+// comes from the JSON API next to it; live changes arrive as server-sent
+// events. Everything shown is set with textContent (never parsed as HTML).
+const body = document.body;
+const BASE = body.dataset.base;
+const CSRF = body.dataset.csrf;
+const MAX_EVENTS = 200;
+/** Recent events shown on opening the page. */
+const BACKLOG = 30;
+const STATUS_LINE = /^(pending|claimed|blocked|done|failed|cancelled|epic)\b/;
+
+let state = null;
+let skewMs = 0;
+let drawnIds = '';
+let epic = null;
+let refreshing = false;
+let refreshAgain = false;
+let refreshTimer = null;
+let zoom = 1;
+
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+function toast(message, bad) {
+  const t = $('#toast');
+  t.textContent = message;
+  t.className = bad ? 'show bad' : 'show';
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (t.className = ''), 4000);
+}
+
+async function api(path, init) {
+  const res = await fetch(BASE + '/api/' + path, { credentials: 'same-origin', ...init });
+  if (res.status === 401) {
+    location.href = BASE + '/';
+    throw new Error('signed out');
+  }
+  const type = res.headers.get('content-type') || '';
+  const data = type.startsWith('application/json') ? await res.json() : await res.text();
+  if (!res.ok) throw new Error(data && data.code ? data.code + ': ' + data.message : 'HTTP ' + res.status);
+  return data;
+}
+
+function post(path, payload) {
+  return api(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-loom-csrf': CSRF }, body: JSON.stringify(payload) });
+}
+
+// ---- the graph ------------------------------------------------------------
+
+async function loadGraph() {
+  const stage = $('#graph-stage');
+  try {
+    const text = await api('graph.svg' + (epic ? '?epic=' + encodeURIComponent(epic) : ''));
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    const svg = doc.documentElement;
+    if (svg.nodeName !== 'svg') throw new Error('the graph could not be read');
+    svg.removeAttribute('width');
+    svg.removeAttribute('height');
+    stage.replaceChildren(document.importNode(svg, true));
+    applyZoom();
+    recolour();
+    body.dataset.graph = 'ready';
+  } catch (e) {
+    stage.replaceChildren(el('p', 'The graph could not be drawn: ' + e.message, 'error'));
+    body.dataset.graph = 'failed';
+  }
+}
+
+function applyZoom() {
+  const svg = $('#graph-stage svg');
+  if (svg) svg.style.width = zoom === 1 ? '100%' : Math.round(zoom * 100) + '%';
+}
+
+function recolour() {
+  if (!state) return;
+  for (const g of document.querySelectorAll('#graph-stage g.node')) {
+    const n = state.nodes[g.id];
+    if (!n) continue;
+    if (g.dataset.status === n.status && g.dataset.held === String(n.held)) continue;
+    g.dataset.status = n.status;
+    g.dataset.held = String(n.held);
+    const shape = g.querySelector('polygon, path, ellipse');
+    const c = state.colors[n.status];
+    if (shape && c) shape.setAttribute('fill', c.fill);
+    // The label's status line ("claimed, by alice") was drawn with the old status.
+    const texts = g.querySelectorAll('text');
+    const last = texts[texts.length - 1];
+    if (last && STATUS_LINE.test(last.textContent)) last.textContent = n.status + (n.held ? ', held' : '');
+  }
+}
+
+// ---- the panels -----------------------------------------------------------
+
+function fill(id, items, row, empty) {
+  const box = $('#' + id + ' .body');
+  $('#' + id + ' .count').textContent = '(' + items.length + ')';
+  if (items.length === 0) {
+    box.replaceChildren(el('p', empty, 'muted'));
+    return;
+  }
+  const ul = el('ul');
+  for (const item of items) ul.appendChild(row(item));
+  box.replaceChildren(ul);
+}
+
+function taskLine(id, title) {
+  const li = el('li');
+  li.appendChild(el('code', id));
+  li.appendChild(el('span', ' ' + title));
+  li.dataset.task = id;
+  return li;
+}
+
+function render() {
+  $('#project-name').textContent = state.project.name + (state.project.removed ? ' (removed)' : '');
+  const counts = $('#counts');
+  counts.replaceChildren();
+  for (const [status, n] of Object.entries(state.counts)) {
+    if (n === 0) continue;
+    const c = el('span', status + ' ' + n, 'pill');
+    const colour = state.colors[status];
+    if (colour) {
+      c.style.background = colour.fill;
+      c.style.borderColor = colour.stroke;
+    }
+    counts.appendChild(c);
+  }
+  fill('escalations', state.escalations, (e) => {
+    const li = taskLine(e.task_id, e.task_title || '');
+    li.dataset.escalation = e.id;
+    li.appendChild(el('div', e.message, 'note'));
+    const actions = el('div', null, 'actions');
+    for (const action of ['retry', 'unblock', 'done', 'cancel']) {
+      const b = el('button', action);
+      b.dataset.action = action;
+      b.addEventListener('click', () => resolve(e, action, b));
+      actions.appendChild(b);
+    }
+    li.appendChild(actions);
+    return li;
+  }, 'No open escalation.');
+  fill('claims', state.claims, (c) => {
+    const li = taskLine(c.id, c.title);
+    const meta = el('div', null, 'note');
+    meta.appendChild(el('span', (c.agent || '?') + ', attempt ' + c.attempts + '/' + c.max_attempts + ', lease '));
+    const cd = el('span', '', 'countdown');
+    cd.dataset.expires = c.lease_expires_at || '';
+    meta.appendChild(cd);
+    if (c.progress) meta.appendChild(el('div', c.progress, 'muted'));
+    li.appendChild(meta);
+    return li;
+  }, 'Nothing is claimed.');
+  fill('ready', state.ready, (t) => {
+    const li = taskLine(t.id, t.title);
+    li.prepend(el('span', t.priority, 'prio ' + t.priority));
+    return li;
+  }, 'Nothing is ready.');
+  fill('agents', state.agents, (a) => {
+    const li = el('li');
+    li.appendChild(el('span', a.status, 'agent ' + a.status));
+    li.appendChild(el('span', ' ' + a.id));
+    li.appendChild(el('span', ' seen ' + ago(a.last_seen) + (a.claims.length ? ', holds ' + a.claims.join(', ') : ''), 'muted'));
+    return li;
+  }, 'No agent seen yet.');
+  fill('dead-letters', state.dead_letters, (t) => {
+    const li = taskLine(t.id, t.title);
+    li.appendChild(el('div', t.failure_reason || '', 'note'));
+    const b = el('button', 'redrive');
+    b.addEventListener('click', () => redrive(t, b));
+    li.appendChild(el('div', null, 'actions')).appendChild(b);
+    return li;
+  }, 'No dead letter.');
+  fill('runs', state.workflow_runs, (r) => {
+    const li = el('li');
+    const a = el('button', r.workflow + ' #' + r.run_id, 'link');
+    a.title = 'draw this run\u2019s steps';
+    a.addEventListener('click', () => setScope(r.epic_id, r.workflow + ' #' + r.run_id));
+    li.appendChild(a);
+    li.appendChild(el('span', ' ' + r.status + ': ' + r.title, 'muted'));
+    return li;
+  }, 'No workflow run yet.');
+  tick();
+}
+
+function setScope(id, label) {
+  epic = id;
+  const scope = $('#scope');
+  scope.replaceChildren();
+  if (id) {
+    scope.appendChild(el('span', 'showing ' + label + ' '));
+    const b = el('button', 'whole project');
+    b.addEventListener('click', () => setScope(null, null));
+    scope.appendChild(b);
+  }
+  drawnIds = '';
+  void loadGraph();
+}
+
+function ago(iso) {
+  const s = Math.round((Date.now() + skewMs - Date.parse(iso)) / 1000);
+  if (s < 60) return s + ' s ago';
+  if (s < 3600) return Math.round(s / 60) + ' min ago';
+  return Math.round(s / 3600) + ' h ago';
+}
+
+function tick() {
+  const now = Date.now() + skewMs;
+  for (const cd of document.querySelectorAll('.countdown')) {
+    if (!cd.dataset.expires) {
+      cd.textContent = 'none';
+      continue;
+    }
+    const left = Math.round((Date.parse(cd.dataset.expires) - now) / 1000);
+    cd.textContent = left >= 0 ? Math.floor(left / 60) + ':' + String(left % 60).padStart(2, '0') + ' left' : 'expired ' + -left + ' s ago';
+    cd.classList.toggle('late', left < 30);
+  }
+}
+
+async function resolve(e, action, button) {
+  button.disabled = true;
+  try {
+    const r = await post('resolve', { escalation_id: e.id, action });
+    toast('Resolved ' + e.id + ' (' + action + '): ' + r.task_id + ' is ' + r.status);
+  } catch (err) {
+    toast(err.message, true);
+  }
+  scheduleRefresh(0);
+}
+
+async function redrive(t, button) {
+  button.disabled = true;
+  try {
+    await post('redrive', { task_id: t.id });
+    toast('Redrove ' + t.id);
+  } catch (err) {
+    toast(err.message, true);
+  }
+  scheduleRefresh(0);
+}
+
+// ---- state and the live stream -------------------------------------------
+
+async function refresh() {
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
+  try {
+    state = await api('state');
+    skewMs = Date.parse(state.now) - Date.now();
+    render();
+    // The panels are usable now; a graph to lay out again can take a while longer.
+    body.dataset.state = 'ready';
+    const ids = Object.keys(state.nodes).sort().join(',');
+    if (ids !== drawnIds) {
+      drawnIds = ids;
+      await loadGraph();
+    } else {
+      recolour();
+    }
+  } catch (e) {
+    toast('Could not read the project: ' + e.message, true);
+  } finally {
+    refreshing = false;
+    if (refreshAgain) {
+      refreshAgain = false;
+      scheduleRefresh(0);
+    }
+  }
+}
+
+function scheduleRefresh(ms) {
+  if (refreshTimer !== null) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    void refresh();
+  }, ms);
+}
+
+function showEvent(e) {
+  const list = $('#event-list');
+  const li = el('li');
+  li.appendChild(el('span', new Date(e.at).toLocaleTimeString(), 'muted'));
+  li.appendChild(el('span', ' #' + e.id + ' '));
+  li.appendChild(el('b', e.type));
+  if (e.task_id) li.appendChild(el('code', ' ' + e.task_id));
+  if (e.agent_id) li.appendChild(el('span', ' by ' + e.agent_id, 'muted'));
+  list.prepend(li);
+  while (list.children.length > MAX_EVENTS) list.lastChild.remove();
+}
+
+function follow(since) {
+  const live = $('#live');
+  const source = new EventSource(BASE + '/api/events?since=' + since);
+  source.onopen = () => {
+    live.textContent = 'live';
+    live.className = 'live on';
+  };
+  source.onerror = () => {
+    // The browser reconnects by itself, sending the last event id it got: the stream resumes from the log.
+    live.textContent = 'reconnecting';
+    live.className = 'live off';
+  };
+  source.addEventListener('loom', (m) => {
+    const e = JSON.parse(m.data);
+    showEvent(e);
+    scheduleRefresh(150);
+  });
+}
+
+async function start() {
+  $('#graph').prepend(zoomBar());
+  await refresh();
+  if (state) follow(Math.max(0, state.last_event_id - BACKLOG));
+  setInterval(tick, 1000);
+}
+
+function zoomBar() {
+  const bar = el('div', null, 'zoom');
+  const step = (f) => () => {
+    zoom = f === 0 ? 1 : Math.min(8, Math.max(1, zoom * f));
+    applyZoom();
+  };
+  for (const [label, f] of [['+', 1.5], ['\u2212', 1 / 1.5], ['fit', 0]]) {
+    const b = el('button', label);
+    b.addEventListener('click', step(f));
+    bar.appendChild(b);
+  }
+  return bar;
+}
+
+void start();
