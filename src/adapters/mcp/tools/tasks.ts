@@ -6,7 +6,8 @@ import { defineTool, jsonObject, labels, obj, priority, READ_ONLY, SAFE_WRITE, t
 
 /** Shaping the graph: create, change, inspect and escalate tasks. */
 
-const dependsOn = (description: string) => ({ type: 'array', items: taskId(), maxItems: 1000, uniqueItems: true, description });
+// Task ids, bounds and duplicates are checked by the API's own schema: the list stays short here (tools/list is read into every session).
+const dependsOn = (description: string) => ({ type: 'array', items: { type: 'string' }, description });
 
 export const loomCreate = defineTool<
   Omit<CreateTaskInput, 'project_id' | 'origin' | 'title' | 'max_attempts'> & { title?: string; tasks?: BulkTaskInput[]; origin?: Origin }
@@ -26,7 +27,7 @@ export const loomCreate = defineTool<
       done_when: text(5000, 'Acceptance criteria'),
       labels: labels('Tags like bug, area:cli'),
       epic: { type: 'boolean' },
-      origin: { ...obj({ kind: text(100), id: text(200) }, ['kind', 'id']), description: 'Who asked for it; default: you' },
+      origin: { type: 'object', description: '{kind, id}: who asked for it; default: you' },
       tasks: {
         type: 'array',
         items: { type: 'object' },
@@ -113,8 +114,8 @@ export const loomGraph = defineTool<{ format?: GraphFormat; epic_id?: string }>(
   name: 'loom_graph',
   group: 'core',
   description:
-    'The task graph. format: summary (default, short text), waves (levels that can run in parallel), ' +
-    'mermaid (diagram source), dot (Graphviz source), json (nodes and edges). epic_id: only that epic and what is below it.',
+    'The task graph. format: summary (default), waves (levels that can run in parallel), mermaid, dot (Graphviz), ' +
+    'json (nodes and edges). epic_id: only that epic and what is below it.',
   inputSchema: obj({ format: { enum: ['summary', 'waves', 'mermaid', 'dot', 'json'] }, epic_id: taskId() }),
   annotations: READ_ONLY,
   async run(args, ctx) {

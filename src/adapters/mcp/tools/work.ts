@@ -117,15 +117,14 @@ export const loomFail = defineTool<{ task_id: string; reason: string; retryable?
   group: 'core',
   description:
     'Report a claimed task you could not complete. retryable (default true) requeues it with backoff until its ' +
-    'attempts run out; false (retrying cannot help): it goes to a human. Hit a provider rate limit? Give ' +
-    'rate_limited.reset_at (ISO time): no attempt used, ready again then.',
+    'attempts run out; false (retrying cannot help): it goes to a human. A provider rate limit: rate_limited, no attempt used.',
   inputSchema: obj(
     {
       task_id: taskId(),
       reason: text(5000, 'What went wrong, for the next attempt or a human'),
       retryable: { type: 'boolean' },
       lease_token: leaseToken,
-      rate_limited: obj({ reset_at: { type: 'string', maxLength: 40 } }, ['reset_at']),
+      rate_limited: { type: 'object', description: '{reset_at: ISO time}: ready again then' },
       usage: usage(false),
     },
     ['task_id', 'reason'],
