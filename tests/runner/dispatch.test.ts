@@ -184,7 +184,7 @@ describe('dispatch', () => {
     await until(() => s.log().some((l) => l[0] === 'child'), 60_000, 'the job');
     await api.cancel({ project_id: s.project, task_id: t, reason: 'not needed' });
     const result = await running;
-    expect(result).toEqual({ done: [], failed: [], dead_lettered: [], timed_out: [], lease_lost: [t], released: [] });
+    expect(result).toEqual({ done: [], failed: [], dead_lettered: [], timed_out: [], lease_lost: [t], released: [], rate_limited: [] });
     expect((await api.status({ project_id: s.project, task_id: t })).task.status).toBe('cancelled');
     const types = (await api.events({ project_id: s.project, limit: 1000 })).filter((e) => e.task_id === t).map((e) => e.type);
     expect(types).not.toContain('task.failed');

@@ -121,7 +121,7 @@ describe('parseGraphFormat', () => {
   });
 
   it('rejects an unknown format', () => {
-    expect(caught(() => parseGraphFormat('dot')).message).toContain("got 'dot'");
+    expect(caught(() => parseGraphFormat('png')).message).toContain("got 'png'");
   });
 });
 
