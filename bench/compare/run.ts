@@ -7,7 +7,7 @@ import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { SERVER_MODE, serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import { benchDatabase } from '../support/database.js';
-import { inParallel, percentile, round } from '../support/stats.js';
+import { percentile, round } from '../support/stats.js';
 
 /**
  * bench/compare: Loom and graphile-worker (the pinned devDependency) side by
@@ -23,8 +23,9 @@ import { inParallel, percentile, round } from '../support/stats.js';
  * Scenarios (Loom in server mode, in-process API, as `bench/claims` measures it):
  * - one_at_a_time: C workers, each claims one task and completes it, N no-op
  *   tasks; graphile-worker with its defaults (one job per round trip).
- * - batched: Loom's batch claim and batch complete against graphile-worker's
- *   localQueue (one fetch locks a batch; completions batched).
+ * - batched: Loom's batch claim and batch complete (each worker takes BATCH
+ *   tasks per round trip) against graphile-worker's localQueue (one fetch
+ *   locks a batch; completions batched).
  * - bulk_create: N tasks in one call against `addJobs`.
  * - fan_in: one parent behind FAN children: the time to build the graph, and
  *   from the last child's done to the parent's claim. graphile-worker has no
@@ -98,10 +99,55 @@ async function withLoom<T>(fn: (ctx: LoomCtx) => Promise<T>): Promise<T> {
   }
 }
 
-/** N independent tasks, created through the API (not timed: bulk_create is its own scenario). */
+/** N independent tasks in one bulk create (not timed here: bulk_create is its own scenario). */
 async function loomSeed(ctx: LoomCtx, n: number): Promise<void> {
-  await inParallel(n, C, async (i) => {
-    await ctx.api.createTask({ project_id: ctx.projectId, title: `job ${i}`, origin });
+  await ctx.api.createTasks({ project_id: ctx.projectId, origin, tasks: Array.from({ length: n }, (_, i) => ({ title: `job ${i}` })) });
+}
+
+/** Loom's batched drain: each worker claims up to BATCH tasks in one statement, then completes them in one call. */
+const BATCH = 8;
+
+async function loomBatched(): Promise<Figures> {
+  return withLoom(async (ctx) => {
+    await loomSeed(ctx, N);
+    const seen = new Map<string, number>();
+    const meter = await costMeter(ctx.pool, N);
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: C }, async (_, c) => {
+        const agent = `worker-${c}`;
+        for (;;) {
+          const { claims } = await ctx.api.claimBatch({ project_id: ctx.projectId, agent_id: agent, count: BATCH });
+          if (claims.length === 0) return;
+          for (const { task } of claims) seen.set(task.id, (seen.get(task.id) ?? 0) + 1);
+          const r = await ctx.api.doneBatch({
+            project_id: ctx.projectId,
+            items: claims.map(({ task, lease }) => ({ task_id: task.id, agent_id: agent, lease_token: lease.token })),
+          });
+          const refused = r.results.filter((x) => !x.ok);
+          if (refused.length > 0) throw new Error(`batch done refused ${refused.length} items`);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cost = await meter();
+    await loomExactlyOnce(ctx, seen, N);
+    return { jobs: N, batch: BATCH, seconds: round(seconds), jobs_per_s: Math.round(N / seconds), ...cost };
+  });
+}
+
+/** N tasks in one call; checked: exactly N rows and N task.created events. */
+async function loomBulkCreate(): Promise<Figures> {
+  return withLoom(async (ctx) => {
+    const t0 = performance.now();
+    const r = await ctx.api.createTasks({ project_id: ctx.projectId, origin, tasks: Array.from({ length: N }, (_, i) => ({ title: `job ${i}` })) });
+    const ms = performance.now() - t0;
+    const rows = await ctx.pool.query<{ n: string; ev: string }>(
+      `SELECT (SELECT count(*) FROM tasks WHERE project_id = $1) AS n, (SELECT count(*) FROM events WHERE project_id = $1 AND type = 'task.created') AS ev`,
+      [ctx.projectId],
+    );
+    if (r.created !== N || Number(rows.rows[0]!.n) !== N || Number(rows.rows[0]!.ev) !== N) throw new Error(`bulk create wrote ${rows.rows[0]!.n} tasks, ${rows.rows[0]!.ev} events, of ${N}`);
+    return { jobs: N, ms: round(ms, 1), jobs_per_s: Math.round(N / (ms / 1000)) };
   });
 }
 
@@ -151,13 +197,14 @@ async function loomFanIn(): Promise<Figures> {
     const latency: number[] = [];
     for (let trial = 0; trial < FAN_TRIALS; trial++) {
       const t0 = performance.now();
-      const children: string[] = [];
-      await inParallel(FAN, C, async (i) => {
-        const t = await ctx.api.createTask({ project_id: ctx.projectId, title: `child ${trial}.${i}`, origin });
-        children.push(t.id);
+      const keys = Array.from({ length: FAN }, (_, i) => `c${i}`);
+      const built = await ctx.api.createTasks({
+        project_id: ctx.projectId,
+        origin,
+        tasks: [...keys.map((key, i) => ({ key, title: `child ${trial}.${i}` })), { key: 'parent', title: `parent ${trial}`, depends_on: keys }],
       });
-      const parent = await ctx.api.createTask({ project_id: ctx.projectId, title: `parent ${trial}`, origin, depends_on: children });
       build.push(performance.now() - t0);
+      const parent = { id: built.tasks.find((t) => t.key === 'parent')!.id };
       // C workers drain the children; the one whose done unblocks the parent claims next, as a worker loop does.
       let lastDoneAt = 0;
       let parentClaimedAt = 0;
@@ -185,7 +232,7 @@ async function loomFanIn(): Promise<Figures> {
       trials: FAN_TRIALS,
       build_ms_p50: round(percentile(build, 50), 1),
       parent_claim_after_last_done_ms_p50: round(percentile(latency, 50), 2),
-      via: 'one create per task, then the parent with 1,000 dependencies',
+      via: 'one bulk create: 1,000 children and the parent waiting for them',
     };
   });
 }
@@ -208,6 +255,13 @@ async function withGraphile<T>(fn: (url: string, pool: pg.Pool) => Promise<T>): 
     await pool.end();
     await db.drop();
   }
+}
+
+async function graphileBulkCreate(url: string, pool: pg.Pool): Promise<Figures> {
+  const ms = await graphileAdd(url, N);
+  const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker._private_jobs');
+  if (Number(r.rows[0]!.n) !== N) throw new Error(`addJobs wrote ${r.rows[0]!.n} jobs of ${N}`);
+  return { jobs: N, ms: round(ms, 1), jobs_per_s: Math.round(N / (ms / 1000)) };
 }
 
 async function graphileAdd(url: string, n: number): Promise<number> {
@@ -278,6 +332,18 @@ const scenarios: Scenario[] = [
     name: 'one_at_a_time',
     loom: loomOneAtATime,
     graphile: () => withGraphile((url, pool) => graphileDrain(url, pool, false)),
+    rate: 'jobs_per_s',
+  },
+  {
+    name: 'batched',
+    loom: loomBatched,
+    graphile: () => withGraphile((url, pool) => graphileDrain(url, pool, true)),
+    rate: 'jobs_per_s',
+  },
+  {
+    name: 'bulk_create',
+    loom: loomBulkCreate,
+    graphile: () => withGraphile((url, pool) => graphileBulkCreate(url, pool)),
     rate: 'jobs_per_s',
   },
   {
