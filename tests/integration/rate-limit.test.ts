@@ -4,14 +4,9 @@
  * ahead are clamped (and the event says so), a stale lease is refused as any
  * report is, and bad reset times are VALIDATION_FAILED.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
-import { migrate } from '../../src/adapters/postgres/migrator.js';
-import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { poolDrained } from '../support/pools.js';
+import { openStoreService } from '../support/store-services.js';
 
 const origin = { kind: 'test', id: 't' };
 const expectCode = (call: Promise<unknown>, code: string) => expect(call).rejects.toMatchObject({ code });
@@ -25,24 +20,7 @@ describe.each(['embedded', 'postgres'] as const)('rate-limited failures (%s)', (
   const clock = { now: () => new Date(now) };
   let p: string;
   beforeAll(async () => {
-    if (mode === 'embedded') {
-      const pglite: PglitePool = await openPglitePool(undefined);
-      await migrate(pglite.pool);
-      api = serviceForPool(pglite.pool, { ownsPool: false, clock }).service;
-      close = () => pglite.close();
-    } else {
-      const db: TestDatabase = await createTestDatabase('ratelimit');
-      const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-      pool.on('error', () => {});
-      await migrate(pool);
-      api = serviceForPool(pool, { ownsPool: false, clock }).service;
-      close = async () => {
-        const drained = poolDrained(pool);
-        await pool.end();
-        await drained;
-        await db.drop();
-      };
-    }
+    ({ api, close } = await openStoreService(mode, 'ratelimit', { clock }));
     p = (await api.createProject({ name: 'rate-limits' })).id;
   });
   afterAll(async () => close());

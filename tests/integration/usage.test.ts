@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoomError } from '../../src/domain/errors.js';
 import type { UsageReport, UsageTotals } from '../../src/domain/usage.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { openStoreService } from '../support/store-service.js';
+import { openStoreService } from '../support/store-services.js';
 
 const origin = { kind: 'test', id: 't' };
 const AGENTS = 16;
