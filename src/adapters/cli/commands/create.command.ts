@@ -138,8 +138,10 @@ export class CreateCommand extends LoomCommand {
 /** An API error about one item, with the line of the file it came from (JSON lines). */
 function where(e: unknown, from: string, file: TaskFile): unknown {
   if (!LoomError.is(e) || file.lines === undefined) return e;
-  // Named in the details (the batch checks), or in the schema's path (tasks.5.title).
-  const index = typeof e.details?.index === 'number' ? e.details.index : Number(/\btasks[.[](\d+)/.exec(e.message)?.[1] ?? NaN);
+  // Named in the details (the batch checks; the first unknown reference of DEPENDENCY_NOT_FOUND), or in the schema's path (tasks.5.title).
+  const unknown = Array.isArray(e.details?.unknown) ? (e.details.unknown[0] as { index?: unknown } | undefined)?.index : undefined;
+  const index =
+    typeof e.details?.index === 'number' ? e.details.index : typeof unknown === 'number' ? unknown : Number(/\btasks[.[](\d+)/.exec(e.message)?.[1] ?? NaN);
   if (file.lines[index] === undefined) return e;
   return new LoomError(e.code, `${e.message} (${from} line ${file.lines[index]})`, { ...(e.hint === undefined ? {} : { hint: e.hint }), details: { ...e.details, line: file.lines[index] }, cause: e });
 }
