@@ -15,6 +15,7 @@ import { cancelTask, escalateTask } from './use-cases/intervene.js';
 import { holdTask, resumeTask } from './use-cases/hold.js';
 import { listTasks, projectGraph, projectOverview, readyTasks, taskDetail } from './use-cases/read-models.js';
 import { costs } from './use-cases/costs.js';
+import { listBudgets, setBudget } from './use-cases/budgets.js';
 import { completeTask, expireLeases, failTask, heartbeat, releaseTask } from './use-cases/report-task.js';
 import { readInbox, sendMessage } from './use-cases/messaging.js';
 import { createProject } from './use-cases/create-project.js';
@@ -36,7 +37,7 @@ import { WorkflowRegistry } from './workflows/workflow-registry.js';
  * the lease calls do not, and `leaseCall` names the cause when they are refused.
  */
 const WRITES: ReadonlySet<ApiMethod> = new Set<ApiMethod>([
-  'createTask', 'createTasks', 'updateTask', 'claim', 'claimBatch', 'heartbeat', 'done', 'fail', 'doneBatch', 'failBatch', 'release', 'escalate', 'cancel', 'hold', 'resume',
+  'createTask', 'createTasks', 'updateTask', 'claim', 'claimBatch', 'heartbeat', 'done', 'fail', 'doneBatch', 'failBatch', 'release', 'escalate', 'cancel', 'hold', 'resume', 'setBudget',
   'sendMessage', 'redrive', 'resolveEscalation', 'removeProject',
 ]);
 
@@ -220,6 +221,14 @@ export class LoomService implements LoomApi {
   async costs(input: Parameters<LoomApi['costs']>[0]): ReturnType<LoomApi['costs']> {
     await this.project('costs', input);
     return costs(this.d, input);
+  }
+  async setBudget(input: Parameters<LoomApi['setBudget']>[0]): ReturnType<LoomApi['setBudget']> {
+    await this.project('setBudget', input);
+    return setBudget(this.d, input);
+  }
+  async budgets(input: Parameters<LoomApi['budgets']>[0]): ReturnType<LoomApi['budgets']> {
+    await this.project('budgets', input);
+    return listBudgets(this.d, input);
   }
   async escalate(input: Parameters<LoomApi['escalate']>[0]): ReturnType<LoomApi['escalate']> {
     await this.project('escalate', input);

@@ -1,3 +1,4 @@
+import { MAX_BUDGET_USD } from '../domain/budget.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
@@ -150,6 +151,17 @@ export const API_SCHEMAS = {
     { project_id: projectId, by: { enum: [...USAGE_GROUP_BY] }, since: dateOrInstant, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
     ['project_id'],
   ),
+  setBudget: obj(
+    {
+      project_id: projectId,
+      epic_id: taskId,
+      run_id: { type: 'integer', minimum: 1 },
+      budget_usd: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: MAX_BUDGET_USD }, { type: 'null' }] },
+      agent_id: agentId,
+    },
+    ['project_id', 'budget_usd'],
+  ),
+  budgets: obj({ project_id: projectId }, ['project_id']),
   escalate: obj({ project_id: projectId, task_id: taskId, message: text(5000), agent_id: agentId }, ['project_id', 'task_id', 'message']),
   cancel: obj({ project_id: projectId, task_id: taskId, reason: text(5000), agent_id: agentId }, ['project_id', 'task_id']),
   hold: obj({ project_id: projectId, task_id: taskId, reason: text(2000), agent_id: agentId }, ['project_id', 'task_id']),

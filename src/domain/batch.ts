@@ -265,7 +265,7 @@ export function decideBatch(
   shape: BatchShape,
   ids: ReadonlyMap<string, string>,
   existing: ReadonlyMap<string, Task>,
-  context: { project_id: string; origin: Origin; now: Date; defaults: { max_attempts: number } },
+  context: { project_id: string; origin: Origin; now: Date; defaults: { max_attempts: number; budget_stopped?: boolean } },
 ): BatchWrite {
   const decided = new Array<Task>(items.length);
   const events = new Array<NewEvent[]>(items.length);

@@ -1,3 +1,4 @@
+import { PROJECT_SCOPE, scopeLabel } from './budget.js';
 import { LoomError, validationFailed } from './errors.js';
 import type { Escalation } from './escalation.js';
 import type { NewEvent } from './events.js';
@@ -39,7 +40,7 @@ export function decideCreate(
   deps: ReadonlyArray<Pick<Task, 'id' | 'status'>>,
   parent: Task | null,
   now: Date,
-  defaults: { max_attempts: number },
+  defaults: { max_attempts: number; /** The project's own budget is exceeded: the task is born held by it. */ budget_stopped?: boolean },
 ): Decision {
   if (input.parent_id !== undefined) {
     if (parent === null) {
@@ -85,9 +86,9 @@ export function decideCreate(
     expiry_count: 0,
     progress: null,
     progress_at: null,
-    // A child of a held epic is held with it: resuming the epic resumes it too.
-    held_at: parent !== null && parent.held_at !== null ? at : null,
-    hold_reason: parent !== null && parent.held_at !== null ? parent.hold_reason : null,
+    // A child of a held epic is held with it (by a person or by the same budget): resuming the
+    // epic, or raising that budget, resumes it too. Under an exceeded project budget, it is held by that.
+    ...heldAtBirth(parent, defaults.budget_stopped === true, at),
     revision: 1,
     created_at: at,
     updated_at: at,
@@ -103,6 +104,12 @@ export function decideCreate(
       },
     ],
   };
+}
+
+function heldAtBirth(parent: Task | null, budgetStopped: boolean, at: string): Pick<Task, 'held_at' | 'hold_reason' | 'held_by_budget'> {
+  if (parent !== null && parent.held_at !== null) return { held_at: at, hold_reason: parent.hold_reason, held_by_budget: parent.held_by_budget };
+  if (budgetStopped) return { held_at: at, hold_reason: `budget of ${scopeLabel(PROJECT_SCOPE)} exceeded`, held_by_budget: PROJECT_SCOPE };
+  return { held_at: null, hold_reason: null, held_by_budget: null };
 }
 
 export interface TaskPatch {

@@ -34,6 +34,9 @@ export const EVENT_TYPES = [
   'project.removed',
   'task.imported',
   'task.rate_limited',
+  'budget.set',
+  'budget.warning',
+  'budget.exceeded',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

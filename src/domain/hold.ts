@@ -1,6 +1,6 @@
 import { LoomError } from './errors.js';
 import type { NewEvent } from './events.js';
-import type { BlockedReason, Task, TaskStatus } from './task.js';
+import type { BlockedReason, JsonObject, Task, TaskStatus } from './task.js';
 
 /**
  * Hold and resume: an operator pauses a task, or an epic with everything
@@ -12,7 +12,7 @@ import type { BlockedReason, Task, TaskStatus } from './task.js';
  * have now.
  */
 
-type HoldTask = Pick<Task, 'id' | 'status' | 'held_at' | 'unmet_deps' | 'blocked_reason'>;
+type HoldTask = Pick<Task, 'id' | 'status' | 'held_at' | 'unmet_deps' | 'blocked_reason'> & { held_by_budget?: string | null };
 
 const finished = (s: TaskStatus): boolean => s === 'done' || s === 'cancelled';
 
@@ -33,7 +33,8 @@ export function decideHold(root: HoldTask, below: readonly HoldTask[], reason: s
       details: { task_id: root.id, status: root.status },
     });
   }
-  const held = [root, ...below].filter((t) => t.held_at === null && !finished(t.status)).map((t) => t.id);
+  // A task an exceeded budget holds is held by the person now: raising the budget leaves it held.
+  const held = [root, ...below].filter((t) => (t.held_at === null || (t.held_by_budget ?? null) !== null) && !finished(t.status)).map((t) => t.id);
   const events: NewEvent[] = held.map((id) => ({
     type: 'task.held',
     task_id: id,
@@ -76,12 +77,17 @@ export function decideResume(root: HoldTask, below: readonly HoldTask[], agentId
       details: { task_id: root.id, status: root.status },
     });
   }
+  return resumeEach(held, agentId, (t) => (t.id === root.id ? {} : { by: root.id }));
+}
+
+/** Resumes each of these held tasks to the status it would have now; `extra` adds to each task.resumed payload. */
+export function resumeEach(held: readonly HoldTask[], agentId: string | null, extra: (t: HoldTask) => JsonObject): ResumeDecision {
   const resumed: Resumed[] = [];
   const events: NewEvent[] = [];
   for (const t of held) {
     const next = statusOnResume(t);
     resumed.push({ id: t.id, ...next });
-    events.push({ type: 'task.resumed', task_id: t.id, agent_id: agentId, payload: { status: next.status, ...(t.id === root.id ? {} : { by: root.id }) } });
+    events.push({ type: 'task.resumed', task_id: t.id, agent_id: agentId, payload: { status: next.status, ...extra(t) } });
     // Every status change has its status-bearing event (fsck reads the latest one).
     if (next.status !== t.status) {
       events.push({ type: next.status === 'pending' ? 'task.unblocked' : 'task.blocked', task_id: t.id, agent_id: agentId, payload: { reason: 'resumed' } });

@@ -68,6 +68,8 @@ export interface Task {
   /** Set while the task is held (`loom hold`): never ready, never claimed; its status is kept up to date meanwhile. */
   held_at: string | null;
   hold_reason: string | null;
+  /** The budget whose stop holds the task ('' the project's, else an epic id); null when held by a person or not held. */
+  held_by_budget: string | null;
   revision: number;
   created_at: string;
   updated_at: string;

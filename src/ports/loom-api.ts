@@ -1,4 +1,5 @@
 import type { ServiceIdentifier } from 'inversify';
+import type { BudgetView } from '../domain/budget.js';
 import type { AgentView, Escalation } from '../domain/escalation.js';
 import type { SerializedError } from '../domain/errors.js';
 import type { LoomEvent } from '../domain/events.js';
@@ -57,6 +58,14 @@ export interface LoomApi {
   failBatch(input: { project_id: string; items: Array<BatchItem<FailInput>> }): Promise<BatchResult<FailResult>>;
   /** Usage reported in the project, added up by task, epic (everything below it), agent or UTC day, most spent first. */
   costs(input: CostsInput): Promise<CostsReport>;
+  /**
+   * Sets, changes or clears (budget_usd null) the budget of the project, an epic or a workflow run
+   * (its epic). Raising it above what was spent lifts its stop (held work resumes, its escalation
+   * is resolved); setting it below stops the scope now.
+   */
+  setBudget(input: SetBudgetInput): Promise<SetBudgetResult>;
+  /** The project's budgets with what was spent under each. */
+  budgets(input: { project_id: string }): Promise<{ budgets: BudgetView[] }>;
   escalate(input: { project_id: string; task_id: string; message: string; agent_id?: string }): Promise<{ task: Task; escalation: Escalation }>;
   cancel(input: { project_id: string; task_id: string; reason?: string; agent_id?: string }): Promise<{ task: Task; cancelled: string[] }>;
   /** Holds a task, or an epic with everything below it: never ready or claimed until resumed (a claim already made runs out). */
@@ -505,6 +514,25 @@ export interface ClaimInput {
 export type ClaimResult =
   | { claimed: true; task: Task; lease: Lease }
   | { claimed: false; reason: 'none_ready' | 'not_ready'; task?: Task };
+
+export interface SetBudgetInput {
+  project_id: string;
+  /** The epic whose budget this is; with neither this nor run_id, the project's. */
+  epic_id?: string;
+  /** A workflow run: its epic's budget. */
+  run_id?: number;
+  /** Dollars, above 0; null clears the budget. */
+  budget_usd: number | null;
+  agent_id?: string;
+}
+
+export interface SetBudgetResult {
+  /** The budget now (null: cleared). */
+  budget: BudgetView | null;
+  /** Tasks the change resumed (it lifted a stop) or held (it was set below what was spent). */
+  resumed: string[];
+  held: string[];
+}
 
 export interface CostsInput {
   project_id: string;

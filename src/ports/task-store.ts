@@ -5,6 +5,7 @@ import type { GraphNode } from '../domain/graph.js';
 import type { InvariantSnapshot, InvariantTask } from '../domain/invariants.js';
 import type { Message } from '../domain/message.js';
 import type { MetricCounter } from '../domain/metrics.js';
+import type { BudgetState } from '../domain/budget.js';
 import type { UsageEntry, UsageGroupBy, UsageTotals } from '../domain/usage.js';
 import type { BlockedReason, JsonObject, Lease, Priority, Project, Task, TaskStatus } from '../domain/task.js';
 
@@ -212,6 +213,10 @@ export interface TaskStore {
   usageTotals(projectId: string, scopes: readonly string[]): Promise<Map<string, UsageTotals>>;
   /** Usage reports since `since` (null: all), grouped, most spent first, at most `limit` groups; with their total. */
   usageGroups(projectId: string, by: UsageGroupBy, since: Date | null, limit: number): Promise<{ groups: UsageGroup[]; total: UsageTotals }>;
+  /** Every budget of the project with what was spent under it, in scope order. */
+  budgets(projectId: string): Promise<BudgetState[]>;
+  /** The exceeded budgets holding a pending task of the project (why a claim found nothing). */
+  stoppedBudgetsHoldingWork(projectId: string): Promise<BudgetState[]>;
   close(): Promise<void>;
 }
 export const TaskStore: ServiceIdentifier<TaskStore> = Symbol.for('loom.TaskStore');
@@ -222,10 +227,13 @@ export interface TaskStoreTx {
   /** Reads and row-locks the project row (FOR UPDATE): a removal takes it, so writers checking it wait. */
   lockProject(projectId: string): Promise<Project | null>;
   /**
-   * When the project was removed (null: it was not), read under a key-share lock on its row,
-   * so a write checking it either commits before a removal or sees it.
+   * When the project was removed (null: it was not), and since when its own budget is exceeded
+   * (null: it is not), read under a key-share lock on its row, so a write checking it either
+   * commits before a removal or a budget stop, or sees it.
    */
-  projectRemovedAt(projectId: string): Promise<string | null>;
+  projectWriteState(projectId: string): Promise<{ removed_at: string | null; budget_stopped_at: string | null }>;
+  /** Sets (a budget stop) or clears the project's budget_stopped_at; the caller holds the row FOR UPDATE. */
+  setProjectBudgetStopped(projectId: string, at: Date | null): Promise<void>;
   markProjectRemoved(projectId: string, now: Date): Promise<void>;
   /** Ids of the project's open tasks (pending, blocked, claimed, epic), in id order. */
   openTaskIds(projectId: string): Promise<string[]>;
@@ -284,7 +292,7 @@ export interface TaskStoreTx {
   children(projectId: string, parentId: string): Promise<Task[]>;
   /** Sets status cancelled on those of these tasks still open; returns them. */
   cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]>;
-  /** Flags these tasks (already locked) held, those not held yet; bumps their revision so optimistic writers decide again. */
+  /** Flags these tasks (already locked) held by a person, those not held yet or held by a budget; bumps their revision so optimistic writers decide again. */
   holdTasks(projectId: string, taskIds: readonly string[], reason: string | null, now: Date): Promise<void>;
   /** Drops the hold of these tasks (already locked), setting the status each was decided to have now. */
   resumeTasks(projectId: string, tasks: ReadonlyArray<{ id: string; status: TaskStatus; blocked_reason: BlockedReason | null }>, now: Date): Promise<void>;
@@ -305,7 +313,31 @@ export interface TaskStoreTx {
    * Appends a usage report and adds it to the running totals of the project, the task and every
    * epic above it. Call it last among the transaction's writes (it locks the totals rows).
    */
-  recordUsage(entry: UsageEntry): Promise<void>;
+  recordUsage(entry: UsageEntry): Promise<BudgetState[]>;
+
+  // Budgets (src/domain/budget.ts).
+  /**
+   * The budgets of these scopes ('' the project, else an epic id), row-locked in scope order,
+   * each with what was spent under it so far (the usage totals); scopes without one are absent.
+   */
+  lockBudgets(projectId: string, scopes: readonly string[]): Promise<BudgetState[]>;
+  /** Every budget of the project with what was spent under it, unlocked, in scope order. */
+  budgets(projectId: string): Promise<BudgetState[]>;
+  /** Writes a budget row (insert or update); null budget_micros deletes it. */
+  saveBudget(projectId: string, b: { scope: string; budget_micros: number | null; warned_at: Date | null; exceeded_at: Date | null; escalation_id: string | null }, now: Date): Promise<void>;
+  /**
+   * Row-locks, in id order and in one statement, every open task (not done or cancelled) under
+   * these scopes: an epic and everything below it, or for '' every open task of the project.
+   */
+  lockOpenUnder(projectId: string, scopes: readonly string[]): Promise<string[]>;
+  /** Holds these tasks (already locked) for the scope's budget, those not held already; returns the ids it held. */
+  holdForBudget(projectId: string, taskIds: readonly string[], scope: string, reason: string, now: Date): Promise<string[]>;
+  /** Tasks held by this scope's budget, row-locked in id order. */
+  lockHeldByBudget(projectId: string, scope: string): Promise<Task[]>;
+  /** For each of these tasks under an exceeded budget: the nearest such scope (the task's own epic budget first, the project's last). */
+  stoppedScopesOver(projectId: string, taskIds: readonly string[]): Promise<Map<string, string>>;
+  /** Moves these held tasks (already locked) to another scope's budget hold. */
+  moveBudgetHold(projectId: string, taskIds: readonly string[], scope: string, reason: string, now: Date): Promise<void>;
 
   // `loom fsck --repair`: set-based, one project at a time.
   /** Row-locks every task of the project, in id order, so counters cannot move under a repair; returns how many. */

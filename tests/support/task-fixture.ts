@@ -35,6 +35,7 @@ export function taskFixture(over: Partial<Task> = {}): Task {
     progress_at: null,
     held_at: null,
     hold_reason: null,
+    held_by_budget: null,
     revision: 1,
     created_at: at,
     updated_at: at,

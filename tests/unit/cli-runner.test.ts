@@ -67,6 +67,8 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
     doneBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, status: 'done' }), unblocked: [], completed_epics: [], already_done: false } })) }),
     failBatch: async (input) => ({ results: input.items.map((i) => ({ task_id: i.task_id, ok: true as const, result: { task: task({ id: i.task_id, attempts: 1 }), outcome: 'retrying' as const, run_after: iso(30_000) } })) }),
     costs: async () => ({ by: 'task', since: null, total: { ...NO_USAGE }, groups: [] }),
+    setBudget: async () => ({ budget: null, resumed: [], held: [] }),
+    budgets: async () => ({ budgets: [] }),
     escalate: async () => {
       throw new Error('not stubbed');
     },

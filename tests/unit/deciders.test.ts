@@ -150,6 +150,7 @@ describe('decideCreate', () => {
       progress_at: null,
       held_at: null,
       hold_reason: null,
+      held_by_budget: null,
       revision: 1,
       created_at: NOW_ISO,
       updated_at: NOW_ISO,

@@ -78,8 +78,8 @@ describe('definePlugin', () => {
 });
 
 describe('PLUGIN_API_VERSION', () => {
-  it('is the semver 1.2.0 that plugins declare ranges against (1.1 and 1.2: new event types, which notifiers may ignore)', () => {
-    expect(PLUGIN_API_VERSION).toBe('1.2.0');
+  it('is the semver 1.3.0 that plugins declare ranges against (1.1, 1.2 and 1.3: new event types, which notifiers may ignore)', () => {
+    expect(PLUGIN_API_VERSION).toBe('1.3.0');
     expect(PLUGIN_API_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

@@ -14,6 +14,7 @@ import { DaemonStopCommand } from './commands/daemon-stop.command.js';
 import { DlqCommand } from './commands/dlq.command.js';
 import { MetricsCommand } from './commands/metrics.command.js';
 import { CostsCommand } from './commands/costs.command.js';
+import { BudgetCommand, BudgetSetCommand } from './commands/budget.command.js';
 import { DoneCommand } from './commands/done.command.js';
 import { DownCommand } from './commands/down.command.js';
 import { EscalateCommand } from './commands/escalate.command.js';
@@ -105,6 +106,8 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   AgentsCommand,
   MetricsCommand,
   CostsCommand,
+  BudgetCommand,
+  BudgetSetCommand,
   MessageCommand,
   InboxCommand,
   SkillsListCommand,

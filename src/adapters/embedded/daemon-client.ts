@@ -326,6 +326,8 @@ export class DaemonClient implements LoomApi, EventSource {
   doneBatch = (i: Parameters<LoomApi['doneBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['doneBatch']>>>('doneBatch', i);
   failBatch = (i: Parameters<LoomApi['failBatch']>[0]) => this.call<Awaited<ReturnType<LoomApi['failBatch']>>>('failBatch', i);
   costs = (i: Parameters<LoomApi['costs']>[0]) => this.call<Awaited<ReturnType<LoomApi['costs']>>>('costs', i);
+  setBudget = (i: Parameters<LoomApi['setBudget']>[0]) => this.call<Awaited<ReturnType<LoomApi['setBudget']>>>('setBudget', i);
+  budgets = (i: Parameters<LoomApi['budgets']>[0]) => this.call<Awaited<ReturnType<LoomApi['budgets']>>>('budgets', i);
   escalate = (i: Parameters<LoomApi['escalate']>[0]) => this.call<Awaited<ReturnType<LoomApi['escalate']>>>('escalate', i);
   cancel = (i: Parameters<LoomApi['cancel']>[0]) => this.call<Awaited<ReturnType<LoomApi['cancel']>>>('cancel', i);
   hold = (i: Parameters<LoomApi['hold']>[0]) => this.call<Awaited<ReturnType<LoomApi['hold']>>>('hold', i);

@@ -7,7 +7,7 @@ import { jsonLine, onJsonLines, tooLarge, writeJsonLine } from './json-lines.js'
 
 /** The LoomApi methods a daemon serves (everything but close). */
 export const DAEMON_METHODS = [
-  'createProject', 'getProject', 'createTask', 'createTasks', 'updateTask', 'ready', 'listTasks', 'claim', 'heartbeat', 'done', 'fail', 'costs',
+  'createProject', 'getProject', 'createTask', 'createTasks', 'updateTask', 'ready', 'listTasks', 'claim', 'heartbeat', 'done', 'fail', 'costs', 'setBudget', 'budgets',
   'claimBatch', 'doneBatch', 'failBatch',
   'escalate', 'cancel', 'hold', 'resume', 'status', 'overview', 'graph', 'events', 'release', 'agentTasks', 'sendMessage', 'inbox', 'recoverLeases', 'reconcile', 'deadLetters', 'redrive', 'escalations',
   'resolveEscalation', 'agents', 'fsck', 'skills', 'skill', 'renderSkill', 'skillStats', 'decompose', 'projects', 'removeProject',

@@ -18,6 +18,8 @@ const MODEL_HINTS: Partial<Record<ErrorCode, string>> = {
   NOT_CLAIMED: 'claim the task with loom_claim first; this session then remembers its lease',
   PROJECT_REMOVED:
     'an operator removed this project (`loom project remove`): its work was cancelled and it takes no more writes. Stop working on it; nothing you reported was recorded. Reads (loom_status, loom_ready) still work',
+  BUDGET_EXCEEDED:
+    'the money budget over this work is spent: no new claims until a person raises it (`loom budget set`). Finish and report (loom_done) what you already hold; do not start new work, and tell the person if it is urgent',
 };
 
 const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {

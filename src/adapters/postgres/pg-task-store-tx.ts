@@ -5,9 +5,10 @@ import type { Message } from '../../domain/message.js';
 import type { LoomEvent, NewEvent } from '../../domain/events.js';
 import type { BlockedReason, Project, Task, TaskStatus } from '../../domain/task.js';
 import type { ArchiveRows, DecompositionRecord, DependencyRef, SkillRunRecord, TaskStoreTx, WorkflowRunRecord } from '../../ports/task-store.js';
+import type { BudgetState } from '../../domain/budget.js';
 import type { UsageEntry } from '../../domain/usage.js';
 import { writeArchive } from './archive.js';
-import { recordUsage } from './usage-queries.js';
+import { lockOpenUnder, readBudgets, recordUsage, saveBudget, stoppedScopesOver } from './usage-queries.js';
 import * as fsck from './invariant-queries.js';
 import { TASK_COLUMNS, toEscalation, toEvent, toProject, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
@@ -45,11 +46,16 @@ export class PgTaskStoreTx implements TaskStoreTx {
     return r.rows[0] === undefined ? null : toProject(r.rows[0]);
   }
 
-  async projectRemovedAt(projectId: string): Promise<string | null> {
-    // FOR KEY SHARE: the lock a foreign key to the row takes anyway; it waits out a removal in flight.
-    const r = await this.q('SELECT removed_at FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
-    const at = r.rows[0]?.removed_at;
-    return at === undefined || at === null ? null : new Date(at).toISOString();
+  async projectWriteState(projectId: string): Promise<{ removed_at: string | null; budget_stopped_at: string | null }> {
+    // FOR KEY SHARE: the lock a foreign key to the row takes anyway; it waits out a removal or a
+    // budget stop in flight (both take the row FOR UPDATE) and then reads the row as they left it.
+    const r = await this.q('SELECT removed_at, budget_stopped_at FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
+    const iso = (at: unknown): string | null => (at === undefined || at === null ? null : new Date(at as string).toISOString());
+    return { removed_at: iso(r.rows[0]?.removed_at), budget_stopped_at: iso(r.rows[0]?.budget_stopped_at) };
+  }
+
+  async setProjectBudgetStopped(projectId: string, at: Date | null): Promise<void> {
+    await this.q('UPDATE projects SET budget_stopped_at = $2 WHERE id = $1', [projectId, at]);
   }
 
   async markProjectRemoved(projectId: string, now: Date): Promise<void> {
@@ -149,15 +155,15 @@ export class PgTaskStoreTx implements TaskStoreTx {
     const r = await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason, held_by_budget)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)
        ON CONFLICT (id) DO NOTHING`,
       [
         task.id, task.project_id, task.title, task.status, task.priority, task.parent_id, task.context, task.output,
         task.done_when, task.origin, task.assignee, task.attempts, task.max_attempts, task.run_after, task.lease_token,
         task.lease_expires_at, task.blocked_reason, task.failure_reason, task.unmet_deps, task.weight, task.revision,
         task.created_at, task.updated_at, task.expiry_count, task.progress, task.progress_at, task.labels,
-        task.held_at, task.hold_reason,
+        task.held_at, task.hold_reason, task.held_by_budget,
       ],
     );
     return r.rowCount === 1;
@@ -298,8 +304,8 @@ export class PgTaskStoreTx implements TaskStoreTx {
   async holdTasks(projectId: string, taskIds: readonly string[], reason: string | null, now: Date): Promise<void> {
     if (taskIds.length === 0) return;
     await this.q(
-      `UPDATE tasks SET held_at = $3, hold_reason = $4, revision = revision + 1, updated_at = $3
-        WHERE project_id = $1 AND id = ANY($2::text[]) AND held_at IS NULL`,
+      `UPDATE tasks SET held_at = $3, hold_reason = $4, held_by_budget = NULL, revision = revision + 1, updated_at = $3
+        WHERE project_id = $1 AND id = ANY($2::text[]) AND (held_at IS NULL OR held_by_budget IS NOT NULL)`,
       [projectId, [...taskIds], now, reason],
     );
   }
@@ -307,7 +313,7 @@ export class PgTaskStoreTx implements TaskStoreTx {
   async resumeTasks(projectId: string, tasks: ReadonlyArray<{ id: string; status: TaskStatus; blocked_reason: BlockedReason | null }>, now: Date): Promise<void> {
     if (tasks.length === 0) return;
     await this.q(
-      `UPDATE tasks t SET held_at = NULL, hold_reason = NULL, status = x.status, blocked_reason = x.blocked_reason,
+      `UPDATE tasks t SET held_at = NULL, hold_reason = NULL, held_by_budget = NULL, status = x.status, blocked_reason = x.blocked_reason,
               revision = t.revision + 1, updated_at = $3
          FROM jsonb_to_recordset($2::jsonb) AS x(id text, status text, blocked_reason text)
         WHERE t.project_id = $1 AND t.id = x.id AND t.held_at IS NOT NULL`,
@@ -389,8 +395,57 @@ export class PgTaskStoreTx implements TaskStoreTx {
     return r.rows.map(toMessage);
   }
 
-  async recordUsage(entry: UsageEntry): Promise<void> {
-    await recordUsage((text, params) => this.q(text, params), entry);
+  async recordUsage(entry: UsageEntry): Promise<BudgetState[]> {
+    return recordUsage(this.query, entry);
+  }
+
+  async lockBudgets(projectId: string, scopes: readonly string[]): Promise<BudgetState[]> {
+    return scopes.length === 0 ? [] : readBudgets(this.query, projectId, scopes, true);
+  }
+
+  async budgets(projectId: string): Promise<BudgetState[]> {
+    return readBudgets(this.query, projectId, null, false);
+  }
+
+  async saveBudget(
+    projectId: string,
+    b: { scope: string; budget_micros: number | null; warned_at: Date | null; exceeded_at: Date | null; escalation_id: string | null },
+    now: Date,
+  ): Promise<void> {
+    await saveBudget(this.query, projectId, b, now);
+  }
+
+  async lockOpenUnder(projectId: string, scopes: readonly string[]): Promise<string[]> {
+    return lockOpenUnder(this.query, projectId, scopes);
+  }
+
+  async holdForBudget(projectId: string, taskIds: readonly string[], scope: string, reason: string, now: Date): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.q(
+      `UPDATE tasks SET held_at = $3, hold_reason = $4, held_by_budget = $5, revision = revision + 1, updated_at = $3
+        WHERE project_id = $1 AND id = ANY($2::text[]) AND held_at IS NULL AND status NOT IN ('done', 'cancelled')
+        RETURNING id`,
+      [projectId, [...taskIds], now, reason, scope],
+    );
+    return r.rows.map((row) => row.id as string).sort();
+  }
+
+  async lockHeldByBudget(projectId: string, scope: string): Promise<Task[]> {
+    const r = await this.q(`SELECT ${TASK_COLUMNS} FROM tasks t WHERE t.project_id = $1 AND t.held_by_budget = $2 AND t.held_at IS NOT NULL ORDER BY t.id FOR UPDATE OF t`, [projectId, scope]);
+    return r.rows.map(toTask);
+  }
+
+  async stoppedScopesOver(projectId: string, taskIds: readonly string[]): Promise<Map<string, string>> {
+    return stoppedScopesOver(this.query, projectId, taskIds);
+  }
+
+  async moveBudgetHold(projectId: string, taskIds: readonly string[], scope: string, reason: string, now: Date): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.q(
+      `UPDATE tasks SET held_at = COALESCE(held_at, $3), hold_reason = $4, held_by_budget = $5, revision = revision + 1, updated_at = $3
+        WHERE project_id = $1 AND id = ANY($2::text[])`,
+      [projectId, [...taskIds], now, reason, scope],
+    );
   }
 
   async appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]> {
@@ -446,16 +501,16 @@ export class PgTaskStoreTx implements TaskStoreTx {
     await this.q(
       `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
                           attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason)
+                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason, held_by_budget)
        SELECT id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
               attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, COALESCE(labels, '{}'), held_at, hold_reason
+              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, COALESCE(labels, '{}'), held_at, hold_reason, held_by_budget
          FROM jsonb_to_recordset($1::jsonb) AS x(
            id text, project_id text, title text, status text, priority text, parent_id text, context jsonb, output jsonb,
            done_when text, origin jsonb, assignee text, attempts integer, max_attempts integer, run_after timestamptz,
            lease_token text, lease_expires_at timestamptz, blocked_reason text, failure_reason text, unmet_deps integer,
            weight integer, revision integer, created_at timestamptz, updated_at timestamptz, expiry_count integer,
-           progress text, progress_at timestamptz, labels text[], held_at timestamptz, hold_reason text)`,
+           progress text, progress_at timestamptz, labels text[], held_at timestamptz, hold_reason text, held_by_budget text)`,
       [JSON.stringify(tasks)],
     );
   }

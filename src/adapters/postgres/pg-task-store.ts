@@ -12,7 +12,8 @@ import { checkout, inSnapshot } from './checkout.js';
 import { isRetryableDbError, toLoomError } from './db-errors.js';
 import { readInvariantSnapshot } from './invariant-queries.js';
 import { readMetrics } from './metrics-queries.js';
-import { usageGroups, usageTotals } from './usage-queries.js';
+import { readBudgets, stoppedBudgetsHoldingWork, usageGroups, usageTotals } from './usage-queries.js';
+import { BudgetLineCrossed, type BudgetState } from '../../domain/budget.js';
 import type { UsageTotals } from '../../domain/usage.js';
 import { PgTaskStoreTx } from './pg-task-store-tx.js';
 import { TASK_COLUMNS, TASK_LIST_COLUMNS, toEscalation, toEvent, toGraphNode, toProject, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
@@ -100,6 +101,7 @@ export class PgTaskStore implements TaskStore {
           await collisionBackoff(attempt);
           continue;
         }
+        if (e instanceof BudgetLineCrossed) throw e; // the use case runs the report again, locking first
         throw toLoomError(e);
       } finally {
         if (!released) out.release();
@@ -235,7 +237,8 @@ export class PgTaskStore implements TaskStore {
     // With usage: the same statement, then the usage, in one transaction (nothing recorded when the revision moved on).
     return this.transaction(async (tx) => {
       const r = await this.commitWith((text, values, name) => (tx as PgTaskStoreTx).named({ name, text, values }), input);
-      if (r !== null) await tx.recordUsage(usage);
+      // A budget mark reached: the report is decided again on the locking path, which records the crossing.
+      if (r !== null && (await tx.recordUsage(usage)).length > 0) throw new BudgetLineCrossed([]);
       return r;
     });
   }
@@ -599,6 +602,14 @@ export class PgTaskStore implements TaskStore {
 
   usageGroups(projectId: string, by: UsageGroupBy, since: Date | null, limit: number): Promise<{ groups: UsageGroup[]; total: UsageTotals }> {
     return usageGroups((text, params) => this.q(text, params), projectId, by, since, limit);
+  }
+
+  budgets(projectId: string): Promise<BudgetState[]> {
+    return readBudgets((text, params) => this.q(text, params), projectId, null, false);
+  }
+
+  stoppedBudgetsHoldingWork(projectId: string): Promise<BudgetState[]> {
+    return stoppedBudgetsHoldingWork((text, params) => this.q(text, params), projectId);
   }
 
   async close(): Promise<void> {

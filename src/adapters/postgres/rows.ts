@@ -8,7 +8,7 @@ import type { WorkflowRunRecord } from '../../ports/task-store.js';
 /** Every task column, with its dependency ids, as the SQL of this adapter selects it. */
 export const TASK_COLUMNS = `t.id, t.project_id, t.title, t.status, t.priority, t.parent_id, t.context, t.output,
   t.done_when, t.origin, t.assignee, t.attempts, t.max_attempts, t.run_after, t.lease_token, t.lease_expires_at,
-  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at, t.labels, t.held_at, t.hold_reason,
+  t.blocked_reason, t.failure_reason, t.unmet_deps, t.weight, t.expiry_count, t.progress, t.progress_at, t.revision, t.created_at, t.updated_at, t.labels, t.held_at, t.hold_reason, t.held_by_budget,
   ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
   COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents`;
 
@@ -65,6 +65,7 @@ export function toTask(r: Row): Task {
     progress_at: isoOrNull(r.progress_at),
     held_at: isoOrNull(r.held_at),
     hold_reason: (r.hold_reason as string | null) ?? null,
+    held_by_budget: (r.held_by_budget as string | null | undefined) ?? null,
     revision: Number(r.revision),
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),

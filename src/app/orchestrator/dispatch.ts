@@ -98,6 +98,7 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
   const pause: Pause = { until: 0 };
   let paused = false; // what the loop last said about the pause
   let waitingFor = ''; // what an --exit-when-idle loop last said it waits for
+  let budgetSaid = ''; // the last BUDGET_EXCEEDED a claim answered (said once)
   const slots = new Map<number, { job: RunningJob | null; finished: Promise<void> }>();
   const aborted = new Promise<void>((resolve) => {
     if (o.signal === undefined) return;
@@ -130,8 +131,14 @@ export async function dispatch(o: DispatchOptions): Promise<DispatchResult> {
         const agentIds = free.map((slot) => `${o.agentId}-${slot}`);
         claimed = (await o.api.claimBatch({ project_id: o.projectId, agent_id: o.agentId, agent_ids: agentIds, lease_seconds: o.leaseSeconds })).claims;
       } catch (e) {
-        if (!isTransient(e)) fatal = e;
-        o.log(`claim failed: ${message(e)}`);
+        if (LoomError.is(e) && e.code === 'BUDGET_EXCEEDED') {
+          // A spent budget holds the rest: jobs running go on; new claims wait for a person to raise it.
+          if (budgetSaid !== e.message) o.log(`budget spent: ${e.message}; ${e.hint ?? ''}`.trim());
+          budgetSaid = e.message;
+        } else {
+          if (!isTransient(e)) fatal = e;
+          o.log(`claim failed: ${message(e)}`);
+        }
       }
       // Fewer tasks than free slots: nothing more is ready now.
       if (claimed.length < free.length) idle = true;

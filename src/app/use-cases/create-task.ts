@@ -44,8 +44,8 @@ export async function createTask(d: UseCaseDeps, input: CreateTaskInput): Promis
         // Their critical-path weights grow: every task this one waits for through dependencies (not through children).
         ancestors = await tx.lockAncestors(p, effective);
       }
-      await assertProjectOpen(tx, p);
-      const decision = decideCreate({ ...input, id }, deps, parent, now, { max_attempts: d.settings.max_attempts });
+      const open = await assertProjectOpen(tx, p);
+      const decision = decideCreate({ ...input, id }, deps, parent, now, { max_attempts: d.settings.max_attempts, budget_stopped: open.budget_stopped });
       if (!(await tx.insertTask(decision.task))) return null; // id taken: try another
       await tx.replaceDependencies(
         id,

@@ -1,4 +1,5 @@
 import { taskNotFound } from '../../domain/errors.js';
+import { budgetExceeded, budgetHoldReason } from '../../domain/budget.js';
 import { decideHold, decideResume } from '../../domain/hold.js';
 import type { Task } from '../../domain/task.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
@@ -57,7 +58,18 @@ export async function resumeTask(
     const root = await tx.lockTask(p, input.task_id);
     if (root === null) throw taskNotFound(input.task_id);
     const below = await lockSubtree(tx, p, root);
-    const decision = decideResume(root, below, input.agent_id ?? null);
+    const all = decideResume(root, below, input.agent_id ?? null);
+    // Work under an exceeded budget stays held, by that budget now: raising it resumes it.
+    const covered = await tx.stoppedScopesOver(p, all.resumed.map((t) => t.id));
+    if (covered.size > 0) {
+      const budgets = await tx.budgets(p);
+      const stops = budgets.filter((b) => [...covered.values()].includes(b.scope));
+      if (covered.size === all.resumed.length) throw budgetExceeded(stops, root.id);
+      const byScope = new Map<string, string[]>();
+      for (const [id, scope] of covered) byScope.set(scope, [...(byScope.get(scope) ?? []), id]);
+      for (const b of stops) await tx.moveBudgetHold(p, byScope.get(b.scope) ?? [], b.scope, budgetHoldReason(b), now);
+    }
+    const decision = { resumed: all.resumed.filter((t) => !covered.has(t.id)), events: all.events.filter((e) => e.task_id === null || !covered.has(e.task_id)) };
     await tx.resumeTasks(p, decision.resumed, now);
     const task = (await tx.lockTask(p, root.id))!;
     return { task, resumed: decision.resumed.map(({ id, status }) => ({ id, status })), events: await tx.appendEvents(p, decision.events, now) };

@@ -19,6 +19,7 @@ import { completeEpics, decideReleasedStep, propagateFailureToDependents, raiseP
 import { publicView } from './read-models.js';
 import { expireLeases } from './report-task.js';
 import { assertProjectOpen } from './remove-project.js';
+import { assertNotBudgetEscalation } from './budgets.js';
 
 
 const BATCH = 1000;
@@ -170,6 +171,7 @@ export async function resolveEscalation(
         details: { escalation_id: input.escalation_id },
       });
     }
+    if (escalation.status === 'open') await assertNotBudgetEscalation(tx, p, escalation.id);
     const resolved = decideEscalationResolved(escalation, input.action, input.note, by, now);
     const task = await tx.lockTask(p, escalation.task_id);
     if (task === null) throw taskNotFound(escalation.task_id);

@@ -43,7 +43,7 @@ export async function writeBatch(d: WriterDeps, tx: TaskStoreTx, w: BatchWriteIn
   const p = w.project_id;
   const { items, shape } = w;
   await tx.lockGraph(p);
-  await assertProjectOpen(tx, p);
+  const open = await assertProjectOpen(tx, p);
   const parentsRead = new Map((await tx.getTasks(p, shape.parents)).map((t) => [t.id, t]));
   const missingParent = shape.parents.find((id) => !parentsRead.has(id));
   if (missingParent !== undefined) {
@@ -76,7 +76,7 @@ export async function writeBatch(d: WriterDeps, tx: TaskStoreTx, w: BatchWriteIn
   const ancestors = external.length === 0 ? [] : await tx.lockAncestors(p, external);
 
   const ids = await drawIds(d, tx, items.map((t) => t.key));
-  const decided = decideBatch(items, shape, ids, locked, { project_id: p, origin: w.origin, now: w.now, defaults: { max_attempts: d.settings.max_attempts } });
+  const decided = decideBatch(items, shape, ids, locked, { project_id: p, origin: w.origin, now: w.now, defaults: { max_attempts: d.settings.max_attempts, budget_stopped: open.budget_stopped } });
   // A create racing in with one of these ids fails the transaction (they were free above).
   await tx.insertTasks(decided.tasks);
   await tx.insertDependencies(decided.edges);

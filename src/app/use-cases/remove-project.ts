@@ -11,9 +11,11 @@ import type { UseCaseDeps } from './deps.js';
  * The lease calls (claim, heartbeat, done, fail, release) do not pay for it: the removal ended
  * every lease and left nothing to claim, and LoomService names the cause (see there).
  */
-export async function assertProjectOpen(tx: TaskStoreTx, projectId: string): Promise<void> {
-  const removedAt = await tx.projectRemovedAt(projectId);
-  if (removedAt !== null) throw projectRemoved(projectId, removedAt);
+/** Refuses a write to a removed project; says whether its own budget is exceeded (new tasks are then born held). */
+export async function assertProjectOpen(tx: TaskStoreTx, projectId: string): Promise<{ budget_stopped: boolean }> {
+  const state = await tx.projectWriteState(projectId);
+  if (state.removed_at !== null) throw projectRemoved(projectId, state.removed_at);
+  return { budget_stopped: state.budget_stopped_at !== null };
 }
 
 export async function removeProject(

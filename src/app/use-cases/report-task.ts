@@ -9,6 +9,7 @@ import type { UseCaseDeps } from './deps.js';
 import { loopSpecOf } from '../../domain/workflow-loop.js';
 import { decideRateLimited } from '../../domain/rate-limit.js';
 import { closeLoopStep } from './workflow-loops.js';
+import { prelockBudgetScopes, recordUsageChecked, withBudgetLine } from './budgets.js';
 import { completeEpics, propagateFailureToDependents, raisePolicyEscalation, releaseDependents } from './propagation.js';
 
 /**
@@ -52,9 +53,16 @@ function published(d: UseCaseDeps, r: CommitOutcome): CommitOutcome {
   return r;
 }
 
-export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seconds?: number; progress?: string; usage?: UsageReport }): Promise<{ task: Task; lease: Lease }> {
+type HeartbeatInput = LeaseInput & { lease_seconds?: number; progress?: string; usage?: UsageReport };
+
+export async function heartbeat(d: UseCaseDeps, input: HeartbeatInput): Promise<{ task: Task; lease: Lease }> {
+  return withBudgetLine((prelock) => heartbeatOnce(d, input, prelock));
+}
+
+/** `prelock`: null on the first try; the budget scopes to lock first (src/app/use-cases/budgets.ts) when run again for a budget mark. */
+async function heartbeatOnce(d: UseCaseDeps, input: HeartbeatInput, prelock: readonly string[] | null): Promise<{ task: Task; lease: Lease }> {
   const seconds = input.lease_seconds ?? d.settings.lease_seconds;
-  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+  for (let attempt = 0; prelock === null && attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
     const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds, input.progress);
@@ -66,12 +74,13 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
   }
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
+    await prelockBudgetScopes(tx, input.project_id, prelock);
     const task = await tx.lockTask(input.project_id, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideHeartbeat(task, input.lease_token, input.agent_id, now, seconds, input.progress);
     const saved = await tx.updateTask(decision.task);
     const reported = withUsage(input, 'heartbeat', decision.events, now);
-    if (reported.usage !== undefined) await tx.recordUsage(reported.usage);
+    if (reported.usage !== undefined) await recordUsageChecked(d, tx, reported.usage, prelock ?? [], reported.events);
     return { task: saved, lease: decision.lease, events: await tx.appendEvents(input.project_id, reported.events, now) };
   });
   d.bus.publish(r.events);
@@ -81,8 +90,12 @@ export async function heartbeat(d: UseCaseDeps, input: LeaseInput & { lease_seco
 type DoneInput = LeaseInput & { output?: JsonObject; usage?: UsageReport };
 
 export async function completeTask(d: UseCaseDeps, input: DoneInput): Promise<DoneResult> {
+  return withBudgetLine((prelock) => completeTaskOnce(d, input, prelock));
+}
+
+async function completeTaskOnce(d: UseCaseDeps, input: DoneInput, prelock: readonly string[] | null): Promise<DoneResult> {
   let graph = false;
-  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+  for (let attempt = 0; prelock === null && attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
@@ -100,10 +113,10 @@ export async function completeTask(d: UseCaseDeps, input: DoneInput): Promise<Do
     }
   }
   try {
-    return await completeTaskLocked(d, input, graph);
+    return await completeTaskLocked(d, input, graph, prelock);
   } catch (e) {
     if (!(e instanceof NeedsGraphLock)) throw e;
-    return completeTaskLocked(d, input, true);
+    return completeTaskLocked(d, input, true, prelock);
   }
 }
 
@@ -123,11 +136,12 @@ export async function completeEpicsNow(d: UseCaseDeps, projectId: string, epicId
   return { completed: r.completed, unblocked: r.unblocked };
 }
 
-async function completeTaskLocked(d: UseCaseDeps, input: DoneInput, graph: boolean): Promise<DoneResult> {
+async function completeTaskLocked(d: UseCaseDeps, input: DoneInput, graph: boolean, prelock: readonly string[] | null): Promise<DoneResult> {
   const p = input.project_id;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx): Promise<DoneResult & { events: LoomEvent[] }> => {
     if (graph) await tx.lockGraph(p);
+    await prelockBudgetScopes(tx, p, prelock);
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = decideDone(task, input.lease_token, input.agent_id, input.output, now);
@@ -138,7 +152,7 @@ async function completeTaskLocked(d: UseCaseDeps, input: DoneInput, graph: boole
       if (!graph) throw new NeedsGraphLock();
       const closed = await closeLoopStep(d, tx, task, loop, { ...decision, events: reported.events }, input.output, now);
       if (closed !== null) {
-        if (reported.usage !== undefined) await tx.recordUsage(reported.usage);
+        if (reported.usage !== undefined) await recordUsageChecked(d, tx, reported.usage, prelock ?? [], closed.events);
         return { ...closed, events: await tx.appendEvents(p, closed.events, now) };
       }
     }
@@ -147,7 +161,7 @@ async function completeTaskLocked(d: UseCaseDeps, input: DoneInput, graph: boole
     const released = await releaseDependents(tx, p, task.id, now, events, { ids: d.ids, settings: d.settings, graphLocked: graph });
     const unblocked = [...released.unblocked];
     const completed = await completeEpics(tx, p, [task.parent_id, ...released.epics], now, events, unblocked);
-    if (reported.usage !== undefined) await tx.recordUsage(reported.usage); // last: it locks the totals rows
+    if (reported.usage !== undefined) await recordUsageChecked(d, tx, reported.usage, prelock ?? [], events); // last: it locks the totals rows
     return { task: saved, unblocked, completed_epics: completed, already_done: false, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
@@ -171,7 +185,11 @@ export async function failTask(d: UseCaseDeps, input: FailInput): Promise<FailRe
     if (input.retryable === false) throw validationFailed('a rate-limited failure is retried at reset_at: it cannot also be retryable: false', { field: 'retryable' });
     return rateLimitTask(d, input, resetAt);
   }
-  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+  return withBudgetLine((prelock) => failTaskOnce(d, input, prelock));
+}
+
+async function failTaskOnce(d: UseCaseDeps, input: FailInput, prelock: readonly string[] | null): Promise<FailResult> {
+  for (let attempt = 0; prelock === null && attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     const now = d.clock.now();
     const task = await loadTask(d, input, attempt);
     const decision = failDecision(d, task, input, now);
@@ -179,14 +197,15 @@ export async function failTask(d: UseCaseDeps, input: FailInput): Promise<FailRe
     const r = await d.store.commitDecision({ task: decision.task, expected_revision: task.revision, release_dependents: false, now, ...withUsage(input, 'fail', decision.events, now) });
     if (r !== null) return { task: published(d, r).task, outcome: 'retrying', run_after: r.task.run_after };
   }
-  return failTaskLocked(d, input);
+  return failTaskLocked(d, input, prelock);
 }
 
-async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailResult> {
+async function failTaskLocked(d: UseCaseDeps, input: FailInput, prelock: readonly string[] | null): Promise<FailResult> {
   const p = input.project_id;
   const now = d.clock.now();
   const r = await d.store.transaction(async (tx) => {
     await tx.lockGraph(p); // a dead letter walks its dependents and ancestors: graph lock first, like every graph-wide writer
+    await prelockBudgetScopes(tx, p, prelock);
     const task = await tx.lockTask(p, input.task_id);
     if (task === null) throw taskNotFound(input.task_id);
     const decision = failDecision(d, task, input, now);
@@ -194,7 +213,7 @@ async function failTaskLocked(d: UseCaseDeps, input: FailInput): Promise<FailRes
     const reported = withUsage(input, 'fail', decision.events, now);
     const events: NewEvent[] = [...reported.events];
     if (decision.outcome === 'dead_lettered') await deadLetterConsequences(d, tx, task, input.reason, now, events);
-    if (reported.usage !== undefined) await tx.recordUsage(reported.usage); // last: it locks the totals rows
+    if (reported.usage !== undefined) await recordUsageChecked(d, tx, reported.usage, prelock ?? [], events); // last: it locks the totals rows
     return { task: saved, outcome: decision.outcome, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
