@@ -233,6 +233,7 @@ export const API_SCHEMAS = {
       dry_run: { type: 'boolean' },
       parent_id: taskId,
       run_key: text(200),
+      budget_usd: { type: 'number', exclusiveMinimum: 0, maximum: MAX_BUDGET_USD },
       agent_id: agentId,
     },
     ['project_id', 'name'],

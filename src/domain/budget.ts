@@ -139,3 +139,19 @@ export class BudgetLineCrossed extends Error {
     this.name = 'BudgetLineCrossed';
   }
 }
+
+/** A budget as `loom budget` and `loom status` show it. */
+export function budgetView(b: BudgetState, extra: { title?: string; run_id?: number } = {}): BudgetView {
+  return {
+    scope: b.scope,
+    ...(b.scope === PROJECT_SCOPE ? {} : { epic_id: b.scope }),
+    ...(extra.run_id === undefined ? {} : { run_id: extra.run_id }),
+    ...(extra.title === undefined ? {} : { title: extra.title }),
+    budget_usd: b.budget_micros / 1e6,
+    spent_usd: b.spent_micros / 1e6,
+    percent: percentOf(b.spent_micros, b.budget_micros),
+    state: b.exceeded_at !== null ? 'exceeded' : b.warned_at !== null ? 'warned' : 'ok',
+    escalation_id: b.escalation_id,
+  };
+}
+

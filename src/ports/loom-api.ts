@@ -281,6 +281,8 @@ export interface RunWorkflowInput {
   parent_id?: string;
   /** The same key twice in a project is one run (the second call returns the first run). */
   run_key?: string;
+  /** A budget in dollars on the run (its epic), set in the transaction that writes it (see setBudget). */
+  budget_usd?: number;
   agent_id?: string;
 }
 
@@ -624,6 +626,8 @@ export interface TaskDetail {
   recent_events: LoomEvent[];
   /** Usage reported on this task (an epic: on everything below it); absent when none was. */
   usage?: UsageTotals;
+  /** The epic's budget (set with `loom budget set --epic`), with what was spent under it. */
+  budget?: BudgetView;
 }
 
 export interface ProjectOverview {

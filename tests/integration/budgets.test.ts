@@ -171,6 +171,18 @@ describe.each(['embedded', 'postgres'] as const)('budgets (%s)', (mode) => {
     expect(await api.claim({ project_id: p, agent_id: 'x' })).toEqual({ claimed: false, reason: 'none_ready' });
   });
 
+  it('a workflow run takes its budget when it is written, and `run_id` names it afterwards', async () => {
+    const p = (await api.createProject({ name: 'budget-run' })).id;
+    expect(await codeOf(api.runWorkflow({ project_id: p, name: 'ship_feature', inputs: { feature: 'CSV export' }, budget_usd: -2 }))).toBe('VALIDATION_FAILED');
+    expect(await api.workflowRuns({ project_id: p })).toEqual([]);
+    const r = await api.runWorkflow({ project_id: p, name: 'ship_feature', inputs: { feature: 'CSV export' }, budget_usd: 2.5 });
+    if (r.stage !== 'started') throw new Error('not started');
+    expect((await api.budgets({ project_id: p })).budgets).toEqual([expect.objectContaining({ scope: r.epic_id, epic_id: r.epic_id, run_id: r.run_id, budget_usd: 2.5, spent_usd: 0, state: 'ok' })]);
+    const raised = await api.setBudget({ project_id: p, run_id: r.run_id, budget_usd: 4 });
+    expect(raised.budget).toMatchObject({ scope: r.epic_id, budget_usd: 4 });
+    expect((await api.status({ project_id: p, task_id: r.epic_id })).budget).toMatchObject({ budget_usd: 4, state: 'ok' });
+  });
+
   it('refuses bad budgets with VALIDATION_FAILED and writes nothing', async () => {
     const p = (await api.createProject({ name: 'budget-bad' })).id;
     const t = await api.createTask({ project_id: p, title: 'plain', origin });

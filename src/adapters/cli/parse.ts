@@ -145,3 +145,14 @@ export function parseSince(text: string | undefined, now: Date): string | undefi
   const ms = Number(age[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[age[2] as 'd' | 'h' | 'm'];
   return new Date(now.getTime() - ms).toISOString();
 }
+
+/** A budget in dollars as typed: 25, 12.50 or $12.50 (above 0); undefined when not given. */
+export function parseBudgetUsd(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const plain = text.trim().replace(/^\$/, '');
+  const usd = /^\d{1,10}(\.\d{1,6})?$/.test(plain) ? Number(plain) : Number.NaN;
+  if (!Number.isFinite(usd) || usd <= 0) {
+    throw validationFailed(`${flag} must be a number of dollars above 0, such as 25 or 12.50 (at most 6 decimals): got ${JSON.stringify(text.slice(0, 40))}`, { field: flag });
+  }
+  return usd;
+}

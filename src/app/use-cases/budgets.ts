@@ -8,10 +8,10 @@ import {
   budgetWarningEvent,
   decideCrossing,
   decideSet,
-  percentOf,
   PROJECT_SCOPE,
   scopeLabel,
   type BudgetState,
+  budgetView,
   type BudgetView,
 } from '../../domain/budget.js';
 import { LoomError, taskNotFound, validationFailed } from '../../domain/errors.js';
@@ -228,25 +228,11 @@ export async function setBudget(d: UseCaseDeps, input: SetBudgetInput): Promise<
       agent_id: by,
       payload: { scope, budget_usd: micros === null ? null : micros / 1e6, previous_usd: prev === null ? null : prev.budget_micros / 1e6, spent_usd: spent / 1e6, resumed: resumed.length, held: held.length },
     });
-    const view = micros === null ? null : viewOf({ ...state, exceeded_at: decision.stop ? now.toISOString() : state.exceeded_at });
+    const view = micros === null ? null : budgetView({ ...state, exceeded_at: decision.stop ? now.toISOString() : state.exceeded_at });
     return { budget: view, resumed, held, events: await tx.appendEvents(p, events, now) };
   });
   d.bus.publish(r.events);
   return { budget: r.budget, resumed: r.resumed, held: r.held };
-}
-
-function viewOf(b: BudgetState, extra: { title?: string; run_id?: number } = {}): BudgetView {
-  return {
-    scope: b.scope,
-    ...(b.scope === PROJECT_SCOPE ? {} : { epic_id: b.scope }),
-    ...(extra.run_id === undefined ? {} : { run_id: extra.run_id }),
-    ...(extra.title === undefined ? {} : { title: extra.title }),
-    budget_usd: b.budget_micros / 1e6,
-    spent_usd: b.spent_micros / 1e6,
-    percent: percentOf(b.spent_micros, b.budget_micros),
-    state: b.exceeded_at !== null ? 'exceeded' : b.warned_at !== null ? 'warned' : 'ok',
-    escalation_id: b.escalation_id,
-  };
 }
 
 /** Every budget of the project with what was spent under it: the project's first, then epics by id. */
@@ -265,7 +251,7 @@ export async function listBudgets(d: UseCaseDeps, input: { project_id: string })
     budgets: budgets.map((b) => {
       const title = titles.get(b.scope);
       const run = runOf.get(b.scope);
-      return viewOf(b, { ...(title === undefined ? {} : { title }), ...(run === undefined ? {} : { run_id: run }) });
+      return budgetView(b, { ...(title === undefined ? {} : { title }), ...(run === undefined ? {} : { run_id: run }) });
     }),
   };
 }

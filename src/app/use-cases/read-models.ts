@@ -1,3 +1,4 @@
+import { budgetView, type BudgetState } from '../../domain/budget.js';
 import { LoomError, taskNotFound } from '../../domain/errors.js';
 import { toDot } from '../../domain/graph-dot.js';
 import { buildPicture, isEpicNode, subtreeView } from '../../domain/graph-picture.js';
@@ -46,12 +47,13 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
   const p = input.project_id;
   const task = await d.store.getTask(p, input.task_id);
   if (task === null) throw taskNotFound(input.task_id);
-  const [dependents, children, escalations, recent_events, usage] = await Promise.all([
+  const [dependents, children, escalations, recent_events, usage, budgets] = await Promise.all([
     d.store.dependentIds(p, task.id),
     d.store.childIds(p, task.id),
     d.store.escalations(p, { task_id: task.id }),
     d.store.events(p, { task_id: task.id, limit: 20 }),
     d.store.usageTotals(p, [task.id]),
+    d.store.budgets(p),
   ]);
   const ids = [...new Set([...task.depends_on, ...dependents])];
   const related = ids.length === 0 ? [] : await d.store.listTasks(p, { ids, limit: ids.length });
@@ -66,6 +68,7 @@ export async function taskDetail(d: UseCaseDeps, input: { project_id: string; ta
     escalations,
     recent_events,
     ...(usage.has(task.id) ? { usage: usage.get(task.id)! } : {}),
+    ...budgetOf(budgets, task.id),
   };
 }
 
@@ -121,3 +124,8 @@ export async function projectGraph(d: UseCaseDeps, input: GraphInput): Promise<G
       return { format, graph: view, text: toSummaryText(view) };
   }
 }
+
+const budgetOf = (budgets: readonly BudgetState[], taskId: string): { budget?: ReturnType<typeof budgetView> } => {
+  const b = budgets.find((x) => x.scope === taskId);
+  return b === undefined ? {} : { budget: budgetView(b) };
+};

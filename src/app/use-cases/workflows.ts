@@ -1,3 +1,4 @@
+import { budgetMicrosOf } from '../../domain/budget.js';
 import { LoomError } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
 import { checkPlan } from '../../domain/plan.js';
@@ -88,6 +89,7 @@ export async function runWorkflow(d: WorkflowDeps, project: Project, input: RunW
     });
   }
   const p = project.id;
+  const budgetMicros = input.budget_usd === undefined ? null : budgetMicrosOf(input.budget_usd);
   const origin = input.agent_id === undefined ? { kind: 'workflow', id: wf.name } : { kind: 'agent', id: input.agent_id };
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
     const now = d.clock.now();
@@ -143,6 +145,11 @@ export async function runWorkflow(d: WorkflowDeps, project: Project, input: RunW
           payload: { run_id: id, workflow: wf.name, step: s.step, reason: s.reason },
         })),
       ];
+      if (budgetMicros !== null) {
+        // Nothing was spent under a new epic yet: the budget starts clear.
+        await tx.saveBudget(p, { scope: written.epic_id, budget_micros: budgetMicros, warned_at: null, exceeded_at: null, escalation_id: null }, now);
+        events.push({ type: 'budget.set', task_id: written.epic_id, agent_id: input.agent_id ?? null, payload: { scope: written.epic_id, run_id: id, budget_usd: budgetMicros / 1e6, previous_usd: null, spent_usd: 0, resumed: 0, held: 0 } });
+      }
       const appended = await tx.appendEvents(p, events, now);
       return { record: { ...record, id }, created: true, events: appended };
     });

@@ -3,7 +3,7 @@ import type { BudgetView } from '../../../domain/budget.js';
 import { validationFailed } from '../../../domain/errors.js';
 import { LoomCommand } from '../base-command.js';
 import { renderTable } from '../output.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseBudgetUsd, parsePositiveInt } from '../parse.js';
 
 const usd = (n: number): string => `$${n.toFixed(6)}`;
 const where = (b: BudgetView): string => (b.epic_id === undefined ? 'project' : `${b.epic_id}${b.run_id === undefined ? '' : ` (run ${b.run_id})`}`);
@@ -72,12 +72,7 @@ export class BudgetSetCommand extends LoomCommand {
     if (this.clear === (this.amount !== undefined)) {
       throw validationFailed(this.clear ? 'give an amount or --clear, not both' : 'give the budget in dollars (e.g. `loom budget set 25`), or --clear', { field: 'usd' });
     }
-    let budget: number | null = null;
-    if (this.amount !== undefined) {
-      const text = this.amount.trim().replace(/^\$/, '');
-      budget = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-      if (!Number.isFinite(budget) || budget <= 0) throw validationFailed(`the budget must be a number of dollars above 0, such as 25 or 12.50: got "${this.amount}"`, { field: 'usd' });
-    }
+    const budget = parseBudgetUsd('the budget', this.amount) ?? null;
     const runId = parsePositiveInt('--run', this.run);
     const result = await this.withApi((api, project) =>
       api.setBudget({

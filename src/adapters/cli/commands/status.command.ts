@@ -69,6 +69,7 @@ function renderDetail(detail: TaskDetail, now: Date): string {
       ['context', Object.keys(task.context).length === 0 ? undefined : compactJson(task.context)],
       ['output', task.output === null ? undefined : compactJson(task.output)],
       ['usage', detail.usage === undefined ? undefined : usageSummary(detail.usage, task.status === 'epic' || detail.children.length > 0 ? ', everything below it' : '')],
+      ['budget', detail.budget === undefined ? undefined : `$${detail.budget.budget_usd.toFixed(6)} (${detail.budget.percent.toFixed(1)}% spent${detail.budget.state === 'exceeded' ? ': EXCEEDED, no new claims under it' : detail.budget.state === 'warned' ? ': past 80%' : ''})`],
       ['created', `${shortTime(task.created_at)} (${relativeTime(task.created_at, now)})`],
       ['updated', `${shortTime(task.updated_at)} (${relativeTime(task.updated_at, now)})`],
       ['revision', String(task.revision)],

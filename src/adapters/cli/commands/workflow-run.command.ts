@@ -2,6 +2,7 @@ import { Command, Option } from 'clipanion';
 import { LoomError } from '../../../domain/errors.js';
 import type { WorkflowRunResult } from '../../../ports/loom-api.js';
 import { LoomCommand } from '../base-command.js';
+import { parseBudgetUsd } from '../parse.js';
 import { renderWorkflowDryRun, renderWorkflowStarted, runCommand } from '../workflow-view.js';
 
 export class WorkflowRunCommand extends LoomCommand {
@@ -31,11 +32,13 @@ export class WorkflowRunCommand extends LoomCommand {
   dryRun = Option.Boolean('--dry-run', false, { description: 'Show the tasks the run would make; write nothing' });
   parent = Option.String('--parent', { description: "An open epic the run's epic goes under" });
   runKey = Option.String('--run-key', { description: 'The same key twice is one run: the second writes nothing' });
+  budget = Option.String('--budget-usd', { description: 'A budget in dollars on the run: past it, no new claims under it (see loom budget)' });
   agent = Option.String('--agent', { description: 'Who starts the run, recorded as the origin of its tasks (default: $LOOM_AGENT_ID)' });
 
   async execute(): Promise<number> {
     const inputs = parseInputs(this.inputs ?? []);
     const agent = this.agent ?? (this.context.env.LOOM_AGENT_ID || undefined);
+    const budget = parseBudgetUsd('--budget-usd', this.budget);
     const r: WorkflowRunResult = await this.withApi((api, project) =>
       api.runWorkflow({
         project_id: project.project_id,
@@ -44,6 +47,7 @@ export class WorkflowRunCommand extends LoomCommand {
         ...(this.dryRun ? { dry_run: true } : {}),
         ...(this.parent === undefined ? {} : { parent_id: this.parent }),
         ...(this.runKey === undefined ? {} : { run_key: this.runKey }),
+        ...(budget === undefined ? {} : { budget_usd: budget }),
         ...(agent === undefined ? {} : { agent_id: agent }),
       }),
     );
