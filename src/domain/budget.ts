@@ -111,7 +111,7 @@ export function budgetExceededEvent(b: BudgetState, held: number, escalationId: 
 }
 
 export const budgetEscalationMessage = (b: BudgetState): string =>
-  `${budgetHoldReason(b)}; no new claims under it until the budget is raised (${setHint(b.scope)})`;
+  `${budgetHoldReason(b)}; no new claims under it until a person raises it: \`loom budget set USD${b.scope === PROJECT_SCOPE ? '' : ` --epic ${b.scope}`}\` (or --clear). Claims already made go on`;
 
 /** `loom_claim` refused: every task it could have claimed is held by an exceeded budget. */
 export function budgetExceeded(stops: ReadonlyArray<Pick<BudgetState, 'scope' | 'budget_micros' | 'spent_micros'>>, taskId?: string): LoomError {

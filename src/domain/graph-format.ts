@@ -60,6 +60,6 @@ export function toSummaryText(view: GraphView): string {
     `status: ${parts.length > 0 ? parts.join(', ') : 'empty'}`,
     `open work: ${view.waves.length} wave${view.waves.length === 1 ? '' : 's'}, widest ${widest} in parallel`,
     ...(view.stuck.length > 0 ? [`stuck: ${view.stuck.length} behind failed or cancelled dependencies`] : []),
-    ...(held > 0 ? [`held: ${held} open task${held === 1 ? '' : 's'} never claimed until resumed (loom resume)`] : []),
+    ...(held > 0 ? [`held: ${held} open task${held === 1 ? '' : 's'} never claimed until resumed (loom resume, or loom budget set for a budget's hold)`] : []),
   ].join('\n');
 }

@@ -703,7 +703,7 @@ describe('read commands', () => {
     expect(r.stdout).toMatch(/^total\s+8$/m);
     expect(r.stdout).toContain('ready to claim: 2');
     expect(r.stdout).toMatch(/loom-0000000c\s+dependencies\s+1\s+Waits/);
-    expect(r.stdout).toMatch(/^held: never claimed until `loom resume` \(1\)$/m);
+    expect(r.stdout).toMatch(/^held: never claimed until resumed \(`loom resume`; a budget's hold: `loom budget set`\) \(1\)$/m);
     expect(r.stdout).toMatch(/loom-0000000d\s+pending\s+1m\s+Paused work\s+API review/);
   });
 

@@ -170,6 +170,6 @@ describe('held work in the graph formats', () => {
   it('waves mark held tasks, and the summary counts them', () => {
     expect(toWavesText(view).split('\n')).toContain(`  ${A}  p1  pending  HELD title of ${A}`);
     expect(toWavesText(view).split('\n')).toContain(`  ${C}  p1  pending  title of ${C}`);
-    expect(toSummaryText(view)).toContain('held: 2 open tasks never claimed until resumed (loom resume)');
+    expect(toSummaryText(view)).toContain("held: 2 open tasks never claimed until resumed (loom resume, or loom budget set for a budget's hold)");
   });
 });

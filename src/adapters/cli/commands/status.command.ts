@@ -131,7 +131,7 @@ function renderOverview(overview: ProjectOverview, now: Date): string {
   const heldTotal = Object.values(overview.held_counts ?? {}).reduce((n, c) => n + (c ?? 0), 0);
   if (overview.held.length > 0) {
     sections.push(
-      `held: never claimed until \`loom resume\` (${heldTotal})\n${indent(
+      `held: never claimed until resumed (\`loom resume\`; a budget's hold: \`loom budget set\`) (${heldTotal})\n${indent(
         renderTable(overview.held, [
           { header: 'ID', value: (t) => t.id },
           { header: 'STATUS', value: (t) => t.status },
