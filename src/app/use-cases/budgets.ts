@@ -19,6 +19,7 @@ import type { NewEvent } from '../../domain/events.js';
 import { resumeEach } from '../../domain/hold.js';
 import type { Task } from '../../domain/task.js';
 import { formatUsd, type UsageEntry } from '../../domain/usage.js';
+import type { SetBudgetInput, SetBudgetResult } from '../../ports/loom-api.js';
 import type { TaskStoreTx } from '../../ports/task-store.js';
 import type { UseCaseDeps } from './deps.js';
 import { raisePolicyEscalation } from './propagation.js';
@@ -143,24 +144,6 @@ async function liftScope(tx: TaskStoreTx, p: string, prev: BudgetState, note: st
   }
   // Finished tasks it held (a claim that ended meanwhile) only lose the flag: they do not count as resumed.
   return decision.resumed.filter((r) => r.status !== 'done' && r.status !== 'cancelled').map((r) => r.id);
-}
-
-export interface SetBudgetInput {
-  project_id: string;
-  /** The epic whose budget this is; absent (and no run_id) for the project's. */
-  epic_id?: string;
-  /** A workflow run: its epic's budget. */
-  run_id?: number;
-  /** Dollars; null clears the budget. */
-  budget_usd: number | null;
-  agent_id?: string;
-}
-
-export interface SetBudgetResult {
-  budget: BudgetView | null;
-  /** Tasks the change resumed (it lifted a stop) or held (set below what was spent). */
-  resumed: string[];
-  held: string[];
 }
 
 async function scopeOf(d: UseCaseDeps, input: { project_id: string; epic_id?: string; run_id?: number }): Promise<{ scope: string; run_id?: number }> {
