@@ -1,3 +1,4 @@
+import { LoomError } from './errors.js';
 import { clip, CRITICAL_COLOR, HELD_COLOR, oneLine, STATUS_COLORS } from './graph-dot.js';
 import type { GraphPicture, PictureNode } from './graph-picture.js';
 import type { TaskStatus } from './task.js';
@@ -21,6 +22,12 @@ import type { TaskStatus } from './task.js';
  * (shaped like Graphviz's folder, a tab on top) placed among its tasks.
  */
 export const LAYERED_FROM = 1000;
+/**
+ * The most the layered layout draws: the browser's share grows with the
+ * nodes (5,000 took ~0.7 s to parse and paint), so past this a page would
+ * take many seconds; one epic at a time is the way then.
+ */
+export const MAX_LAYERED_NODES = 20_000;
 
 const W = 168;
 const H = 46;
@@ -129,6 +136,12 @@ function nodeSvg(n: PictureNode, x: number, y: number): string {
  * caption and the legend on top.
  */
 export function layeredSvg(p: GraphPicture): string {
+  if (p.nodes.length > MAX_LAYERED_NODES) {
+    throw new LoomError('GRAPH_TOO_LARGE', `the picture would hold ${p.nodes.length} nodes; the dashboard draws at most ${MAX_LAYERED_NODES}`, {
+      hint: 'draw one epic (a workflow run, or /dashboard/api/graph.svg?epic=ID); epics that are done are drawn as one node, so finished work does not count',
+      details: { nodes: p.nodes.length, max_nodes: MAX_LAYERED_NODES },
+    });
+  }
   const { placed, width, height } = layeredLayout(p);
   const at = new Map(placed.map((s) => [s.node.id, s]));
   const critical = new Set<string>();

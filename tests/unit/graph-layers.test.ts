@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layeredLayout, layeredSvg } from '../../src/domain/graph-layers.js';
+import { layeredLayout, layeredSvg, MAX_LAYERED_NODES } from '../../src/domain/graph-layers.js';
 import { buildPicture } from '../../src/domain/graph-picture.js';
 import { buildGraphView, type GraphNode } from '../../src/domain/graph.js';
 
@@ -97,5 +97,10 @@ describe('layeredSvg', () => {
     expect((svg.match(/<g id="loom-[0-9a-f]{8}"/g) ?? []).length).toBe(5000);
     // Graphviz's SVG of the same graph was 6.7 MB.
     expect(svg.length).toBeLessThan(2_000_000);
+  });
+
+  it('refuses a picture past MAX_LAYERED_NODES with GRAPH_TOO_LARGE', () => {
+    const p = picture(Array.from({ length: MAX_LAYERED_NODES + 1 }, (_, i) => node(id(i + 1))));
+    expect(() => layeredSvg(p)).toThrow(expect.objectContaining({ code: 'GRAPH_TOO_LARGE' }));
   });
 });
