@@ -137,6 +137,8 @@ describe.skipIf(!chromiumAvailable())('loom dashboard in chromium', () => {
       for (const id of Object.values(ids)) await page.waitForSelector(`#graph-stage g.node[id="${id}"]`, { timeout: WAIT_MS });
       expect(await page.getAttribute(`g.node[id="${ids.spec}"]`, 'data-status')).toBe('done');
       expect(await page.getAttribute(`g.node[id="${ids.api}"]`, 'data-status')).toBe('pending');
+      // Nodes in view are labelled (a layered graph labels only those near the view).
+      for (const id of Object.values(ids)) expect(await page.isVisible(`g.node[id="${id}"] text >> nth=0`)).toBe(true);
       // api then docs: the open chain, drawn as the critical path.
       expect(await page.getAttribute(`g.node[id="${ids.api}"]`, 'class')).toContain('critical');
       expect(await page.getAttribute(`g.node[id="${ids.docs}"]`, 'class')).toContain('critical');

@@ -21,6 +21,9 @@ let zoom = 1;
 let prefetched = null;
 /** The task whose details are shown (null: none). */
 let selected = null;
+/** A layered graph's nodes with their places ({g, x, y, near}), for labelling only those near the view; null for Graphviz's. */
+let placed = null;
+let labelFrame = 0;
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -75,6 +78,7 @@ async function loadGraph() {
     svg.removeAttribute('height');
     // Moved, not copied: a big graph is tens of thousands of elements.
     stage.replaceChildren(document.adoptNode(svg));
+    indexLayered(stage.querySelector('svg'));
     applyZoom();
     recolour();
     if (selected) markSelected(selected);
@@ -91,6 +95,55 @@ async function loadGraph() {
 function applyZoom() {
   const svg = $('#graph-stage svg');
   if (svg) svg.style.width = zoom === 1 ? '100%' : Math.round(zoom * 100) + '%';
+  labelNear();
+}
+
+// A layered graph (thousands of nodes) shows the labels of the nodes in and
+// near the view only (app.css hides the others): laying out and painting
+// 15,000 text runs was most of the time the browser needed for 5,000 tasks.
+// Every node keeps its shape, colour and texts in the DOM, so recolouring,
+// clicks and the status line work the same; scrolling and zooming label
+// what comes into view.
+function indexLayered(svg) {
+  placed = null;
+  if (!svg || !svg.classList.contains('layered')) return;
+  placed = [];
+  for (const g of svg.querySelectorAll('g.node')) {
+    const m = /translate\(([-\d.]+) ([-\d.]+)\)/.exec(g.getAttribute('transform') || '');
+    if (m) placed.push({ g, x: Number(m[1]), y: Number(m[2]), near: false });
+  }
+}
+
+function labelNear() {
+  if (!placed) return;
+  const stage = $('#graph-stage');
+  const svg = stage.querySelector('svg.layered');
+  if (!svg) return;
+  const box = svg.viewBox.baseVal;
+  const scale = svg.getBoundingClientRect().width / (box && box.width ? box.width : 1);
+  if (!(scale > 0)) return;
+  // Half a view more on each side, so a scroll finds its labels already there.
+  const w = stage.clientWidth / scale;
+  const h = stage.clientHeight / scale;
+  const left = stage.scrollLeft / scale - w / 2;
+  const top = stage.scrollTop / scale - h / 2;
+  const right = left + 2 * w;
+  const bottom = top + 2 * h;
+  for (const n of placed) {
+    const near = n.x + 200 >= left && n.x <= right && n.y + 60 >= top && n.y <= bottom;
+    if (near !== n.near) {
+      n.near = near;
+      n.g.classList.toggle('near', near);
+    }
+  }
+}
+
+function labelSoon() {
+  if (!placed || labelFrame) return;
+  labelFrame = requestAnimationFrame(() => {
+    labelFrame = 0;
+    labelNear();
+  });
 }
 
 function recolour() {
@@ -417,6 +470,8 @@ async function start() {
   details.id = 'details';
   details.hidden = true;
   $('#graph').appendChild(details);
+  $('#graph-stage').addEventListener('scroll', labelSoon, { passive: true });
+  window.addEventListener('resize', labelSoon);
   $('#graph-stage').addEventListener('click', (e) => {
     const g = e.target.closest && e.target.closest('g.node');
     if (g && g.id) void showTask(g.id, false);
