@@ -62,6 +62,15 @@ function post(path, payload) {
 
 const graphPath = () => 'graph.svg' + (epic ? '?epic=' + encodeURIComponent(epic) : '');
 
+/** The SVG text as an element, not yet in the page (the first graph is parsed as soon as it arrives, while the state may still be on its way). */
+function parseSvg(text) {
+  const svg = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
+  if (svg.nodeName !== 'svg') throw new Error('the graph could not be read');
+  svg.removeAttribute('width');
+  svg.removeAttribute('height');
+  return svg;
+}
+
 // Up to 1,000 nodes the server draws the graph with Graphviz; past that in
 // columns of dependency depth (src/domain/graph-layers.ts), a smaller SVG of
 // the same shape: a g.node per task, id = task id, the status line last.
@@ -70,12 +79,7 @@ async function loadGraph() {
   try {
     const pending = prefetched;
     prefetched = null;
-    const text = await (pending || api(graphPath()));
-    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
-    const svg = doc.documentElement;
-    if (svg.nodeName !== 'svg') throw new Error('the graph could not be read');
-    svg.removeAttribute('width');
-    svg.removeAttribute('height');
+    const svg = await (pending || api(graphPath()).then(parseSvg));
     // Moved, not copied: a big graph is tens of thousands of elements.
     stage.replaceChildren(document.adoptNode(svg));
     indexLayered(stage.querySelector('svg'));
@@ -476,7 +480,7 @@ async function start() {
     const g = e.target.closest && e.target.closest('g.node');
     if (g && g.id) void showTask(g.id, false);
   });
-  prefetched = api(graphPath());
+  prefetched = api(graphPath()).then(parseSvg);
   prefetched.catch(() => undefined);
   await refresh();
   if (state) follow(Math.max(0, state.last_event_id - BACKLOG));
