@@ -108,10 +108,11 @@ async function main(): Promise<void> {
       const timeline = (await page.evaluate(`(() => {
         const r = (x) => Math.round(x);
         const out = { since_goto: r(performance.timeOrigin) - ${t0}, page: r(performance.getEntriesByType('navigation')[0].responseEnd) };
-        for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('loom:')) out[m.name.slice(5)] = r(m.startTime);
+        // The first of each: later refreshes (events of the backlog) mark and fetch again.
+        for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('loom:') && !(m.name.slice(5) in out)) out[m.name.slice(5)] = r(m.startTime);
         for (const e of performance.getEntriesByType('resource')) {
           const name = e.name.includes('/api/state') ? 'state' : e.name.includes('graph.svg') ? 'svg' : e.name.includes('app.js') ? 'app_js' : null;
-          if (name) out[name] = [r(e.startTime), r(e.responseEnd)];
+          if (name && !(name in out)) out[name] = [r(e.startTime), r(e.responseEnd)];
         }
         return out;
       })()`)) as Record<string, unknown>;
