@@ -96,13 +96,27 @@ async function main(): Promise<void> {
 
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
     const page = await context.newPage();
-    const load = async (): Promise<{ state_ms: number; graph_ms: number }> => {
+    const load = async (): Promise<{ state_ms: number; graph_ms: number; timeline: Record<string, unknown> }> => {
       const t0 = Date.now();
       await page.goto(url);
       await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
       const state_ms = Date.now() - t0;
       await page.waitForSelector('body[data-graph="ready"]', { timeout: 120_000 });
-      return { state_ms, graph_ms: Date.now() - t0 };
+      const graph_ms = Date.now() - t0;
+      await page.waitForFunction(() => performance.getEntriesByName('loom:graph-painted').length > 0, undefined, { timeout: 60_000 });
+      // Where the time went, from the page's own clock (ms since its navigation started): the page, then each API answer.
+      const timeline = (await page.evaluate(`(() => {
+        const r = (x) => Math.round(x);
+        const out = { since_goto: r(performance.timeOrigin) - ${t0}, page: r(performance.getEntriesByType('navigation')[0].responseEnd) };
+        // The first of each: later refreshes (events of the backlog) mark and fetch again.
+        for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('loom:') && !(m.name.slice(5) in out)) out[m.name.slice(5)] = r(m.startTime);
+        for (const e of performance.getEntriesByType('resource')) {
+          const name = e.name.includes('/api/state') ? 'state' : e.name.includes('graph.svg') ? 'svg' : e.name.includes('app.js') ? 'app_js' : null;
+          if (name && !(name in out)) out[name] = [r(e.startTime), r(e.responseEnd)];
+        }
+        return out;
+      })()`)) as Record<string, unknown>;
+      return { state_ms, graph_ms, timeline };
     };
     const cold = await load();
     console.error(`cold: ${JSON.stringify(cold)}`);

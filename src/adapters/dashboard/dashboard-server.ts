@@ -9,7 +9,7 @@ import type { GraphPictures } from '../../ports/graph-pictures.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';
 import { clearedCookie, DashboardAuth, sameOrigin, sessionCookie, type DashboardSession } from './dashboard-auth.js';
-import { GraphSvgCache, NewestEvent, readState } from './dashboard-data.js';
+import { GraphSvgCache, NewestEvent, readState, readTask } from './dashboard-data.js';
 import { loginPage, dashboardPage } from './dashboard-page.js';
 import { streamEvents } from './dashboard-sse.js';
 
@@ -45,6 +45,8 @@ export interface DashboardOptions {
   /** Tells what happened, never with a token or cookie in it. */
   log?: (line: string) => void;
   heartbeatMs?: number;
+  /** Pictures of this many nodes or more are laid out in layers, not by Graphviz (default LAYERED_FROM, 1,000). */
+  layeredFrom?: number;
 }
 
 export interface Dashboard {
@@ -92,7 +94,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const log = o.log ?? (() => {});
   const projectId = o.project.project_id;
   const newest = new NewestEvent(o.api, projectId);
-  const svgs = new GraphSvgCache(o.api, o.pictures);
+  const svgs = new GraphSvgCache(o.api, o.pictures, o.layeredFrom);
   const assets = loadAssets();
   const streams = new Set<ServerResponse>();
   // Lay the graph out once before anyone asks: the first page then draws it at once.
@@ -159,6 +161,12 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       case '/state':
         if (method !== 'GET') return notAllowed(res, 'GET');
         return json(res, 200, await readState(o.api, projectId, newest, () => new Date()));
+      case '/task': {
+        if (method !== 'GET') return notAllowed(res, 'GET');
+        const id = url.searchParams.get('id') ?? '';
+        if (!EPIC.test(id)) return json(res, 400, { code: 'VALIDATION_FAILED', message: 'id must be a task id (loom-xxxxxxxx)' });
+        return json(res, 200, await readTask(o.api, projectId, id));
+      }
       case '/graph.svg': {
         if (method !== 'GET') return notAllowed(res, 'GET');
         const epic = url.searchParams.get('epic') ?? undefined;

@@ -8,6 +8,16 @@ import type { LoomConnector, ServeDashboardOptions } from '../../ports/loom-conn
 const HOST = '127.0.0.1';
 
 /**
+ * LOOM_DASHBOARD_LAYERED_FROM=N: graphs of N nodes or more are laid out in
+ * layers instead of by Graphviz (default 1,000; the browser test sets it low
+ * to see the layered picture live).
+ */
+function layeredFrom(env: NodeJS.ProcessEnv): { layeredFrom?: number } {
+  const n = Number(env.LOOM_DASHBOARD_LAYERED_FROM);
+  return env.LOOM_DASHBOARD_LAYERED_FROM !== undefined && Number.isInteger(n) && n > 0 ? { layeredFrom: n } : {};
+}
+
+/**
  * `loom dashboard`: the project's live dashboard on 127.0.0.1 with a token
  * made for this run. The page's address carries it once; the page swaps it
  * for a cookie at once. A client of the store like any command (embedded:
@@ -18,7 +28,7 @@ export async function serveDashboard(connector: LoomConnector, o: ServeDashboard
   try {
     const { name } = await api.getProject({ project_id: project.project_id });
     const token = randomBytes(32).toString('hex');
-    const dashboard = createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, tokenInUrl: true, log: o.log });
+    const dashboard = createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, tokenInUrl: true, log: o.log, ...layeredFrom(o.env) });
     const server = createDashboardServer(dashboard);
     let bound: { host: string; port: number };
     try {

@@ -7,11 +7,15 @@ import type { UseCaseDeps } from './deps.js';
 /** A project's metrics: the store's bounded read, plus agent liveness (the same rule as `loom agents`). */
 export async function projectMetrics(d: UseCaseDeps, input: { project_id: string }): Promise<ProjectMetrics> {
   // A relay runs only in server mode with Redis (where the read cache is): elsewhere its cursor never moves.
-  const record = await d.store.metrics(input.project_id, { relays: d.cache !== undefined });
-  await d.store.syncAgents(input.project_id);
+  // The agents' side on its own connection while the counts are read (one pass over the task rows, the
+  // longest part): a scrape waits for the longer of the two, not their sum. Neither reads what the other writes.
+  const [record, seen] = await Promise.all([
+    d.store.metrics(input.project_id, { relays: d.cache !== undefined }),
+    d.store.syncAgents(input.project_id).then(() => d.store.agents(input.project_id)),
+  ]);
   const now = d.clock.now();
   const agents: ProjectMetrics['agents'] = { active: 0, idle: 0, gone: 0 };
-  for (const a of await d.store.agents(input.project_id)) agents[agentStatus(a.last_seen, a.claims.length, now, d.settings.orchestration)]++;
+  for (const a of seen) agents[agentStatus(a.last_seen, a.claims.length, now, d.settings.orchestration)]++;
   let cumulative = 0;
   return {
     project_id: input.project_id,

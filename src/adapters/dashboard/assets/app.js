@@ -17,6 +17,13 @@ let refreshing = false;
 let refreshAgain = false;
 let refreshTimer = null;
 let zoom = 1;
+/** The first graph, asked for alongside the first state (not after it): the page's slowest part starts first. */
+let prefetched = null;
+/** The task whose details are shown (null: none). */
+let selected = null;
+/** A layered graph's nodes with their places ({g, x, y, near}), for labelling only those near the view; null for Graphviz's. */
+let placed = null;
+let labelFrame = 0;
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -53,19 +60,36 @@ function post(path, payload) {
 
 // ---- the graph ------------------------------------------------------------
 
+const graphPath = () => 'graph.svg' + (epic ? '?epic=' + encodeURIComponent(epic) : '');
+
+/** The SVG text as an element, not yet in the page (the first graph is parsed as soon as it arrives, while the state may still be on its way). */
+function parseSvg(text) {
+  const svg = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
+  if (svg.nodeName !== 'svg') throw new Error('the graph could not be read');
+  svg.removeAttribute('width');
+  svg.removeAttribute('height');
+  return svg;
+}
+
+// Up to 1,000 nodes the server draws the graph with Graphviz; past that in
+// columns of dependency depth (src/domain/graph-layers.ts), a smaller SVG of
+// the same shape: a g.node per task, id = task id, the status line last.
 async function loadGraph() {
   const stage = $('#graph-stage');
   try {
-    const text = await api('graph.svg' + (epic ? '?epic=' + encodeURIComponent(epic) : ''));
-    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
-    const svg = doc.documentElement;
-    if (svg.nodeName !== 'svg') throw new Error('the graph could not be read');
-    svg.removeAttribute('width');
-    svg.removeAttribute('height');
-    stage.replaceChildren(document.importNode(svg, true));
+    const pending = prefetched;
+    prefetched = null;
+    const svg = await (pending || api(graphPath()).then(parseSvg));
+    // Moved, not copied: a big graph is tens of thousands of elements.
+    stage.replaceChildren(document.adoptNode(svg));
+    indexLayered(stage.querySelector('svg'));
     applyZoom();
     recolour();
+    if (selected) markSelected(selected);
+    performance.mark('loom:graph-parsed');
     body.dataset.graph = 'ready';
+    // The next frame is the graph on screen (bench:dashboard reads these marks).
+    requestAnimationFrame(() => setTimeout(() => performance.mark('loom:graph-painted'), 0));
   } catch (e) {
     stage.replaceChildren(el('p', 'The graph could not be drawn: ' + e.message, 'error'));
     body.dataset.graph = 'failed';
@@ -75,6 +99,55 @@ async function loadGraph() {
 function applyZoom() {
   const svg = $('#graph-stage svg');
   if (svg) svg.style.width = zoom === 1 ? '100%' : Math.round(zoom * 100) + '%';
+  labelNear();
+}
+
+// A layered graph (thousands of nodes) shows the labels of the nodes in and
+// near the view only (app.css hides the others): laying out and painting
+// 15,000 text runs was most of the time the browser needed for 5,000 tasks.
+// Every node keeps its shape, colour and texts in the DOM, so recolouring,
+// clicks and the status line work the same; scrolling and zooming label
+// what comes into view.
+function indexLayered(svg) {
+  placed = null;
+  if (!svg || !svg.classList.contains('layered')) return;
+  placed = [];
+  for (const g of svg.querySelectorAll('g.node')) {
+    const m = /translate\(([-\d.]+) ([-\d.]+)\)/.exec(g.getAttribute('transform') || '');
+    if (m) placed.push({ g, x: Number(m[1]), y: Number(m[2]), near: false });
+  }
+}
+
+function labelNear() {
+  if (!placed) return;
+  const stage = $('#graph-stage');
+  const svg = stage.querySelector('svg.layered');
+  if (!svg) return;
+  const box = svg.viewBox.baseVal;
+  const scale = svg.getBoundingClientRect().width / (box && box.width ? box.width : 1);
+  if (!(scale > 0)) return;
+  // Half a view more on each side, so a scroll finds its labels already there.
+  const w = stage.clientWidth / scale;
+  const h = stage.clientHeight / scale;
+  const left = stage.scrollLeft / scale - w / 2;
+  const top = stage.scrollTop / scale - h / 2;
+  const right = left + 2 * w;
+  const bottom = top + 2 * h;
+  for (const n of placed) {
+    const near = n.x + 200 >= left && n.x <= right && n.y + 60 >= top && n.y <= bottom;
+    if (near !== n.near) {
+      n.near = near;
+      n.g.classList.toggle('near', near);
+    }
+  }
+}
+
+function labelSoon() {
+  if (!placed || labelFrame) return;
+  labelFrame = requestAnimationFrame(() => {
+    labelFrame = 0;
+    labelNear();
+  });
 }
 
 function recolour() {
@@ -85,7 +158,7 @@ function recolour() {
     if (g.dataset.status === n.status && g.dataset.held === String(n.held)) continue;
     g.dataset.status = n.status;
     g.dataset.held = String(n.held);
-    const shape = g.querySelector('polygon, path, ellipse');
+    const shape = g.querySelector('rect, polygon, path, ellipse');
     const c = state.colors[n.status];
     if (shape && c) shape.setAttribute('fill', c.fill);
     // The label's status line ("claimed, by alice") was drawn with the old status.
@@ -93,6 +166,84 @@ function recolour() {
     const last = texts[texts.length - 1];
     if (last && STATUS_LINE.test(last.textContent)) last.textContent = n.status + (n.held ? ', held' : '');
   }
+}
+
+// ---- a task's details, on a click on its node ----------------------------
+
+function markSelected(id) {
+  for (const g of document.querySelectorAll('#graph-stage g.node.selected')) g.classList.remove('selected');
+  const g = id ? document.getElementById(id) : null;
+  if (g && g.closest('#graph-stage')) g.classList.add('selected');
+  return g;
+}
+
+async function showTask(id, scroll) {
+  selected = id;
+  const g = markSelected(id);
+  if (g && scroll) g.scrollIntoView({ block: 'center', inline: 'center' });
+  const box = $('#details');
+  box.hidden = false;
+  // A refresh of the task shown keeps what it shows until the answer comes.
+  if (box.dataset.task !== id) box.replaceChildren(el('p', 'reading ' + id + '...', 'muted'));
+  box.dataset.task = id;
+  let t;
+  try {
+    t = await api('task?id=' + encodeURIComponent(id));
+  } catch (e) {
+    box.replaceChildren(el('p', e.message, 'error'));
+    return;
+  }
+  if (selected !== id) return;
+  const close = el('button', '\u00d7', 'close');
+  close.title = 'close';
+  close.addEventListener('click', hideTask);
+  const dl = el('dl');
+  const row = (k, v) => {
+    if (v === null || v === undefined || v === '') return;
+    dl.appendChild(el('dt', k));
+    dl.appendChild(el('dd', v));
+  };
+  row('id', t.id);
+  row('status', t.status + (t.held ? ', held' + (t.hold_reason ? ': ' + t.hold_reason : '') : ''));
+  row('priority', t.priority + ', weight ' + t.weight);
+  row('agent', t.assignee);
+  row('attempts', t.attempts + '/' + t.max_attempts);
+  row('lease until', t.lease_expires_at);
+  row('blocked by', t.blocked_reason);
+  row('failure', t.failure_reason);
+  row('progress', t.progress);
+  row('done when', t.done_when);
+  row('labels', t.labels.join(', '));
+  row('epic', t.parent_id);
+  row('inside', t.children ? t.children + ' tasks' : null);
+  row('escalations', t.open_escalations ? t.open_escalations + ' open' : null);
+  row('updated', new Date(t.updated_at).toLocaleString());
+  const list = (title, refs) => {
+    const box = el('div');
+    box.appendChild(el('h3', title + ' (' + refs.length + ')'));
+    const ul = el('ul');
+    for (const r of refs.slice(0, 50)) {
+      const li = el('li');
+      const a = el('button', r.id, 'link');
+      a.addEventListener('click', () => void showTask(r.id, true));
+      li.appendChild(a);
+      li.appendChild(el('span', ' ' + r.status + ': ' + r.title, 'muted'));
+      ul.appendChild(li);
+    }
+    if (refs.length > 50) ul.appendChild(el('li', '... ' + (refs.length - 50) + ' more', 'muted'));
+    box.appendChild(ul);
+    return box;
+  };
+  box.replaceChildren(close, el('h3', t.title, 'title'), dl, list('waits for', t.depends_on), list('wanted by', t.dependents));
+}
+
+function hideTask() {
+  selected = null;
+  markSelected(null);
+  const box = $('#details');
+  box.hidden = true;
+  box.replaceChildren();
+  delete box.dataset.task;
 }
 
 // ---- the panels -----------------------------------------------------------
@@ -258,6 +409,7 @@ async function refresh() {
     render();
     // The panels are usable now; a graph to lay out again can take a while longer.
     body.dataset.state = 'ready';
+    performance.mark('loom:state-ready');
     const ids = Object.keys(state.nodes).sort().join(',');
     if (ids !== drawnIds) {
       drawnIds = ids;
@@ -265,6 +417,7 @@ async function refresh() {
     } else {
       recolour();
     }
+    if (selected && !$('#details').hidden) void showTask(selected, false);
   } catch (e) {
     toast('Could not read the project: ' + e.message, true);
   } finally {
@@ -317,6 +470,18 @@ function follow(since) {
 
 async function start() {
   $('#graph').prepend(zoomBar());
+  const details = el('div', null, 'details');
+  details.id = 'details';
+  details.hidden = true;
+  $('#graph').appendChild(details);
+  $('#graph-stage').addEventListener('scroll', labelSoon, { passive: true });
+  window.addEventListener('resize', labelSoon);
+  $('#graph-stage').addEventListener('click', (e) => {
+    const g = e.target.closest && e.target.closest('g.node');
+    if (g && g.id) void showTask(g.id, false);
+  });
+  prefetched = api(graphPath()).then(parseSvg);
+  prefetched.catch(() => undefined);
   await refresh();
   if (state) follow(Math.max(0, state.last_event_id - BACKLOG));
   setInterval(tick, 1000);
