@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { DaemonClient } from '../adapters/embedded/daemon-client.js';
+import type { EarlyStdio } from '../adapters/mcp/early-stdio.js';
 import { LoomError } from '../domain/errors.js';
 import { LoomApi, type ImportResult } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
@@ -20,6 +21,8 @@ export interface ConnectorOptions {
   version?: string;
   /** The script that runs `daemon run` (the built CLI entry). */
   daemonEntry: string;
+  /** `loom mcp`'s stdin, read (and initialize answered) since the process started. */
+  earlyStdio?: EarlyStdio;
 }
 
 const noProject = (where: string): LoomError =>
@@ -323,7 +326,7 @@ export class AppConnector implements LoomConnector {
     const opening = this.open(opts.projectDir === undefined ? {} : { projectDir: opts.projectDir });
     opening.catch(() => undefined);
     const { serveMcpStdio } = await import('./entry/mcp-main.js');
-    await serveMcpStdio(this, { ...opts, opening, peek: this.peek(opts.projectDir), version: this.o.version ?? '0.0.0', env: this.o.env });
+    await serveMcpStdio(this, { ...opts, opening, peek: this.peek(opts.projectDir), version: this.o.version ?? '0.0.0', env: this.o.env, ...(this.o.earlyStdio === undefined ? {} : { early: this.o.earlyStdio }) });
   }
 
   /** The project as its config describes it, without opening the store (or the error that keeps it from being found). */
