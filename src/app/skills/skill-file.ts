@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
 import { Liquid, type Template } from 'liquidjs';
 import type { SkillFile } from '../../ports/skill-source.js';
+import { ARGUMENT_NAME_PATTERN, SKILL_NAME_PATTERN, SKILL_REF_PATTERN } from './skill-patterns.js';
 
 /**
  * A skill file: YAML front matter (validated with ajv) and a liquid body
@@ -11,11 +12,7 @@ import type { SkillFile } from '../../ports/skill-source.js';
  */
 
 export const MAX_SKILL_FILE_BYTES = 256 * 1024;
-export const SKILL_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,63}$';
-/** A name as asked for: a plain skill or a plugin's `<plugin>/<skill>`. */
-export const SKILL_REF_PATTERN = '^([a-z][a-z0-9-]{0,63}/)?[a-z][a-z0-9_-]{0,63}$';
-/** An argument's name: a plain liquid variable (no leading underscore, so never `__proto__`). */
-export const ARGUMENT_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
+export { ARGUMENT_NAME_PATTERN, SKILL_NAME_PATTERN, SKILL_REF_PATTERN };
 /** Variables every render provides; an argument may not take these names. */
 export const RESERVED_VARIABLES = ['task', 'dependencies', 'epic', 'project', 'graph', 'task_id'] as const;
 
