@@ -36,16 +36,19 @@ function stopQuietlyOnClosedPipe(): void {
 
 /** The `loom` executable: the CLI, or the embedded daemon when started as one. */
 export async function main(argv: string[]): Promise<number> {
-  // `loom mcp` reads stdin, and answers the client's initialize, before anything heavy loads.
-  const early = isPlainMcp(argv) ? new (await import('../../adapters/mcp/early-stdio.js')).EarlyStdio(packageVersion()) : undefined;
-  await import('reflect-metadata'); // before any class of the container is defined
   if (argv[0] === 'daemon' && argv[1] === 'run') {
+    // Postgres's WebAssembly compiles (on V8's background threads) while the daemon's code loads.
+    const wasm = import('../../adapters/embedded/pglite-wasm.js').then((m) => m.compilePgliteWasm(), () => null);
+    await import('reflect-metadata'); // before any class of the container is defined
     const i = argv.indexOf('--project-dir');
     // Loaded only here: PGlite is large, and only the daemon needs it.
     const { runDaemon } = await import('./daemon-main.js');
-    await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
+    await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()), process.env, wasm);
     return -1; // keeps running until idle or stopped
   }
+  // `loom mcp` reads stdin, and answers the client's initialize, before anything heavy loads.
+  const early = isPlainMcp(argv) ? new (await import('../../adapters/mcp/early-stdio.js')).EarlyStdio(packageVersion()) : undefined;
+  await import('reflect-metadata'); // before any class of the container is defined
   if (early !== undefined) return serveMcpAtOnce(argv, early);
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
