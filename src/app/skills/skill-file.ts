@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
-import { Liquid, type Template } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
 import type { SkillFile } from '../../ports/skill-source.js';
 import { ARGUMENT_NAME_PATTERN, SKILL_NAME_PATTERN, SKILL_REF_PATTERN } from './skill-patterns.js';
 
@@ -73,15 +74,26 @@ export const FRONT_MATTER_SCHEMA = {
 
 let validateFrontMatter: ValidateFunction | undefined;
 
-/** One liquid engine for every skill: own properties only, unknown filters refused, no file access, bounded work. */
-export const liquid = new Liquid({
-  ownPropertyOnly: true,
-  strictFilters: true,
-  strictVariables: false,
-  templates: {}, // include/render/layout find nothing: a skill never reads a file
-  parseLimit: 1_000_000,
-  renderLimit: 2_000,
-  memoryLimit: 50_000_000,
+let engine: Liquid | undefined;
+
+/**
+ * One liquid engine for every skill: own properties only, unknown filters refused, no file access, bounded work.
+ * Made on first use: liquidjs takes ~0.1 s to load, on the start of the daemon and of `loom mcp` otherwise.
+ */
+export const liquid: Liquid = new Proxy({} as Liquid, {
+  get(_target, prop) {
+    engine ??= new (createRequire(import.meta.url)('liquidjs') as typeof import('liquidjs')).Liquid({
+      ownPropertyOnly: true,
+      strictFilters: true,
+      strictVariables: false,
+      templates: {}, // include/render/layout find nothing: a skill never reads a file
+      parseLimit: 1_000_000,
+      renderLimit: 2_000,
+      memoryLimit: 50_000_000,
+    });
+    const value: unknown = Reflect.get(engine, prop, engine);
+    return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(engine) : value;
+  },
 });
 
 export type ParsedSkill = { ok: true; skill: Skill } | { ok: false; problem: SkillProblem };
