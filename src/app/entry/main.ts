@@ -95,8 +95,12 @@ async function serveMcpAtOnce(argv: string[], early: EarlyStdio): Promise<number
   const projectDir = flag('--project-dir') ?? process.env.LOOM_PROJECT_DIR;
   const agentId = flag('--agent-id');
   try {
+    const daemonEntry = fileURLToPath(import.meta.url);
+    // An embedded project's daemon starts now, not once the connector and the config checks have loaded.
+    const { reachDaemonEarly } = await import('../daemon-launch.js');
+    const earlyDaemon = reachDaemonEarly({ cwd: process.cwd(), env: process.env, daemonEntry, ...(projectDir === undefined ? {} : { projectDir }) });
     const { AppConnector } = await import('../connector.js');
-    const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry: fileURLToPath(import.meta.url), version: packageVersion(), earlyStdio: early });
+    const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry, version: packageVersion(), earlyStdio: early, ...(earlyDaemon === null ? {} : { earlyDaemon }) });
     await connector.serveMcp({ ...(projectDir === undefined || projectDir === '' ? {} : { projectDir }), ...(agentId === undefined ? {} : { agentId }) });
     return 0;
   } catch (e) {
