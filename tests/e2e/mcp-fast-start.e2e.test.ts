@@ -112,4 +112,25 @@ describe('loom mcp with the daemon stopped (the first session of the day)', () =
       rmSync(broken, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('with an embedded config that fails its checks: the call says CONFIG_INVALID, and the session ends when stdin closes', async () => {
+    // The daemon is started before the config is checked (the config records the embedded store);
+    // the check then fails, and the early connection must not keep the process alive.
+    const bad = mkdtempSync(join(tmpdir(), 'loom-mcp-fast-badconfig-'));
+    mkdirSync(join(bad, '.loom'));
+    writeFileSync(join(bad, '.loom', 'config.yaml'), 'project:\n  id: prj-0123456789ab\n  name: bad\n  store: embedded\ntasks:\n  bogus_key: 3\n');
+    const mcp = await McpProcess.start(bad, [], { LOOM_HOME: join(bad, 'home') });
+    try {
+      const r = await mcp.call('loom_ready');
+      expect(r.isError).toBe(true);
+      expect(r.json.code).toBe('CONFIG_INVALID');
+      const exited = new Promise((resolve) => mcp.child.once('exit', resolve));
+      mcp.child.stdin?.end();
+      await exited; // the test's own timeout fails it if an early daemon connection holds the process
+    } finally {
+      await mcp.close();
+      await loom(bad, ['daemon', 'stop'], {}).catch(() => undefined);
+      rmSync(bad, { recursive: true, force: true });
+    }
+  }, 45_000);
 });
