@@ -39,7 +39,13 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'daemon' && argv[1] === 'run') {
     // Postgres's WebAssembly compiles (on V8's background threads) while the daemon's code loads.
     const wasm = import('../../adapters/embedded/pglite-wasm.js').then((m) => m.compilePgliteWasm(), () => null);
-    await import('reflect-metadata'); // before any class of the container is defined
+    const metadata = import('reflect-metadata'); // before any class of the container is defined
+    // The database and service code (the start's critical path) loads from the first moment too, not
+    // after daemon-main's own imports; runDaemon's imports of the same modules find them loading.
+    void metadata
+      .then(() => Promise.all([import('../../adapters/embedded/pglite-pool.js'), import('../service-factory.js'), import('../../adapters/postgres/migrator.js'), import('../notifications.js')]))
+      .catch(() => undefined);
+    await metadata;
     const i = argv.indexOf('--project-dir');
     // Loaded only here: PGlite is large, and only the daemon needs it.
     const { runDaemon } = await import('./daemon-main.js');
