@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
-import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
-import { DaemonClient } from '../adapters/embedded/daemon-client.js';
+import type { DaemonClient } from '../adapters/embedded/daemon-client.js';
+import type { EarlyStdio } from '../adapters/mcp/early-stdio.js';
 import { LoomError } from '../domain/errors.js';
 import { LoomApi, type ImportResult } from '../ports/loom-api.js';
 import { EventBus } from '../ports/event-bus.js';
@@ -11,6 +10,7 @@ import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageM
 import type { PluginCommandScope } from './plugin-commands.js';
 import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig, type ProjectRecord } from './config.js';
+import { daemonClientFor, type EarlyDaemon } from './daemon-launch.js';
 import { withDirLock } from './dir-lock.js';
 
 export interface ConnectorOptions {
@@ -20,6 +20,10 @@ export interface ConnectorOptions {
   version?: string;
   /** The script that runs `daemon run` (the built CLI entry). */
   daemonEntry: string;
+  /** `loom mcp`'s stdin, read (and initialize answered) since the process started. */
+  earlyStdio?: EarlyStdio;
+  /** `loom mcp`'s project daemon, reached (and started) since the process started: the first open uses it. */
+  earlyDaemon?: EarlyDaemon;
 }
 
 const noProject = (where: string): LoomError =>
@@ -44,31 +48,34 @@ export class AppConnector implements LoomConnector {
   }
 
   private daemonClient(projectDir: string): DaemonClient {
-    const loomDir = join(projectDir, '.loom');
-    mkdirSync(loomDir, { recursive: true });
-    return new DaemonClient({
-      socketPath: daemonSocketPath(join(loomDir, 'data')),
-      token: daemonToken(loomDir),
-      readToken: () => daemonToken(loomDir),
-      spawnDaemon: () => {
-        const logFd = openSync(join(loomDir, 'daemon.log'), 'a');
-        const child = spawn(process.execPath, [this.o.daemonEntry, 'daemon', 'run', '--project-dir', projectDir], {
-          detached: true,
-          stdio: ['ignore', logFd, logFd],
-          env: this.o.env,
-          cwd: projectDir,
-        });
-        child.unref();
-      },
-    });
+    return daemonClientFor(projectDir, this.o);
   }
+
+  /** The early daemon client (`loom mcp`), for the first open of its project; null once taken or for another project. */
+  private takeEarlyDaemon(projectDir: string): DaemonClient | null {
+    const early = this.o.earlyDaemon;
+    if (early === undefined || this.earlyDaemonTaken) return null;
+    this.earlyDaemonTaken = true;
+    if (early.projectDir === projectDir) return early.client;
+    void early.client.close().catch(() => undefined);
+    return null;
+  }
+
+  private earlyDaemonTaken = false;
 
   /**
    * `anyStore`: any server database will do, not only the one the project recorded (listing what a
    * database holds). The storage mode is checked always: opening the embedded store creates it.
    */
   private async apiFor(config: LoomConfig, o: { anyStore?: boolean; toServer?: boolean } = {}): Promise<{ api: LoomApi; mode: StorageMode; events: EventSource; redis?: boolean; store_id?: string }> {
-    checkStoreMode(config, o.toServer === true);
+    const early = this.takeEarlyDaemon(config.project_dir);
+    try {
+      checkStoreMode(config, o.toServer === true);
+    } catch (e) {
+      await early?.close().catch(() => undefined);
+      throw e;
+    }
+    if (early !== null && config.database_url !== null) await early.close().catch(() => undefined);
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
       const [{ default: pg }, { ensureSchema, storeIdentity }, { createContainer, createServerContainer, SERVER_MODE }] = await Promise.all([
@@ -98,17 +105,22 @@ export class AppConnector implements LoomConnector {
           : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
       return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null, store_id: storeId };
     }
-    const client = this.daemonClient(config.project_dir);
+    const client = early ?? this.daemonClient(config.project_dir);
     await client.connect();
     return { api: client, mode: 'embedded', events: client };
   }
 
   async open(opts: { projectDir?: string } = {}): Promise<{ api: LoomApi; project: ProjectContext; events: EventSource }> {
-    const dir = this.projectDir(opts.projectDir);
-    const config = loadConfig(dir, this.o.env);
-    if (config.project === null) throw noProject(dir);
-    const { api, mode, events, redis } = await this.apiFor(config);
-    return { api, project: { project_dir: dir, project_id: config.project.id, mode, ...(redis === true ? { redis } : {}) }, events };
+    try {
+      const dir = this.projectDir(opts.projectDir);
+      const config = loadConfig(dir, this.o.env);
+      if (config.project === null) throw noProject(dir);
+      const { api, mode, events, redis } = await this.apiFor(config);
+      return { api, project: { project_dir: dir, project_id: config.project.id, mode, ...(redis === true ? { redis } : {}) }, events };
+    } catch (e) {
+      this.takeEarlyDaemon(''); // not used: closed (its connection would keep the process alive)
+      throw e;
+    }
   }
 
   async projects(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['projects']> {
@@ -323,7 +335,7 @@ export class AppConnector implements LoomConnector {
     const opening = this.open(opts.projectDir === undefined ? {} : { projectDir: opts.projectDir });
     opening.catch(() => undefined);
     const { serveMcpStdio } = await import('./entry/mcp-main.js');
-    await serveMcpStdio(this, { ...opts, opening, peek: this.peek(opts.projectDir), version: this.o.version ?? '0.0.0', env: this.o.env });
+    await serveMcpStdio(this, { ...opts, opening, peek: this.peek(opts.projectDir), version: this.o.version ?? '0.0.0', env: this.o.env, ...(this.o.earlyStdio === undefined ? {} : { early: this.o.earlyStdio }) });
   }
 
   /** The project as its config describes it, without opening the store (or the error that keeps it from being found). */

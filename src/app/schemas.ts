@@ -8,7 +8,7 @@ import { MAX_LEASE_SECONDS } from '../domain/lease.js';
 import { MAX_BATCH } from '../ports/loom-api.js';
 import { USAGE_GROUP_BY, MAX_USAGE_COST_USD, MAX_USAGE_MODEL_LENGTH, MAX_USAGE_TOKENS } from '../domain/usage.js';
 import { LABEL_PATTERN, MAX_LABELS, PRIORITIES, TASK_STATUSES } from '../domain/task.js';
-import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-file.js';
+import { ARGUMENT_NAME_PATTERN, SKILL_REF_PATTERN } from './skills/skill-patterns.js';
 
 /** JSON Schemas of every API input: the edge where untrusted input is checked. */
 

@@ -216,7 +216,11 @@ export class DaemonClient implements LoomApi, EventSource {
     return this.conn;
   }
 
+  /** Bumped by close(): a start still being waited for then stops waiting (and polling: it would keep the process alive). */
+  private closes = 0;
+
   private async startAndOpen(): Promise<Connection> {
+    const closes = this.closes;
     const deadline = Date.now() + (this.o.startTimeoutMs ?? DAEMON_START_TIMEOUT_MS);
     // Start a daemon when the socket is free; again if one we waited for was stopping.
     let start = true;
@@ -238,6 +242,7 @@ export class DaemonClient implements LoomApi, EventSource {
       }
       if (Date.now() >= deadline) break;
       await sleep(wait);
+      if (this.closes !== closes) throw new LoomError('DAEMON_UNAVAILABLE', 'the connection to the Loom daemon was closed while it was starting', { hint: 'open the project again' });
     }
     throw new LoomError('DAEMON_UNAVAILABLE', 'the Loom daemon for this project did not start in time', {
       hint: 'see .loom/daemon.log in the project; `loom daemon status` shows whether one runs',
@@ -365,6 +370,7 @@ export class DaemonClient implements LoomApi, EventSource {
   metrics = (i: Parameters<LoomApi['metrics']>[0]) => this.call<Awaited<ReturnType<LoomApi['metrics']>>>('metrics', i);
 
   async close(): Promise<void> {
+    this.closes++;
     const c = this.conn === null ? null : await this.conn.catch(() => null);
     this.conn = null;
     c?.close();

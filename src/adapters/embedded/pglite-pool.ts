@@ -1,4 +1,5 @@
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import type { CompiledWasm } from './pglite-wasm.js';
 import { createPgConfig, PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
 
@@ -25,8 +26,10 @@ export interface PglitePool {
  * transaction, and named statements its own statement cache does not know
  * (preparing one again would fail with "already exists").
  */
-export async function openPglitePool(dataDir: string | undefined): Promise<PglitePool> {
-  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+export async function openPglitePool(dataDir: string | undefined, o: { wasm?: Promise<CompiledWasm | null> } = {}): Promise<PglitePool> {
+  // Postgres compiled ahead (pglite-wasm.ts), when the caller started it.
+  const wasm = o.wasm === undefined ? null : await o.wasm;
+  const db = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), ...(wasm === null ? {} : { pgliteWasmModule: wasm as NonNullable<PGliteOptions['pgliteWasmModule']> }) });
   const { connection: _shared, ...config } = createPgConfig(db);
   const pool = new pg.Pool({ ...config, Client: pgliteClient(db), max: 1, idleTimeoutMillis: 0 });
   return {

@@ -8,6 +8,7 @@ import { EventForwarder } from './notifications.js';
 import { errorResult, hideForeignLeases, okResult, toToolError } from './present.js';
 import { onRawRequest } from './raw-request.js';
 import { registerResources, ResourceSubscriptions } from './resources.js';
+import { INSTRUCTIONS, SERVER_CAPABILITIES, SERVER_NAME } from './server-info.js';
 import { SAMPLING_TIMEOUT_MS, type Sampler } from './sampling.js';
 import { McpSession } from './session.js';
 import { DEFAULT_TOOL_GROUPS, toolsOf } from './tools/index.js';
@@ -45,11 +46,6 @@ export interface LoomMcpServer {
   close(): Promise<void>;
 }
 
-const INSTRUCTIONS =
-  'Loom is the task graph this team of agents shares. Work loop: loom_ready or loom_claim -> do the work ' +
-  '(loom_heartbeat on long work) -> loom_done or loom_fail. This session remembers your leases. ' +
-  'Read loom_inbox now and then; loom_escalate when only a human can unblock you; loom_recover after losing context.';
-
 /**
  * The Loom MCP server for one client session, on the SDK's low-level Server
  * so tools publish plain JSON Schema checked with ajv. The caller connects a
@@ -65,10 +61,8 @@ export function createLoomMcpServer(o: LoomMcpServerOptions): LoomMcpServer {
   const session = new McpSession(o.agentId);
   const ctx: Omit<ToolContext, 'sampling'> = { api: o.api, project_id: o.project.project_id, session, log };
 
-  const server = new Server(
-    { name: 'loom', version: o.version },
-    { capabilities: { tools: {}, logging: {}, prompts: { listChanged: true }, resources: { subscribe: true, listChanged: false } }, instructions: INSTRUCTIONS },
-  );
+  // The same answer to initialize as the early stdio reader's (server-info.ts).
+  const server = new Server({ name: SERVER_NAME, version: o.version }, { capabilities: structuredClone(SERVER_CAPABILITIES), instructions: INSTRUCTIONS });
 
   server.setRequestHandler(ListToolsRequestSchema, () => listed);
   const resources = new ResourceSubscriptions({ send: (uri) => server.sendResourceUpdated({ uri }), log });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { daemonSocketPath, daemonToken, restoreDaemonToken } from '../../adapters/embedded/daemon-address.js';
 import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../../adapters/embedded/daemon-server.js';
 import type { PglitePool } from '../../adapters/embedded/pglite-pool.js';
+import type { CompiledWasm } from '../../adapters/embedded/pglite-wasm.js';
 import { EventBus } from '../../ports/event-bus.js';
 import { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource } from '../../ports/loom-connector.js';
@@ -13,10 +14,18 @@ import type { LoomService } from '../loom-service.js';
  * directory. It takes the owner lock (the socket) before touching the data,
  * serves every other Loom process, and exits when idle.
  */
-export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // The database code loads while the lock is taken: both sit on the cold-start path.
+export async function runDaemon(
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Postgres's WebAssembly, compiling since the process started (main.ts). */
+  wasm?: Promise<CompiledWasm | null>,
+): Promise<void> {
+  // The database code loads while the lock is taken: both sit on the cold-start path. PGlite
+  // first: it opens (its WebAssembly compiles on V8's background threads) while the rest loads.
+  const started = performance.now();
+  const loadingPglite = import('../../adapters/embedded/pglite-pool.js');
+  loadingPglite.catch(() => undefined);
   const loading = Promise.all([
-    import('../../adapters/embedded/pglite-pool.js'),
     import('../../adapters/postgres/migrator.js'),
     import('../service-factory.js'),
     import('../notifications.js'),
@@ -102,9 +111,28 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
   log(`owning ${dataDir}`);
 
   try {
-    const [{ openPglitePool }, { migrate }, { createContainer }, { startNotifiers }] = await loading;
-    pglite = await openPglitePool(dataDir);
+    // What each part of the start-up took, for the log line (the parts overlap: PGlite opens while the code loads).
+    const spent: Record<string, number> = {};
+    const since = (t: number): number => Math.round(performance.now() - t);
+    const opening = loadingPglite.then(async ({ openPglitePool }) => {
+      const t = performance.now();
+      const p = await openPglitePool(dataDir, wasm === undefined ? {} : { wasm });
+      spent.pglite = since(t);
+      return p;
+    });
+    opening.then((p) => (pglite = p), () => undefined);
+    const [[{ migrate }, { createContainer }, { startNotifiers }], pool] = await Promise.all([
+      loading.then((mods) => {
+        spent.code = since(started);
+        return mods;
+      }),
+      opening,
+    ]);
+    pglite = pool;
+    let t = performance.now();
     const m = await migrate(pglite.pool);
+    spent.migrations = since(t);
+    t = performance.now();
     info.schema_version = m.version;
     info.migrations_applied = m.applied;
     const container = createContainer(pglite.pool, { settings: config.tasks, ownsPool: false, skills: { projectDir, env, plugins: config.plugins }, projectDirOf: config.project?.id ?? null });
@@ -121,7 +149,10 @@ export async function runDaemon(projectDir: string, env: NodeJS.ProcessEnv = pro
     setTimeout(() => void tick(service, log), FIRST_TICK_DELAY_MS).unref();
     const ticker = setInterval(() => void tick(service, log), config.orchestration.tick_seconds * 1000);
     ticker.unref();
-    log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''})`);
+    spent.services = since(t);
+    // The code loads from the process's first moment (main.ts): "code" is what was left of it once this entry ran.
+    const parts = `node and entry ${Math.round(started)} ms, then code ${spent.code} ms, PGlite ${spent.pglite} ms (both at once, PGlite after the lock), migrations check ${spent.migrations} ms, services ${spent.services} ms`;
+    log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''}) ${Math.round(process.uptime() * 1000)} ms after spawn: ${parts}`);
     maintain(pglite, () => server.stats().requests, log);
   } catch (e) {
     log(`cannot open the database: ${(e as Error)?.stack ?? String(e)}`);

@@ -1,7 +1,7 @@
-import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EarlyStdio } from '../../adapters/mcp/early-stdio.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -37,12 +37,25 @@ function stopQuietlyOnClosedPipe(): void {
 /** The `loom` executable: the CLI, or the embedded daemon when started as one. */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'daemon' && argv[1] === 'run') {
+    // Postgres's WebAssembly compiles (on V8's background threads) while the daemon's code loads.
+    const wasm = import('../../adapters/embedded/pglite-wasm.js').then((m) => m.compilePgliteWasm(), () => null);
+    const metadata = import('reflect-metadata'); // before any class of the container is defined
+    // The database and service code (the start's critical path) loads from the first moment too, not
+    // after daemon-main's own imports; runDaemon's imports of the same modules find them loading.
+    void metadata
+      .then(() => Promise.all([import('../../adapters/embedded/pglite-pool.js'), import('../service-factory.js'), import('../../adapters/postgres/migrator.js'), import('../notifications.js')]))
+      .catch(() => undefined);
+    await metadata;
     const i = argv.indexOf('--project-dir');
     // Loaded only here: PGlite is large, and only the daemon needs it.
     const { runDaemon } = await import('./daemon-main.js');
-    await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()));
+    await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()), process.env, wasm);
     return -1; // keeps running until idle or stopped
   }
+  // `loom mcp` reads stdin, and answers the client's initialize, before anything heavy loads.
+  const early = isPlainMcp(argv) ? new (await import('../../adapters/mcp/early-stdio.js')).EarlyStdio(packageVersion()) : undefined;
+  await import('reflect-metadata'); // before any class of the container is defined
+  if (early !== undefined) return serveMcpAtOnce(argv, early);
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
@@ -69,6 +82,56 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     progress.stop();
   }
+}
+
+/**
+ * `loom mcp` without the CLI (clipanion and every command, ~0.15 s here): the connector loads and
+ * starts opening the project (the daemon, in embedded mode) while the MCP code loads. Errors are
+ * printed as the CLI prints them.
+ */
+async function serveMcpAtOnce(argv: string[], early: EarlyStdio): Promise<number> {
+  const flag = (name: string): string | undefined => {
+    let value: string | undefined;
+    for (let i = 1; i < argv.length; i++) {
+      if (argv[i] === name) value = argv[++i];
+      else if (argv[i]!.startsWith(`${name}=`)) value = argv[i]!.slice(name.length + 1);
+    }
+    return value;
+  };
+  const projectDir = flag('--project-dir') ?? process.env.LOOM_PROJECT_DIR;
+  const agentId = flag('--agent-id');
+  try {
+    const daemonEntry = fileURLToPath(import.meta.url);
+    // An embedded project's daemon starts now, not once the connector and the config checks have loaded.
+    const { reachDaemonEarly } = await import('../daemon-launch.js');
+    const earlyDaemon = reachDaemonEarly({ cwd: process.cwd(), env: process.env, daemonEntry, ...(projectDir === undefined ? {} : { projectDir }) });
+    const { AppConnector } = await import('../connector.js');
+    const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry, version: packageVersion(), earlyStdio: early, ...(earlyDaemon === null ? {} : { earlyDaemon }) });
+    await connector.serveMcp({ ...(projectDir === undefined || projectDir === '' ? {} : { projectDir }), ...(agentId === undefined ? {} : { agentId }) });
+    return 0;
+  } catch (e) {
+    const { LoomError } = await import('../../domain/errors.js');
+    if (LoomError.is(e)) {
+      process.stderr.write(`${e.code}: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
+    } else {
+      process.stderr.write(`INTERNAL: ${(e as Error)?.stack ?? String(e)}\n`);
+    }
+    return 1;
+  } finally {
+    early.dispose();
+  }
+}
+
+/** `loom mcp` with only the flags it takes (anything else, such as --help, goes the usual way). */
+function isPlainMcp(argv: string[]): boolean {
+  if (argv[0] !== 'mcp') return false;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^--(agent-id|project-dir)=./.test(a)) continue;
+    if ((a === '--agent-id' || a === '--project-dir') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) i++;
+    else return false;
+  }
+  return true;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

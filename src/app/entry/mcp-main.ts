@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createLoomMcpServer } from '../../adapters/mcp/loom-mcp-server.js';
+import type { EarlyStdio } from '../../adapters/mcp/early-stdio.js';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi, SkillList } from '../../ports/loom-api.js';
 import type { EventSource, LoomConnector, ProjectContext } from '../../ports/loom-connector.js';
@@ -28,6 +29,8 @@ export async function serveMcpStdio(
     opening?: ReturnType<LoomConnector['open']>;
     /** What the config says of the project, read without the store: lets the session answer at once. */
     peek?: ProjectContext | LoomError;
+    /** Stdin as read since the process started (initialize answered already): the session reads on from it. */
+    early?: EarlyStdio;
   },
 ): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`[loom mcp] ${line}\n`);
@@ -100,7 +103,7 @@ export async function serveMcpStdio(
     ...(o.agentId === undefined ? {} : { agentId: o.agentId }),
     ...(listSkills === undefined ? {} : { listSkills }),
   });
-  const transport = new StdioServerTransport();
+  const transport = o.early === undefined ? new StdioServerTransport() : await o.early.transport();
   await mcp.server.connect(transport);
   // An edited, added or removed skill file reaches the client as prompts/list_changed.
   const skillWatch = watchSkillFolders([projectSkillsDir(project.project_dir), userSkillsDir(o.env)], () => mcp.promptsChanged());
@@ -128,14 +131,18 @@ export async function serveMcpStdio(
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await mcp.close().catch(() => undefined);
+      o.early?.dispose();
       // A store still opening is not waited for past the grace period.
       await Promise.race([api.close().catch(() => undefined), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
       resolve();
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
-    process.stdin.once('end', () => void stop('stdin closed'));
-    process.stdin.once('close', () => void stop('stdin closed'));
+    if (o.early !== undefined) o.early.whenStdinEnds(() => void stop('stdin closed'));
+    else {
+      process.stdin.once('end', () => void stop('stdin closed'));
+      process.stdin.once('close', () => void stop('stdin closed'));
+    }
     // A client gone without closing our stdin: the next write fails with EPIPE (unheard, a crash).
     for (const out of [process.stdout, process.stderr]) out.on('error', () => void stop('client closed its end of the pipe'));
     mcp.server.onclose = ((previous) => () => {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
-import { Liquid, type Template } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
 import type { SkillFile } from '../../ports/skill-source.js';
+import { ARGUMENT_NAME_PATTERN, SKILL_NAME_PATTERN, SKILL_REF_PATTERN } from './skill-patterns.js';
 
 /**
  * A skill file: YAML front matter (validated with ajv) and a liquid body
@@ -11,11 +13,7 @@ import type { SkillFile } from '../../ports/skill-source.js';
  */
 
 export const MAX_SKILL_FILE_BYTES = 256 * 1024;
-export const SKILL_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,63}$';
-/** A name as asked for: a plain skill or a plugin's `<plugin>/<skill>`. */
-export const SKILL_REF_PATTERN = '^([a-z][a-z0-9-]{0,63}/)?[a-z][a-z0-9_-]{0,63}$';
-/** An argument's name: a plain liquid variable (no leading underscore, so never `__proto__`). */
-export const ARGUMENT_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
+export { ARGUMENT_NAME_PATTERN, SKILL_NAME_PATTERN, SKILL_REF_PATTERN };
 /** Variables every render provides; an argument may not take these names. */
 export const RESERVED_VARIABLES = ['task', 'dependencies', 'epic', 'project', 'graph', 'task_id'] as const;
 
@@ -76,15 +74,26 @@ export const FRONT_MATTER_SCHEMA = {
 
 let validateFrontMatter: ValidateFunction | undefined;
 
-/** One liquid engine for every skill: own properties only, unknown filters refused, no file access, bounded work. */
-export const liquid = new Liquid({
-  ownPropertyOnly: true,
-  strictFilters: true,
-  strictVariables: false,
-  templates: {}, // include/render/layout find nothing: a skill never reads a file
-  parseLimit: 1_000_000,
-  renderLimit: 2_000,
-  memoryLimit: 50_000_000,
+let engine: Liquid | undefined;
+
+/**
+ * One liquid engine for every skill: own properties only, unknown filters refused, no file access, bounded work.
+ * Made on first use: liquidjs takes ~0.1 s to load, on the start of the daemon and of `loom mcp` otherwise.
+ */
+export const liquid: Liquid = new Proxy({} as Liquid, {
+  get(_target, prop) {
+    engine ??= new (createRequire(import.meta.url)('liquidjs') as typeof import('liquidjs')).Liquid({
+      ownPropertyOnly: true,
+      strictFilters: true,
+      strictVariables: false,
+      templates: {}, // include/render/layout find nothing: a skill never reads a file
+      parseLimit: 1_000_000,
+      renderLimit: 2_000,
+      memoryLimit: 50_000_000,
+    });
+    const value: unknown = Reflect.get(engine, prop, engine);
+    return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(engine) : value;
+  },
 });
 
 export type ParsedSkill = { ok: true; skill: Skill } | { ok: false; problem: SkillProblem };

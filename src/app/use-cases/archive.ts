@@ -31,8 +31,10 @@ export function formatArchive(a: ArchiveRows): string {
   return `${lines.join('\n')}\n`;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true });
-const validateHeader = ajv.compile({
+type Validate = ReturnType<Ajv['compile']>;
+/** Compiled on the first import, not when the service loads (the daemon's start, every CLI command). */
+let validators: { ajv: Ajv; header: Validate; row: Record<ArchiveKind, Validate> } | undefined;
+const HEADER_SCHEMA = {
   type: 'object',
   required: ['loom_export', 'schema', 'project', 'events'],
   additionalProperties: false,
@@ -52,7 +54,7 @@ const validateHeader = ajv.compile({
     events: { type: 'boolean' },
     counts: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
   },
-});
+};
 
 /** What every row of a kind must have to be read at all; the database's own constraints check the rest. */
 const TASK_ID = '^loom-[0-9a-f]{8}$';
@@ -67,9 +69,19 @@ const idOf: Record<ArchiveKind, Record<string, unknown>> = {
   workflow_run: { id: { type: 'integer', minimum: 1 } },
   event: { id: { type: 'integer', minimum: 1 } },
 };
-const validateRow = Object.fromEntries(
-  ARCHIVE_KINDS.map((k) => [k, ajv.compile({ type: 'object', required: Object.keys(idOf[k]), properties: idOf[k] })]),
-) as Record<ArchiveKind, ReturnType<typeof ajv.compile>>;
+function archiveValidators(): NonNullable<typeof validators> {
+  if (validators === undefined) {
+    const ajv = new Ajv({ allErrors: false, strict: true });
+    validators = {
+      ajv,
+      header: ajv.compile(HEADER_SCHEMA),
+      row: Object.fromEntries(
+        ARCHIVE_KINDS.map((k) => [k, ajv.compile({ type: 'object', required: Object.keys(idOf[k]), properties: idOf[k] })]),
+      ) as Record<ArchiveKind, Validate>,
+    };
+  }
+  return validators;
+}
 
 const invalid = (message: string, hint: string, details: Record<string, unknown> = {}): LoomError => new LoomError('IMPORT_INVALID', message, { hint, details });
 const FIX = 'the file was edited by hand or damaged: fix that line, or export the project again';
@@ -90,6 +102,7 @@ export function parseArchive(text: string): ArchiveRows {
   if (typeof header !== 'object' || header === null || !('loom_export' in header)) {
     throw invalid('line 1 does not say it is a Loom export (no "loom_export")', 'give the file `loom export` wrote; its first line describes the project');
   }
+  const { ajv, header: validateHeader, row: validateRow } = archiveValidators();
   if (!validateHeader(header)) throw invalid(`line 1: ${ajv.errorsText(validateHeader.errors, { dataVar: 'header' })}`, FIX, { line: 1 });
   const h = header as { loom_export: number; schema: number; project: ArchiveRows['project']; events: boolean };
   if (h.loom_export !== ARCHIVE_FORMAT) {

@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import * as yaml from 'js-yaml';
+import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
+import { DaemonClient } from '../adapters/embedded/daemon-client.js';
+
+/**
+ * A client of a project's daemon that starts one when none answers; light to
+ * load (no config checks, no services), so `loom mcp` can start the daemon
+ * first thing.
+ */
+export function daemonClientFor(projectDir: string, o: { env: NodeJS.ProcessEnv; daemonEntry: string }): DaemonClient {
+  const loomDir = join(projectDir, '.loom');
+  mkdirSync(loomDir, { recursive: true });
+  return new DaemonClient({
+    socketPath: daemonSocketPath(join(loomDir, 'data')),
+    token: daemonToken(loomDir),
+    readToken: () => daemonToken(loomDir),
+    spawnDaemon: () => {
+      const logFd = openSync(join(loomDir, 'daemon.log'), 'a');
+      const child = spawn(process.execPath, [o.daemonEntry, 'daemon', 'run', '--project-dir', projectDir], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        env: o.env,
+        cwd: projectDir,
+      });
+      child.unref();
+    },
+  });
+}
+
+/** The project's daemon, being reached (and started if none runs) since the process started. */
+export interface EarlyDaemon {
+  projectDir: string;
+  client: DaemonClient;
+}
+
+/** `.loom/config.yaml`, as config.ts names it (not imported from there: it loads the config checks). */
+const PROJECT_CONFIG = join('.loom', 'config.yaml');
+const DATABASE_URL_KEY = /^\s*database_url\s*:/m;
+
+/**
+ * Starts reaching the project's daemon (starting it when none runs) before the config is read
+ * and checked: on a cold machine that is seconds, and the checks take a while to load. Only
+ * when the project's config records the embedded store and nothing names a database
+ * (LOOM_DATABASE_URL, database_url in either config file): when unsure, null, and the store
+ * opens the usual way. The caller hands the client to the connector, which uses it once its
+ * own checks agree, and closes it otherwise.
+ */
+export function reachDaemonEarly(o: { cwd: string; env: NodeJS.ProcessEnv; projectDir?: string; daemonEntry: string }): EarlyDaemon | null {
+  try {
+    if ((o.env.LOOM_DATABASE_URL ?? '') !== '') return null;
+    let projectDir: string | null = null;
+    if (o.projectDir !== undefined && o.projectDir !== '') {
+      projectDir = resolve(o.cwd, o.projectDir);
+      if (!existsSync(join(projectDir, PROJECT_CONFIG))) return null;
+    } else {
+      for (let dir = resolve(o.cwd); ; dir = dirname(dir)) {
+        if (existsSync(join(dir, PROJECT_CONFIG))) {
+          projectDir = dir;
+          break;
+        }
+        if (dirname(dir) === dir) return null;
+      }
+    }
+    const userConfig = join(o.env.LOOM_HOME ?? join(o.env.HOME ?? homedir(), '.loom'), 'config.yaml');
+    if (existsSync(userConfig) && DATABASE_URL_KEY.test(readFileSync(userConfig, 'utf8'))) return null;
+    const text = readFileSync(join(projectDir, PROJECT_CONFIG), 'utf8');
+    if (DATABASE_URL_KEY.test(text)) return null;
+    const doc = yaml.load(text) as { project?: { store?: unknown } } | null;
+    if (doc?.project?.store !== 'embedded') return null;
+    const client = daemonClientFor(projectDir, o);
+    client.connect().catch(() => undefined); // the connector's open() says what is wrong, if anything
+    return { projectDir, client };
+  } catch {
+    return null;
+  }
+}
