@@ -184,7 +184,14 @@ export function unblockedBy(
  * a cancelled child is work deliberately dropped, not work outstanding.
  */
 export function epicComplete(children: ReadonlyArray<Pick<Task, 'status'>>): boolean {
-  return children.some((c) => c.status === 'done') && children.every((c) => c.status === 'done' || c.status === 'cancelled');
+  const counts: Partial<Record<TaskStatus, number>> = {};
+  for (const c of children) counts[c.status] = (counts[c.status] ?? 0) + 1;
+  return epicCompleteByCounts(counts);
+}
+
+/** `epicComplete` from the children's counts by status: some done, and every one done or cancelled. */
+export function epicCompleteByCounts(counts: Partial<Record<TaskStatus, number>>): boolean {
+  return (counts.done ?? 0) > 0 && Object.entries(counts).every(([status, n]) => n === 0 || status === 'done' || status === 'cancelled');
 }
 
 /**

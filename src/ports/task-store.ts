@@ -290,6 +290,8 @@ export interface TaskStoreTx {
   /** Open dependents, transitively (for cancel propagation). */
   openDescendants(projectId: string, taskIds: readonly string[]): Promise<string[]>;
   children(projectId: string, parentId: string): Promise<Task[]>;
+  /** How many children the task has in each status (only statuses that have some): one aggregate, no rows mapped. */
+  childStatusCounts(projectId: string, parentId: string): Promise<Partial<Record<TaskStatus, number>>>;
   /** Sets status cancelled on those of these tasks still open; returns them. */
   cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]>;
   /** Flags these tasks (already locked) held by a person, those not held yet or held by a budget; bumps their revision so optimistic writers decide again. */

@@ -8,6 +8,7 @@ import {
   cycleError,
   effectiveDependencies,
   epicComplete,
+  epicCompleteByCounts,
   findAnyCycle,
   findCycle,
   initialStatus,
@@ -221,6 +222,10 @@ describe('epicComplete', () => {
     ['a nested epic not complete yet', ['done', 'epic'], false],
   ])('%s -> %s', (_label, statuses, expected) => {
     expect(epicComplete(statuses.map((status) => ({ status })))).toBe(expected);
+    // The same rule from counts, as the store reads them (one aggregate instead of every child's row).
+    const counts: Partial<Record<TaskStatus, number>> = {};
+    for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+    expect(epicCompleteByCounts(counts)).toBe(expected);
   });
 });
 

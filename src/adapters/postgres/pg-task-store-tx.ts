@@ -289,6 +289,11 @@ export class PgTaskStoreTx implements TaskStoreTx {
     return r.rows.map(toTask);
   }
 
+  async childStatusCounts(projectId: string, parentId: string): Promise<Partial<Record<TaskStatus, number>>> {
+    const r = await this.q('SELECT status, count(*)::int AS n FROM tasks WHERE project_id = $1 AND parent_id = $2 GROUP BY status', [projectId, parentId]);
+    return Object.fromEntries(r.rows.map((row) => [row.status as TaskStatus, row.n as number]));
+  }
+
   async cancelTasks(projectId: string, taskIds: readonly string[], reason: string, now: Date): Promise<string[]> {
     if (taskIds.length === 0) return [];
     const r = await this.q(

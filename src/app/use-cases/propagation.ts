@@ -1,5 +1,5 @@
 import type { NewEvent } from '../../domain/events.js';
-import { epicComplete, propagateFailure } from '../../domain/graph.js';
+import { epicCompleteByCounts, propagateFailure } from '../../domain/graph.js';
 import { decideEpicCompletion } from '../../domain/deciders.js';
 import type { Escalation } from '../../domain/escalation.js';
 import type { FailurePolicy, JsonObject, Task } from '../../domain/task.js';
@@ -209,7 +209,8 @@ export async function completeEpics(
   for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
     const epic = await tx.lockTask(projectId, id);
     if (epic === null || epic.status !== 'epic' || epic.unmet_deps > 0) continue;
-    if (!epicComplete(await tx.children(projectId, id))) continue;
+    // Counts, not rows: an epic of a thousand children is checked on each child's done.
+    if (!epicCompleteByCounts(await tx.childStatusCounts(projectId, id))) continue;
     const decision = decideEpicCompletion(epic, now);
     await tx.updateTask(decision.task);
     events.push(...decision.events);
