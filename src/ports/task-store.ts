@@ -384,7 +384,8 @@ export interface TaskStoreTx {
 }
 
 /** The kinds of rows a project archive holds, in the order they are written (and read back). */
-export const ARCHIVE_KINDS = ['task', 'dep', 'escalation', 'agent', 'message', 'skill_run', 'decomposition', 'workflow_run', 'event'] as const;
+/** Kinds in file order (a row may name only rows of kinds before it); usage and budgets came later: a file without them imports as before. */
+export const ARCHIVE_KINDS = ['task', 'dep', 'escalation', 'agent', 'message', 'skill_run', 'decomposition', 'workflow_run', 'usage_report', 'usage_total', 'budget', 'event'] as const;
 export type ArchiveKind = (typeof ARCHIVE_KINDS)[number];
 
 /**

@@ -66,6 +66,7 @@ describe('export and import between the embedded store and Postgres', () => {
   let server: PgTarget;
   let projectId: string;
   let ids: Record<string, string>;
+  let costlyIds: { epic: string; h: string };
 
   beforeAll(async () => {
     lite = await openEmbeddedService();
@@ -86,6 +87,16 @@ describe('export and import between the embedded store and Postgres', () => {
     const ca = await api.claim({ project_id: p, agent_id: 'alice', task_id: a.id });
     if (!ca.claimed) throw new Error('claim a');
     await api.done({ project_id: p, agent_id: 'alice', task_id: a.id, lease_token: ca.task.lease_token!, output: { pr: 12 } });
+    // Another epic whose budget its first task's cost exceeded (its open work held by it, with an escalation), and the project's budget.
+    const costly = await api.createTask({ project_id: p, title: 'the costly epic', origin: ORIGIN, epic: true });
+    const g = await api.createTask({ project_id: p, title: 'spend', origin: ORIGIN, parent_id: costly.id });
+    const h = await api.createTask({ project_id: p, title: 'spend more', origin: ORIGIN, parent_id: costly.id, priority: 'p2' });
+    const cg = await api.claim({ project_id: p, agent_id: 'alice', task_id: g.id });
+    if (!cg.claimed) throw new Error('claim g');
+    await api.done({ project_id: p, agent_id: 'alice', task_id: g.id, lease_token: cg.task.lease_token!, usage: { input_tokens: 120, output_tokens: 30, cost_usd: 0.5 } });
+    await api.setBudget({ project_id: p, epic_id: costly.id, budget_usd: 0.25 });
+    await api.setBudget({ project_id: p, budget_usd: 40 });
+    costlyIds = { epic: costly.id, h: h.id };
     const cd = await api.claim({ project_id: p, agent_id: 'bob', task_id: d.id });
     if (!cd.claimed) throw new Error('claim d');
     await api.fail({ project_id: p, agent_id: 'bob', task_id: d.id, lease_token: cd.task.lease_token!, reason: 'it broke' });
@@ -114,7 +125,7 @@ describe('export and import between the embedded store and Postgres', () => {
   it('moves the project to Postgres and back with nothing lost, and exporting again gives the same bytes', async () => {
     const first = await lite.api.exportProject({ project_id: projectId, path: file('lite.jsonl'), events: true });
     // The dead letter raised an escalation of its own (policy), besides the agent's.
-    expect(first.counts).toMatchObject({ escalation: 2, message: 2, workflow_run: 1, skill_run: 1 });
+    expect(first.counts).toMatchObject({ escalation: 2, message: 2, workflow_run: 1, skill_run: 1, usage_report: 1, usage_total: 3, budget: 2 });
     expect(first.counts.task).toBeGreaterThan(8); // 7 and the workflow's epic and steps
     expect(first.counts.agent).toBeGreaterThanOrEqual(2);
     expect(first.counts.event).toBeGreaterThan(15);
@@ -126,7 +137,12 @@ describe('export and import between the embedded store and Postgres', () => {
 
     const back = await server.api.exportProject({ project_id: projectId, path: file('pg.jsonl'), events: true });
     expect(back.counts).toEqual({ ...first.counts, event: first.counts.event + 1 });
-    const kinds = ['task', 'dep', 'escalation', 'agent', 'message', 'skill_run', 'decomposition', 'workflow_run'];
+    const kinds = ['task', 'dep', 'escalation', 'agent', 'message', 'skill_run', 'decomposition', 'workflow_run', 'usage_report', 'usage_total', 'budget'];
+    // Costs and budgets came along: the same sums, the epic's budget still spent and holding its work.
+    expect((await server.api.costs({ project_id: projectId })).total).toMatchObject({ cost_micros: 500_000, input_tokens: 120, reports: 1 });
+    const budgets = (await server.api.budgets({ project_id: projectId })).budgets;
+    expect(budgets.map((b) => [b.scope, b.budget_usd, b.spent_usd, b.state])).toEqual([['', 40, 0.5, 'ok'], [costlyIds.epic, 0.25, 0.5, 'exceeded']]);
+    expect(await server.api.claim({ project_id: projectId, agent_id: 'x', task_id: costlyIds.h }).catch((e: { code?: string }) => e.code)).toBe('BUDGET_EXCEEDED');
     expect(hash(linesOf(file('pg.jsonl'), kinds))).toBe(hash(linesOf(file('lite.jsonl'), kinds)));
     // The log is the same, plus the import's own event at the end.
     const events = linesOf(file('pg.jsonl'), ['event']);

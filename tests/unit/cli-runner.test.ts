@@ -123,8 +123,8 @@ function stubApi(calls: Call[], overrides: Partial<ApiMethods>): LoomApi {
       throw new Error('not stubbed');
     },
     inbox: async () => [],
-    exportProject: async (i) => ({ project_id: i.project_id, path: i.path, bytes: 10, sha256: 'ab', schema: 11, events: i.events === true, counts: { task: 0, dep: 0, escalation: 0, agent: 0, message: 0, skill_run: 0, decomposition: 0, workflow_run: 0, event: 0 } }),
-    importProject: async (i) => ({ project_id: 'proj-1', project_name: 'p', path: i.path, schema: 11, events: false, counts: { task: 0, dep: 0, escalation: 0, agent: 0, message: 0, skill_run: 0, decomposition: 0, workflow_run: 0, event: 0 }, events_written: 1 }),
+    exportProject: async (i) => ({ project_id: i.project_id, path: i.path, bytes: 10, sha256: 'ab', schema: 11, events: i.events === true, counts: { task: 0, dep: 0, escalation: 0, agent: 0, message: 0, skill_run: 0, decomposition: 0, workflow_run: 0, usage_report: 0, usage_total: 0, budget: 0, event: 0 } }),
+    importProject: async (i) => ({ project_id: 'proj-1', project_name: 'p', path: i.path, schema: 11, events: false, counts: { task: 0, dep: 0, escalation: 0, agent: 0, message: 0, skill_run: 0, decomposition: 0, workflow_run: 0, usage_report: 0, usage_total: 0, budget: 0, event: 0 }, events_written: 1 }),
     fsck: async () => ({ ok: true, project_id: 'proj-1', checked: { tasks: 0, edges: 0, events: 1 }, violations: [], due: [], totals: { violations: 0, due: 0 } }),
   };
   const methods = { ...defaults, ...overrides } as Record<string, (input: unknown) => Promise<unknown>>;

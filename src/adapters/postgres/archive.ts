@@ -33,6 +33,9 @@ const TABLES: Record<ArchiveKind, TableSpec> = {
   skill_run: { table: 'skill_runs', source: 'skill_runs r WHERE r.project_id = $1', order: 'r.id', omit: ['project_id'], serial: true },
   decomposition: { table: 'decompositions', source: 'decompositions r WHERE r.project_id = $1', order: 'r.parent_id, r.plan_hash', omit: ['project_id'] },
   workflow_run: { table: 'workflow_runs', source: 'workflow_runs r WHERE r.project_id = $1', order: 'r.id', omit: ['project_id'], serial: true },
+  usage_report: { table: 'usage_reports', source: 'usage_reports r WHERE r.project_id = $1', order: 'r.id', omit: ['project_id'], serial: true },
+  usage_total: { table: 'usage_totals', source: 'usage_totals r WHERE r.project_id = $1', order: 'r.scope', omit: ['project_id'] },
+  budget: { table: 'budgets', source: 'budgets r WHERE r.project_id = $1', order: 'r.scope', omit: ['project_id'] },
   event: { table: 'events', source: 'events r WHERE r.project_id = $1', order: 'r.id', omit: ['project_id', 'tx_id'], serial: true },
 };
 
@@ -103,6 +106,8 @@ export async function writeArchive(query: Query, a: ArchiveRows): Promise<void> 
       if (kind === 'event') await query(`UPDATE relay_cursors SET event_id = GREATEST(event_id, $1::bigint) WHERE tx_id = '0'::xid8`, [max]);
     }
   }
+  // The project's own budget, if the file has it exceeded: tasks created from now on are born held.
+  await query(`UPDATE projects SET budget_stopped_at = (SELECT exceeded_at FROM budgets WHERE project_id = $1 AND scope = '') WHERE id = $1`, [projectId]);
 }
 
 /** The project row: new, or an existing one with nothing in it (what `loom init` made), which the archive's replaces. */

@@ -67,6 +67,9 @@ const idOf: Record<ArchiveKind, Record<string, unknown>> = {
   skill_run: { id: { type: 'integer', minimum: 1 } },
   decomposition: { parent_id: { type: 'string', maxLength: 100 }, plan_hash: { type: 'string', minLength: 1, maxLength: 200 } },
   workflow_run: { id: { type: 'integer', minimum: 1 } },
+  usage_report: { id: { type: 'integer', minimum: 1 } },
+  usage_total: { scope: { type: 'string', maxLength: 100 } },
+  budget: { scope: { type: 'string', maxLength: 100 } },
   event: { id: { type: 'integer', minimum: 1 } },
 };
 function archiveValidators(): NonNullable<typeof validators> {

@@ -14,7 +14,7 @@ export class ExportCommand extends LoomCommand {
     category: 'Project',
     description: 'Write the whole project to a JSON Lines file (or stdout)',
     details: `
-      One line describes the project and what the file holds; then one line per row: tasks (with their context, output, labels and leases), dependency edges, escalations, agents, messages, skill and workflow runs, decompositions, and with \`--events\` the event log. Kinds come in a fixed order and rows in id order, and the file carries no time of its own, so exporting an unchanged project gives the same bytes and a change shows in \`git diff\` as the lines it touched. The project is read in one snapshot.
+      One line describes the project and what the file holds; then one line per row: tasks (with their context, output, labels and leases), dependency edges, escalations, agents, messages, skill and workflow runs, decompositions, usage reports and totals, budgets, and with \`--events\` the event log. Kinds come in a fixed order and rows in id order, and the file carries no time of its own, so exporting an unchanged project gives the same bytes and a change shows in \`git diff\` as the lines it touched. The project is read in one snapshot.
 
       \`loom import FILE\` reads it into another store (another directory's embedded store, or a Postgres database), ids kept. The file holds the lease tokens of tasks in flight: treat it like the database.
     `,
