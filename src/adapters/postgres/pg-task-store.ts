@@ -28,50 +28,24 @@ const CLAIM_EVENTS = `ev AS (
          SELECT c.project_id, 'task.claimed', c.id, c.assignee,
                 jsonb_build_object('attempt', c.attempts, 'lease_expires_at', c.lease_expires_at), $2
            FROM claimed c
-         RETURNING id AS event_id, task_id AS event_task_id, payload AS event_payload)`;
-/**
- * Each claimed row with its dependencies and its event's id and payload. The rest of the event
- * is known without reading it back (its type, its task and agent, its time: \`$2\`): every column
- * returned costs its parse in the client, on every claim.
- */
+         RETURNING id AS event_id, task_id AS event_task_id, type AS event_type, payload AS event_payload, at AS event_at)`;
+/** Each claimed row with its dependencies and its event. */
 const CLAIM_RESULT = `SELECT t.*, ARRAY(SELECT d.depends_on FROM task_deps d WHERE d.task_id = t.id ORDER BY d.depends_on) AS depends_on,
-              COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents,
-              ev.event_id, ev.event_payload
+              COALESCE((SELECT true FROM task_deps x WHERE x.depends_on = t.id LIMIT 1), false) AS has_dependents, ev.*
          FROM claimed t JOIN ev ON ev.event_task_id = t.id`;
 
-/** `at`: the claim's time (the statement's \`$2\`, which its event was written with). */
-function claimOutcome(row: Record<string, unknown>, at: Date): ClaimOutcome {
+function claimOutcome(row: Record<string, unknown>): ClaimOutcome {
   const task = toTask(row);
-  const event: LoomEvent = {
-    id: Number(row.event_id),
+  const event: LoomEvent = toEvent({
+    id: row.event_id,
     project_id: task.project_id,
-    type: 'task.claimed',
+    type: row.event_type,
     task_id: task.id,
     agent_id: task.assignee,
-    payload: (row.event_payload as LoomEvent['payload']) ?? {},
-    at: at.toISOString(),
-  };
+    payload: row.event_payload,
+    at: row.event_at,
+  });
   return { task, event };
-}
-
-/**
- * The events of a plain commit (no dependents released), from their ids alone: the rest is what
- * the statement wrote ($20, as sent; the time $18). One statement's inserts take their ids from
- * the sequence in the order of the rows inserted, so the i-th id in order is the i-th event.
- */
-function writtenEvents(rows: Array<Record<string, unknown>>, input: CommitInput, sent: string): LoomEvent[] {
-  const decided = JSON.parse(sent) as Array<Omit<LoomEvent, 'id' | 'project_id' | 'at'>>;
-  if (decided.length !== rows.length) throw new Error(`commit wrote ${rows.length} events of ${decided.length}`);
-  const at = input.now.toISOString();
-  return decided.map((e, i) => ({
-    id: Number(rows[i]!.id),
-    project_id: input.task.project_id,
-    type: e.type,
-    task_id: e.task_id ?? null,
-    agent_id: e.agent_id ?? null,
-    payload: e.payload ?? {},
-    at,
-  }));
 }
 
 /** Tries of a transaction or statement that lost a deadlock or serialization conflict; then CONFLICT. */
@@ -228,7 +202,7 @@ export class PgTaskStore implements TaskStore {
     const row = r.rows[0];
     if (row === undefined) return null;
     this.vacuum?.wrote(1);
-    return claimOutcome(row, params[1] as Date);
+    return claimOutcome(row);
   }
 
   async claimBatch(projectId: string, spec: ClaimBatchSpec): Promise<ClaimOutcome[]> {
@@ -254,7 +228,7 @@ export class PgTaskStore implements TaskStore {
       'loom_claim_batch',
     );
     this.vacuum?.wrote(r.rows.length);
-    return r.rows.map((row) => claimOutcome(row, spec.now));
+    return r.rows.map(claimOutcome);
   }
 
   async commitDecision(input: CommitInput): Promise<CommitOutcome | null> {
@@ -319,14 +293,14 @@ export class PgTaskStore implements TaskStore {
         )
       : await q(
           `WITH upd AS (${update}),
-           ev AS (INSERT INTO events (project_id, type, task_id, agent_id, payload, at) ${decided} RETURNING id)
-           SELECT id FROM ev ORDER BY id`,
+           ev AS (INSERT INTO events (project_id, type, task_id, agent_id, payload, at) ${decided} RETURNING *)
+           SELECT * FROM ev ORDER BY id`,
           common,
           'loom_commit',
         );
     // Every decision carries at least one event, so no rows means the revision moved on.
     if (r.rows.length === 0) return null;
-    const events = input.release_dependents ? r.rows.filter((row) => row.epic_released !== true).map(toEvent) : writtenEvents(r.rows, input, common[19] as string);
+    const events = r.rows.filter((row) => row.epic_released !== true).map(toEvent);
     const epics = r.rows.filter((row) => row.epic_released === true).map((row) => row.task_id as string).sort();
     const unblocked = events.filter((e) => e.type === 'task.unblocked').map((e) => e.task_id!).sort();
     this.vacuum?.wrote(1 + unblocked.length);
