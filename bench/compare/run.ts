@@ -18,7 +18,7 @@ import { percentile, round } from '../support/stats.js';
  * JSON document: every figure of every repeat, the medians and the ratios
  * (Loom / graphile-worker; above 1.0 Loom is faster).
  *
- *   npm run bench:compare [-- --quick] [-- --repeats 3]
+ *   npm run bench:compare [-- --quick] [-- --repeats 3] [-- --only one_at_a_time,batched]
  *
  * Scenarios (Loom in server mode, in-process API, as `bench/claims` measures it):
  * - one_at_a_time: C workers, each claims one task and completes it, N no-op
@@ -35,6 +35,9 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const repeatsArg = argv.indexOf('--repeats');
 const REPEATS = repeatsArg >= 0 ? Number(argv[repeatsArg + 1]) : 3;
+const onlyArg = argv.indexOf('--only');
+/** Scenarios to run (all when absent): a comma-separated list of their names. */
+const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1]!.split(',')) : null;
 const N = quick ? 2_000 : 20_000;
 const C = 16;
 const FAN = 1_000;
@@ -327,7 +330,7 @@ async function graphileDrain(url: string, pool: pg.Pool, batched: boolean): Prom
 
 type Scenario = { name: string; loom: () => Promise<Figures>; graphile: (() => Promise<Figures>) | null; rate: string };
 
-const scenarios: Scenario[] = [
+const allScenarios: Scenario[] = [
   {
     name: 'one_at_a_time',
     loom: loomOneAtATime,
@@ -353,6 +356,7 @@ const scenarios: Scenario[] = [
     rate: 'build_ms_p50',
   },
 ];
+const scenarios = allScenarios.filter((s) => ONLY === null || ONLY.has(s.name));
 
 const repeats: Array<Record<string, unknown>> = [];
 for (let r = 1; r <= REPEATS; r++) {
@@ -384,9 +388,11 @@ for (const s of scenarios) {
   const gw = s.graphile === null ? null : median(s.name, 'graphile_worker', s.rate);
   summary[s.name] = { figure: s.rate, loom_median: loom, graphile_worker_median: gw, ratio: loom !== null && gw !== null ? round(loom / gw) : null };
 }
-const fan = summary.fan_in as Record<string, unknown>;
-fan.parent_claim_after_last_done_ms_p50 = median('fan_in', 'loom', 'parent_claim_after_last_done_ms_p50');
-fan.targets = { build_ms: 200, parent_claim_ms_p50: 5 };
+const fan = summary.fan_in as Record<string, unknown> | undefined;
+if (fan !== undefined) {
+  fan.parent_claim_after_last_done_ms_p50 = median('fan_in', 'loom', 'parent_claim_after_last_done_ms_p50');
+  fan.targets = { build_ms: 200, parent_claim_ms_p50: 5 };
+}
 
 const result = {
   bench: 'compare',
