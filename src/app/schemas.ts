@@ -156,7 +156,8 @@ export const API_SCHEMAS = {
       project_id: projectId,
       epic_id: taskId,
       run_id: { type: 'integer', minimum: 1 },
-      budget_usd: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: MAX_BUDGET_USD }, { type: 'null' }] },
+      // null clears it; the bounds apply to a number only (one clear message, not three of an anyOf)
+      budget_usd: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: MAX_BUDGET_USD },
       agent_id: agentId,
     },
     ['project_id', 'budget_usd'],

@@ -369,22 +369,32 @@ export function decideEpicCompletion(epic: Task, now: Date): Decision {
  * is not counted: giving work back is not failing at it.
  */
 export function decideRelease(task: Task, token: string, agentId: string, reason: string | undefined, now: Date): Decision {
+  return {
+    task: giveBackLease(task, token, now, 'release'),
+    events: [{ type: 'task.released', task_id: task.id, agent_id: agentId, payload: { reason: reason ?? null } }],
+  };
+}
+
+/**
+ * The lease holder gives a claimed task back without failing it (a release, a
+ * rate limit): the lease is checked and cleared, the attempt the claim counted
+ * is given back, and the task waits again: pending, or blocked when a
+ * dependency was added while it ran.
+ */
+export function giveBackLease(task: Task, token: string, now: Date, action: string): Task {
   const check = checkLease(task, token, now);
   if (check.ok !== true) throw check.ok === false ? check.error : new Error('unreachable');
   const waiting = task.unmet_deps > 0;
-  assertTransition(task.id, task.status, waiting ? 'blocked' : 'pending', 'release');
+  assertTransition(task.id, task.status, waiting ? 'blocked' : 'pending', action);
   return {
-    task: {
-      ...task,
-      status: waiting ? 'blocked' : 'pending',
-      blocked_reason: waiting ? 'dependencies' : null,
-      assignee: null,
-      lease_token: null,
-      lease_expires_at: null,
-      attempts: Math.max(0, task.attempts - 1),
-      updated_at: now.toISOString(),
-    },
-    events: [{ type: 'task.released', task_id: task.id, agent_id: agentId, payload: { reason: reason ?? null } }],
+    ...task,
+    status: waiting ? 'blocked' : 'pending',
+    blocked_reason: waiting ? 'dependencies' : null,
+    assignee: null,
+    lease_token: null,
+    lease_expires_at: null,
+    attempts: Math.max(0, task.attempts - 1),
+    updated_at: now.toISOString(),
   };
 }
 

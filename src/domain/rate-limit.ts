@@ -1,7 +1,6 @@
 import type { NewEvent } from './events.js';
-import { checkLease } from './lease.js';
+import { giveBackLease } from './deciders.js';
 import type { Task } from './task.js';
-import { assertTransition } from './transitions.js';
 
 /**
  * Rate-limited failures: the agent's provider said "not now, try after
@@ -35,26 +34,12 @@ export interface RateLimitedInput {
  * reset was clamped.
  */
 export function decideRateLimited(task: Task, input: RateLimitedInput, now: Date): { task: Task; events: NewEvent[]; clamped: ResetClamp } {
-  const check = checkLease(task, input.token, now);
-  if (check.ok !== true) throw check.ok === false ? check.error : new Error('unreachable');
-  assertTransition(task.id, task.status, 'pending', 'retry');
+  const given = giveBackLease(task, input.token, now, 'retry');
   const { reset_at, clamped } = clampResetAt(input.reset_at, now);
-  const waiting = task.unmet_deps > 0;
   const resetIso = reset_at.toISOString();
   return {
     clamped,
-    task: {
-      ...task,
-      status: waiting ? 'blocked' : 'pending',
-      blocked_reason: waiting ? 'dependencies' : null,
-      assignee: null,
-      lease_token: null,
-      lease_expires_at: null,
-      attempts: Math.max(0, task.attempts - 1),
-      run_after: resetIso,
-      failure_reason: input.reason,
-      updated_at: now.toISOString(),
-    },
+    task: { ...given, run_after: resetIso, failure_reason: input.reason },
     events: [
       {
         type: 'task.rate_limited',
@@ -64,7 +49,7 @@ export function decideRateLimited(task: Task, input: RateLimitedInput, now: Date
           reason: input.reason,
           reset_at: resetIso,
           ...(clamped === null ? {} : { clamped, requested_reset_at: input.reset_at.toISOString() }),
-          attempts: Math.max(0, task.attempts - 1),
+          attempts: given.attempts,
           max_attempts: task.max_attempts,
         },
       },
