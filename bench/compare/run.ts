@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { Logger, makeWorkerUtils, run, type Runner } from 'graphile-worker';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { SERVER_MODE, serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
-import { benchDatabase } from '../support/database.js';
+import { BENCH_ADMIN_URL, benchDatabase } from '../support/database.js';
 import { percentile, round } from '../support/stats.js';
 
 /**
@@ -67,14 +67,53 @@ async function walLsn(pool: pg.Pool): Promise<string> {
   return (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
 }
 
+/**
+ * CPU time (ms) of every process owned by the server's user, from /proc: the
+ * Postgres backends and their parent's tally of the exited ones. Null where
+ * /proc is not there or Postgres runs elsewhere (a remote server, another
+ * container): then the bench reports no server CPU rather than a wrong one.
+ */
+function serverCpuMs(): number | null {
+  if (process.platform !== 'linux' || !/^postgres(ql)?:\/\/[^/]*(127\.0\.0\.1|localhost)/.test(BENCH_ADMIN_URL)) return null;
+  let ticks = 0;
+  let found = false;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // the command sits in parentheses and may hold spaces: fields are counted after it
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== 'postgres') continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime, cutime, cstime: fields 14-17 of stat, 11-14 after the command
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      found = true;
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return found ? ticks * (1000 / CLOCK_TICKS) : null;
+}
+/** USER_HZ: 100 on every Linux build this runs on (sysconf is not reachable from Node). */
+const CLOCK_TICKS = 100;
+
 /** Starts counting; the returned function gives the per-job costs since. */
 async function costMeter(pool: pg.Pool, jobs: number): Promise<() => Promise<Figures>> {
   const lsn = await walLsn(pool);
   const before = statements;
+  const server0 = serverCpuMs();
+  const client0 = process.cpuUsage();
   return async () => {
     const sent = statements - before;
+    const client = process.cpuUsage(client0);
+    const server1 = serverCpuMs();
     const wal = await pool.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint AS bytes', [lsn]);
-    return { statements_per_job: round(sent / jobs, 2), wal_bytes_per_job: Math.round(Number(wal.rows[0]!.bytes) / jobs) };
+    return {
+      statements_per_job: round(sent / jobs, 2),
+      wal_bytes_per_job: Math.round(Number(wal.rows[0]!.bytes) / jobs),
+      client_cpu_us_per_job: Math.round((client.user + client.system) / jobs),
+      server_cpu_us_per_job: server0 === null || server1 === null ? null : Math.round(((server1 - server0) * 1000) / jobs),
+    };
   };
 }
 
@@ -142,15 +181,17 @@ async function loomBatched(): Promise<Figures> {
 /** N tasks in one call; checked: exactly N rows and N task.created events. */
 async function loomBulkCreate(): Promise<Figures> {
   return withLoom(async (ctx) => {
+    const meter = await costMeter(ctx.pool, N);
     const t0 = performance.now();
     const r = await ctx.api.createTasks({ project_id: ctx.projectId, origin, tasks: Array.from({ length: N }, (_, i) => ({ title: `job ${i}` })) });
     const ms = performance.now() - t0;
+    const cost = await meter();
     const rows = await ctx.pool.query<{ n: string; ev: string }>(
       `SELECT (SELECT count(*) FROM tasks WHERE project_id = $1) AS n, (SELECT count(*) FROM events WHERE project_id = $1 AND type = 'task.created') AS ev`,
       [ctx.projectId],
     );
     if (r.created !== N || Number(rows.rows[0]!.n) !== N || Number(rows.rows[0]!.ev) !== N) throw new Error(`bulk create wrote ${rows.rows[0]!.n} tasks, ${rows.rows[0]!.ev} events, of ${N}`);
-    return { jobs: N, ms: round(ms, 1), jobs_per_s: Math.round(N / (ms / 1000)) };
+    return { jobs: N, ms: round(ms, 1), jobs_per_s: Math.round(N / (ms / 1000)), ...cost };
   });
 }
 
@@ -261,10 +302,12 @@ async function withGraphile<T>(fn: (url: string, pool: pg.Pool) => Promise<T>): 
 }
 
 async function graphileBulkCreate(url: string, pool: pg.Pool): Promise<Figures> {
+  const meter = await costMeter(pool, N);
   const ms = await graphileAdd(url, N);
+  const cost = await meter();
   const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker._private_jobs');
   if (Number(r.rows[0]!.n) !== N) throw new Error(`addJobs wrote ${r.rows[0]!.n} jobs of ${N}`);
-  return { jobs: N, ms: round(ms, 1), jobs_per_s: Math.round(N / (ms / 1000)) };
+  return { jobs: N, ms: round(ms, 1), jobs_per_s: Math.round(N / (ms / 1000)), ...cost };
 }
 
 async function graphileAdd(url: string, n: number): Promise<number> {

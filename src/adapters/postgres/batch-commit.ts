@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { LoomEvent } from '../../domain/events.js';
 import type { BatchCommitOutcome, CommitInput, CommitOutcome } from '../../ports/task-store.js';
-import { toEvent } from './rows.js';
+import { recordsetJson, toEvent } from './rows.js';
 
 type Query = (text: string, params: unknown[], name?: string) => Promise<pg.QueryResult>;
 
@@ -38,7 +38,9 @@ export async function commitDecisions(q: Query, projectId: string, inputs: reado
               blocked_reason = i.blocked_reason, failure_reason = i.failure_reason, unmet_deps = i.unmet_deps,
               revision = t.revision + 1, updated_at = $3, expiry_count = i.expiry_count, progress = i.progress, progress_at = i.progress_at
          FROM i
-        WHERE t.project_id = $1 AND t.id = i.id AND t.revision = i.expected_revision
+        -- the id array drives pkey lookups: joined on i alone, the planner (no statistics on the
+        -- recordset, none on a table autovacuum has not analysed) chose a scan of every task
+        WHERE t.project_id = $1 AND t.id = ANY($4::text[]) AND t.id = i.id AND t.revision = i.expected_revision
        RETURNING t.id, i.n, i.release, i.events),
      dep AS (
        SELECT x.task_id AS id, count(*)::int AS k, (array_agg(u.id ORDER BY u.n DESC))[1] AS by
@@ -71,7 +73,7 @@ export async function commitDecisions(q: Query, projectId: string, inputs: reado
      -- epics that now wait for nothing: the caller completes those whose children are done
      SELECT 'epic', NULL, NULL, NULL, rel.id, NULL, NULL, NULL, rel.by FROM rel WHERE rel.status = 'epic' AND rel.unmet_deps = 0
      ORDER BY kind, id`,
-    [projectId, JSON.stringify(rows), now],
+    [projectId, recordsetJson(rows).json, now, inputs.map((input) => input.task.id)],
     'loom_commit_batch',
   );
   const written = new Set<string>();

@@ -10,9 +10,23 @@ import type { UsageEntry } from '../../domain/usage.js';
 import { writeArchive } from './archive.js';
 import { lockOpenUnder, readBudgets, recordUsage, saveBudget, stoppedScopesOver } from './usage-queries.js';
 import * as fsck from './invariant-queries.js';
-import { TASK_COLUMNS, toEscalation, toEvent, toProject, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
+import { recordsetJson, TASK_COLUMNS, toEscalation, toEvent, toProject, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
 /** The statements a use case runs inside one transaction, on one connection. */
+/** The columns of a task row as insertTasks writes them, with their SQL types. */
+const TASK_COLUMN_TYPES: Record<string, string> = {
+  id: 'text', project_id: 'text', title: 'text', status: 'text', priority: 'text', parent_id: 'text', context: 'jsonb', output: 'jsonb',
+  done_when: 'text', origin: 'jsonb', assignee: 'text', attempts: 'integer', max_attempts: 'integer', run_after: 'timestamptz',
+  lease_token: 'text', lease_expires_at: 'timestamptz', blocked_reason: 'text', failure_reason: 'text', unmet_deps: 'integer',
+  weight: 'integer', revision: 'integer', created_at: 'timestamptz', updated_at: 'timestamptz', expiry_count: 'integer',
+  progress: 'text', progress_at: 'timestamptz', labels: 'text[]', held_at: 'timestamptz', hold_reason: 'text', held_by_budget: 'text',
+};
+const INSERT_TASK_COLUMNS = Object.keys(TASK_COLUMN_TYPES);
+/** NOT NULL columns a batch of new tasks mostly has in common: sent once (see recordsetJson). */
+const SHARED_TASK_COLUMNS = [
+  'project_id', 'status', 'priority', 'context', 'origin', 'attempts', 'max_attempts', 'unmet_deps', 'weight', 'revision', 'created_at', 'updated_at', 'expiry_count', 'labels',
+] as const satisfies ReadonlyArray<keyof Task>;
+
 export class PgTaskStoreTx implements TaskStoreTx {
   /** Rows this transaction's UPDATEs rewrote (each leaves a dead version for VACUUM). */
   rewritten = 0;
@@ -321,8 +335,9 @@ export class PgTaskStoreTx implements TaskStoreTx {
       `UPDATE tasks t SET held_at = NULL, hold_reason = NULL, held_by_budget = NULL, status = x.status, blocked_reason = x.blocked_reason,
               revision = t.revision + 1, updated_at = $3
          FROM jsonb_to_recordset($2::jsonb) AS x(id text, status text, blocked_reason text)
-        WHERE t.project_id = $1 AND t.id = x.id AND t.held_at IS NOT NULL`,
-      [projectId, JSON.stringify(tasks), now],
+        WHERE t.project_id = $1 AND t.id = ANY($4::text[]) AND t.id = x.id AND t.held_at IS NOT NULL`,
+      // the id array drives pkey lookups (see commitDecisions): the recordset join alone planned a scan of every task
+      [projectId, JSON.stringify(tasks), now, tasks.map((t) => t.id)],
     );
   }
 
@@ -455,12 +470,13 @@ export class PgTaskStoreTx implements TaskStoreTx {
 
   async appendEvents(projectId: string, events: readonly NewEvent[], at: Date): Promise<LoomEvent[]> {
     if (events.length === 0) return [];
+    const { json, sharedValues } = recordsetJson(events, ['type']);
     const r = await this.q(
       `INSERT INTO events (project_id, type, task_id, agent_id, payload, at)
-       SELECT $1, e.type, e.task_id, e.agent_id, e.payload, $3
+       SELECT $1, COALESCE(e.type, $4), e.task_id, e.agent_id, e.payload, $3
          FROM jsonb_to_recordset($2::jsonb) AS e(type text, task_id text, agent_id text, payload jsonb)
        RETURNING *`,
-      [projectId, JSON.stringify(events), at],
+      [projectId, json, at, sharedValues.type],
     );
     return r.rows.map(toEvent).sort((a, b) => a.id - b.id);
   }
@@ -502,21 +518,19 @@ export class PgTaskStoreTx implements TaskStoreTx {
 
   async insertTasks(tasks: readonly Task[]): Promise<void> {
     if (tasks.length === 0) return;
-    // One statement for the lot: jsonb_to_recordset reads every column from one parameter.
+    // One statement for the lot: jsonb_to_recordset reads every column from one parameter, each
+    // row without its nulls and without the NOT NULL values it shares with the first row.
+    const { json, sharedValues } = recordsetJson(tasks, SHARED_TASK_COLUMNS);
+    const column = (name: string): string => {
+      const n = SHARED_TASK_COLUMNS.indexOf(name as (typeof SHARED_TASK_COLUMNS)[number]);
+      if (n < 0) return `x.${name}`;
+      return `COALESCE(x.${name}, $${n + 2}::${TASK_COLUMN_TYPES[name]}${name === 'labels' ? `, '{}'` : ''})`;
+    };
     await this.q(
-      `INSERT INTO tasks (id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
-                          attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-                          unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, labels, held_at, hold_reason, held_by_budget)
-       SELECT id, project_id, title, status, priority, parent_id, context, output, done_when, origin, assignee,
-              attempts, max_attempts, run_after, lease_token, lease_expires_at, blocked_reason, failure_reason,
-              unmet_deps, weight, revision, created_at, updated_at, expiry_count, progress, progress_at, COALESCE(labels, '{}'), held_at, hold_reason, held_by_budget
-         FROM jsonb_to_recordset($1::jsonb) AS x(
-           id text, project_id text, title text, status text, priority text, parent_id text, context jsonb, output jsonb,
-           done_when text, origin jsonb, assignee text, attempts integer, max_attempts integer, run_after timestamptz,
-           lease_token text, lease_expires_at timestamptz, blocked_reason text, failure_reason text, unmet_deps integer,
-           weight integer, revision integer, created_at timestamptz, updated_at timestamptz, expiry_count integer,
-           progress text, progress_at timestamptz, labels text[], held_at timestamptz, hold_reason text, held_by_budget text)`,
-      [JSON.stringify(tasks)],
+      `INSERT INTO tasks (${INSERT_TASK_COLUMNS.join(', ')})
+       SELECT ${INSERT_TASK_COLUMNS.map(column).join(', ')}
+         FROM jsonb_to_recordset($1::jsonb) AS x(${INSERT_TASK_COLUMNS.map((c) => `${c} ${TASK_COLUMN_TYPES[c]}`).join(', ')})`,
+      [json, ...SHARED_TASK_COLUMNS.map((c) => (c === 'context' || c === 'origin' ? JSON.stringify(sharedValues[c]) : sharedValues[c]))],
     );
   }
 

@@ -156,3 +156,38 @@ export function toProject(r: Row): Project {
   if (r.removed_at !== null && r.removed_at !== undefined) project.removed_at = new Date(r.removed_at as string).toISOString();
   return project;
 }
+
+/**
+ * The JSON of rows that `jsonb_to_recordset` reads, without the null fields:
+ * a key that is absent reads as NULL there, so nothing changes but the size.
+ * A fresh task is half nulls; leaving them out took the parse of 20,000 new
+ * tasks from 667 to 128 ms (with `shared` below).
+ *
+ * `shared` names NOT NULL columns whose value most rows have in common (a
+ * project id, a timestamp): a row with that value leaves it out, and the SQL
+ * reads it as `COALESCE(x.col, $n)` with `sharedValues[col]` as `$n`. Only
+ * columns that can never be NULL may be shared, or a NULL would become the
+ * common value.
+ */
+export function recordsetJson<T extends object>(rows: readonly T[], shared: ReadonlyArray<keyof T & string> = []): { json: string; sharedValues: Record<string, unknown> } {
+  const first = rows[0] as Record<string, unknown> | undefined;
+  const sharedValues: Record<string, unknown> = {};
+  const sharedJson = new Map<string, string>();
+  for (const key of shared) {
+    sharedValues[key] = first?.[key] ?? null;
+    if (first !== undefined) sharedJson.set(key, JSON.stringify(first[key]));
+  }
+  const json = JSON.stringify(
+    rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row)) {
+        if (v === null || v === undefined) continue;
+        const common = sharedJson.get(k);
+        if (common !== undefined && (v === sharedValues[k] || JSON.stringify(v) === common)) continue;
+        out[k] = v;
+      }
+      return out;
+    }),
+  );
+  return { json, sharedValues };
+}
