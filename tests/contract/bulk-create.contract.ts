@@ -59,6 +59,9 @@ export function bulkCreateContract(name: string, open: () => Promise<ContractTar
       });
       const api = (await t.api.status({ project_id: p, task_id: id.api! })).task;
       expect(api.depends_on).toEqual([existing.id, id.spec].sort());
+      // Values rows share are sent once (recordsetJson): a row after one that differs keeps its own, the defaults.
+      expect(api).toMatchObject({ priority: 'p1', done_when: null, labels: [], context: {}, origin: ORIGIN });
+      expect(api.max_attempts).not.toBe(5);
       const ship = (await t.api.status({ project_id: p, task_id: id.ship! })).task;
       expect(ship).toMatchObject({ parent_id: null, unmet_deps: 2, origin: { kind: 'human', id: 'ana' } });
       // One event per task, no more.

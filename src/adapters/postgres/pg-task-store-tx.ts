@@ -24,7 +24,7 @@ const TASK_COLUMN_TYPES: Record<string, string> = {
 const INSERT_TASK_COLUMNS = Object.keys(TASK_COLUMN_TYPES);
 /** NOT NULL columns a batch of new tasks mostly has in common: sent once (see recordsetJson). */
 const SHARED_TASK_COLUMNS = [
-  'project_id', 'status', 'priority', 'context', 'origin', 'attempts', 'max_attempts', 'unmet_deps', 'weight', 'revision', 'created_at', 'updated_at', 'expiry_count', 'labels',
+  'project_id', 'status', 'priority', 'context', 'origin', 'attempts', 'max_attempts', 'unmet_deps', 'weight', 'revision', 'created_at', 'updated_at', 'expiry_count',
 ] as const satisfies ReadonlyArray<keyof Task>;
 
 export class PgTaskStoreTx implements TaskStoreTx {
@@ -523,14 +523,14 @@ export class PgTaskStoreTx implements TaskStoreTx {
     const { json, sharedValues } = recordsetJson(tasks, SHARED_TASK_COLUMNS);
     const column = (name: string): string => {
       const n = SHARED_TASK_COLUMNS.indexOf(name as (typeof SHARED_TASK_COLUMNS)[number]);
-      if (n < 0) return `x.${name}`;
-      return `COALESCE(x.${name}, $${n + 2}::${TASK_COLUMN_TYPES[name]}${name === 'labels' ? `, '{}'` : ''})`;
+      if (n < 0) return name === 'labels' ? `COALESCE(x.labels, '{}')` : `x.${name}`;
+      return `COALESCE(x.${name}, $${n + 2}::${TASK_COLUMN_TYPES[name]})`;
     };
     await this.q(
       `INSERT INTO tasks (${INSERT_TASK_COLUMNS.join(', ')})
        SELECT ${INSERT_TASK_COLUMNS.map(column).join(', ')}
          FROM jsonb_to_recordset($1::jsonb) AS x(${INSERT_TASK_COLUMNS.map((c) => `${c} ${TASK_COLUMN_TYPES[c]}`).join(', ')})`,
-      [json, ...SHARED_TASK_COLUMNS.map((c) => (c === 'context' || c === 'origin' ? JSON.stringify(sharedValues[c]) : sharedValues[c]))],
+      [json, ...SHARED_TASK_COLUMNS.map((c) => (sharedValues[c] !== null && (c === 'context' || c === 'origin') ? JSON.stringify(sharedValues[c]) : sharedValues[c]))],
     );
   }
 
