@@ -181,15 +181,9 @@ export function unblockedBy(
 
 /**
  * An epic completes when every child is finished and at least one was done:
- * a cancelled child is work deliberately dropped, not work outstanding.
+ * a cancelled child is work deliberately dropped, not work outstanding. From
+ * the children's counts by status (one aggregate in the store, no rows read).
  */
-export function epicComplete(children: ReadonlyArray<Pick<Task, 'status'>>): boolean {
-  const counts: Partial<Record<TaskStatus, number>> = {};
-  for (const c of children) counts[c.status] = (counts[c.status] ?? 0) + 1;
-  return epicCompleteByCounts(counts);
-}
-
-/** `epicComplete` from the children's counts by status: some done, and every one done or cancelled. */
 export function epicCompleteByCounts(counts: Partial<Record<TaskStatus, number>>): boolean {
   return (counts.done ?? 0) > 0 && Object.entries(counts).every(([status, n]) => n === 0 || status === 'done' || status === 'cancelled');
 }

@@ -383,8 +383,10 @@ export interface TaskStoreTx {
   invariantSnapshot(projectId: string): Promise<InvariantSnapshot>;
 }
 
-/** The kinds of rows a project archive holds, in the order they are written (and read back). */
-/** Kinds in file order (a row may name only rows of kinds before it); usage and budgets came later: a file without them imports as before. */
+/**
+ * The kinds of rows a project archive holds, in the order they are written and read back (a row
+ * may name only rows of kinds before it). Usage and budgets came later: a file without them imports as before.
+ */
 export const ARCHIVE_KINDS = ['task', 'dep', 'escalation', 'agent', 'message', 'skill_run', 'decomposition', 'workflow_run', 'usage_report', 'usage_total', 'budget', 'event'] as const;
 export type ArchiveKind = (typeof ARCHIVE_KINDS)[number];
 

@@ -7,7 +7,6 @@ import {
   criticalPathWeights,
   cycleError,
   effectiveDependencies,
-  epicComplete,
   epicCompleteByCounts,
   findAnyCycle,
   findCycle,
@@ -207,7 +206,7 @@ describe('unblockedBy', () => {
   });
 });
 
-describe('epicComplete', () => {
+describe('epicCompleteByCounts', () => {
   it.each<[string, TaskStatus[], boolean]>([
     ['no children yet', [], false],
     ['one child done', ['done'], true],
@@ -221,8 +220,6 @@ describe('epicComplete', () => {
     ['every child cancelled', ['cancelled', 'cancelled'], false],
     ['a nested epic not complete yet', ['done', 'epic'], false],
   ])('%s -> %s', (_label, statuses, expected) => {
-    expect(epicComplete(statuses.map((status) => ({ status })))).toBe(expected);
-    // The same rule from counts, as the store reads them (one aggregate instead of every child's row).
     const counts: Partial<Record<TaskStatus, number>> = {};
     for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
     expect(epicCompleteByCounts(counts)).toBe(expected);

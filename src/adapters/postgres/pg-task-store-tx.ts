@@ -12,7 +12,6 @@ import { lockOpenUnder, readBudgets, recordUsage, saveBudget, stoppedScopesOver 
 import * as fsck from './invariant-queries.js';
 import { recordsetJson, TASK_COLUMNS, toEscalation, toEvent, toProject, toMessage, toTask, toWorkflowRun, WORKFLOW_RUN_COLUMNS } from './rows.js';
 
-/** The statements a use case runs inside one transaction, on one connection. */
 /** The columns of a task row as insertTasks writes them, with their SQL types. */
 const TASK_COLUMN_TYPES: Record<string, string> = {
   id: 'text', project_id: 'text', title: 'text', status: 'text', priority: 'text', parent_id: 'text', context: 'jsonb', output: 'jsonb',
@@ -27,6 +26,7 @@ const SHARED_TASK_COLUMNS = [
   'project_id', 'status', 'priority', 'context', 'origin', 'attempts', 'max_attempts', 'unmet_deps', 'weight', 'revision', 'created_at', 'updated_at', 'expiry_count',
 ] as const satisfies ReadonlyArray<keyof Task>;
 
+/** The statements a use case runs inside one transaction, on one connection. */
 export class PgTaskStoreTx implements TaskStoreTx {
   /** Rows this transaction's UPDATEs rewrote (each leaves a dead version for VACUUM). */
   rewritten = 0;
