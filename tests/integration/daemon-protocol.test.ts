@@ -3,13 +3,14 @@
  * an in-memory PGlite, served on an abstract socket and reached through the
  * DaemonClient every `loom` process uses.
  */
+import { openTestPglite } from '../support/pglite.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../../src/adapters/embedded/daemon-client.js';
 import { startDaemonServer, type DaemonServer } from '../../src/adapters/embedded/daemon-server.js';
 import { MAX_LINE_BYTES } from '../../src/adapters/embedded/json-lines.js';
 import { LoomError } from '../../src/domain/errors.js';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { EventBus } from '../../src/ports/event-bus.js';
@@ -32,7 +33,7 @@ describe('daemon protocol', () => {
   };
 
   beforeAll(async () => {
-    pglite = await openPglitePool(undefined);
+    pglite = await openTestPglite();
     await migrate(pglite.pool);
     ({ service: api, bus } = serviceForPool(pglite.pool, { ownsPool: false }));
   });

@@ -5,12 +5,13 @@
  * and the ready order follows the plan; the same plan again writes nothing;
  * two services applying one plan at once create it once.
  */
+import { openTestPglite } from '../support/pglite.js';
 import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { DecomposeApplied, DecomposeDryRun, DecomposeInput, DecomposePrompt, LoomApi } from '../../src/ports/loom-api.js';
@@ -273,7 +274,7 @@ describe('postgres', () => {
 
 describe('a server holding another project\'s directory', () => {
   it('reads no spec file and no file tree for this project', async () => {
-    const lite = await openPglitePool(undefined);
+    const lite = await openTestPglite();
     await migrate(lite.pool);
     const projectDir = mkdtempSync(join(tmpdir(), 'loom-decompose-other-'));
     writeFileSync(join(projectDir, 'spec.md'), 'the other project\'s spec');
@@ -291,7 +292,7 @@ describe('a server holding another project\'s directory', () => {
 });
 
 suite('embedded (PGlite)', async (projectDir) => {
-  const lite = await openPglitePool(undefined);
+  const lite = await openTestPglite();
   await migrate(lite.pool);
   const { service } = serviceForPool(lite.pool, { ownsPool: false, projectDir });
   const { service: other } = serviceForPool(lite.pool, { ownsPool: false, projectDir });

@@ -1,6 +1,7 @@
 /** Every committed change reaches the event bus, with the ids the event log gave it. */
+import { openTestPglite } from '../support/pglite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomEvent } from '../../src/domain/events.js';
@@ -9,7 +10,7 @@ import { until } from '../support/until.js';
 describe('events reach the bus after commit', () => {
   let pglite: PglitePool;
   beforeAll(async () => {
-    pglite = await openPglitePool(undefined);
+    pglite = await openTestPglite();
     await migrate(pglite.pool);
   });
   afterAll(async () => {

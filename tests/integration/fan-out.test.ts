@@ -1,6 +1,7 @@
+import { openTestPglite } from '../support/pglite.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
@@ -155,7 +156,7 @@ fanOutSuite('postgres', async () => {
 });
 
 fanOutSuite('embedded (PGlite)', async () => {
-  const lite = await openPglitePool(undefined);
+  const lite = await openTestPglite();
   await migrate(lite.pool);
   const recorder = recordStatements(lite.pool);
   const { service } = serviceForPool(lite.pool, { ownsPool: false });

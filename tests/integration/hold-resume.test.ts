@@ -4,9 +4,10 @@
  * dependency that finished meanwhile (ready on resume), and a claimed task
  * held, then failed or let expire (not retried while held).
  */
+import { openTestPglite } from '../support/pglite.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
@@ -25,7 +26,7 @@ describe.each(['embedded', 'postgres'] as const)('hold and resume (%s)', (mode) 
   const clock = { now: () => new Date(now) };
   beforeAll(async () => {
     if (mode === 'embedded') {
-      const p: PglitePool = await openPglitePool(undefined);
+      const p: PglitePool = await openTestPglite();
       await migrate(p.pool);
       api = serviceForPool(p.pool, { ownsPool: false, clock }).service;
       close = () => p.close();

@@ -3,9 +3,10 @@
  * dependent added after the claim (the new edge moves the task's revision,
  * so the optimistic write retries on a fresh read).
  */
+import { openTestPglite } from '../support/pglite.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
@@ -19,7 +20,7 @@ describe.each(['embedded', 'postgres'] as const)('a dependent added while its de
   let close: () => Promise<void>;
   beforeAll(async () => {
     if (mode === 'embedded') {
-      const p: PglitePool = await openPglitePool(undefined);
+      const p: PglitePool = await openTestPglite();
       await migrate(p.pool);
       api = serviceForPool(p.pool, { ownsPool: false }).service;
       close = () => p.close();

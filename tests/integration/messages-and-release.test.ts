@@ -1,7 +1,8 @@
 /** Persisted messages between agents, agent task lists and voluntary release, on both stores. */
+import { openTestPglite } from '../support/pglite.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
@@ -12,7 +13,7 @@ const stores: Array<[string, () => Promise<{ api: LoomApi; close(): Promise<void
   [
     'embedded',
     async () => {
-      const p: PglitePool = await openPglitePool(undefined);
+      const p: PglitePool = await openTestPglite();
       await migrate(p.pool);
       return { api: serviceForPool(p.pool, { ownsPool: false }).service, close: () => p.close() };
     },

@@ -6,11 +6,12 @@
  * workflow as good/review_flow; each bad fixture is reported with its code
  * while the others keep working. No plugin code runs anywhere here.
  */
+import { openTestPglite } from '../support/pglite.js';
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { loadConfig } from '../../src/app/config.js';
 import { listPlugins } from '../../src/app/plugins.js';
@@ -167,7 +168,7 @@ describe('plugin content in the service (PGlite)', () => {
   beforeAll(async () => {
     clearPluginCache();
     projectDir = projectWith({ 'loom-plugin-good': 'good' });
-    lite = await openPglitePool(undefined);
+    lite = await openTestPglite();
     await migrate(lite.pool);
     api = serviceForPool(lite.pool, {
       ownsPool: false,

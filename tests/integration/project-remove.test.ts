@@ -4,9 +4,10 @@
  * answers PROJECT_REMOVED, from this service and from a second one on the same database whose
  * per-process project cache saw the project before it was removed.
  */
+import { openTestPglite } from '../support/pglite.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
@@ -30,7 +31,7 @@ describe.each(['embedded', 'postgres'] as const)('project removal (%s)', (mode) 
   let close: () => Promise<void>;
   beforeAll(async () => {
     if (mode === 'embedded') {
-      const p: PglitePool = await openPglitePool(undefined);
+      const p: PglitePool = await openTestPglite();
       await migrate(p.pool);
       api = serviceForPool(p.pool, { ownsPool: false }).service;
       other = serviceForPool(p.pool, { ownsPool: false }).service;

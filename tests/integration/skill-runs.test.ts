@@ -3,11 +3,12 @@
  * run (a skill_runs row and its skill.used event, together), and stats read
  * how the tasks ended. On real Postgres and on the embedded store.
  */
+import { openTestPglite } from '../support/pglite.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+
 import { DirectorySkillSource } from '../../src/adapters/skills/directory-skill-source.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool, type ServiceOptions } from '../../src/app/service-factory.js';
@@ -145,7 +146,7 @@ describe('on Postgres', () => {
 });
 
 suite('embedded (PGlite)', async () => {
-  const lite = await openPglitePool(undefined);
+  const lite = await openTestPglite();
   await migrate(lite.pool);
   const { service } = serviceForPool(lite.pool, { ownsPool: false, skills });
   return {

@@ -6,12 +6,13 @@
  * per run key, also when two services race; completing every step finishes
  * the run and its epic (workflow.completed); bad inputs write nothing.
  */
+import { openTestPglite } from '../support/pglite.js';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi, RunWorkflowInput, WorkflowRunResult } from '../../src/ports/loom-api.js';
@@ -443,7 +444,7 @@ describe('postgres', () => {
 });
 
 suite('embedded (PGlite)', async (dir) => {
-  const lite = await openPglitePool(undefined);
+  const lite = await openTestPglite();
   await migrate(lite.pool);
   const { service } = serviceForPool(lite.pool, { ownsPool: false, skills: { projectDir: dir } });
   const { service: other } = serviceForPool(lite.pool, { ownsPool: false, skills: { projectDir: dir } });

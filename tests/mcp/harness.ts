@@ -1,8 +1,9 @@
 /** A real SDK Client wired to a Loom MCP server over InMemoryTransport, on the real LoomService over in-memory PGlite. */
+import { openTestPglite } from '../support/pglite.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { ClientCapabilities, Notification } from '@modelcontextprotocol/sdk/types.js';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { createLoomMcpServer, type LoomMcpServer, type LoomMcpServerOptions } from '../../src/adapters/mcp/loom-mcp-server.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
@@ -20,7 +21,7 @@ export interface Backend {
 
 /** One PGlite per test file. */
 export async function openBackend(): Promise<Backend> {
-  const pglite = await openPglitePool(undefined);
+  const pglite = await openTestPglite();
   await migrate(pglite.pool);
   const { service, bus } = serviceForPool(pglite.pool, { ownsPool: false });
   return {

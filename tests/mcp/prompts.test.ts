@@ -1,9 +1,10 @@
 /** Skills over MCP: every skill is a prompt, and the planning tools render them for clients without prompts. */
+import { openTestPglite } from '../support/pglite.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { DirectorySkillSource } from '../../src/adapters/skills/directory-skill-source.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool } from '../../src/app/service-factory.js';
@@ -16,7 +17,7 @@ let b: { api: LoomApi; bus: EventBus };
 let pglite: PglitePool;
 
 beforeAll(async () => {
-  pglite = await openPglitePool(undefined);
+  pglite = await openTestPglite();
   await migrate(pglite.pool);
   const { service, bus } = serviceForPool(pglite.pool, {
     ownsPool: false,

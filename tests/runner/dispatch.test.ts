@@ -1,9 +1,10 @@
 /** The agent runner loop over the real LoomService (in-memory PGlite) and real processes. */
+import { openTestPglite } from '../support/pglite.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import type { PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { CommandRunner } from '../../src/adapters/runner/command-runner.js';
 import { shellQuote } from '../../src/adapters/runner/template.js';
@@ -20,7 +21,7 @@ let api: LoomApi;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  db = await openPglitePool(undefined);
+  db = await openTestPglite();
   await migrate(db.pool);
   api = serviceForPool(db.pool, { ownsPool: false, settings: { retry: { base_ms: 50, factor: 2, max_ms: 200 } } }).service;
 });

@@ -1,5 +1,5 @@
+import { openTestPglite } from './pglite.js';
 import type pg from 'pg';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import type { LoomService } from '../../src/app/loom-service.js';
 import { serviceForPool, type ServiceOptions } from '../../src/app/service-factory.js';
@@ -14,7 +14,7 @@ export interface EmbeddedService {
 
 /** The real LoomService over a fresh in-memory PGlite (the embedded store, in-process): one per test file, it takes a second or two. */
 export async function openEmbeddedService(options: ServiceOptions = {}): Promise<EmbeddedService> {
-  const lite = await openPglitePool(undefined);
+  const lite = await openTestPglite();
   try {
     await migrate(lite.pool);
   } catch (e) {

@@ -1,5 +1,6 @@
+import { openTestPglite } from './pglite.js';
 import pg from 'pg';
-import { openPglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+
 import { migrate } from '../../src/adapters/postgres/migrator.js';
 import { serviceForPool, type ServiceOptions } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
@@ -22,7 +23,7 @@ export async function openStoreServices(
   const { connections = 6, ...service } = options;
   const make = (pool: pg.Pool) => Array.from({ length: count }, () => serviceForPool(pool, { ...service, ownsPool: false }).service);
   if (mode === 'embedded') {
-    const lite = await openPglitePool(undefined);
+    const lite = await openTestPglite();
     await migrate(lite.pool);
     return { services: make(lite.pool), close: () => lite.close() };
   }

@@ -113,11 +113,14 @@ export async function runDaemon(
   try {
     // What each part of the start-up took, for the log line (the parts overlap: PGlite opens while the code loads).
     const spent: Record<string, number> = {};
+    let store = 'existing';
     const since = (t: number): number => Math.round(performance.now() - t);
     const opening = loadingPglite.then(async ({ openPglitePool }) => {
       const t = performance.now();
-      const p = await openPglitePool(dataDir, wasm === undefined ? {} : { wasm });
+      const { pgliteTemplatePath } = await import('../../adapters/embedded/pglite-template.js');
+      const p = await openPglitePool(dataDir, { ...(wasm === undefined ? {} : { wasm }), template: pgliteTemplatePath(env), warn: log });
       spent.pglite = since(t);
+      store = p.started;
       return p;
     });
     opening.then((p) => (pglite = p), () => undefined);
@@ -151,7 +154,7 @@ export async function runDaemon(
     ticker.unref();
     spent.services = since(t);
     // The code loads from the process's first moment (main.ts): "code" is what was left of it once this entry ran.
-    const parts = `node and entry ${Math.round(started)} ms, then code ${spent.code} ms, PGlite ${spent.pglite} ms (both at once, PGlite after the lock), migrations check ${spent.migrations} ms, services ${spent.services} ms`;
+    const parts = `node and entry ${Math.round(started)} ms, then code ${spent.code} ms, PGlite ${spent.pglite} ms (${store === 'existing' ? 'an existing store' : store === 'template' ? 'a new store, from the starting copy' : 'a new store, by initdb'}; both at once, PGlite after the lock), migrations check ${spent.migrations} ms, services ${spent.services} ms`;
     log(`ready (schema ${m.version}${m.applied.length > 0 ? `, applied ${m.applied.join(', ')}` : ''}) ${Math.round(process.uptime() * 1000)} ms after spawn: ${parts}`);
     maintain(pglite, () => server.stats().requests, log);
   } catch (e) {
