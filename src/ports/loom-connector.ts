@@ -13,6 +13,11 @@ export interface DoctorCheck {
 /** Live events of a project as they commit, wherever they were made. Returns the unsubscribe function. */
 export interface EventSource {
   subscribe(projectId: string, handler: EventHandler): () => void;
+  /**
+   * Resolves once every subscription made so far hears new events. A source in another process
+   * (the embedded daemon) starts hearing a moment after `subscribe` returns; absent, at once.
+   */
+  settled?(): Promise<void>;
 }
 
 export type StorageMode = 'embedded' | 'server';

@@ -49,6 +49,8 @@ describe('loom mcp resources over stdio (embedded)', () => {
     started.push(b);
     expect(b.client.getServerCapabilities()?.resources).toEqual({ subscribe: true, listChanged: false });
     expect((await b.client.listResources()).resources.map((r) => r.uri)).toEqual(['loom://project']);
+    // initialize is answered before the store opens: a session hears events once it has answered a call.
+    await b.ok('loom_ready');
 
     const task = (await a.ok('loom_create', { title: 'watched', context: { file: 'src/x.ts' } })).task;
     const uri = `loom://task/${task.id}`;

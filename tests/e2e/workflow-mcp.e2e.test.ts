@@ -32,6 +32,8 @@ describe('loom_run_workflow over stdio (built binary, embedded project)', () => 
     );
     lead = await McpProcess.start(dir, [], env);
     worker = await McpProcess.start(dir, [], env);
+    // initialize is answered before the store opens: a session hears events once it has answered a call.
+    await worker.ok('loom_ready');
   });
   afterAll(async () => {
     await lead?.close();

@@ -187,11 +187,18 @@ export class DaemonClient implements LoomApi, EventSource {
     const set = this.handlers.get(projectId) ?? new Set();
     set.add(handler);
     this.handlers.set(projectId, set);
-    if (set.size === 1) void this.resubscribe().catch(() => undefined);
+    if (set.size === 1) this.subscribing = this.resubscribe().catch(() => undefined);
     return () => {
       set.delete(handler);
       if (set.size === 0) this.handlers.delete(projectId);
     };
+  }
+
+  /** The last subscription request sent: settled() waits for the daemon to have it. */
+  private subscribing: Promise<void> = Promise.resolve();
+
+  settled(): Promise<void> {
+    return this.subscribing;
   }
 
   private async resubscribe(): Promise<void> {

@@ -90,8 +90,10 @@ export async function serveMcpStdio(
   } catch {
     // A config that cannot be read: the first call says why (through the failing API).
   }
-  const api = lazyApi(ready);
   const events = lazyEvents(ready);
+  // A call is answered only once the session hears events: whatever its answer makes happen
+  // next (another session's done, a workflow starting) reaches this client as a notification.
+  const api = lazyApi(ready, () => events.settled());
 
   const mcp = createLoomMcpServer({
     api,
@@ -152,8 +154,8 @@ export async function serveMcpStdio(
   });
 }
 
-/** The API once the store is open: each call waits for it (the first ones of a session, at most). */
-function lazyApi(ready: Promise<{ api: LoomApi }>): LoomApi {
+/** The API once the store is open: each call waits for it (the first ones of a session, at most), and for `before`. */
+function lazyApi(ready: Promise<{ api: LoomApi }>, before: () => Promise<void>): LoomApi {
   return new Proxy({} as LoomApi, {
     // `then` stays undefined, so the proxy is not mistaken for a promise.
     get: (_t, prop) =>
@@ -161,24 +163,33 @@ function lazyApi(ready: Promise<{ api: LoomApi }>): LoomApi {
         ? undefined
         : async (...args: unknown[]) => {
             const { api } = await ready;
+            await before();
             return (api[prop as keyof LoomApi] as (...a: unknown[]) => Promise<unknown>)(...args);
           },
   });
 }
 
-/** Subscriptions made before the store is open take effect when it is. */
-function lazyEvents(ready: Promise<{ events: EventSource }>): EventSource {
+/** Subscriptions made before the store is open take effect when it is; settled() once the source hears them. */
+function lazyEvents(ready: Promise<{ events: EventSource }>): EventSource & { settled(): Promise<void> } {
+  const pending = new Set<Promise<void>>();
   return {
     subscribe(projectId, handler) {
       let stop: (() => void) | null = null;
       let cancelled = false;
-      void ready.then(({ events }) => {
-        if (!cancelled) stop = events.subscribe(projectId, handler);
+      const subscribed = ready.then(async ({ events }) => {
+        if (cancelled) return;
+        stop = events.subscribe(projectId, handler);
+        await events.settled?.();
       });
+      pending.add(subscribed);
+      void subscribed.finally(() => pending.delete(subscribed)).catch(() => undefined);
       return () => {
         cancelled = true;
         stop?.();
       };
+    },
+    async settled() {
+      await Promise.all([...pending].map((p) => p.catch(() => undefined)));
     },
   };
 }
