@@ -13,7 +13,7 @@ import { serviceForPool } from '../../src/app/service-factory.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import type { EventBus } from '../../src/ports/event-bus.js';
 import type { TaskStore } from '../../src/ports/task-store.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, eventsSettled, type TestDatabase } from '../support/databases.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 import { connect } from '../mcp/harness.js';
 
@@ -87,6 +87,7 @@ async function fromDatabase() {
 describe('metrics after a scripted run', () => {
   it('the scraped counts equal the database, and the exposition parses', async () => {
     await scriptedRun();
+    await eventsSettled(pool); // a scrape stops where the outbox relay would: see eventsSettled
     const m = await api.metrics({ project_id: projectId });
     const want = await fromDatabase();
     expect(Object.fromEntries(Object.entries(m.tasks).filter(([, n]) => n > 0))).toEqual(want.tasks);
@@ -118,11 +119,13 @@ describe('metrics after a scripted run', () => {
   });
 
   it('a second scrape counts only what happened since, once', async () => {
+    await eventsSettled(pool);
     const before = await api.metrics({ project_id: projectId });
     const again = await api.metrics({ project_id: projectId });
     expect(again.counters).toEqual(before.counters);
     const t = await api.createTask({ project_id: projectId, title: 'one more', origin, priority: 'p0' });
     await api.done(await claim('ann', t.id));
+    await eventsSettled(pool);
     const after = await api.metrics({ project_id: projectId });
     expect(after.counters.claims).toBe(before.counters.claims + 1);
     expect(after.counters.completions).toBe(before.counters.completions + 1);
@@ -150,6 +153,7 @@ describe('scrapers at once', () => {
         const t = await api.createTask({ project_id: projectId, title: `parallel ${i}`, origin, priority: 'p0' });
         await api.done(await claim(`p${i % 3}`, t.id));
       }
+      await eventsSettled(pool);
       await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? api : second).metrics({ project_id: projectId })));
       const m = await second.metrics({ project_id: projectId });
       expect(m.counters).toEqual((await fromDatabase()).counters);
@@ -191,6 +195,7 @@ describe('/metrics of the HTTP server', () => {
   });
 
   it('serves the exposition with the token, and 404 for an unknown project', async () => {
+    await eventsSettled(pool);
     const r = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);

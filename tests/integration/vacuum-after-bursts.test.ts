@@ -27,13 +27,13 @@ beforeAll(async () => {
   await migrate(pool);
   await pool.query('ALTER TABLE tasks SET (autovacuum_enabled = false)');
   projectId = (await serviceForPool(pool, { ownsPool: false }).service.createProject({ name: 'vacuum' })).id;
-  // Enough pending tasks for four bursts, in claim order (equal priority and weight, ages apart).
+  // Enough pending tasks for six bursts (two of them in case a vacuum was held back), in claim order (equal priority and weight, ages apart).
   await pool.query(
     `INSERT INTO tasks (id, project_id, title, status, priority, origin, max_attempts, weight, created_at, updated_at)
      SELECT 'loom-' || lpad(to_hex(g), 8, '0'), $1, 'task ' || g, 'pending', 'p1', '{"kind":"test","id":"t"}', 3, 0,
             now() - interval '1 day' + (g || ' ms')::interval, now()
        FROM generate_series(1, $2::int) g`,
-    [projectId, 4 * BURST + 100],
+    [projectId, 6 * BURST + 100],
   );
   await pool.query('VACUUM ANALYZE tasks');
 });
@@ -86,11 +86,20 @@ describe('vacuum after bursts (server mode)', () => {
   });
 
   it('a burst is followed by one vacuum, and the next claim reads a few pages again', async () => {
-    const before = await vacuums();
-    await burst({ vacuumAfterBursts: true });
-    expect(await vacuums()).toBe(before + 1);
-    // What is left: the entries of the ~100 cycles after the vacuum started, on a page or two.
-    expect(await pickPages()).toBeLessThan(10);
+    // What a vacuum may remove depends on the whole server: a transaction open anywhere on it
+    // (another test file's, in another database) while the claimers take their snapshots keeps
+    // every entry those could still see. So a burst whose vacuum was held back like that is run
+    // again, up to three bursts; each must have exactly one vacuum, and one must leave the pick
+    // a few pages.
+    const pages: number[] = [];
+    for (let attempt = 0; attempt < 3 && !(pages.at(-1)! < 10); attempt++) {
+      const before = await vacuums();
+      await burst({ vacuumAfterBursts: true });
+      expect(await vacuums()).toBe(before + 1);
+      // What is left: the entries of the ~100 cycles after the vacuum started, on a page or two.
+      pages.push(await pickPages());
+    }
+    expect(pages.at(-1)).toBeLessThan(10);
   });
 
   it('one process at a time: while another holds the vacuum lock, a burst leaves the vacuum to it', async () => {

@@ -57,3 +57,22 @@ export async function createTestDatabase(label = 'loom'): Promise<TestDatabase> 
     },
   };
 }
+
+/**
+ * Waits until every event this database holds is older than every transaction
+ * still open on its server. Transaction ids are numbered server-wide, so a
+ * transaction another test file keeps open in its own database holds back what
+ * the outbox relay and the metrics scrape may read here (both stop at
+ * pg_snapshot_xmin, so that no event committing late is ever passed). A test
+ * that expects one relay pass or one scrape to see all it wrote waits for this
+ * first; without it, tests running beside it make it fail now and then.
+ */
+export async function eventsSettled(pool: pg.Pool, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await pool.query('SELECT COALESCE(max(tx_id) < pg_snapshot_xmin(pg_current_snapshot()), true) AS settled FROM events');
+    if (r.rows[0].settled === true) return;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the transactions open on the server to end');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
