@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import * as yaml from 'js-yaml';
 import { LoomError } from '../domain/errors.js';
-import { NOTIFIERS_CONFIG_SCHEMA, type NotifiersConfigFile } from '../adapters/notifiers/config-schema.js';
+import type { NotifiersConfigFile } from '../adapters/notifiers/config-schema.js';
 import { DEFAULT_ORCHESTRATION, type OrchestrationPolicy } from '../domain/policy.js';
-import { DEFAULT_TASK_SETTINGS, MAX_JSON_BODY_BYTES } from './settings.js';
+import { DEFAULT_TASK_SETTINGS } from './settings.js';
+import { validateConfigFile } from './config-validator.generated.js';
 import { describeErrors } from './schemas.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
@@ -69,91 +70,10 @@ export interface LoomConfig {
   sources: string[];
 }
 
-const positiveInt = { type: 'integer', minimum: 1 } as const;
-const CONFIG_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    project: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['id', 'name'],
-      properties: {
-        id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' },
-        name: { type: 'string', minLength: 1 },
-        store: { enum: ['embedded', 'server'] },
-        store_id: { type: 'string', pattern: '^[0-9a-f-]{36}$' },
-      },
-    },
-    database_url: { type: 'string', pattern: '^postgres(ql)?://' },
-    redis_url: { type: 'string', pattern: '^rediss?://' },
-    redis: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { key_prefix: { type: 'string', pattern: '^[!-~]{1,100}$' }, cache: { type: 'boolean' } },
-    },
-    tasks: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
-        lease_seconds: { type: 'integer', minimum: 1, maximum: 86400 },
-        failure_policy: { enum: ['block', 'cancel'] },
-        max_context_bytes: { type: 'integer', minimum: 1024, maximum: MAX_JSON_BODY_BYTES },
-        max_output_bytes: { type: 'integer', minimum: 1024, maximum: MAX_JSON_BODY_BYTES },
-        retry: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { base_ms: positiveInt, factor: { type: 'number', minimum: 1 }, max_ms: positiveInt },
-        },
-      },
-    },
-    daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
-    notifications: NOTIFIERS_CONFIG_SCHEMA,
-    plugins: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        paths: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1024 }, maxItems: 100 },
-        trust: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' }, maxItems: 100, uniqueItems: true },
-      },
-    },
-    orchestration: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        tick_seconds: positiveInt,
-        stuck_after_seconds: positiveInt,
-        max_lease_expiries: positiveInt,
-        agent_idle_after_seconds: positiveInt,
-        agent_gone_after_seconds: positiveInt,
-      },
-    },
-    mcp: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { tools: { type: 'array', items: { enum: ['core', 'planning', 'admin'] }, minItems: 1, uniqueItems: true } },
-    },
-    serve: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        // Sent in an HTTP header: printable ASCII, no spaces; long enough not to be guessed.
-        token: { type: 'string', pattern: '^[!-~]{16,512}$' },
-        host: { type: 'string', minLength: 1, maxLength: 255 },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
-      },
-    },
-  },
-} as const;
 
-let compiled: ValidateFunction<LoomConfigFile> | undefined;
-const validate = ((data: unknown) => {
-  compiled ??= new Ajv({ allErrors: true, strict: true }).compile<LoomConfigFile>(CONFIG_SCHEMA);
-  const ok = compiled(data);
-  validate.errors = compiled.errors;
-  return ok;
-}) as ((data: unknown) => data is LoomConfigFile) & { errors?: ValidateFunction['errors'] };
+// Compiled ahead of time from CONFIG_SCHEMA (config-schema.ts): every CLI process reads a config, and
+// compiling the schema as it starts cost ~100 ms of CPU (tests/unit/generated-validators.test.ts keeps it current).
+const validate = validateConfigFile as ((data: unknown) => data is LoomConfigFile) & { errors?: ErrorObject[] | null };
 
 export const PROJECT_CONFIG = join('.loom', 'config.yaml');
 

@@ -1,5 +1,6 @@
 import { MAX_BUDGET_USD } from '../domain/budget.js';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { newAjv } from './lazy-ajv.js';
 import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { BATCH_KEY_PATTERN, MAX_BATCH_TASKS } from '../domain/batch.js';
@@ -270,7 +271,7 @@ const validators = new Map<string, ValidateFunction>();
 function validator(method: ApiMethod): ValidateFunction {
   let v = validators.get(method);
   if (v === undefined) {
-    ajv ??= new Ajv({ allErrors: true, strict: true });
+    ajv ??= newAjv({ allErrors: true, strict: true });
     v = ajv.compile(API_SCHEMAS[method]);
     validators.set(method, v);
   }
@@ -298,7 +299,7 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
 let usageValidator: ValidateFunction | undefined;
 /** What is wrong with a usage report (null: nothing), for a caller that would rather drop it than fail the report it rides on. */
 export function usageProblem(usage: unknown): string | null {
-  ajv ??= new Ajv({ allErrors: true, strict: true });
+  ajv ??= newAjv({ allErrors: true, strict: true });
   usageValidator ??= ajv.compile(USAGE_SCHEMA);
   if (!usageValidator(usage)) return describeErrors(usageValidator.errors, 'usage');
   return findUnsafeText(usage);

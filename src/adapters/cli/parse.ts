@@ -3,6 +3,7 @@ import { MAX_BUDGET_USD } from '../../domain/budget.js';
 import { validationFailed } from '../../domain/errors.js';
 import { GRAPH_FORMATS, type GraphFormat } from '../../domain/graph.js';
 import { PRIORITIES, TASK_STATUSES, type JsonObject, type Origin, type Priority, type TaskStatus } from '../../domain/task.js';
+import { groupDigits } from './output.js';
 
 /*
  * Flag parsing for the CLI. Each helper turns a raw flag into the value the
@@ -153,7 +154,7 @@ export function parseBudgetUsd(flag: string, text: string | undefined): number |
   const plain = text.trim().replace(/^\$/, '');
   const usd = /^\d{1,10}(\.\d{1,6})?$/.test(plain) ? Number(plain) : Number.NaN;
   if (!Number.isFinite(usd) || usd <= 0 || usd > MAX_BUDGET_USD) {
-    throw validationFailed(`${flag} must be a number of dollars above 0, such as 25 or 12.50 (at most 6 decimals, at most ${MAX_BUDGET_USD.toLocaleString('en-US')}): got ${JSON.stringify(text.slice(0, 40))}`, { field: flag });
+    throw validationFailed(`${flag} must be a number of dollars above 0, such as 25 or 12.50 (at most 6 decimals, at most ${groupDigits(MAX_BUDGET_USD)}): got ${JSON.stringify(text.slice(0, 40))}`, { field: flag });
   }
   return usd;
 }

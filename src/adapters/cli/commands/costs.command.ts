@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { formatUsd } from '../../../domain/usage.js';
 import type { CostsReport } from '../../../ports/loom-api.js';
 import { LoomCommand } from '../base-command.js';
-import { renderTable, usageSummary } from '../output.js';
+import { groupDigits, renderTable, usageSummary } from '../output.js';
 import { parsePositiveInt, parseSince, parseUsageGroupBy } from '../parse.js';
 
 export class CostsCommand extends LoomCommand {
@@ -44,7 +44,7 @@ export class CostsCommand extends LoomCommand {
   }
 }
 
-const tokens = (n: number): string => n.toLocaleString('en-US');
+const tokens = groupDigits;
 
 function render(r: CostsReport): string[] {
   const head = `total${r.since === null ? '' : ` since ${r.since}`}: ${usageSummary(r.total)}`;

@@ -5,7 +5,7 @@ import { LoomError, validationFailed } from '../../../domain/errors.js';
 import { MAX_PICTURE_EDGES, MAX_PICTURE_NODES } from '../../../domain/graph-picture.js';
 import { GRAPH_FORMATS, type GraphFormat } from '../../../domain/graph.js';
 import { LoomCommand } from '../base-command.js';
-import { printJson } from '../output.js';
+import { groupDigits, printJson } from '../output.js';
 
 /** What `loom graph` writes: the API's formats, and the pictures drawn here from its DOT. */
 const CLI_FORMATS = [...GRAPH_FORMATS, 'svg', 'html'] as const;
@@ -25,7 +25,7 @@ export class GraphCommand extends LoomCommand {
     details: `
       Formats: \`summary\` (the default: counts and how parallel the open work is), \`waves\` (open work grouped into levels that can run in parallel), \`mermaid\` (a flowchart to paste into Markdown), \`json\` (nodes, edges, waves), and pictures: \`dot\` (Graphviz text), \`svg\` (laid out by Graphviz compiled to WebAssembly: no system Graphviz needed) and \`html\` (one self-contained page that works offline: the SVG coloured by status with the critical path highlighted, a legend, and each task's details on click).
 
-      In pictures an epic that is done or cancelled with everything below it finished is drawn as one node (\`--expand\` draws every task). \`svg\` and \`html\` draw at most ${MAX_PICTURE_NODES.toLocaleString('en')} nodes and ${MAX_PICTURE_EDGES.toLocaleString('en')} edges (GRAPH_TOO_LARGE past that: draw one epic with \`--epic\`). \`--epic ID\` keeps that epic and everything below it, in every format.
+      In pictures an epic that is done or cancelled with everything below it finished is drawn as one node (\`--expand\` draws every task). \`svg\` and \`html\` draw at most ${groupDigits(MAX_PICTURE_NODES)} nodes and ${groupDigits(MAX_PICTURE_EDGES)} edges (GRAPH_TOO_LARGE past that: draw one epic with \`--epic\`). \`--epic ID\` keeps that epic and everything below it, in every format.
     `,
     examples: [
       ['A summary', '$0 graph'],
