@@ -7,7 +7,7 @@ import { buildPicture } from '../../src/domain/graph-picture.js';
 import { Command, UsageError } from 'clipanion';
 import { taskFixture } from '../support/task-fixture.js';
 import { describe, expect, it } from 'vitest';
-import { buildCli, runCli } from '../../src/adapters/cli/cli.js';
+import { buildCli, COMMANDS, commandsFor, runCli } from '../../src/adapters/cli/cli.js';
 import { LoomCommand } from '../../src/adapters/cli/base-command.js';
 import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
@@ -1531,5 +1531,71 @@ describe('usage flags and loom costs', () => {
     const bad = await run(['costs', '--by', 'week']);
     expect(bad.code).toBe(1);
     expect(bad.apiCalls).toEqual([]);
+  });
+});
+
+describe('registering only the commands a command line could match', () => {
+  // Every path of every command, its help, and command lines clipanion refuses: the CLI built for
+  // the command line answers each exactly as the CLI with every command does.
+  const paths = COMMANDS.flatMap((c) => c.paths ?? []);
+  const lines: string[][] = [
+    ...paths.flatMap((p) => [p, [...p, '-h'], [...p, '--bogus']]),
+    [],
+    ['-h'],
+    ['--help'],
+    ['--version'],
+    ['help'],
+    ['creat', 'x'],
+    ['ready', '--limit'],
+    ['ready', '--limit', 'many'],
+    ['done'],
+    ['project'],
+    ['project', 'bogus'],
+    ['daemon'],
+    ['task', 'show'],
+    ['--json', 'ready'],
+    ['help', 'ready'],
+    ['help', 'project', 'list'],
+    ['help', 'nothing'],
+    ['completion', 'bash'],
+    ['__complete', 'pro'],
+    ['__complete', 'ready', '--'],
+  ];
+
+  /** What a CLI makes of a command line: the command and its values, or the error printed; help and version as printed. */
+  async function answer(cli: ReturnType<typeof buildCli>, argv: string[]): Promise<unknown> {
+    const context = {} as LoomCliContext;
+    let command: Command<LoomCliContext>;
+    try {
+      command = cli.process(argv, context);
+    } catch (e) {
+      return { error: cli.error(e, { colored: false }) };
+    }
+    const introspects = argv[0] === 'help' || argv[0] === 'completion' || argv[0] === '__complete';
+    if (introspects || command.help || argv.length === 0 || argv.some((a) => a === '-h' || a === '--help' || a === '--version')) {
+      const r = await run(argv, { cli });
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr, calls: r.calls };
+    }
+    const values = Object.entries(command).filter(([k]) => k !== 'cli' && k !== 'context');
+    return { command: command.constructor, path: command.path, values };
+  }
+
+  it('answers every command line as the whole CLI does', async () => {
+    expect(paths.length).toBeGreaterThan(50);
+    for (const argv of lines) {
+      const whole = await answer(buildCli('9.9.9', { enableColors: false }), argv);
+      const some = await answer(buildCli('9.9.9', { enableColors: false, argv }), argv);
+      expect({ argv, some }).toEqual({ argv, some: whole });
+    }
+  });
+
+  it('registers the commands of the first word, and all of them when no path starts with it', () => {
+    expect(commandsFor(['ready']).map((c) => c.paths)).toEqual([[['ready']]]);
+    expect(commandsFor(['project', 'list']).length).toBeGreaterThan(1);
+    expect(commandsFor(['project', 'list']).every((c) => c.paths!.every((p) => p[0] === 'project'))).toBe(true);
+    expect(commandsFor(['creat'])).toBe(COMMANDS);
+    expect(commandsFor(['--help'])).toBe(COMMANDS);
+    expect(commandsFor([])).toBe(COMMANDS);
+    expect(commandsFor(undefined)).toBe(COMMANDS);
   });
 });

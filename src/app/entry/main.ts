@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runCli(
       args,
       { stdin: process.stdin, stdout: progress.stdout, stderr: progress.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector, pictures: new VizGraphPictures() },
-      buildCli(packageVersion(), { enableColors: colors }),
+      buildCli(packageVersion(), { enableColors: colors, argv: args }),
     );
   } finally {
     progress.stop();
