@@ -8,6 +8,7 @@ import { Command, UsageError } from 'clipanion';
 import { taskFixture } from '../support/task-fixture.js';
 import { describe, expect, it } from 'vitest';
 import { buildCli, COMMANDS, commandsFor, runCli } from '../../src/adapters/cli/cli.js';
+import { COMMAND_LOADERS, loadCli } from '../../src/adapters/cli/command-loaders.js';
 import { LoomCommand } from '../../src/adapters/cli/base-command.js';
 import type { LoomCliContext } from '../../src/adapters/cli/context.js';
 import { LoomError, taskNotFound } from '../../src/domain/errors.js';
@@ -1586,6 +1587,20 @@ describe('registering only the commands a command line could match', () => {
       const whole = await answer(buildCli('9.9.9', { enableColors: false }), argv);
       const some = await answer(buildCli('9.9.9', { enableColors: false, argv }), argv);
       expect({ argv, some }).toEqual({ argv, some: whole });
+      const loaded = await answer(await loadCli('9.9.9', { enableColors: false, argv }), argv);
+      expect({ argv, loaded }).toEqual({ argv, loaded: whole });
+    }
+  });
+
+  it('loads on demand, for each first word, exactly the commands of that word, in the order of COMMANDS', async () => {
+    const words = new Set(COMMANDS.flatMap((c) => (c.paths ?? []).map((p) => p[0]!)));
+    for (const introspecting of ['help', 'completion', '__complete']) words.delete(introspecting);
+    expect([...COMMAND_LOADERS.keys()].sort()).toEqual([...words].sort());
+    for (const [word, load] of COMMAND_LOADERS) {
+      const loaded = await load();
+      const want = commandsFor([word]);
+      expect({ word, loaded: loaded.map((c) => c.name) }).toEqual({ word, loaded: want.map((c) => c.name) });
+      loaded.forEach((c, i) => expect(c).toBe(want[i]));
     }
   });
 

@@ -59,8 +59,9 @@ export async function main(argv: string[]): Promise<number> {
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
-  const [{ buildCli, runCli }, { AppConnector }, { startProgress }, { VizGraphPictures }] = await Promise.all([
-    import('../../adapters/cli/cli.js'),
+  const [{ loadCli }, { runCli }, { AppConnector }, { startProgress }, { VizGraphPictures }] = await Promise.all([
+    import('../../adapters/cli/command-loaders.js'), // the commands of this command line's first word
+    import('../../adapters/cli/cli-core.js'),
     import('../connector.js'),
     import('../../adapters/cli/progress.js'),
     // Light: it imports Graphviz (WASM) only when a picture is drawn.
@@ -72,12 +73,13 @@ export async function main(argv: string[]): Promise<number> {
   const noColorFlag = argv.slice(0, end).includes('--no-color');
   const args = noColorFlag ? [...argv.slice(0, end).filter((a) => a !== '--no-color'), ...argv.slice(end)] : argv;
   const colors = process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && !noColorFlag;
+  const cli = await loadCli(packageVersion(), { enableColors: colors, argv: args });
   const progress = startProgress(args, process.stdout, process.stderr);
   try {
     return await runCli(
       args,
       { stdin: process.stdin, stdout: progress.stdout, stderr: progress.stderr, env: process.env, colorDepth: colors ? 8 : 1, connector, pictures: new VizGraphPictures() },
-      buildCli(packageVersion(), { enableColors: colors, argv: args }),
+      cli,
     );
   } finally {
     progress.stop();
