@@ -1614,3 +1614,30 @@ describe('registering only the commands a command line could match', () => {
     expect(commandsFor(undefined)).toBe(COMMANDS);
   });
 });
+
+describe('a command line whose first word names no command', () => {
+  it('names the commands spelled like it, not all 70, and points to loom help', async () => {
+    const typo = await run(['redy']);
+    expect(typo.code).toBe(2);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toBe('Unknown Syntax Error: no command "redy". Did you mean `loom ready`?\n\nRun `loom help` to see every command, `loom help COMMAND` for one.\n');
+    expect(typo.calls).toEqual([]);
+    expect((await run(['projct', 'list'])).stderr).toContain('Did you mean `loom project`?');
+    expect((await run(['pl'])).stderr).toContain('Did you mean `loom plugins`?'); // a prefix
+    expect((await run(['escal'])).stderr).toContain('Did you mean `loom escalate` or `loom escalations`?');
+    expect((await run(['escalte'])).stderr).toContain('Did you mean `loom escalate`?');
+    const help = await run(['help', 'redy']);
+    expect(help.code).toBe(2);
+    expect(help.stderr).toContain('no command "redy". Did you mean `loom ready`?');
+    const none = await run(['zzzzzz']);
+    expect(none.stderr).toBe('Unknown Syntax Error: no command "zzzzzz".\n\nRun `loom help` to see every command, `loom help COMMAND` for one.\n');
+    // What is typed is quoted, cut short: never a terminal escape or a screenful.
+    expect((await run(['\u001b[31m' + 'x'.repeat(500)])).stderr).toMatch(/^Unknown Syntax Error: no command "\\u001b\[31mx{35}"\.\n/);
+  });
+
+  it('leaves a known command with something wrong after it to clipanion', async () => {
+    const bad = await run(['ready', '--bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Unsupported option name ("--bogus")');
+  });
+});

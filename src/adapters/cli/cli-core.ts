@@ -68,8 +68,42 @@ export async function runCli(argv: string[], context: LoomCliContext, cli: Cli<L
   try {
     command = cli.process(argv, context);
   } catch (error) {
-    context.stderr.write(cli.error(error, { colored }));
+    context.stderr.write(unknownCommand(argv, cli) ?? cli.error(error, { colored }));
     return EXIT_USAGE;
   }
   return cli.run(command, context);
+}
+
+/**
+ * A command line whose first word names no command: clipanion would answer
+ * "did you mean one of" with all 70 commands. Loom names the commands spelled
+ * like it (at most two letters off, or starting with it) and points to `loom help`.
+ */
+export function unknownCommand(argv: readonly string[], cli: { definitions(): ReadonlyArray<{ path: string }> }): string | null {
+  const first = argv[0];
+  if (first === undefined || first.startsWith('-')) return null;
+  const words = new Set(cli.definitions().map((d) => d.path.split(' ')[1] ?? '').filter((w) => /^[a-z]/.test(w)));
+  if (words.has(first)) return null; // a command, with something wrong after it: clipanion says what
+  const typed = first.slice(0, 40).toLowerCase();
+  const near = [...words]
+    .map((word) => ({ word, distance: typed.length >= 2 && word.startsWith(typed) ? 0 : editDistance(typed, word) }))
+    .filter((c) => c.distance <= Math.min(2, Math.floor(typed.length / 2)))
+    .sort((a, b) => a.distance - b.distance || a.word.localeCompare(b.word))
+    .slice(0, 3)
+    .map((c) => `\`loom ${c.word}\``);
+  const guess = near.length === 0 ? '' : ` Did you mean ${near.length === 1 ? near[0] : `${near.slice(0, -1).join(', ')} or ${near.at(-1)}`}?`;
+  return `Unknown Syntax Error: no command ${JSON.stringify(typed)}.${guess}\n\nRun \`loom help\` to see every command, \`loom help COMMAND\` for one.\n`;
+}
+
+/** Letters to insert, delete, change or swap (adjacent) to turn a into b. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }

@@ -1,4 +1,5 @@
 import { Command, Option } from 'clipanion';
+import { unknownCommand } from '../cli-core.js';
 import type { LoomCliContext } from '../context.js';
 
 /** `loom help` and `loom help COMMAND...`: the same as `loom --help` and `loom COMMAND... --help`. */
@@ -23,7 +24,7 @@ export class HelpWordCommand extends Command<LoomCliContext> {
       this.cli.process([...this.words, '--help'], this.context);
     } catch (error) {
       // An unknown command: its usage error on stderr, exit 2, as `loom no-such-command` does.
-      this.context.stderr.write(this.cli.error(error as Error));
+      this.context.stderr.write(unknownCommand(this.words, this.cli) ?? this.cli.error(error as Error));
       return 2;
     }
     return this.cli.run([...this.words, '--help']);
