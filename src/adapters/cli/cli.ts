@@ -145,30 +145,9 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   ImportCommand,
 ];
 
-/** Commands that read the CLI's own command list: `loom help`, the completion script and its candidates. */
-const SEE_EVERY_COMMAND = new Set(['help', 'completion', '__complete']);
-
-/**
- * The commands that could answer `argv`: those whose path starts with its first
- * word. clipanion compiles every registered command into one parser for each
- * run (~0.1 s of CPU for all 70 of them), and a command line can only match a
- * command whose path it starts with. All of them when no path starts so (an
- * option first, `--help`, a typo: clipanion's suggestions and help list them all).
- */
-export function commandsFor(argv: readonly string[] | undefined): ReadonlyArray<CommandClass<LoomCliContext>> {
-  const first = argv?.[0];
-  if (first === undefined || first.startsWith('-') || SEE_EVERY_COMMAND.has(first)) return COMMANDS;
-  const some = COMMANDS.filter((command) => (command.paths ?? []).some((path) => path[0] === first));
-  return some.length > 0 ? some : COMMANDS;
-}
-
-/**
- * The `loom` command line. `enableColors` defaults to clipanion's guess from
- * the process's stdout; pass `false` when output goes elsewhere. With `argv`,
- * only the commands that could answer it are registered (see commandsFor).
- */
-export function buildCli(binaryVersion: string, opts: { enableColors?: boolean; argv?: readonly string[] } = {}): Cli<LoomCliContext> {
-  return cliWith(binaryVersion, commandsFor(opts.argv), opts);
+/** The `loom` command line with every command (main.ts loads only the commands a command line needs: command-loaders.ts). */
+export function buildCli(binaryVersion: string, opts: { enableColors?: boolean } = {}): Cli<LoomCliContext> {
+  return cliWith(binaryVersion, COMMANDS, opts);
 }
 
 /** runCli (cli-core.ts), by default with every command. */
