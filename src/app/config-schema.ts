@@ -48,7 +48,11 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
-    daemon: { type: 'object', additionalProperties: false, properties: { idle_timeout_seconds: positiveInt } },
+    daemon: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { idle_timeout_seconds: positiveInt, shared_buffers_mb: { type: 'integer', minimum: 1, maximum: 1024 } },
+    },
     notifications: NOTIFIERS_CONFIG_SCHEMA,
     plugins: {
       type: 'object',

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validateConfigFile = validate10;
 
-const schema11 = {"type":"object","additionalProperties":false,"properties":{"project":{"type":"object","additionalProperties":false,"required":["id","name"],"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"name":{"type":"string","minLength":1},"store":{"enum":["embedded","server"]},"store_id":{"type":"string","pattern":"^[0-9a-f-]{36}$"}}},"database_url":{"type":"string","pattern":"^postgres(ql)?://"},"redis_url":{"type":"string","pattern":"^rediss?://"},"redis":{"type":"object","additionalProperties":false,"properties":{"key_prefix":{"type":"string","pattern":"^[!-~]{1,100}$"},"cache":{"type":"boolean"}}},"tasks":{"type":"object","additionalProperties":false,"properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":100},"lease_seconds":{"type":"integer","minimum":1,"maximum":86400},"failure_policy":{"enum":["block","cancel"]},"max_context_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"max_output_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"retry":{"type":"object","additionalProperties":false,"properties":{"base_ms":{"type":"integer","minimum":1},"factor":{"type":"number","minimum":1},"max_ms":{"type":"integer","minimum":1}}}}},"daemon":{"type":"object","additionalProperties":false,"properties":{"idle_timeout_seconds":{"type":"integer","minimum":1}}},"notifications":{"type":"object","additionalProperties":false,"properties":{"notifiers":{"type":"array","maxItems":100,"items":{"type":"object","required":["name","type"],"maxProperties":64,"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,63}$"},"type":{"anyOf":[{"enum":["console","webhook"]},{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"}]}},"if":{"properties":{"type":{"enum":["console","webhook"]}}},"then":{"additionalProperties":false,"properties":{"name":true,"type":true,"url":{"type":"string","pattern":"^https?://[^\\s]+$"},"secret":{"type":"string","minLength":1},"timeout_ms":{"type":"integer","minimum":100,"maximum":120000},"retries":{"type":"integer","minimum":0,"maximum":20}},"if":{"properties":{"type":{"const":"webhook"}}},"then":{"required":["url","secret"],"properties":{"url":true,"secret":true}},"else":{"properties":{"url":false,"secret":false,"timeout_ms":false,"retries":false}}}}},"routes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["notifier","events"],"properties":{"notifier":{"type":"string","minLength":1},"events":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"}}}}}}},"plugins":{"type":"object","additionalProperties":false,"properties":{"paths":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1024},"maxItems":100},"trust":{"type":"array","items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}$"},"maxItems":100,"uniqueItems":true}}},"orchestration":{"type":"object","additionalProperties":false,"properties":{"tick_seconds":{"type":"integer","minimum":1},"stuck_after_seconds":{"type":"integer","minimum":1},"max_lease_expiries":{"type":"integer","minimum":1},"agent_idle_after_seconds":{"type":"integer","minimum":1},"agent_gone_after_seconds":{"type":"integer","minimum":1}}},"mcp":{"type":"object","additionalProperties":false,"properties":{"tools":{"type":"array","items":{"enum":["core","planning","admin"]},"minItems":1,"uniqueItems":true}}},"serve":{"type":"object","additionalProperties":false,"properties":{"token":{"type":"string","pattern":"^[!-~]{16,512}$"},"host":{"type":"string","minLength":1,"maxLength":255},"port":{"type":"integer","minimum":0,"maximum":65535}}}}};
+const schema11 = {"type":"object","additionalProperties":false,"properties":{"project":{"type":"object","additionalProperties":false,"required":["id","name"],"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"name":{"type":"string","minLength":1},"store":{"enum":["embedded","server"]},"store_id":{"type":"string","pattern":"^[0-9a-f-]{36}$"}}},"database_url":{"type":"string","pattern":"^postgres(ql)?://"},"redis_url":{"type":"string","pattern":"^rediss?://"},"redis":{"type":"object","additionalProperties":false,"properties":{"key_prefix":{"type":"string","pattern":"^[!-~]{1,100}$"},"cache":{"type":"boolean"}}},"tasks":{"type":"object","additionalProperties":false,"properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":100},"lease_seconds":{"type":"integer","minimum":1,"maximum":86400},"failure_policy":{"enum":["block","cancel"]},"max_context_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"max_output_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"retry":{"type":"object","additionalProperties":false,"properties":{"base_ms":{"type":"integer","minimum":1},"factor":{"type":"number","minimum":1},"max_ms":{"type":"integer","minimum":1}}}}},"daemon":{"type":"object","additionalProperties":false,"properties":{"idle_timeout_seconds":{"type":"integer","minimum":1},"shared_buffers_mb":{"type":"integer","minimum":1,"maximum":1024}}},"notifications":{"type":"object","additionalProperties":false,"properties":{"notifiers":{"type":"array","maxItems":100,"items":{"type":"object","required":["name","type"],"maxProperties":64,"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,63}$"},"type":{"anyOf":[{"enum":["console","webhook"]},{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"}]}},"if":{"properties":{"type":{"enum":["console","webhook"]}}},"then":{"additionalProperties":false,"properties":{"name":true,"type":true,"url":{"type":"string","pattern":"^https?://[^\\s]+$"},"secret":{"type":"string","minLength":1},"timeout_ms":{"type":"integer","minimum":100,"maximum":120000},"retries":{"type":"integer","minimum":0,"maximum":20}},"if":{"properties":{"type":{"const":"webhook"}}},"then":{"required":["url","secret"],"properties":{"url":true,"secret":true}},"else":{"properties":{"url":false,"secret":false,"timeout_ms":false,"retries":false}}}}},"routes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["notifier","events"],"properties":{"notifier":{"type":"string","minLength":1},"events":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"}}}}}}},"plugins":{"type":"object","additionalProperties":false,"properties":{"paths":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1024},"maxItems":100},"trust":{"type":"array","items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}$"},"maxItems":100,"uniqueItems":true}}},"orchestration":{"type":"object","additionalProperties":false,"properties":{"tick_seconds":{"type":"integer","minimum":1},"stuck_after_seconds":{"type":"integer","minimum":1},"max_lease_expiries":{"type":"integer","minimum":1},"agent_idle_after_seconds":{"type":"integer","minimum":1},"agent_gone_after_seconds":{"type":"integer","minimum":1}}},"mcp":{"type":"object","additionalProperties":false,"properties":{"tools":{"type":"array","items":{"enum":["core","planning","admin"]},"minItems":1,"uniqueItems":true}}},"serve":{"type":"object","additionalProperties":false,"properties":{"token":{"type":"string","pattern":"^[!-~]{16,512}$"},"host":{"type":"string","minLength":1,"maxLength":255},"port":{"type":"integer","minimum":0,"maximum":65535}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -573,7 +573,7 @@ if(data.daemon !== undefined){
 let data20 = data.daemon;
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 for(const key5 in data20){
-if(!(key5 === "idle_timeout_seconds")){
+if(!((key5 === "idle_timeout_seconds") || (key5 === "shared_buffers_mb"))){
 const err44 = {instancePath:instancePath+"/daemon",schemaPath:"#/properties/daemon/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err44];
@@ -609,9 +609,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err47 = {instancePath:instancePath+"/daemon",schemaPath:"#/properties/daemon/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data20.shared_buffers_mb !== undefined){
+let data22 = data20.shared_buffers_mb;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err47 = {instancePath:instancePath+"/daemon/shared_buffers_mb",schemaPath:"#/properties/daemon/properties/shared_buffers_mb/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -620,13 +621,9 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-if(data.notifications !== undefined){
-let data22 = data.notifications;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-for(const key6 in data22){
-if(!((key6 === "notifiers") || (key6 === "routes"))){
-const err48 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 1024 || isNaN(data22)){
+const err48 = {instancePath:instancePath+"/daemon/shared_buffers_mb",schemaPath:"#/properties/daemon/properties/shared_buffers_mb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1024},message:"must be <= 1024"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -635,12 +632,8 @@ vErrors.push(err48);
 }
 errors++;
 }
-}
-if(data22.notifiers !== undefined){
-let data23 = data22.notifiers;
-if(Array.isArray(data23)){
-if(data23.length > 100){
-const err49 = {instancePath:instancePath+"/notifications/notifiers",schemaPath:"#/properties/notifications/properties/notifiers/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(data22 < 1 || isNaN(data22)){
+const err49 = {instancePath:instancePath+"/daemon/shared_buffers_mb",schemaPath:"#/properties/daemon/properties/shared_buffers_mb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -649,17 +642,11 @@ vErrors.push(err49);
 }
 errors++;
 }
-const len0 = data23.length;
-for(let i0=0; i0<len0; i0++){
-let data24 = data23[i0];
-const _errs56 = errors;
-let valid9 = true;
-const _errs57 = errors;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.type !== undefined){
-let data25 = data24.type;
-if(!((data25 === "console") || (data25 === "webhook"))){
-const err50 = {};
+}
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/daemon",schemaPath:"#/properties/daemon/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -669,26 +656,12 @@ vErrors.push(err50);
 errors++;
 }
 }
-}
-var _valid0 = _errs57 === errors;
-errors = _errs56;
-if(vErrors !== null){
-if(_errs56){
-vErrors.length = _errs56;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs59 = errors;
-const _errs60 = errors;
-let valid11 = true;
-const _errs61 = errors;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.type !== undefined){
-if("webhook" !== data24.type){
-const err51 = {};
+if(data.notifications !== undefined){
+let data23 = data.notifications;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key6 in data23){
+if(!((key6 === "notifiers") || (key6 === "routes"))){
+const err51 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -698,23 +671,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-}
-var _valid1 = _errs61 === errors;
-errors = _errs60;
-if(vErrors !== null){
-if(_errs60){
-vErrors.length = _errs60;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause0;
-if(_valid1){
-const _errs63 = errors;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.url === undefined){
-const err52 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/then/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(data23.notifiers !== undefined){
+let data24 = data23.notifiers;
+if(Array.isArray(data24)){
+if(data24.length > 100){
+const err52 = {instancePath:instancePath+"/notifications/notifiers",schemaPath:"#/properties/notifications/properties/notifiers/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -723,8 +684,17 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(data24.secret === undefined){
-const err53 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/then/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'"};
+const len0 = data24.length;
+for(let i0=0; i0<len0; i0++){
+let data25 = data24[i0];
+const _errs58 = errors;
+let valid9 = true;
+const _errs59 = errors;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.type !== undefined){
+let data26 = data25.type;
+if(!((data26 === "console") || (data26 === "webhook"))){
+const err53 = {};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -734,15 +704,26 @@ vErrors.push(err53);
 errors++;
 }
 }
-var _valid1 = _errs63 === errors;
-valid11 = _valid1;
-ifClause0 = "then";
+}
+var _valid0 = _errs59 === errors;
+errors = _errs58;
+if(vErrors !== null){
+if(_errs58){
+vErrors.length = _errs58;
 }
 else {
-const _errs64 = errors;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.url !== undefined){
-const err54 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/url",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/url/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs61 = errors;
+const _errs62 = errors;
+let valid11 = true;
+const _errs63 = errors;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.type !== undefined){
+if("webhook" !== data25.type){
+const err54 = {};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -751,8 +732,24 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(data24.secret !== undefined){
-const err55 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/secret",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/secret/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+}
+}
+var _valid1 = _errs63 === errors;
+errors = _errs62;
+if(vErrors !== null){
+if(_errs62){
+vErrors.length = _errs62;
+}
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid1){
+const _errs65 = errors;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.url === undefined){
+const err55 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/then/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -761,8 +758,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data24.timeout_ms !== undefined){
-const err56 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/timeout_ms/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+if(data25.secret === undefined){
+const err56 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/then/required",keyword:"required",params:{missingProperty: "secret"},message:"must have required property '"+"secret"+"'"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -771,8 +768,16 @@ vErrors.push(err56);
 }
 errors++;
 }
-if(data24.retries !== undefined){
-const err57 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/retries/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
+}
+var _valid1 = _errs65 === errors;
+valid11 = _valid1;
+ifClause0 = "then";
+}
+else {
+const _errs66 = errors;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.url !== undefined){
+const err57 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/url",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/url/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -781,13 +786,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-var _valid1 = _errs64 === errors;
-valid11 = _valid1;
-ifClause0 = "else";
-}
-if(!valid11){
-const err58 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(data25.secret !== undefined){
+const err58 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/secret",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/secret/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -796,10 +796,8 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-for(const key7 in data24){
-if(!((((((key7 === "name") || (key7 === "type")) || (key7 === "url")) || (key7 === "secret")) || (key7 === "timeout_ms")) || (key7 === "retries"))){
-const err59 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(data25.timeout_ms !== undefined){
+const err59 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/timeout_ms/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -808,12 +806,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-if(data24.url !== undefined){
-let data31 = data24.url;
-if(typeof data31 === "string"){
-if(!pattern5.test(data31)){
-const err60 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/url",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s]+$"},message:"must match pattern \""+"^https?://[^\\s]+$"+"\""};
+if(data25.retries !== undefined){
+const err60 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/else/properties/retries/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -823,8 +817,12 @@ vErrors.push(err60);
 errors++;
 }
 }
-else {
-const err61 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/url",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid1 = _errs66 === errors;
+valid11 = _valid1;
+ifClause0 = "else";
+}
+if(!valid11){
+const err61 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -833,12 +831,10 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-if(data24.secret !== undefined){
-let data32 = data24.secret;
-if(typeof data32 === "string"){
-if(func3(data32) < 1){
-const err62 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/secret",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key7 in data25){
+if(!((((((key7 === "name") || (key7 === "type")) || (key7 === "url")) || (key7 === "secret")) || (key7 === "timeout_ms")) || (key7 === "retries"))){
+const err62 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/then/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -848,8 +844,11 @@ vErrors.push(err62);
 errors++;
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/secret",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data25.url !== undefined){
+let data32 = data25.url;
+if(typeof data32 === "string"){
+if(!pattern5.test(data32)){
+const err63 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/url",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://[^\\s]+$"},message:"must match pattern \""+"^https?://[^\\s]+$"+"\""};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -859,10 +858,8 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data24.timeout_ms !== undefined){
-let data33 = data24.timeout_ms;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err64 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err64 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/url",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -871,9 +868,12 @@ vErrors.push(err64);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 120000 || isNaN(data33)){
-const err65 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120000},message:"must be <= 120000"};
+}
+if(data25.secret !== undefined){
+let data33 = data25.secret;
+if(typeof data33 === "string"){
+if(func3(data33) < 1){
+const err65 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/secret",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/secret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -882,8 +882,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data33 < 100 || isNaN(data33)){
-const err66 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+else {
+const err66 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/secret",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/secret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -893,11 +894,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-}
-if(data24.retries !== undefined){
-let data34 = data24.retries;
+if(data25.timeout_ms !== undefined){
+let data34 = data25.timeout_ms;
 if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err67 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err67 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -907,8 +907,8 @@ vErrors.push(err67);
 errors++;
 }
 if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 20 || isNaN(data34)){
-const err68 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/retries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
+if(data34 > 120000 || isNaN(data34)){
+const err68 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120000},message:"must be <= 120000"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -917,8 +917,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-if(data34 < 0 || isNaN(data34)){
-const err69 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data34 < 100 || isNaN(data34)){
+const err69 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/timeout_ms",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -929,12 +929,10 @@ errors++;
 }
 }
 }
-}
-var _valid0 = _errs59 === errors;
-valid9 = _valid0;
-}
-if(!valid9){
-const err70 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(data25.retries !== undefined){
+let data35 = data25.retries;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err70 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -943,9 +941,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(Object.keys(data24).length > 64){
-const err71 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 20 || isNaN(data35)){
+const err71 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/retries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -954,8 +952,8 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data24.name === undefined){
-const err72 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data35 < 0 || isNaN(data35)){
+const err72 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/retries",schemaPath:"#/properties/notifications/properties/notifiers/items/then/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -964,8 +962,14 @@ vErrors.push(err72);
 }
 errors++;
 }
-if(data24.type === undefined){
-const err73 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+}
+}
+var _valid0 = _errs61 === errors;
+valid9 = _valid0;
+}
+if(!valid9){
+const err73 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -974,11 +978,9 @@ vErrors.push(err73);
 }
 errors++;
 }
-if(data24.name !== undefined){
-let data35 = data24.name;
-if(typeof data35 === "string"){
-if(!pattern6.test(data35)){
-const err74 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/name",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,63}$"+"\""};
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(Object.keys(data25).length > 64){
+const err74 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/maxProperties",keyword:"maxProperties",params:{limit: 64},message:"must NOT have more than 64 properties"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -987,9 +989,8 @@ vErrors.push(err74);
 }
 errors++;
 }
-}
-else {
-const err75 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/name",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data25.name === undefined){
+const err75 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -998,14 +999,8 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
-if(data24.type !== undefined){
-let data36 = data24.type;
-const _errs77 = errors;
-let valid16 = false;
-const _errs78 = errors;
-if(!((data36 === "console") || (data36 === "webhook"))){
-const err76 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema11.properties.notifications.properties.notifiers.items.properties.type.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(data25.type === undefined){
+const err76 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1014,13 +1009,11 @@ vErrors.push(err76);
 }
 errors++;
 }
-var _valid2 = _errs78 === errors;
-valid16 = valid16 || _valid2;
-if(!valid16){
-const _errs79 = errors;
+if(data25.name !== undefined){
+let data36 = data25.name;
 if(typeof data36 === "string"){
-if(!pattern7.test(data36)){
-const err77 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"+"\""};
+if(!pattern6.test(data36)){
+const err77 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/name",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1031,7 +1024,7 @@ errors++;
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err78 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/name",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1040,11 +1033,14 @@ vErrors.push(err78);
 }
 errors++;
 }
-var _valid2 = _errs79 === errors;
-valid16 = valid16 || _valid2;
 }
-if(!valid16){
-const err79 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(data25.type !== undefined){
+let data37 = data25.type;
+const _errs79 = errors;
+let valid16 = false;
+const _errs80 = errors;
+if(!((data37 === "console") || (data37 === "webhook"))){
+const err79 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema11.properties.notifications.properties.notifiers.items.properties.type.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1053,21 +1049,13 @@ vErrors.push(err79);
 }
 errors++;
 }
-else {
-errors = _errs77;
-if(vErrors !== null){
-if(_errs77){
-vErrors.length = _errs77;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err80 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+var _valid2 = _errs80 === errors;
+valid16 = valid16 || _valid2;
+if(!valid16){
+const _errs81 = errors;
+if(typeof data37 === "string"){
+if(!pattern7.test(data37)){
+const err80 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf/1/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1077,9 +1065,8 @@ vErrors.push(err80);
 errors++;
 }
 }
-}
 else {
-const err81 = {instancePath:instancePath+"/notifications/notifiers",schemaPath:"#/properties/notifications/properties/notifiers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err81 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1088,16 +1075,11 @@ vErrors.push(err81);
 }
 errors++;
 }
+var _valid2 = _errs81 === errors;
+valid16 = valid16 || _valid2;
 }
-if(data22.routes !== undefined){
-let data37 = data22.routes;
-if(Array.isArray(data37)){
-const len1 = data37.length;
-for(let i1=0; i1<len1; i1++){
-let data38 = data37[i1];
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.notifier === undefined){
-const err82 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/required",keyword:"required",params:{missingProperty: "notifier"},message:"must have required property '"+"notifier"+"'"};
+if(!valid16){
+const err82 = {instancePath:instancePath+"/notifications/notifiers/" + i0+"/type",schemaPath:"#/properties/notifications/properties/notifiers/items/properties/type/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1106,8 +1088,21 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data38.events === undefined){
-const err83 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/required",keyword:"required",params:{missingProperty: "events"},message:"must have required property '"+"events"+"'"};
+else {
+errors = _errs79;
+if(vErrors !== null){
+if(_errs79){
+vErrors.length = _errs79;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/notifications/notifiers/" + i0,schemaPath:"#/properties/notifications/properties/notifiers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1116,9 +1111,10 @@ vErrors.push(err83);
 }
 errors++;
 }
-for(const key8 in data38){
-if(!((key8 === "notifier") || (key8 === "events"))){
-const err84 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/notifications/notifiers",schemaPath:"#/properties/notifications/properties/notifiers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1128,11 +1124,15 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data38.notifier !== undefined){
-let data39 = data38.notifier;
-if(typeof data39 === "string"){
-if(func3(data39) < 1){
-const err85 = {instancePath:instancePath+"/notifications/routes/" + i1+"/notifier",schemaPath:"#/properties/notifications/properties/routes/items/properties/notifier/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data23.routes !== undefined){
+let data38 = data23.routes;
+if(Array.isArray(data38)){
+const len1 = data38.length;
+for(let i1=0; i1<len1; i1++){
+let data39 = data38[i1];
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.notifier === undefined){
+const err85 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/required",keyword:"required",params:{missingProperty: "notifier"},message:"must have required property '"+"notifier"+"'"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1141,9 +1141,8 @@ vErrors.push(err85);
 }
 errors++;
 }
-}
-else {
-const err86 = {instancePath:instancePath+"/notifications/routes/" + i1+"/notifier",schemaPath:"#/properties/notifications/properties/routes/items/properties/notifier/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data39.events === undefined){
+const err86 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/required",keyword:"required",params:{missingProperty: "events"},message:"must have required property '"+"events"+"'"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1152,12 +1151,9 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-if(data38.events !== undefined){
-let data40 = data38.events;
-if(Array.isArray(data40)){
-if(data40.length < 1){
-const err87 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events",schemaPath:"#/properties/notifications/properties/routes/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key8 in data39){
+if(!((key8 === "notifier") || (key8 === "events"))){
+const err87 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1166,12 +1162,12 @@ vErrors.push(err87);
 }
 errors++;
 }
-const len2 = data40.length;
-for(let i2=0; i2<len2; i2++){
-let data41 = data40[i2];
-if(typeof data41 === "string"){
-if(!pattern8.test(data41)){
-const err88 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events/" + i2,schemaPath:"#/properties/notifications/properties/routes/items/properties/events/items/pattern",keyword:"pattern",params:{pattern: "^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"},message:"must match pattern \""+"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"+"\""};
+}
+if(data39.notifier !== undefined){
+let data40 = data39.notifier;
+if(typeof data40 === "string"){
+if(func3(data40) < 1){
+const err88 = {instancePath:instancePath+"/notifications/routes/" + i1+"/notifier",schemaPath:"#/properties/notifications/properties/routes/items/properties/notifier/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1182,7 +1178,7 @@ errors++;
 }
 }
 else {
-const err89 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events/" + i2,schemaPath:"#/properties/notifications/properties/routes/items/properties/events/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err89 = {instancePath:instancePath+"/notifications/routes/" + i1+"/notifier",schemaPath:"#/properties/notifications/properties/routes/items/properties/notifier/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1192,9 +1188,11 @@ vErrors.push(err89);
 errors++;
 }
 }
-}
-else {
-const err90 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events",schemaPath:"#/properties/notifications/properties/routes/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data39.events !== undefined){
+let data41 = data39.events;
+if(Array.isArray(data41)){
+if(data41.length < 1){
+const err90 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events",schemaPath:"#/properties/notifications/properties/routes/items/properties/events/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1203,10 +1201,12 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len2 = data41.length;
+for(let i2=0; i2<len2; i2++){
+let data42 = data41[i2];
+if(typeof data42 === "string"){
+if(!pattern8.test(data42)){
+const err91 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events/" + i2,schemaPath:"#/properties/notifications/properties/routes/items/properties/events/items/pattern",keyword:"pattern",params:{pattern: "^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"},message:"must match pattern \""+"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"+"\""};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1216,9 +1216,8 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
 else {
-const err92 = {instancePath:instancePath+"/notifications/routes",schemaPath:"#/properties/notifications/properties/routes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err92 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events/" + i2,schemaPath:"#/properties/notifications/properties/routes/items/properties/events/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1230,7 +1229,7 @@ errors++;
 }
 }
 else {
-const err93 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err93 = {instancePath:instancePath+"/notifications/routes/" + i1+"/events",schemaPath:"#/properties/notifications/properties/routes/items/properties/events/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1240,12 +1239,9 @@ vErrors.push(err93);
 errors++;
 }
 }
-if(data.plugins !== undefined){
-let data42 = data.plugins;
-if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
-for(const key9 in data42){
-if(!((key9 === "paths") || (key9 === "trust"))){
-const err94 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+}
+else {
+const err94 = {instancePath:instancePath+"/notifications/routes/" + i1,schemaPath:"#/properties/notifications/properties/routes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1255,11 +1251,9 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data42.paths !== undefined){
-let data43 = data42.paths;
-if(Array.isArray(data43)){
-if(data43.length > 100){
-const err95 = {instancePath:instancePath+"/plugins/paths",schemaPath:"#/properties/plugins/properties/paths/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+}
+else {
+const err95 = {instancePath:instancePath+"/notifications/routes",schemaPath:"#/properties/notifications/properties/routes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1268,12 +1262,10 @@ vErrors.push(err95);
 }
 errors++;
 }
-const len3 = data43.length;
-for(let i3=0; i3<len3; i3++){
-let data44 = data43[i3];
-if(typeof data44 === "string"){
-if(func3(data44) > 1024){
-const err96 = {instancePath:instancePath+"/plugins/paths/" + i3,schemaPath:"#/properties/plugins/properties/paths/items/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+}
+}
+else {
+const err96 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1282,8 +1274,13 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(func3(data44) < 1){
-const err97 = {instancePath:instancePath+"/plugins/paths/" + i3,schemaPath:"#/properties/plugins/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data.plugins !== undefined){
+let data43 = data.plugins;
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+for(const key9 in data43){
+if(!((key9 === "paths") || (key9 === "trust"))){
+const err97 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1293,8 +1290,11 @@ vErrors.push(err97);
 errors++;
 }
 }
-else {
-const err98 = {instancePath:instancePath+"/plugins/paths/" + i3,schemaPath:"#/properties/plugins/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data43.paths !== undefined){
+let data44 = data43.paths;
+if(Array.isArray(data44)){
+if(data44.length > 100){
+const err98 = {instancePath:instancePath+"/plugins/paths",schemaPath:"#/properties/plugins/properties/paths/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1303,10 +1303,12 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-}
-else {
-const err99 = {instancePath:instancePath+"/plugins/paths",schemaPath:"#/properties/plugins/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len3 = data44.length;
+for(let i3=0; i3<len3; i3++){
+let data45 = data44[i3];
+if(typeof data45 === "string"){
+if(func3(data45) > 1024){
+const err99 = {instancePath:instancePath+"/plugins/paths/" + i3,schemaPath:"#/properties/plugins/properties/paths/items/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1315,12 +1317,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-if(data42.trust !== undefined){
-let data45 = data42.trust;
-if(Array.isArray(data45)){
-if(data45.length > 100){
-const err100 = {instancePath:instancePath+"/plugins/trust",schemaPath:"#/properties/plugins/properties/trust/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(func3(data45) < 1){
+const err100 = {instancePath:instancePath+"/plugins/paths/" + i3,schemaPath:"#/properties/plugins/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1329,12 +1327,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-const len4 = data45.length;
-for(let i4=0; i4<len4; i4++){
-let data46 = data45[i4];
-if(typeof data46 === "string"){
-if(!pattern9.test(data46)){
-const err101 = {instancePath:instancePath+"/plugins/trust/" + i4,schemaPath:"#/properties/plugins/properties/trust/items/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9-]{0,63}$"+"\""};
+}
+else {
+const err101 = {instancePath:instancePath+"/plugins/paths/" + i3,schemaPath:"#/properties/plugins/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1344,8 +1339,9 @@ vErrors.push(err101);
 errors++;
 }
 }
+}
 else {
-const err102 = {instancePath:instancePath+"/plugins/trust/" + i4,schemaPath:"#/properties/plugins/properties/trust/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err102 = {instancePath:instancePath+"/plugins/paths",schemaPath:"#/properties/plugins/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1355,18 +1351,11 @@ vErrors.push(err102);
 errors++;
 }
 }
-let i5 = data45.length;
-let j0;
-if(i5 > 1){
-const indices0 = {};
-for(;i5--;){
-let item0 = data45[i5];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err103 = {instancePath:instancePath+"/plugins/trust",schemaPath:"#/properties/plugins/properties/trust/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i5+" are identical)"};
+if(data43.trust !== undefined){
+let data46 = data43.trust;
+if(Array.isArray(data46)){
+if(data46.length > 100){
+const err103 = {instancePath:instancePath+"/plugins/trust",schemaPath:"#/properties/plugins/properties/trust/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1374,14 +1363,13 @@ else {
 vErrors.push(err103);
 }
 errors++;
-break;
 }
-indices0[item0] = i5;
-}
-}
-}
-else {
-const err104 = {instancePath:instancePath+"/plugins/trust",schemaPath:"#/properties/plugins/properties/trust/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len4 = data46.length;
+for(let i4=0; i4<len4; i4++){
+let data47 = data46[i4];
+if(typeof data47 === "string"){
+if(!pattern9.test(data47)){
+const err104 = {instancePath:instancePath+"/plugins/trust/" + i4,schemaPath:"#/properties/plugins/properties/trust/items/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9-]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1391,9 +1379,8 @@ vErrors.push(err104);
 errors++;
 }
 }
-}
 else {
-const err105 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err105 = {instancePath:instancePath+"/plugins/trust/" + i4,schemaPath:"#/properties/plugins/properties/trust/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1403,12 +1390,18 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data.orchestration !== undefined){
-let data47 = data.orchestration;
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-for(const key10 in data47){
-if(!(((((key10 === "tick_seconds") || (key10 === "stuck_after_seconds")) || (key10 === "max_lease_expiries")) || (key10 === "agent_idle_after_seconds")) || (key10 === "agent_gone_after_seconds"))){
-const err106 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+let i5 = data46.length;
+let j0;
+if(i5 > 1){
+const indices0 = {};
+for(;i5--;){
+let item0 = data46[i5];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err106 = {instancePath:instancePath+"/plugins/trust",schemaPath:"#/properties/plugins/properties/trust/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i5+" are identical)"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1416,12 +1409,14 @@ else {
 vErrors.push(err106);
 }
 errors++;
+break;
+}
+indices0[item0] = i5;
 }
 }
-if(data47.tick_seconds !== undefined){
-let data48 = data47.tick_seconds;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err107 = {instancePath:instancePath+"/orchestration/tick_seconds",schemaPath:"#/properties/orchestration/properties/tick_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err107 = {instancePath:instancePath+"/plugins/trust",schemaPath:"#/properties/plugins/properties/trust/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1430,9 +1425,10 @@ vErrors.push(err107);
 }
 errors++;
 }
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 < 1 || isNaN(data48)){
-const err108 = {instancePath:instancePath+"/orchestration/tick_seconds",schemaPath:"#/properties/orchestration/properties/tick_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1442,11 +1438,12 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-if(data47.stuck_after_seconds !== undefined){
-let data49 = data47.stuck_after_seconds;
-if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err109 = {instancePath:instancePath+"/orchestration/stuck_after_seconds",schemaPath:"#/properties/orchestration/properties/stuck_after_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.orchestration !== undefined){
+let data48 = data.orchestration;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key10 in data48){
+if(!(((((key10 === "tick_seconds") || (key10 === "stuck_after_seconds")) || (key10 === "max_lease_expiries")) || (key10 === "agent_idle_after_seconds")) || (key10 === "agent_gone_after_seconds"))){
+const err109 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1455,9 +1452,11 @@ vErrors.push(err109);
 }
 errors++;
 }
-if((typeof data49 == "number") && (isFinite(data49))){
-if(data49 < 1 || isNaN(data49)){
-const err110 = {instancePath:instancePath+"/orchestration/stuck_after_seconds",schemaPath:"#/properties/orchestration/properties/stuck_after_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data48.tick_seconds !== undefined){
+let data49 = data48.tick_seconds;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err110 = {instancePath:instancePath+"/orchestration/tick_seconds",schemaPath:"#/properties/orchestration/properties/tick_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1466,12 +1465,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-}
-if(data47.max_lease_expiries !== undefined){
-let data50 = data47.max_lease_expiries;
-if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
-const err111 = {instancePath:instancePath+"/orchestration/max_lease_expiries",schemaPath:"#/properties/orchestration/properties/max_lease_expiries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 < 1 || isNaN(data49)){
+const err111 = {instancePath:instancePath+"/orchestration/tick_seconds",schemaPath:"#/properties/orchestration/properties/tick_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1480,9 +1476,12 @@ vErrors.push(err111);
 }
 errors++;
 }
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 < 1 || isNaN(data50)){
-const err112 = {instancePath:instancePath+"/orchestration/max_lease_expiries",schemaPath:"#/properties/orchestration/properties/max_lease_expiries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data48.stuck_after_seconds !== undefined){
+let data50 = data48.stuck_after_seconds;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err112 = {instancePath:instancePath+"/orchestration/stuck_after_seconds",schemaPath:"#/properties/orchestration/properties/stuck_after_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1491,12 +1490,9 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-}
-if(data47.agent_idle_after_seconds !== undefined){
-let data51 = data47.agent_idle_after_seconds;
-if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
-const err113 = {instancePath:instancePath+"/orchestration/agent_idle_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_idle_after_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 < 1 || isNaN(data50)){
+const err113 = {instancePath:instancePath+"/orchestration/stuck_after_seconds",schemaPath:"#/properties/orchestration/properties/stuck_after_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1505,9 +1501,12 @@ vErrors.push(err113);
 }
 errors++;
 }
-if((typeof data51 == "number") && (isFinite(data51))){
-if(data51 < 1 || isNaN(data51)){
-const err114 = {instancePath:instancePath+"/orchestration/agent_idle_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_idle_after_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data48.max_lease_expiries !== undefined){
+let data51 = data48.max_lease_expiries;
+if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
+const err114 = {instancePath:instancePath+"/orchestration/max_lease_expiries",schemaPath:"#/properties/orchestration/properties/max_lease_expiries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1516,12 +1515,9 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-}
-if(data47.agent_gone_after_seconds !== undefined){
-let data52 = data47.agent_gone_after_seconds;
-if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
-const err115 = {instancePath:instancePath+"/orchestration/agent_gone_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_gone_after_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data51 == "number") && (isFinite(data51))){
+if(data51 < 1 || isNaN(data51)){
+const err115 = {instancePath:instancePath+"/orchestration/max_lease_expiries",schemaPath:"#/properties/orchestration/properties/max_lease_expiries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1530,9 +1526,12 @@ vErrors.push(err115);
 }
 errors++;
 }
-if((typeof data52 == "number") && (isFinite(data52))){
-if(data52 < 1 || isNaN(data52)){
-const err116 = {instancePath:instancePath+"/orchestration/agent_gone_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_gone_after_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data48.agent_idle_after_seconds !== undefined){
+let data52 = data48.agent_idle_after_seconds;
+if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
+const err116 = {instancePath:instancePath+"/orchestration/agent_idle_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_idle_after_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1541,11 +1540,9 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err117 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data52 == "number") && (isFinite(data52))){
+if(data52 < 1 || isNaN(data52)){
+const err117 = {instancePath:instancePath+"/orchestration/agent_idle_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_idle_after_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1555,12 +1552,11 @@ vErrors.push(err117);
 errors++;
 }
 }
-if(data.mcp !== undefined){
-let data53 = data.mcp;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-for(const key11 in data53){
-if(!(key11 === "tools")){
-const err118 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+}
+if(data48.agent_gone_after_seconds !== undefined){
+let data53 = data48.agent_gone_after_seconds;
+if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
+const err118 = {instancePath:instancePath+"/orchestration/agent_gone_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_gone_after_seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1569,12 +1565,9 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-if(data53.tools !== undefined){
-let data54 = data53.tools;
-if(Array.isArray(data54)){
-if(data54.length < 1){
-const err119 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if((typeof data53 == "number") && (isFinite(data53))){
+if(data53 < 1 || isNaN(data53)){
+const err119 = {instancePath:instancePath+"/orchestration/agent_gone_after_seconds",schemaPath:"#/properties/orchestration/properties/agent_gone_after_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1583,11 +1576,11 @@ vErrors.push(err119);
 }
 errors++;
 }
-const len5 = data54.length;
-for(let i6=0; i6<len5; i6++){
-let data55 = data54[i6];
-if(!(((data55 === "core") || (data55 === "planning")) || (data55 === "admin"))){
-const err120 = {instancePath:instancePath+"/mcp/tools/" + i6,schemaPath:"#/properties/mcp/properties/tools/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.mcp.properties.tools.items.enum},message:"must be equal to one of the allowed values"};
+}
+}
+}
+else {
+const err120 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1597,14 +1590,12 @@ vErrors.push(err120);
 errors++;
 }
 }
-let i7 = data54.length;
-let j1;
-if(i7 > 1){
-outer0:
-for(;i7--;){
-for(j1 = i7; j1--;){
-if(func0(data54[i7], data54[j1])){
-const err121 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i7+" are identical)"};
+if(data.mcp !== undefined){
+let data54 = data.mcp;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+for(const key11 in data54){
+if(!(key11 === "tools")){
+const err121 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1612,14 +1603,13 @@ else {
 vErrors.push(err121);
 }
 errors++;
-break outer0;
 }
 }
-}
-}
-}
-else {
-const err122 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data54.tools !== undefined){
+let data55 = data54.tools;
+if(Array.isArray(data55)){
+if(data55.length < 1){
+const err122 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1628,10 +1618,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-}
-else {
-const err123 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len5 = data55.length;
+for(let i6=0; i6<len5; i6++){
+let data56 = data55[i6];
+if(!(((data56 === "core") || (data56 === "planning")) || (data56 === "admin"))){
+const err123 = {instancePath:instancePath+"/mcp/tools/" + i6,schemaPath:"#/properties/mcp/properties/tools/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.mcp.properties.tools.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1641,12 +1632,14 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data.serve !== undefined){
-let data56 = data.serve;
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-for(const key12 in data56){
-if(!(((key12 === "token") || (key12 === "host")) || (key12 === "port"))){
-const err124 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+let i7 = data55.length;
+let j1;
+if(i7 > 1){
+outer0:
+for(;i7--;){
+for(j1 = i7; j1--;){
+if(func0(data55[i7], data55[j1])){
+const err124 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i7+" are identical)"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1654,13 +1647,14 @@ else {
 vErrors.push(err124);
 }
 errors++;
+break outer0;
 }
 }
-if(data56.token !== undefined){
-let data57 = data56.token;
-if(typeof data57 === "string"){
-if(!pattern10.test(data57)){
-const err125 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/pattern",keyword:"pattern",params:{pattern: "^[!-~]{16,512}$"},message:"must match pattern \""+"^[!-~]{16,512}$"+"\""};
+}
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1670,8 +1664,9 @@ vErrors.push(err125);
 errors++;
 }
 }
+}
 else {
-const err126 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err126 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1681,11 +1676,12 @@ vErrors.push(err126);
 errors++;
 }
 }
-if(data56.host !== undefined){
-let data58 = data56.host;
-if(typeof data58 === "string"){
-if(func3(data58) > 255){
-const err127 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(data.serve !== undefined){
+let data57 = data.serve;
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+for(const key12 in data57){
+if(!(((key12 === "token") || (key12 === "host")) || (key12 === "port"))){
+const err127 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1694,8 +1690,12 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(func3(data58) < 1){
-const err128 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data57.token !== undefined){
+let data58 = data57.token;
+if(typeof data58 === "string"){
+if(!pattern10.test(data58)){
+const err128 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/pattern",keyword:"pattern",params:{pattern: "^[!-~]{16,512}$"},message:"must match pattern \""+"^[!-~]{16,512}$"+"\""};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1706,7 +1706,7 @@ errors++;
 }
 }
 else {
-const err129 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err129 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1716,10 +1716,11 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data56.port !== undefined){
-let data59 = data56.port;
-if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
-const err130 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data57.host !== undefined){
+let data59 = data57.host;
+if(typeof data59 === "string"){
+if(func3(data59) > 255){
+const err130 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1728,9 +1729,8 @@ vErrors.push(err130);
 }
 errors++;
 }
-if((typeof data59 == "number") && (isFinite(data59))){
-if(data59 > 65535 || isNaN(data59)){
-const err131 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(func3(data59) < 1){
+const err131 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1739,8 +1739,9 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(data59 < 0 || isNaN(data59)){
-const err132 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err132 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1750,10 +1751,10 @@ vErrors.push(err132);
 errors++;
 }
 }
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data57.port !== undefined){
+let data60 = data57.port;
+if(!(((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60))) && (isFinite(data60)))){
+const err133 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1762,15 +1763,49 @@ vErrors.push(err133);
 }
 errors++;
 }
-}
-}
-else {
-const err134 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data60 == "number") && (isFinite(data60))){
+if(data60 > 65535 || isNaN(data60)){
+const err134 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err134];
 }
 else {
 vErrors.push(err134);
+}
+errors++;
+}
+if(data60 < 0 || isNaN(data60)){
+const err135 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err136 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+}
+else {
+const err137 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
 }
 errors++;
 }

@@ -34,7 +34,7 @@ export interface LoomConfigFile {
   /** Server mode's Redis use: a key prefix (several Looms on one Redis) and whether reads use the cache. */
   redis?: { key_prefix?: string; cache?: boolean };
   tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
-  daemon?: { idle_timeout_seconds?: number };
+  daemon?: { idle_timeout_seconds?: number; shared_buffers_mb?: number };
   mcp?: { tools?: string[] };
   serve?: { token?: string; host?: string; port?: number };
   notifications?: NotifiersConfigFile;
@@ -56,7 +56,8 @@ export interface LoomConfig {
   redis_url: string | null;
   redis: { key_prefix: string; cache: boolean };
   tasks: TaskSettings;
-  daemon: { idle_timeout_seconds: number };
+  /** shared_buffers_mb: the embedded Postgres's buffer cache; absent, the store's default (DEFAULT_SHARED_BUFFERS_MB, pglite-pool.ts). */
+  daemon: { idle_timeout_seconds: number; shared_buffers_mb?: number };
   mcp: { tools: string[] | undefined };
   /** `loom serve`: the bearer token (LOOM_TOKEN wins), where it came from, and where to listen. */
   serve: { token: string | null; token_source: string | null; host: string; port: number };
@@ -76,6 +77,7 @@ export interface LoomConfig {
 const validate = validateConfigFile as ((data: unknown) => data is LoomConfigFile) & { errors?: ErrorObject[] | null };
 
 export const PROJECT_CONFIG = join('.loom', 'config.yaml');
+
 
 function readConfigFile(path: string): LoomConfigFile {
   let parsed: unknown;
@@ -191,7 +193,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       max_output_bytes: merged.tasks?.max_output_bytes ?? DEFAULT_TASK_SETTINGS.max_output_bytes,
       orchestration: orchestrationPolicy(merged.orchestration),
     },
-    daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300 },
+    daemon: { idle_timeout_seconds: merged.daemon?.idle_timeout_seconds ?? 300, ...(merged.daemon?.shared_buffers_mb === undefined ? {} : { shared_buffers_mb: merged.daemon.shared_buffers_mb }) },
     mcp: { tools: merged.mcp?.tools },
     serve: {
       token: merged.serve?.token ?? null,

@@ -77,6 +77,22 @@ describe('config', () => {
     expect(() => loadConfig(project, env())).toThrowError(/redis\.key_prefix/);
   });
 
+  it('reads daemon.shared_buffers_mb, leaving it to the store when absent, and refuses what Postgres could not take', () => {
+    expect(loadConfig(project, env()).daemon).toEqual({ idle_timeout_seconds: 300 });
+    write(home, 'daemon:\n  shared_buffers_mb: 64\n');
+    write(join(project, '.loom'), 'daemon:\n  idle_timeout_seconds: 60\n');
+    expect(loadConfig(project, env()).daemon).toEqual({ idle_timeout_seconds: 60, shared_buffers_mb: 64 });
+    for (const [bad, message] of [
+      ['0', /daemon\.shared_buffers_mb: must be >= 1/],
+      ['1025', /daemon\.shared_buffers_mb: must be <= 1024/],
+      ['1.5', /daemon\.shared_buffers_mb: must be integer/],
+      ['"16MB"', /daemon\.shared_buffers_mb: must be integer/],
+    ] as const) {
+      write(join(project, '.loom'), `daemon:\n  shared_buffers_mb: ${bad}\n`);
+      expect(() => loadConfig(project, env())).toThrowError(message);
+    }
+  });
+
   it('rejects a bad LOOM_* variable by name', () => {
     expect(() => loadConfig(project, { ...env(), LOOM_LEASE_SECONDS: '-5' })).toThrowError(/LOOM_LEASE_SECONDS=-5 must be a positive integer/);
     expect(() => loadConfig(project, { ...env(), LOOM_FAILURE_POLICY: 'maybe' })).toThrowError(/failure_policy: must be one of block, cancel/);

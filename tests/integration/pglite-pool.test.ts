@@ -5,7 +5,7 @@
  * named statement "already exists") until the daemon restarted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import { DEFAULT_SHARED_BUFFERS_MB, openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
 
 describe('the PGlite pool after SQL errors', () => {
   let p: PglitePool;
@@ -49,5 +49,29 @@ describe('the PGlite pool after SQL errors', () => {
       tx.release();
     }
     expect((await p.pool.query("SELECT to_regclass('kept')::text AS t")).rows).toEqual([{ t: 'kept' }]);
+  });
+});
+
+describe("the PGlite pool's buffer cache", () => {
+  const setting = async (p: PglitePool) => (await p.pool.query<{ s: string }>("SELECT current_setting('shared_buffers') AS s")).rows[0]!.s;
+
+  it("is DEFAULT_SHARED_BUFFERS_MB unless told, not Postgres's 128 MB (zeroed at every start)", async () => {
+    expect(DEFAULT_SHARED_BUFFERS_MB).toBeLessThan(128);
+    const p = await openPglitePool(undefined);
+    try {
+      expect(await setting(p)).toBe(`${DEFAULT_SHARED_BUFFERS_MB}MB`);
+    } finally {
+      await p.close();
+    }
+    const told = await openPglitePool(undefined, { sharedBuffersMb: 8 });
+    try {
+      expect(await setting(told)).toBe('8MB');
+    } finally {
+      await told.close();
+    }
+  });
+
+  it.each([0, 1025, 1.5, Number.NaN])('refuses %s MB before opening anything', async (mb) => {
+    await expect(openPglitePool(undefined, { sharedBuffersMb: mb })).rejects.toThrowError(/shared_buffers must be a whole number of MB from 1 to 1024/);
   });
 });

@@ -118,7 +118,7 @@ export async function runDaemon(
     const opening = loadingPglite.then(async ({ openPglitePool }) => {
       const t = performance.now();
       const { pgliteTemplatePath } = await import('../../adapters/embedded/pglite-template.js');
-      const p = await openPglitePool(dataDir, { ...(wasm === undefined ? {} : { wasm }), template: pgliteTemplatePath(env), warn: log });
+      const p = await openPglitePool(dataDir, { ...(wasm === undefined ? {} : { wasm }), template: pgliteTemplatePath(env), warn: log, ...(config.daemon.shared_buffers_mb === undefined ? {} : { sharedBuffersMb: config.daemon.shared_buffers_mb }) });
       spent.pglite = since(t);
       store = p.started;
       return p;
