@@ -15,7 +15,8 @@ export default defineConfig({
   oxc: { decorator: { legacy: true } },
   // What package.json's exports map gives a plugin, pointed at the source: the
   // example plugin (examples/loom-plugin-example) imports `loom-agents/plugin`.
-  resolve: { alias: { 'loom-agents/plugin': fileURLToPath(new URL('./src/plugins/api.ts', import.meta.url)) } },
+  // `#inversify` is, at run time, the bundle scripts/bundle-vendor.mjs makes of the installed package (package.json "imports"); here it is that package.
+  resolve: { alias: { 'loom-agents/plugin': fileURLToPath(new URL('./src/plugins/api.ts', import.meta.url)), '#inversify': 'inversify' } },
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-build.ts'],

@@ -1,4 +1,4 @@
-import { Container, type ServiceIdentifier } from 'inversify';
+import { Container, type ServiceIdentifier } from '#inversify';
 import type pg from 'pg';
 import { memoryModule } from '../adapters/memory/module.js';
 import { postgresModule } from '../adapters/postgres/module.js';

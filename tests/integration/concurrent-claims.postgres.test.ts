@@ -57,6 +57,9 @@ async function buildWorkerCode(): Promise<void> {
     throw new Error(`compiling the claim worker's code failed:\n${out.stdout ?? ''}${out.stderr ?? ''}`);
   }
   if (!existsSync(join(BUILD_DIR, 'src/app/service-factory.js'))) throw new Error(`tsc wrote no src/app/service-factory.js under ${BUILD_DIR}`);
+  // Loom's code imports inversify as `#inversify`, which a package.json "imports" field maps. The
+  // project's own cannot serve here (its scope ends at node_modules/): map it to the installed package.
+  writeFileSync(join(BUILD_DIR, 'package.json'), JSON.stringify({ type: 'module', imports: { '#inversify': 'inversify' } }));
 }
 
 interface WorkerResult {

@@ -23,4 +23,6 @@ export default function setup(): void {
   const marker = join(ROOT, 'dist/src/app/entry/main.js');
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(ROOT, 'src'))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  // The rest of `npm run build`: the bundled inversify that the built code imports (#inversify).
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-vendor.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }

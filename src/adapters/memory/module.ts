@@ -1,4 +1,4 @@
-import { ContainerModule } from 'inversify';
+import { ContainerModule } from '#inversify';
 import { Clock } from '../../ports/clock.js';
 import { EventBus } from '../../ports/event-bus.js';
 import { IdGenerator } from '../../ports/id-generator.js';

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { ContainerModule } from 'inversify';
+import { ContainerModule } from '#inversify';
 import { LoomError } from '../../domain/errors.js';
 import { Notifier } from '../../ports/notifier.js';
 import { ConsoleNotifier } from './console-notifier.js';

@@ -1,4 +1,4 @@
-import { ContainerModule } from 'inversify';
+import { ContainerModule } from '#inversify';
 import type pg from 'pg';
 import { OutboxStore } from '../../ports/outbox.js';
 import { TaskStore } from '../../ports/task-store.js';

@@ -1,4 +1,4 @@
-import { ContainerModule } from 'inversify';
+import { ContainerModule } from '#inversify';
 import { EventSink } from '../../ports/outbox.js';
 import { TaskCache } from '../../ports/task-cache.js';
 import { RedisEventBus } from './redis-event-bus.js';

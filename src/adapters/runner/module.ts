@@ -1,4 +1,4 @@
-import { ContainerModule } from 'inversify';
+import { ContainerModule } from '#inversify';
 import { AgentRunner } from '../../ports/agent-runner.js';
 import { CommandRunner, type CommandRunnerOptions } from './command-runner.js';
 
