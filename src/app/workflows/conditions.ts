@@ -1,4 +1,5 @@
-import { Environment } from '@marcbachmann/cel-js';
+import { createRequire } from 'node:module';
+import type { Environment } from '@marcbachmann/cel-js';
 
 /**
  * Workflow conditions (`when`, `for_each`, `loop.until`) are CEL expressions
@@ -13,16 +14,26 @@ export type ConditionVariable = (typeof CONDITION_VARIABLES)[number];
 
 const MAX_EXPRESSION_CHARS = 2000;
 
-const env = new Environment({
-  unlistedVariablesAreDyn: false,
-  limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 8 },
-})
-  .registerVariable('inputs', 'map')
-  .registerVariable('outputs', 'map')
-  .registerVariable('output', 'map')
-  .registerVariable('item', 'dyn')
-  .registerVariable('index', 'int')
-  .registerVariable('round', 'int');
+let env: Environment | undefined;
+
+/**
+ * The CEL environment, made on first use: loading the library (~50 ms) would
+ * otherwise sit on the embedded daemon's start, though most projects never
+ * evaluate a condition. `require` of an ES module: Node 20.19 and later.
+ */
+function celEnvironment(): Environment {
+  env ??= new (createRequire(import.meta.url)('@marcbachmann/cel-js') as typeof import('@marcbachmann/cel-js')).Environment({
+    unlistedVariablesAreDyn: false,
+    limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 8 },
+  })
+    .registerVariable('inputs', 'map')
+    .registerVariable('outputs', 'map')
+    .registerVariable('output', 'map')
+    .registerVariable('item', 'dyn')
+    .registerVariable('index', 'int')
+    .registerVariable('round', 'int');
+  return env;
+}
 
 export interface CompiledCondition {
   source: string;
@@ -59,7 +70,7 @@ export function compileCondition(source: string): CompiledCondition {
   if (/__proto__|\bconstructor\b|\bprototype\b/.test(source)) throw new ConditionError('the expression names __proto__, constructor or prototype: property tricks are refused');
   let parsed: ReturnType<Environment['parse']>;
   try {
-    parsed = env.parse(source);
+    parsed = celEnvironment().parse(source);
   } catch (e) {
     throw new ConditionError(`the expression does not parse: ${firstLine(e)}`);
   }

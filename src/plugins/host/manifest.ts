@@ -1,11 +1,23 @@
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-// The two functions, not the whole package: `semver`'s index loads every module (~8 ms at start-up).
-import satisfies from 'semver/functions/satisfies.js';
-import validRange from 'semver/ranges/valid.js';
+import { createRequire } from 'node:module';
 import type { PluginProblem } from '../../ports/loom-connector.js';
 import { PLUGIN_API_VERSION } from '../api-version.js';
+
+/**
+ * semver's two functions, loaded when a manifest is first checked (~30 ms with
+ * what they need, on the embedded daemon's start otherwise, plugins or not);
+ * not the whole package, whose index loads every module.
+ */
+let semverFns: { satisfies: typeof import('semver/functions/satisfies.js'); validRange: typeof import('semver/ranges/valid.js') } | undefined;
+function semver(): NonNullable<typeof semverFns> {
+  if (semverFns === undefined) {
+    const require = createRequire(import.meta.url);
+    semverFns = { satisfies: require('semver/functions/satisfies.js'), validRange: require('semver/ranges/valid.js') };
+  }
+  return semverFns;
+}
 
 /** The package.json keyword that marks a Loom plugin. */
 export const PLUGIN_KEYWORD = 'loom-plugin';
@@ -116,6 +128,7 @@ export function checkPluginPackage(dir: string, pkg: unknown, hostApi: string = 
     problem('PLUGIN_MANIFEST_INVALID', 'loom.id', `loom.id is not set and "${out.id}", taken from the package name, is not a valid id (${PLUGIN_ID_PATTERN})`, 'set `loom.id` to lower-case letters, digits and dashes, starting with a letter');
   }
   out.api_version = manifest.apiVersion;
+  const { satisfies, validRange } = semver();
   if (validRange(manifest.apiVersion) === null) {
     problem('PLUGIN_MANIFEST_INVALID', 'loom.apiVersion', `loom.apiVersion "${manifest.apiVersion}" is not a semver range`, 'write a range such as "^1.0.0"');
   } else {

@@ -1,0 +1,49 @@
+/**
+ * What the embedded daemon loads as it starts (its modules are on the critical path of the
+ * first MCP answer of the day): not the libraries only some calls need, which load on first
+ * use, and inversify as its one bundled file. Checked on the built code, in a fresh process,
+ * with hooks that print every module loaded.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The modules main.ts and daemon-main.ts import before the daemon says it is ready. */
+const DAEMON_START = [
+  'dist/src/app/entry/daemon-main.js',
+  'dist/src/adapters/embedded/pglite-pool.js',
+  'dist/src/adapters/embedded/pglite-template.js',
+  'dist/src/app/service-factory.js',
+  'dist/src/adapters/postgres/migrator.js',
+  'dist/src/app/notifications.js',
+  'dist/src/app/plugins.js',
+];
+
+const HOOKS = (root: string) => [
+  "import { register, createRequire } from 'node:module';",
+  "register('data:text/javascript,' + encodeURIComponent('export async function load(u, c, n) { process.stderr.write(\"ESM \" + u + String.fromCharCode(10)); return n(u, c); }'));",
+  `const M = createRequire(${JSON.stringify(`${root}/package.json`)})('node:module');`,
+  'const load = M._load;',
+  "M._load = function (request) { process.stderr.write('CJS ' + request + String.fromCharCode(10)); return load.apply(this, arguments); };",
+].join('\n');
+
+function modulesLoadedBy(files: string[]): string[] {
+  const script = `await import('reflect-metadata'); for (const f of ${JSON.stringify(files.map((f) => pathToFileURL(`${ROOT}/${f}`).href))}) await import(f);`;
+  const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(HOOKS(ROOT))}`, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`loading the daemon's modules failed (exit ${r.status}):\n${r.stderr}`);
+  return r.stderr.split('\n').filter((l) => l.startsWith('ESM ') || l.startsWith('CJS '));
+}
+
+describe("the embedded daemon's start-up modules", () => {
+  it('leave out CEL, semver and Redis, and take inversify as one file', () => {
+    const loaded = modulesLoadedBy(DAEMON_START);
+    // The hooks saw the loads: Loom's own modules, the bundle, a CommonJS package.
+    expect(loaded).toContain(`ESM ${pathToFileURL(`${ROOT}/dist/src/app/service-factory.js`).href}`);
+    expect(loaded).toContain(`ESM ${pathToFileURL(`${ROOT}/dist/src/vendor/inversify.js`).href}`);
+    expect(loaded.some((l) => /^CJS .*node_modules\/pg\//.test(l))).toBe(true);
+    const notAtStart = loaded.filter((l) => /node_modules\/(@marcbachmann\/cel-js|semver|ioredis|inversify|@inversifyjs)\//.test(l) || /^(CJS|ESM) (semver|ioredis|@marcbachmann\/cel-js|inversify)(\/|$)/.test(l));
+    expect(notAtStart).toEqual([]);
+  });
+});
