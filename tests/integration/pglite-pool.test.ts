@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SHARED_BUFFERS_MB, openPglitePool, type PglitePool } from '../../src/adapters/embedded/pglite-pool.js';
+import { compilePgliteWasm } from '../../src/adapters/embedded/pglite-wasm.js';
 
 describe('the PGlite pool after SQL errors', () => {
   let p: PglitePool;
@@ -68,6 +69,17 @@ describe("the PGlite pool's buffer cache", () => {
       expect(await setting(told)).toBe('8MB');
     } finally {
       await told.close();
+    }
+  });
+
+  it('opens with Postgres compiled ahead (as the daemon does from its first moment)', async () => {
+    const wasm = compilePgliteWasm();
+    expect(await wasm).not.toBeNull();
+    const p = await openPglitePool(undefined, { wasm });
+    try {
+      expect((await p.pool.query<{ v: number }>('SELECT 41 + 1 AS v')).rows).toEqual([{ v: 42 }]);
+    } finally {
+      await p.close();
     }
   });
 

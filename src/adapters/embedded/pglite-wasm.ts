@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** A WebAssembly.Module (the project's TypeScript libs do not declare the WebAssembly global). */
@@ -12,11 +12,16 @@ declare const WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledWasm> }
  * only instantiates it. Without it, PGlite reads and compiles the file in
  * `PGlite.create`, on the start-up's critical path. Null when it cannot
  * (PGlite then does it itself, and says what is wrong if anything is).
+ *
+ * The file is read at once (~10 ms), not with an asynchronous read: its
+ * callback would wait behind the daemon's module loading, and the compile
+ * started only then (~0.4 s in; PGlite then sat waiting for it).
  */
 export function compilePgliteWasm(): Promise<CompiledWasm | null> {
-  const compiling = (async () => {
+  try {
     const path = createRequire(import.meta.url).resolve('@electric-sql/pglite/pglite.wasm');
-    return WebAssembly.compile(await readFile(path));
-  })();
-  return compiling.catch(() => null);
+    return WebAssembly.compile(readFileSync(path)).catch(() => null);
+  } catch {
+    return Promise.resolve(null);
+  }
 }
