@@ -1,6 +1,6 @@
 import { MAX_BUDGET_USD } from '../domain/budget.js';
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
-import { newAjv } from './lazy-ajv.js';
+import type { ErrorObject } from 'ajv';
+import * as compiled from './api-validators.generated.js';
 import { LoomError, validationFailed } from '../domain/errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { BATCH_KEY_PATTERN, MAX_BATCH_TASKS } from '../domain/batch.js';
@@ -265,17 +265,19 @@ export const API_SCHEMAS = {
 
 export type ApiMethod = keyof typeof API_SCHEMAS;
 
-// Compiled on first use: a CLI process that only forwards to the daemon never pays for them.
-let ajv: Ajv | undefined;
-const validators = new Map<string, ValidateFunction>();
-function validator(method: ApiMethod): ValidateFunction {
-  let v = validators.get(method);
-  if (v === undefined) {
-    ajv ??= newAjv({ allErrors: true, strict: true });
-    v = ajv.compile(API_SCHEMAS[method]);
-    validators.set(method, v);
-  }
-  return v;
+/** A validator compiled ahead of time: ajv's standalone code, in api-validators.generated.ts. */
+type CompiledValidator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/**
+ * The validators of API_SCHEMAS (and USAGE_SCHEMA) are compiled ahead of time,
+ * into api-validators.generated.ts: compiling them as a process started (ajv's
+ * load, then each method's first call) cost the embedded daemon's first
+ * answers ~0.13 s. After a change to a schema here, run
+ * `LOOM_WRITE_GENERATED=1 npx vitest run tests/unit/generated-validators.test.ts`
+ * (the test fails while the two differ).
+ */
+function validator(method: ApiMethod): CompiledValidator {
+  return (compiled as unknown as Record<ApiMethod, CompiledValidator>)[method];
 }
 
 /** Explains ajv errors in words a person or a model can act on. */
@@ -296,11 +298,9 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
     .join('; ');
 }
 
-let usageValidator: ValidateFunction | undefined;
 /** What is wrong with a usage report (null: nothing), for a caller that would rather drop it than fail the report it rides on. */
 export function usageProblem(usage: unknown): string | null {
-  ajv ??= newAjv({ allErrors: true, strict: true });
-  usageValidator ??= ajv.compile(USAGE_SCHEMA);
+  const usageValidator = (compiled as unknown as { usageReport: CompiledValidator }).usageReport;
   if (!usageValidator(usage)) return describeErrors(usageValidator.errors, 'usage');
   return findUnsafeText(usage);
 }

@@ -15,18 +15,25 @@ import standalone from 'ajv/dist/standalone/index.js';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA } from '../../src/app/config-schema.js';
 import { validateConfigFile } from '../../src/app/config-validator.generated.js';
+import { API_SCHEMAS, USAGE_SCHEMA } from '../../src/app/schemas.js';
 
 const AJV_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/ajv/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
-/** The module text: ajv's ESM standalone code, whose runtime helpers are `require`d, given a `require`. */
-function generate(schema: object, exportName: string, from: string): string {
+/**
+ * The module text: ajv's ESM standalone code, whose runtime helpers are `require`d, given a
+ * `require`. `schemas` maps each export's name to its schema.
+ */
+function generate(schemas: Record<string, object>, from: string): string {
   const ajv = new Ajv({ allErrors: true, strict: true, code: { source: true, esm: true, lines: true } });
-  const code = standalone.default(ajv, ajv.compile(schema));
-  const body = code
-    .replace(/^"use strict";/, '')
-    .replace(/export const validate = (\w+);/, `export const ${exportName} = $1;`)
-    .replace(/export default \w+;/, '');
-  if (!body.includes(`export const ${exportName} = `) || /export default/.test(body)) throw new Error('ajv standalone output changed shape: see generate()');
+  const refs: Record<string, string> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`${name} is not a plain export name`);
+    ajv.addSchema(schema, name);
+    refs[name] = name;
+  }
+  const body = standalone.default(ajv, refs).replace(/^"use strict";/, '');
+  const exported = [...body.matchAll(/^export const (\w+) = \w+;$/gm)].map((m) => m[1]);
+  if (exported.sort().join() !== Object.keys(schemas).sort().join() || /export default/.test(body)) throw new Error('ajv standalone output changed shape: see generate()');
   return [
     '// @ts-nocheck',
     `// Generated from ${from} by ajv ${AJV_VERSION} (standalone code): do not edit.`,
@@ -39,15 +46,16 @@ function generate(schema: object, exportName: string, from: string): string {
   ].join('\n');
 }
 
-const GENERATED = [
-  { file: '../../src/app/config-validator.generated.ts', schema: CONFIG_SCHEMA, exportName: 'validateConfigFile', from: 'CONFIG_SCHEMA (src/app/config-schema.ts)' },
+const GENERATED: { file: string; schemas: Record<string, object>; from: string }[] = [
+  { file: '../../src/app/config-validator.generated.ts', schemas: { validateConfigFile: CONFIG_SCHEMA }, from: 'CONFIG_SCHEMA (src/app/config-schema.ts)' },
+  { file: '../../src/app/api-validators.generated.ts', schemas: { ...API_SCHEMAS, usageReport: USAGE_SCHEMA }, from: 'API_SCHEMAS and USAGE_SCHEMA (src/app/schemas.ts), one export per method' },
 ];
 
 describe('validators compiled ahead of time', () => {
   for (const g of GENERATED) {
     it(`${g.file.replace('../../', '')} is what ${g.from} compiles to`, () => {
       const path = fileURLToPath(new URL(g.file, import.meta.url));
-      const want = generate(g.schema, g.exportName, g.from);
+      const want = generate(g.schemas, g.from);
       if (process.env.LOOM_WRITE_GENERATED === '1') writeFileSync(path, want);
       expect(readFileSync(path, 'utf8'), `run LOOM_WRITE_GENERATED=1 npx vitest run tests/unit/generated-validators.test.ts`).toBe(want);
     });
@@ -69,6 +77,30 @@ describe('validators compiled ahead of time', () => {
       const ok = fresh(s);
       expect(validateConfigFile(s)).toBe(ok);
       expect((validateConfigFile as unknown as { errors: unknown }).errors ?? null).toEqual(fresh.errors ?? null);
+    }
+  });
+
+  it('the compiled API validators answer as ajv does, for every method, errors and all', async () => {
+    const generated = (await import('../../src/app/api-validators.generated.js')) as unknown as Record<string, ((d: unknown) => boolean) & { errors?: unknown }>;
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    const hostile: unknown[] = [
+      {},
+      [],
+      'text',
+      null,
+      { project_id: 'prj-1', unknown_field: 1 },
+      { project_id: 'Bad Id', task_id: 'not-a-task', agent_id: '', lease_token: 5, count: -1, title: '', priority: 9, labels: ['A B', 'A B'] },
+      { project_id: 'prj-1', __proto__: { polluted: true }, tasks: [{ title: 'x'.repeat(10), depends_on: ['loom-zz'] }] },
+      { project_id: 'prj-1', title: 'ok', context: { a: { b: { c: [1, 2, { d: null }] } } } },
+    ];
+    const methods = [...Object.keys(API_SCHEMAS), 'usageReport'];
+    expect(Object.keys(generated).sort()).toEqual([...methods].sort());
+    for (const m of methods) {
+      const fresh = ajv.compile(m === 'usageReport' ? USAGE_SCHEMA : (API_SCHEMAS as Record<string, object>)[m]!);
+      for (const s of hostile) {
+        expect(generated[m]!(s), `${m} ${JSON.stringify(s)}`).toBe(fresh(s));
+        expect(generated[m]!.errors ?? null, `${m} ${JSON.stringify(s)}`).toEqual(fresh.errors ?? null);
+      }
     }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { newAjv } from '../lazy-ajv.js';
 import * as yaml from 'js-yaml';
 import type { Liquid, Template } from 'liquidjs';
 import type { SkillFile } from '../../ports/skill-source.js';
@@ -166,7 +167,7 @@ export function parseSkillFile(file: SkillFile, namespace?: string): ParsedSkill
     const reason = (e as { reason?: string }).reason ?? String(e);
     return fail(where, (mark?.line ?? 0) + 2, `the front matter is not valid YAML: ${reason}`);
   }
-  validateFrontMatter ??= new Ajv({ allErrors: false, strict: true }).compile(FRONT_MATTER_SCHEMA);
+  validateFrontMatter ??= newAjv({ allErrors: false, strict: true }).compile(FRONT_MATTER_SCHEMA);
   if (!validateFrontMatter(front)) {
     const e = validateFrontMatter.errors?.[0];
     if (e === undefined) return fail(where, 2, 'the front matter must be a YAML mapping with name, description and version');

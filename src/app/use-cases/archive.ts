@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import type { Ajv } from 'ajv';
+import { newAjv } from '../lazy-ajv.js';
 import { LoomError } from '../../domain/errors.js';
 import type { NewEvent } from '../../domain/events.js';
 import { boundFindings, checkInvariants } from '../../domain/invariants.js';
@@ -74,7 +75,7 @@ const idOf: Record<ArchiveKind, Record<string, unknown>> = {
 };
 function archiveValidators(): NonNullable<typeof validators> {
   if (validators === undefined) {
-    const ajv = new Ajv({ allErrors: false, strict: true });
+    const ajv = newAjv({ allErrors: false, strict: true });
     validators = {
       ajv,
       header: ajv.compile(HEADER_SCHEMA),

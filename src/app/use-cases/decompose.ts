@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { newAjv2020 } from '../lazy-ajv.js';
 import { builtinSkillsDir } from '../../adapters/skills/directory-skill-source.js';
 import { LoomError, taskNotFound, validationFailed } from '../../domain/errors.js';
 import {
@@ -51,7 +52,7 @@ export function decompositionPlanSchema(): JsonObject {
 
 function validatePlanSchema(plan: unknown): void {
   // Ajv for draft 2020-12, the plan schema's dialect; compiled once, on first use.
-  planValidator ??= new Ajv2020({ allErrors: true, strict: false }).compile(decompositionPlanSchema());
+  planValidator ??= newAjv2020({ allErrors: true, strict: false }).compile(decompositionPlanSchema());
   const tasks = (plan as { tasks?: unknown }).tasks;
   if (Array.isArray(tasks) && tasks.length > 2000) {
     // Said before the schema speaks (its error lists every item past the limit).

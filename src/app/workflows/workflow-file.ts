@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { newAjv } from '../lazy-ajv.js';
 import * as yaml from 'js-yaml';
 import type { Template } from 'liquidjs';
 import { PRIORITIES, type Priority } from '../../domain/task.js';
@@ -283,7 +284,7 @@ export function parseWorkflowFile(file: SkillFile, namespace?: string): ParsedWo
     const mark = (e as { mark?: { line?: number } }).mark;
     return fail(where, (mark?.line ?? 0) + 1, `not valid YAML: ${(e as { reason?: string }).reason ?? String(e)}`);
   }
-  validate ??= new Ajv({ allErrors: false, strict: true }).compile(WORKFLOW_SCHEMA);
+  validate ??= newAjv({ allErrors: false, strict: true }).compile(WORKFLOW_SCHEMA);
   if (!validate(doc)) {
     const e = validate.errors?.[0];
     if (e === undefined || (e.instancePath === '' && e.keyword === 'type')) return fail(where, 1, 'a workflow is a YAML mapping with name, description, version and steps');
