@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EarlyStdio } from '../../adapters/mcp/early-stdio.js';
+import type { EarlyDaemon } from '../daemon-launch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -52,10 +53,14 @@ export async function main(argv: string[]): Promise<number> {
     await runDaemon(resolve(i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : process.cwd()), process.env, wasm);
     return -1; // keeps running until idle or stopped
   }
+  const plainMcp = isPlainMcp(argv);
+  // `loom mcp` in an embedded project starts the project's daemon (the long pole of a cold start) as
+  // soon as its small launcher has loaded, alongside the code that answers initialize.
+  const reaching = plainMcp ? reachDaemonAtOnce(argv) : undefined;
   // `loom mcp` reads stdin, and answers the client's initialize, before anything heavy loads.
-  const early = isPlainMcp(argv) ? new (await import('../../adapters/mcp/early-stdio.js')).EarlyStdio(packageVersion()) : undefined;
+  const early = plainMcp ? new (await import('../../adapters/mcp/early-stdio.js')).EarlyStdio(packageVersion()) : undefined;
   await import('reflect-metadata'); // before any class of the container is defined
-  if (early !== undefined) return serveMcpAtOnce(argv, early);
+  if (early !== undefined) return serveMcpAtOnce(argv, early, reaching!);
   // `loom mcp` speaks on stdout: it stops gracefully when its client's end closes (mcp-main.ts).
   if (argv[0] !== 'mcp') stopQuietlyOnClosedPipe();
   // The CLI and connector load only here, so a starting daemon does not pay for them.
@@ -91,22 +96,12 @@ export async function main(argv: string[]): Promise<number> {
  * starts opening the project (the daemon, in embedded mode) while the MCP code loads. Errors are
  * printed as the CLI prints them.
  */
-async function serveMcpAtOnce(argv: string[], early: EarlyStdio): Promise<number> {
-  const flag = (name: string): string | undefined => {
-    let value: string | undefined;
-    for (let i = 1; i < argv.length; i++) {
-      if (argv[i] === name) value = argv[++i];
-      else if (argv[i]!.startsWith(`${name}=`)) value = argv[i]!.slice(name.length + 1);
-    }
-    return value;
-  };
-  const projectDir = flag('--project-dir') ?? process.env.LOOM_PROJECT_DIR;
-  const agentId = flag('--agent-id');
+async function serveMcpAtOnce(argv: string[], early: EarlyStdio, reaching: Promise<EarlyDaemon | null>): Promise<number> {
+  const projectDir = mcpFlag(argv, '--project-dir') ?? process.env.LOOM_PROJECT_DIR;
+  const agentId = mcpFlag(argv, '--agent-id');
   try {
     const daemonEntry = fileURLToPath(import.meta.url);
-    // An embedded project's daemon starts now, not once the connector and the config checks have loaded.
-    const { reachDaemonEarly } = await import('../daemon-launch.js');
-    const earlyDaemon = reachDaemonEarly({ cwd: process.cwd(), env: process.env, daemonEntry, ...(projectDir === undefined ? {} : { projectDir }) });
+    const earlyDaemon = await reaching;
     const { AppConnector } = await import('../connector.js');
     const connector = new AppConnector({ env: process.env, cwd: process.cwd(), daemonEntry, version: packageVersion(), earlyStdio: early, ...(earlyDaemon === null ? {} : { earlyDaemon }) });
     await connector.serveMcp({ ...(projectDir === undefined || projectDir === '' ? {} : { projectDir }), ...(agentId === undefined ? {} : { agentId }) });
@@ -122,6 +117,28 @@ async function serveMcpAtOnce(argv: string[], early: EarlyStdio): Promise<number
   } finally {
     early.dispose();
   }
+}
+
+/** The value of `loom mcp`'s flag (`--name value` or `--name=value`; the last one wins). */
+function mcpFlag(argv: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    if (argv[i] === name) value = argv[++i];
+    else if (argv[i]!.startsWith(`${name}=`)) value = argv[i]!.slice(name.length + 1);
+  }
+  return value;
+}
+
+/**
+ * An embedded project's daemon, reached (started when none runs) before the connector and the
+ * config checks have loaded; null when unsure (daemon-launch.ts), and the store opens the usual way.
+ */
+function reachDaemonAtOnce(argv: string[]): Promise<EarlyDaemon | null> {
+  const projectDir = mcpFlag(argv, '--project-dir') ?? process.env.LOOM_PROJECT_DIR;
+  return import('../daemon-launch.js').then(
+    ({ reachDaemonEarly }) => reachDaemonEarly({ cwd: process.cwd(), env: process.env, daemonEntry: fileURLToPath(import.meta.url), ...(projectDir === undefined ? {} : { projectDir }) }),
+    () => null,
+  );
 }
 
 /** `loom mcp` with only the flags it takes (anything else, such as --help, goes the usual way). */
