@@ -78,7 +78,6 @@ const validate = validateConfigFile as ((data: unknown) => data is LoomConfigFil
 
 export const PROJECT_CONFIG = join('.loom', 'config.yaml');
 
-
 function readConfigFile(path: string): LoomConfigFile {
   let parsed: unknown;
   const text = readFileSync(path, 'utf8');

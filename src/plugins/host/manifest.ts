@@ -1,7 +1,8 @@
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { newAjv } from './lazy-ajv.js';
 import type { PluginProblem } from '../../ports/loom-connector.js';
 import { PLUGIN_API_VERSION } from '../api-version.js';
 
@@ -55,7 +56,7 @@ let compiled: ValidateFunction<PluginManifest> | undefined;
 // validateSchema off: checking this fixed schema against the JSON Schema meta-schema would compile
 // the meta-schema first, ~15 ms of a cold start (the unit tests compile it in strict mode anyway).
 const validator = (): ValidateFunction<PluginManifest> =>
-  (compiled ??= new (createRequire(import.meta.url)('ajv') as { Ajv: typeof Ajv }).Ajv({ allErrors: true, strict: true, validateSchema: false }).compile<PluginManifest>(MANIFEST_SCHEMA));
+  (compiled ??= newAjv({ allErrors: true, strict: true, validateSchema: false }).compile<PluginManifest>(MANIFEST_SCHEMA));
 
 /** What the package.json of one package says about it as a plugin, every field checked. */
 export interface CheckedPlugin {

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
-import type { Ajv, ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { newAjv } from './lazy-ajv.js';
 import type { LoomEvent } from '../../domain/events.js';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
 import type { Notifier } from '../../ports/notifier.js';
@@ -57,8 +57,7 @@ function validatorOf(t: NotifierType): ValidateFunction | Error {
       // An Ajv of its own per schema: one shared instance keeps every schema's $id, so a second schema
       // with a taken $id (the same plugin installed in two projects, or two plugins that copied one
       // template) would not compile, and one plugin could stop another's notifiers.
-      // ajv loads here, on the first plugin notifier's options: not on every start-up.
-      v = new (createRequire(import.meta.url)('ajv') as { Ajv: typeof Ajv }).Ajv({ allErrors: true, strict: true }).compile(t.optionsSchema);
+      v = newAjv({ allErrors: true, strict: true }).compile(t.optionsSchema);
     } catch (e) {
       v = e instanceof Error ? e : new Error(String(e));
     }
