@@ -80,6 +80,22 @@ async function createTasks(s: McpProcess, n: number): Promise<string[]> {
   return ids;
 }
 
+/**
+ * A claim whose agent crashed: its lease runs out while no session runs (in embedded mode, the
+ * daemon stopped too). The next session's first call already finds the task back in the queue:
+ * `loom mcp` recovers expired leases before it serves any tool.
+ */
+async function crashedClaimIsBackAtFirstCall(dir: string, env: Record<string, string>, stopDaemon: boolean, start: () => Promise<McpProcess>): Promise<void> {
+  const task = await loomJson(dir, ['create', 'Left behind by a crashed agent'], env);
+  const claim = await loomJson(dir, ['claim', task.id, '--agent', 'crashed', '--lease-seconds', '1'], env);
+  expect(claim.claimed).toBe(true);
+  if (stopDaemon) await loom(dir, ['daemon', 'stop'], env);
+  while (Date.now() <= Date.parse(claim.lease.expires_at) + 100) await new Promise((r) => setTimeout(r, 100));
+  const s = await start();
+  const status = await s.ok('loom_status', { task_id: task.id });
+  expect(status.task).toMatchObject({ id: task.id, status: 'pending', assignee: null, attempts: 1 });
+}
+
 function expectFairRace(claimed: string[][], ids: string[]): void {
   const all = claimed.flat();
   expect(all.length).toBe(ids.length); // no task claimed twice
@@ -235,6 +251,17 @@ describe('loom mcp over stdio (embedded)', () => {
     expect(p.stderr).not.toMatch(/EPIPE|\n\s*at /);
   });
 
+  it("recovers a crashed agent's expired lease before its first tool call, the daemon stopped meanwhile", async () => {
+    const other = mkdtempSync(join(tmpdir(), 'loom-mcp-crash-'));
+    try {
+      await loomJson(other, ['init', '--name', 'mcp-crash'], env);
+      await crashedClaimIsBackAtFirstCall(other, env, true, () => start([], other));
+    } finally {
+      await loom(other, ['daemon', 'stop'], env);
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('in a directory with no project: still lists its tools, and a call says NO_PROJECT and how to fix it', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'loom-mcp-noproject-'));
     try {
@@ -282,5 +309,12 @@ describe('loom mcp over stdio (server mode)', () => {
     expect((await b!.ok('loom_ready')).tasks).toEqual([]);
     const events = await loomJson<any[]>(dir, ['events', '--limit', '10000'], env);
     expect(events.filter((e) => e.type === 'task.done')).toHaveLength(60);
+  });
+  it("recovers a crashed agent's expired lease before its first tool call", async () => {
+    await crashedClaimIsBackAtFirstCall(dir, env, false, async () => {
+      const s = await McpProcess.start(dir, [], env);
+      started.push(s);
+      return s;
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StdioServerTransport } from '#mcp-sdk';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { createLoomMcpServer } from '../../adapters/mcp/loom-mcp-server.js';
 import type { EarlyStdio } from '../../adapters/mcp/early-stdio.js';
@@ -40,9 +40,12 @@ export async function serveMcpStdio(
   const opening = o.opening ?? connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
   const ready: Promise<{ api: LoomApi; events: EventSource }> = opening.then(
     async ({ api, events, project }) => {
-      // Crash recovery before any tool is served: one reconcile tick of the project.
+      // Crash recovery before any tool is served. In embedded mode, the expired leases: the rest of
+      // the tick (stuck work, the epic and failure backstops, agents seen) is the daemon's, which runs
+      // it a second after it starts and every few seconds after; cold, those statements cost the first
+      // answer of the day ~0.1 s. In server mode no one else may be ticking: one whole tick.
       try {
-        const tick = await api.reconcile({ project_id: project.project_id });
+        const tick = project.mode === 'embedded' ? await api.recoverLeases({ project_id: project.project_id }) : await api.reconcile({ project_id: project.project_id });
         const acted = Object.entries(tick).filter(([, ids]) => ids.length > 0);
         if (acted.length > 0) log(`start-up tick: ${acted.map(([k, ids]) => `${k} ${ids.length}`).join(', ')}`);
       } catch (e) {
