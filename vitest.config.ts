@@ -15,8 +15,15 @@ export default defineConfig({
   oxc: { decorator: { legacy: true } },
   // What package.json's exports map gives a plugin, pointed at the source: the
   // example plugin (examples/loom-plugin-example) imports `loom-agents/plugin`.
-  // `#inversify` is, at run time, the bundle scripts/bundle-vendor.mjs makes of the installed package (package.json "imports"); here it is that package.
-  resolve: { alias: { 'loom-agents/plugin': fileURLToPath(new URL('./src/plugins/api.ts', import.meta.url)), '#inversify': 'inversify' } },
+  // `#inversify` and `#mcp-sdk` are, at run time, the bundles scripts/bundle-vendor.mjs makes of installed
+  // packages (package.json "imports"); here they are those packages.
+  resolve: {
+    alias: {
+      'loom-agents/plugin': fileURLToPath(new URL('./src/plugins/api.ts', import.meta.url)),
+      '#inversify': 'inversify',
+      '#mcp-sdk': fileURLToPath(new URL('./scripts/vendor/mcp-sdk.js', import.meta.url)),
+    },
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-build.ts'],

@@ -1,35 +1,88 @@
-// Part of `npm run build` (after tsc): bundles inversify, about 250 small ES
-// modules (inversify, @inversifyjs/core, /container and their helpers), into one
-// file, dist/src/vendor/inversify.js. Node loads each ES module on its own
-// (resolve, read, compile, link): 0.2 s for inversify's files on this machine,
-// against 0.04 s for the one bundle, in every process that composes Loom's
-// services (the embedded daemon at start-up, every server-mode command).
+// Part of `npm run build` (after tsc): bundles two dependencies made of many
+// small modules into one file each, under dist/src/vendor/. Node loads each
+// module on its own (resolve, read, compile, link), so many small files cost a
+// process's start far more than the same code in one file:
+// - inversify (~250 ES modules: inversify, @inversifyjs/*): 0.2 s against 0.04 s
+//   for the bundle, in every process that composes Loom's services (the
+//   embedded daemon at start-up, every server-mode command);
+// - the MCP SDK's server side (the SDK, zod, ajv and their helpers, ~110 ES and
+//   CommonJS modules): ~0.22 s against ~0.1 s, in every `loom mcp`, whose start
+//   shares the machine with the daemon it starts (scripts/vendor/mcp-sdk.js says
+//   what is in it).
 //
-// Loom's code imports it as `#inversify`. At run time, package.json's "imports"
-// maps that to the bundle; TypeScript (tsconfig paths) and vitest (its alias)
-// map it to the installed package, so the types and the tests see the same
-// code the bundle was made from. tests/unit/vendor-bundle.test.ts checks that
-// the bundle matches the installed version and exports the same names.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Loom's code imports them as `#inversify` and `#mcp-sdk`. At run time,
+// package.json's "imports" maps those to the bundles; TypeScript (tsconfig
+// paths) and vitest (its aliases) map them to the installed packages, so the
+// types and the tests see the same code the bundles were made from.
+// tests/unit/vendor-bundle.test.ts checks that each bundle matches the
+// installed versions and exports the same names.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/src/vendor');
-const version = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
 
-const packages = ['inversify', '@inversifyjs/core', '@inversifyjs/container', '@inversifyjs/common'];
-const banner = `/*! Bundled by loom-agents' scripts/bundle-vendor.mjs from ${packages.map((p) => `${p}@${version(p)}`).join(', ')} (MIT License, https://github.com/inversify/monorepo) */`;
+const BUNDLES = [
+  {
+    name: 'inversify',
+    // The Reflect metadata polyfill is a global: the process loads it once, first (main.ts).
+    external: ['reflect-metadata'],
+    types: "export * from 'inversify';\n",
+  },
+  {
+    name: 'mcp-sdk',
+    external: [],
+    // The declarations of the entry's re-exports, from the installed package.
+    types: readFileSync(join(root, 'scripts/vendor/mcp-sdk.d.ts'), 'utf8'),
+  },
+];
+
+/** The folders of the packages a bundle holds, from the modules rolldown put in it. */
+function packageDirs(moduleIds) {
+  const dirs = new Set();
+  for (const id of moduleIds) {
+    const i = id.lastIndexOf('/node_modules/');
+    if (i < 0) continue;
+    const rest = id.slice(i + '/node_modules/'.length).split('/');
+    dirs.add(id.slice(0, i + '/node_modules/'.length) + rest.slice(0, rest[0].startsWith('@') ? 2 : 1).join('/'));
+  }
+  return [...dirs].sort();
+}
+
+const pkgOf = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+
+/** A package's licence text, as its files hold it (LICENSE, LICENCE, LICENSE.md, ...). */
+function licenceText(dir) {
+  const file = readdirSync(dir).find((f) => /^licen[cs]e(\.(md|txt))?$/i.test(f));
+  if (file === undefined) throw new Error(`${dir}: no licence file to ship with the bundle`);
+  return readFileSync(join(dir, file), 'utf8').trim();
+}
 
 mkdirSync(out, { recursive: true });
-await build({
-  input: join(root, 'scripts/vendor/inversify.js'),
-  cwd: root,
-  platform: 'node',
-  logLevel: 'warn',
-  // The Reflect metadata polyfill is a global: the process loads it once, first (main.ts).
-  external: ['reflect-metadata'],
-  output: { format: 'esm', file: join(out, 'inversify.js'), banner, sourcemap: false },
-});
-writeFileSync(join(out, 'inversify.d.ts'), `${banner}\nexport * from 'inversify';\n`);
+const licences = new Map();
+for (const b of BUNDLES) {
+  const file = join(out, `${b.name}.js`);
+  const result = await build({
+    input: join(root, `scripts/vendor/${b.name}.js`),
+    cwd: root,
+    platform: 'node',
+    logLevel: 'warn',
+    external: b.external,
+    write: false,
+    output: { format: 'esm', file, sourcemap: false },
+  });
+  const chunk = result.output.find((o) => o.type === 'chunk' && o.isEntry);
+  if (result.output.length !== 1 || chunk === undefined) throw new Error(`${b.name}: expected one bundle file, got ${result.output.map((o) => o.fileName).join(', ')}`);
+  const dirs = packageDirs(Object.keys(chunk.modules));
+  const held = dirs.map((dir) => `${pkgOf(dir).name}@${pkgOf(dir).version}`);
+  for (const dir of dirs) licences.set(`${pkgOf(dir).name}@${pkgOf(dir).version} (${pkgOf(dir).license})`, licenceText(dir));
+  const banner = `/*! Bundled by loom-agents' scripts/bundle-vendor.mjs from ${held.join(', ')}: their licences are in LICENSES.txt next to this file */`;
+  writeFileSync(file, `${banner}\n${chunk.code}`);
+  writeFileSync(join(out, `${b.name}.d.ts`), `${banner}\n${b.types}`);
+}
+writeFileSync(
+  join(out, 'LICENSES.txt'),
+  `The files of this folder bundle the code of these packages, under these licences.\n\n${[...licences].sort(([a], [b]) => a.localeCompare(b)).map(([name, text]) => `${name}\n${'-'.repeat(name.length)}\n${text}\n`).join('\n')}`,
+);

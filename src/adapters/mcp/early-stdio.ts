@@ -111,7 +111,7 @@ export class EarlyStdio {
 
   /** The SDK's stdio transport, reading what came and comes on stdin; its answer to the replayed initialize is dropped. */
   async transport(): Promise<Transport> {
-    const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+    const { StdioServerTransport } = await import('#mcp-sdk');
     const transport = new StdioServerTransport(this.lines, this.stdout);
     const send = transport.send.bind(transport);
     transport.send = async (msg: JSONRPCMessage) => {

@@ -1,8 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, StreamableHTTPServerTransport } from '#mcp-sdk';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';

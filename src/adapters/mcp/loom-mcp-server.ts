@@ -1,5 +1,4 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema, McpError, Server, type CallToolResult, type ListToolsResult } from '#mcp-sdk';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomApi, SkillList } from '../../ports/loom-api.js';
 import type { EventSource, ProjectContext } from '../../ports/loom-connector.js';

@@ -1,5 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, McpError, type GetPromptResult, type ListPromptsResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type GetPromptResult, type ListPromptsResult } from '#mcp-sdk';
 import { LoomError } from '../../domain/errors.js';
 import { TASK_ID_PATTERN } from '../../domain/task.js';
 import type { LoomApi, SkillList } from '../../ports/loom-api.js';

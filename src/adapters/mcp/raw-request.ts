@@ -1,4 +1,4 @@
-import { Protocol, type RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { Protocol, type RequestHandlerExtra } from '#mcp-sdk';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 

@@ -7,7 +7,7 @@ import {
   type ListResourcesResult,
   type ListResourceTemplatesResult,
   type ReadResourceResult,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '#mcp-sdk';
 import { LoomError } from '../../domain/errors.js';
 import type { LoomEvent } from '../../domain/events.js';
 import { TASK_ID_PATTERN } from '../../domain/task.js';
