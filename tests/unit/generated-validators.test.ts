@@ -16,6 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA } from '../../src/app/config-schema.js';
 import { validateConfigFile } from '../../src/app/config-validator.generated.js';
 import { API_SCHEMAS, USAGE_SCHEMA } from '../../src/app/schemas.js';
+import { ALL_TOOLS } from '../../src/adapters/mcp/tools/index.js';
+import { validatorName } from '../../src/adapters/mcp/validation.js';
 
 const AJV_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/ajv/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
@@ -49,6 +51,11 @@ function generate(schemas: Record<string, object>, from: string): string {
 const GENERATED: { file: string; schemas: Record<string, object>; from: string }[] = [
   { file: '../../src/app/config-validator.generated.ts', schemas: { validateConfigFile: CONFIG_SCHEMA }, from: 'CONFIG_SCHEMA (src/app/config-schema.ts)' },
   { file: '../../src/app/api-validators.generated.ts', schemas: { ...API_SCHEMAS, usageReport: USAGE_SCHEMA }, from: 'API_SCHEMAS and USAGE_SCHEMA (src/app/schemas.ts), one export per method' },
+  {
+    file: '../../src/adapters/mcp/tool-validators.generated.ts',
+    schemas: Object.fromEntries(ALL_TOOLS.map((t) => [validatorName(t.name), t.inputSchema])),
+    from: "each MCP tool's inputSchema (src/adapters/mcp/tools/), one export per tool (loom_ready: loomReady)",
+  },
 ];
 
 describe('validators compiled ahead of time', () => {
@@ -100,6 +107,31 @@ describe('validators compiled ahead of time', () => {
       for (const s of hostile) {
         expect(generated[m]!(s), `${m} ${JSON.stringify(s)}`).toBe(fresh(s));
         expect(generated[m]!.errors ?? null, `${m} ${JSON.stringify(s)}`).toEqual(fresh.errors ?? null);
+      }
+    }
+  });
+
+  it('the compiled MCP tool validators answer as ajv does, for every tool, errors and all', async () => {
+    const generated = (await import('../../src/adapters/mcp/tool-validators.generated.js')) as unknown as Record<string, ((d: unknown) => boolean) & { errors?: unknown }>;
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    const hostile: unknown[] = [
+      {},
+      [],
+      'text',
+      null,
+      { unknown_field: 1 },
+      { task_id: 'not-a-task', lease_token: 5, lease_seconds: 0, limit: -1, title: '', priority: 'p9', labels: ['A B', 'A B'], count: 1.5 },
+      { task_id: 'loom-1a2b3c4d', __proto__: { polluted: true }, tasks: [{ title: 'x'.repeat(10), depends_on: ['loom-zz'] }] },
+      { title: 'ok', context: { a: { b: { c: [1, 2, { d: null }] } } }, output: { deep: [[[[]]]] } },
+      { task_id: 'loom-1a2b3c4d', output: 'text', reason: 'x', message: 'y', to: 'agent-1', name: 'skill', arguments: { a: 1 } },
+    ];
+    expect(Object.keys(generated).sort()).toEqual(ALL_TOOLS.map((t) => validatorName(t.name)).sort());
+    for (const tool of ALL_TOOLS) {
+      const fresh = ajv.compile(tool.inputSchema);
+      const mine = generated[validatorName(tool.name)]!;
+      for (const s of hostile) {
+        expect(mine(s), `${tool.name} ${JSON.stringify(s)}`).toBe(fresh(s));
+        expect(mine.errors ?? null, `${tool.name} ${JSON.stringify(s)}`).toEqual(fresh.errors ?? null);
       }
     }
   });

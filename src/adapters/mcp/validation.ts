@@ -1,17 +1,34 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { LoomError } from '../../domain/errors.js';
 import { findUnsafeText } from '../../domain/text.js';
+import * as compiled from './tool-validators.generated.js';
+import { ALL_TOOLS } from './tools/index.js';
 import type { LoomTool } from './tools/tool.js';
 
-// One compiler for the process; each tool's schema is compiled on its first call.
+/** A tool's export name in tool-validators.generated.ts: loom_run_workflow -> loomRunWorkflow. */
+export function validatorName(toolName: string): string {
+  return toolName.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+// Loom's own tools are checked by validators compiled ahead of time (ajv's standalone code, made from
+// each tool's schema by tests/unit/generated-validators.test.ts): `loom mcp` neither loads ajv nor
+// compiles a schema while the daemon it started is starting on the same cores. Keyed by the schema
+// object itself, so a tool made elsewhere (a test's) is compiled with ajv on its first call.
+const precompiled = new Map<object, ValidateFunction>(
+  ALL_TOOLS.map((t) => [t.inputSchema, (compiled as unknown as Record<string, ValidateFunction>)[validatorName(t.name)]!] as const).filter(([, v]) => v !== undefined),
+);
 let ajv: Ajv | undefined;
 const validators = new WeakMap<LoomTool, ValidateFunction>();
 
 function validatorOf(tool: LoomTool): ValidateFunction {
   let v = validators.get(tool);
   if (v === undefined) {
-    ajv ??= new Ajv({ allErrors: true, strict: true });
-    v = ajv.compile(tool.inputSchema);
+    v = precompiled.get(tool.inputSchema);
+    if (v === undefined) {
+      ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: true });
+      v = ajv.compile(tool.inputSchema);
+    }
     validators.set(tool, v);
   }
   return v;
