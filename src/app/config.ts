@@ -8,7 +8,7 @@ import type { NotifiersConfigFile } from '../adapters/notifiers/config-schema.js
 import { DEFAULT_ORCHESTRATION, type OrchestrationPolicy } from '../domain/policy.js';
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
 import { validateConfigFile } from './config-validator.generated.js';
-import { describeErrors } from './schemas.js';
+import { describeErrors } from './describe-errors.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
 /**

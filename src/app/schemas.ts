@@ -2,6 +2,7 @@ import { MAX_BUDGET_USD } from '../domain/budget.js';
 import type { ErrorObject } from 'ajv';
 import * as compiled from './api-validators.generated.js';
 import { LoomError, validationFailed } from '../domain/errors.js';
+import { describeErrors } from './describe-errors.js';
 import { findUnsafeText } from '../domain/text.js';
 import { BATCH_KEY_PATTERN, MAX_BATCH_TASKS } from '../domain/batch.js';
 import { GRAPH_FORMATS } from '../domain/graph.js';
@@ -280,23 +281,7 @@ function validator(method: ApiMethod): CompiledValidator {
   return (compiled as unknown as Record<ApiMethod, CompiledValidator>)[method];
 }
 
-/** Explains ajv errors in words a person or a model can act on. */
-export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root = 'input', named: 'skill' | 'workflow' = 'skill'): string {
-  return (errors ?? [])
-    .map((e) => {
-      const where = e.instancePath === '' ? root : e.instancePath.slice(1).replace(/\//g, '.');
-      if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
-      if (e.keyword === 'required') return `${where}: missing required field "${String(e.params.missingProperty)}"`;
-      if (e.keyword === 'pattern' && /task_id|depends_on|parent_id/.test(where)) return `${where}: must be a task id like loom-1a2b3c4d`;
-      if (e.keyword === 'pattern' && where === 'name') return `name: not a ${named} name (a ${named} name matches [a-z][a-z0-9_-]*, or <plugin>/<${named}>)`;
-      if (e.keyword === 'pattern' && where.startsWith('arguments')) return `${where}: an argument name matches [a-z][a-z0-9_]*`;
-      if (e.keyword === 'pattern' && /labels/.test(where)) return `${where}: not a label (a label is lower case and matches [a-z0-9][a-z0-9._:-]*, 64 characters at most)`;
-      if (e.keyword === 'uniqueItems' && /labels/.test(where)) return `${where}: lists a label twice`;
-      if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
-      return `${where}: ${e.message ?? 'is invalid'}`;
-    })
-    .join('; ');
-}
+export { describeErrors } from './describe-errors.js';
 
 /** What is wrong with a usage report (null: nothing), for a caller that would rather drop it than fail the report it rides on. */
 export function usageProblem(usage: unknown): string | null {

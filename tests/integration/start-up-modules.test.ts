@@ -30,6 +30,9 @@ const HOOKS = (root: string) => [
   "M._load = function (request) { process.stderr.write('CJS ' + request + String.fromCharCode(10)); return load.apply(this, arguments); };",
 ].join('\n');
 
+/** What `loom mcp` imports (main.ts) to answer its client and forward its calls to the daemon. */
+const MCP_START = ['dist/src/app/entry/main.js', 'dist/src/adapters/mcp/early-stdio.js', 'dist/src/app/daemon-launch.js', 'dist/src/app/connector.js', 'dist/src/app/entry/mcp-main.js'];
+
 function modulesLoadedBy(files: string[]): string[] {
   const script = `await import('reflect-metadata'); for (const f of ${JSON.stringify(files.map((f) => pathToFileURL(`${ROOT}/${f}`).href))}) await import(f);`;
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(HOOKS(ROOT))}`, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
@@ -47,5 +50,22 @@ describe("the embedded daemon's start-up modules", () => {
     // ajv: the API's validators are compiled ahead of time (api-validators.generated.ts); the rest load it on first use.
     const notAtStart = loaded.filter((l) => !l.includes('ajv/dist/runtime/')).filter((l) => /node_modules\/(ajv|@marcbachmann\/cel-js|semver|ioredis|inversify|@inversifyjs)\//.test(l) || /^(CJS|ESM) (ajv|semver|ioredis|@marcbachmann\/cel-js|inversify)(\/|$)/.test(l));
     expect(notAtStart).toEqual([]);
+  });
+});
+
+describe("loom mcp's modules (its daemon starts meanwhile, on the same cores)", () => {
+  it('take the MCP SDK as one file, and leave out ajv, the API validators and the store', () => {
+    const loaded = modulesLoadedBy(MCP_START);
+    expect(loaded).toContain(`ESM ${pathToFileURL(`${ROOT}/dist/src/vendor/mcp-sdk.js`).href}`);
+    expect(loaded).toContain(`ESM ${pathToFileURL(`${ROOT}/dist/src/adapters/mcp/tool-validators.generated.js`).href}`);
+    const heavy = loaded
+      .filter((l) => !l.includes('ajv/dist/runtime/'))
+      .filter(
+        (l) =>
+          /node_modules\/(@modelcontextprotocol|zod|ajv|ajv-formats|@electric-sql|pg|inversify|@inversifyjs|ioredis)\//.test(l) ||
+          /^(CJS|ESM) (ajv|zod|pg|ioredis|inversify)(\/|$)/.test(l) ||
+          /dist\/src\/app\/(schemas|api-validators\.generated|service-factory)\.js$/.test(l),
+      );
+    expect(heavy).toEqual([]);
   });
 });
