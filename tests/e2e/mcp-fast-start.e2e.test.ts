@@ -4,11 +4,12 @@
  * prompts/list from the config and the skill files, even when the database
  * never answers; only calls that need the store wait for it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daemonNodeFlags } from '../../src/app/daemon-launch.js';
 import { loom, loomJson } from '../support/loom-cli.js';
 import { McpProcess } from '../support/mcp-process.js';
 import { until } from '../support/until.js';
@@ -78,7 +79,14 @@ describe('loom mcp with the daemon stopped (the first session of the day)', () =
       const claimed = await mcp.ok('loom_claim');
       expect(claimed.task.assignee).toMatch(/^e2e-client-/);
       // The CLI sees the same store: the daemon this session started.
-      expect((await loomJson(dir, ['daemon', 'status'], env)).running).toBe(true);
+      const status = await loomJson(dir, ['daemon', 'status'], env);
+      expect(status.running).toBe(true);
+      // Started with V8's background pool sized to the machine (daemon-launch.ts), as its command line shows.
+      if (process.platform === 'linux') {
+        const argv = readFileSync(`/proc/${status.pid}/cmdline`, 'utf8').split('\0');
+        expect(argv).toContain(daemonNodeFlags()[0]);
+        expect(argv.indexOf(daemonNodeFlags()[0])).toBeLessThan(argv.indexOf('daemon'));
+      }
     } finally {
       await mcp.close();
     }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reachDaemonEarly } from '../../src/app/daemon-launch.js';
+import { daemonNodeFlags, reachDaemonEarly } from '../../src/app/daemon-launch.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -46,5 +46,16 @@ describe('reachDaemonEarly', () => {
     const empty = mkdtempSync(join(tmpdir(), 'loom-early-daemon-none-'));
     dirs.push(empty);
     expect(reachDaemonEarly({ cwd: empty, env: { LOOM_HOME: join(empty, 'home') }, projectDir: '.', daemonEntry: never })).toBeNull();
+  });
+});
+
+describe('daemonNodeFlags', () => {
+  it("sizes V8's background pool one thread under the cores, from 1 to Node's own 4", () => {
+    expect(daemonNodeFlags(1)).toEqual(['--v8-pool-size=1']);
+    expect(daemonNodeFlags(2)).toEqual(['--v8-pool-size=1']);
+    expect(daemonNodeFlags(3)).toEqual(['--v8-pool-size=2']);
+    expect(daemonNodeFlags(4)).toEqual(['--v8-pool-size=3']);
+    expect(daemonNodeFlags(64)).toEqual(['--v8-pool-size=4']);
+    expect(daemonNodeFlags().length).toBe(1);
   });
 });
