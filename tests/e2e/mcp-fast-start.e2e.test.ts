@@ -84,8 +84,9 @@ describe('loom mcp with the daemon stopped (the first session of the day)', () =
       // Started with V8's background pool sized to the machine (daemon-launch.ts), as its command line shows.
       if (process.platform === 'linux') {
         const argv = readFileSync(`/proc/${status.pid}/cmdline`, 'utf8').split('\0');
-        expect(argv).toContain(daemonNodeFlags()[0]);
-        expect(argv.indexOf(daemonNodeFlags()[0])).toBeLessThan(argv.indexOf('daemon'));
+        const flag = daemonNodeFlags().join(' ');
+        expect(argv).toContain(flag);
+        expect(argv.indexOf(flag)).toBeLessThan(argv.indexOf('daemon'));
       }
     } finally {
       await mcp.close();

@@ -88,9 +88,9 @@ describe('validators compiled ahead of time', () => {
   });
 
   it('the compiled API validators answer as ajv does, for every method, errors and all', async () => {
-    const generated = (await import('../../src/app/api-validators.generated.js')) as unknown as Record<string, ((d: unknown) => boolean) & { errors?: unknown }>;
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    const hostile: unknown[] = [
+    const generated = (await import('../../src/app/api-validators.generated.js')) as unknown as Record<string, Compiled>;
+    const schemas: Record<string, object> = { ...API_SCHEMAS, usageReport: USAGE_SCHEMA };
+    expectAsAjv(generated, schemas, [
       {},
       [],
       'text',
@@ -99,22 +99,12 @@ describe('validators compiled ahead of time', () => {
       { project_id: 'Bad Id', task_id: 'not-a-task', agent_id: '', lease_token: 5, count: -1, title: '', priority: 9, labels: ['A B', 'A B'] },
       { project_id: 'prj-1', __proto__: { polluted: true }, tasks: [{ title: 'x'.repeat(10), depends_on: ['loom-zz'] }] },
       { project_id: 'prj-1', title: 'ok', context: { a: { b: { c: [1, 2, { d: null }] } } } },
-    ];
-    const methods = [...Object.keys(API_SCHEMAS), 'usageReport'];
-    expect(Object.keys(generated).sort()).toEqual([...methods].sort());
-    for (const m of methods) {
-      const fresh = ajv.compile(m === 'usageReport' ? USAGE_SCHEMA : (API_SCHEMAS as Record<string, object>)[m]!);
-      for (const s of hostile) {
-        expect(generated[m]!(s), `${m} ${JSON.stringify(s)}`).toBe(fresh(s));
-        expect(generated[m]!.errors ?? null, `${m} ${JSON.stringify(s)}`).toEqual(fresh.errors ?? null);
-      }
-    }
+    ]);
   });
 
   it('the compiled MCP tool validators answer as ajv does, for every tool, errors and all', async () => {
-    const generated = (await import('../../src/adapters/mcp/tool-validators.generated.js')) as unknown as Record<string, ((d: unknown) => boolean) & { errors?: unknown }>;
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    const hostile: unknown[] = [
+    const generated = (await import('../../src/adapters/mcp/tool-validators.generated.js')) as unknown as Record<string, Compiled>;
+    expectAsAjv(generated, Object.fromEntries(ALL_TOOLS.map((t) => [validatorName(t.name), t.inputSchema])), [
       {},
       [],
       'text',
@@ -124,15 +114,21 @@ describe('validators compiled ahead of time', () => {
       { task_id: 'loom-1a2b3c4d', __proto__: { polluted: true }, tasks: [{ title: 'x'.repeat(10), depends_on: ['loom-zz'] }] },
       { title: 'ok', context: { a: { b: { c: [1, 2, { d: null }] } } }, output: { deep: [[[[]]]] } },
       { task_id: 'loom-1a2b3c4d', output: 'text', reason: 'x', message: 'y', to: 'agent-1', name: 'skill', arguments: { a: 1 } },
-    ];
-    expect(Object.keys(generated).sort()).toEqual(ALL_TOOLS.map((t) => validatorName(t.name)).sort());
-    for (const tool of ALL_TOOLS) {
-      const fresh = ajv.compile(tool.inputSchema);
-      const mine = generated[validatorName(tool.name)]!;
-      for (const s of hostile) {
-        expect(mine(s), `${tool.name} ${JSON.stringify(s)}`).toBe(fresh(s));
-        expect(mine.errors ?? null, `${tool.name} ${JSON.stringify(s)}`).toEqual(fresh.errors ?? null);
-      }
-    }
+    ]);
   });
 });
+
+type Compiled = ((d: unknown) => boolean) & { errors?: unknown };
+
+/** Every export of a generated module answers each input as a fresh ajv compile of its schema does, errors and all. */
+function expectAsAjv(generated: Record<string, Compiled>, schemas: Record<string, object>, inputs: unknown[]): void {
+  const ajv = new Ajv({ allErrors: true, strict: true });
+  expect(Object.keys(generated).sort()).toEqual(Object.keys(schemas).sort());
+  for (const [name, schema] of Object.entries(schemas)) {
+    const fresh = ajv.compile(schema);
+    for (const s of inputs) {
+      expect(generated[name]!(s), `${name} ${JSON.stringify(s)}`).toBe(fresh(s));
+      expect(generated[name]!.errors ?? null, `${name} ${JSON.stringify(s)}`).toEqual(fresh.errors ?? null);
+    }
+  }
+}
