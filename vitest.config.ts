@@ -15,13 +15,14 @@ export default defineConfig({
   oxc: { decorator: { legacy: true } },
   // What package.json's exports map gives a plugin, pointed at the source: the
   // example plugin (examples/loom-plugin-example) imports `loom-agents/plugin`.
-  // `#inversify` and `#mcp-sdk` are, at run time, the bundles scripts/bundle-vendor.mjs makes of installed
+  // `#inversify`, `#mcp-sdk` and `#mcp-sdk-http` are, at run time, the bundles scripts/bundle-vendor.mjs makes of installed
   // packages (package.json "imports"); here they are those packages.
   resolve: {
     alias: {
       'loom-agents/plugin': fileURLToPath(new URL('./src/plugins/api.ts', import.meta.url)),
       '#inversify': 'inversify',
       '#mcp-sdk': fileURLToPath(new URL('./scripts/vendor/mcp-sdk.js', import.meta.url)),
+      '#mcp-sdk-http': fileURLToPath(new URL('./scripts/vendor/mcp-sdk-http.js', import.meta.url)),
     },
   },
   test: {

@@ -10,13 +10,14 @@
 //   shares the machine with the daemon it starts (scripts/vendor/mcp-sdk.js says
 //   what is in it).
 //
-// Loom's code imports them as `#inversify` and `#mcp-sdk`. At run time,
+// Loom's code imports them as `#inversify` and `#mcp-sdk` (and `#mcp-sdk-http`: the HTTP
+// transport, for `loom serve` only, sharing the SDK's chunks). At run time,
 // package.json's "imports" maps those to the bundles; TypeScript (tsconfig
 // paths) and vitest (its aliases) map them to the installed packages, so the
 // types and the tests see the same code the bundles were made from.
 // tests/unit/vendor-bundle.test.ts checks that each bundle matches the
 // installed versions and exports the same names.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -24,18 +25,24 @@ import { build } from 'rolldown';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/src/vendor');
 
+// Each group is built at once; the entries of a group share chunks (dist/src/vendor/chunks/).
 const BUNDLES = [
   {
-    name: 'inversify',
+    entries: ['inversify'],
     // The Reflect metadata polyfill is a global: the process loads it once, first (main.ts).
     external: ['reflect-metadata'],
-    types: "export * from 'inversify';\n",
+    types: { inversify: "export * from 'inversify';\n" },
   },
   {
-    name: 'mcp-sdk',
+    // The stdio server (`loom mcp`), and apart from it the Streamable HTTP transport and its
+    // HTTP server (`loom serve` only): ~25 ms of loading that `loom mcp` does without.
+    entries: ['mcp-sdk', 'mcp-sdk-http'],
     external: [],
-    // The declarations of the entry's re-exports, from the installed package.
-    types: readFileSync(join(root, 'scripts/vendor/mcp-sdk.d.ts'), 'utf8'),
+    // The declarations of each entry's re-exports, from the installed package.
+    types: {
+      'mcp-sdk': readFileSync(join(root, 'scripts/vendor/mcp-sdk.d.ts'), 'utf8'),
+      'mcp-sdk-http': readFileSync(join(root, 'scripts/vendor/mcp-sdk-http.d.ts'), 'utf8'),
+    },
   },
 ];
 
@@ -60,27 +67,32 @@ function licenceText(dir) {
   return readFileSync(join(dir, file), 'utf8').trim();
 }
 
+rmSync(join(out, 'chunks'), { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const licences = new Map();
 for (const b of BUNDLES) {
-  const file = join(out, `${b.name}.js`);
   const result = await build({
-    input: join(root, `scripts/vendor/${b.name}.js`),
+    input: Object.fromEntries(b.entries.map((name) => [name, join(root, `scripts/vendor/${name}.js`)])),
     cwd: root,
     platform: 'node',
     logLevel: 'warn',
     external: b.external,
     write: false,
-    output: { format: 'esm', file, sourcemap: false },
+    output: { format: 'esm', dir: out, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', sourcemap: false },
   });
-  const chunk = result.output.find((o) => o.type === 'chunk' && o.isEntry);
-  if (result.output.length !== 1 || chunk === undefined) throw new Error(`${b.name}: expected one bundle file, got ${result.output.map((o) => o.fileName).join(', ')}`);
-  const dirs = packageDirs(Object.keys(chunk.modules));
+  const files = result.output.filter((o) => o.type === 'chunk');
+  if (files.length !== result.output.length || b.entries.some((name) => !files.some((f) => f.isEntry && f.fileName === `${name}.js`))) {
+    throw new Error(`${b.entries.join(', ')}: unexpected output ${result.output.map((o) => o.fileName).join(', ')}`);
+  }
+  const dirs = packageDirs(files.flatMap((f) => Object.keys(f.modules)));
   const held = dirs.map((dir) => `${pkgOf(dir).name}@${pkgOf(dir).version}`);
   for (const dir of dirs) licences.set(`${pkgOf(dir).name}@${pkgOf(dir).version} (${pkgOf(dir).license})`, licenceText(dir));
-  const banner = `/*! Bundled by loom-agents' scripts/bundle-vendor.mjs from ${held.join(', ')}: their licences are in LICENSES.txt next to this file */`;
-  writeFileSync(file, `${banner}\n${chunk.code}`);
-  writeFileSync(join(out, `${b.name}.d.ts`), `${banner}\n${b.types}`);
+  const banner = `/*! Bundled by loom-agents' scripts/bundle-vendor.mjs from ${held.join(', ')}: their licences are in LICENSES.txt in dist/src/vendor */`;
+  for (const f of files) {
+    mkdirSync(dirname(join(out, f.fileName)), { recursive: true });
+    writeFileSync(join(out, f.fileName), `${banner}\n${f.code}`);
+  }
+  for (const name of b.entries) writeFileSync(join(out, `${name}.d.ts`), `${banner}\n${b.types[name]}`);
 }
 writeFileSync(
   join(out, 'LICENSES.txt'),

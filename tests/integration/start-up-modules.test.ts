@@ -54,7 +54,7 @@ describe("the embedded daemon's start-up modules", () => {
 });
 
 describe("loom mcp's modules (its daemon starts meanwhile, on the same cores)", () => {
-  it('take the MCP SDK as one file, and leave out ajv, the API validators and the store', () => {
+  it('take the MCP SDK as one bundle, and leave out its HTTP transport, ajv, the API validators and the store', () => {
     const loaded = modulesLoadedBy(MCP_START);
     expect(loaded).toContain(`ESM ${pathToFileURL(`${ROOT}/dist/src/vendor/mcp-sdk.js`).href}`);
     expect(loaded).toContain(`ESM ${pathToFileURL(`${ROOT}/dist/src/adapters/mcp/tool-validators.generated.js`).href}`);
@@ -64,7 +64,8 @@ describe("loom mcp's modules (its daemon starts meanwhile, on the same cores)", 
         (l) =>
           /node_modules\/(@modelcontextprotocol|zod|ajv|ajv-formats|@electric-sql|pg|inversify|@inversifyjs|ioredis)\//.test(l) ||
           /^(CJS|ESM) (ajv|zod|pg|ioredis|inversify)(\/|$)/.test(l) ||
-          /dist\/src\/app\/(schemas|api-validators\.generated|service-factory)\.js$/.test(l),
+          /dist\/src\/app\/(schemas|api-validators\.generated|service-factory)\.js$/.test(l) ||
+          /dist\/src\/vendor\/mcp-sdk-http\.js$/.test(l),
       );
     expect(heavy).toEqual([]);
   });

@@ -1,7 +1,8 @@
 /**
- * The built code imports inversify as `#inversify` and the MCP SDK's server side as `#mcp-sdk`:
- * package.json "imports" maps those to dist/src/vendor/inversify.js and mcp-sdk.js, the one-file
- * bundles scripts/bundle-vendor.mjs makes of the installed packages at `npm run build` (Node loads
+ * The built code imports inversify as `#inversify` and the MCP SDK's server side as `#mcp-sdk` (its
+ * HTTP transport as `#mcp-sdk-http`): package.json "imports" maps those to dist/src/vendor/inversify.js,
+ * mcp-sdk.js and mcp-sdk-http.js (the last two share chunks under vendor/chunks/), the bundles
+ * scripts/bundle-vendor.mjs makes of the installed packages at `npm run build` (Node loads
  * their hundreds of small modules one by one otherwise: ~0.2 s of every daemon start, and of every
  * `loom mcp`). The tests themselves import the packages (vitest's aliases), so these checks hold
  * each bundle to them.
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as installedInversify from 'inversify';
+import * as installedMcpHttp from '../../scripts/vendor/mcp-sdk-http.js';
 import * as installedMcp from '../../scripts/vendor/mcp-sdk.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,6 +52,14 @@ const BUNDLES = [
     pattern: /(from|import\()\s*['"]@modelcontextprotocol\/sdk\/(?!client\/)[^'"]*['"]/,
     minUsers: 6,
   },
+  {
+    specifier: '#mcp-sdk-http',
+    file: join(VENDOR, 'mcp-sdk-http.js'),
+    installed: installedMcpHttp as Record<string, unknown>,
+    packages: ['@modelcontextprotocol/sdk', 'hono', '@hono/node-server'],
+    pattern: /(from|import\()\s*['"](hono|@hono\/node-server)(\/[^'"]*)?['"]/,
+    minUsers: 1,
+  },
 ];
 
 describe.each(BUNDLES)('the bundled $specifier', (b) => {
@@ -73,11 +83,15 @@ describe.each(BUNDLES)('the bundled $specifier', (b) => {
     expect(Object.keys(bundled).sort()).toEqual(Object.keys(b.installed).sort());
   });
 
-  it('imports nothing but Node built-ins: its packages are all in the one file', () => {
-    const imports = [...text.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
-    expect(imports.filter((s) => !s.startsWith('node:') && !builtinModules.includes(s))).toEqual([]);
-    const code = text.split('\n').filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)); // not JSDoc's {import('...').Type}
-    expect(code.filter((line) => /\bimport\(['"](?!node:)/.test(line))).toEqual([]);
+  it('imports nothing but Node built-ins and the chunks it shares: its packages are all in it', () => {
+    const importsOf = (code: string): string[] => [...code.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+    const notBuiltIn = (file: string, code: string) => importsOf(code).filter((s) => !s.startsWith('node:') && !builtinModules.includes(s) && !(s.startsWith('./chunks/') && file === b.file) && !(s.startsWith('./') && file !== b.file));
+    const chunks = importsOf(text).filter((s) => s.startsWith('./chunks/')).map((s) => join(VENDOR, s));
+    for (const [file, code] of [[b.file, text], ...chunks.map((c) => [c, readFileSync(c, 'utf8')])] as const) {
+      expect(notBuiltIn(file, code), file).toEqual([]);
+      const lines = code.split('\n').filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)); // not JSDoc's {import('...').Type}
+      expect(lines.filter((line) => /\bimport\(['"](?!node:)/.test(line)), file).toEqual([]);
+    }
   });
 
   it(`is what the package maps ${b.specifier} to, and no built module imports the packages itself`, () => {
@@ -118,5 +132,17 @@ describe('what the bundles hold works', () => {
     expect(bundled.isInitializeRequest({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } })).toBe(true);
     expect(bundled.isInitializeRequest({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} })).toBe(false);
     await client.close();
+  });
+
+  it("#mcp-sdk-http: the bundle's Streamable HTTP transport is `loom mcp`'s no more, and serves a Server from #mcp-sdk", async () => {
+    expect(readFileSync(join(VENDOR, 'mcp-sdk.js'), 'utf8')).not.toMatch(/node_modules\/(@hono|hono)\//);
+    const core = (await import(pathToFileURL(join(VENDOR, 'mcp-sdk.js')).href)) as typeof installedMcp;
+    const http = (await import(pathToFileURL(join(VENDOR, 'mcp-sdk-http.js')).href)) as typeof installedMcpHttp;
+    const server = new core.Server({ name: 'bundle-check', version: '1.0.0' }, { capabilities: { tools: {} } });
+    const transport = new http.StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    expect(server.transport).toBe(transport); // loom serve's own requests: tests/e2e/serve.e2e.test.ts
+    await server.close();
+    expect(server.transport).toBeUndefined();
   });
 });
