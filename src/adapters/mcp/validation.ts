@@ -15,9 +15,11 @@ export function validatorName(toolName: string): string {
 // each tool's schema by tests/unit/generated-validators.test.ts): `loom mcp` neither loads ajv nor
 // compiles a schema while the daemon it started is starting on the same cores. Keyed by the schema
 // object itself, so a tool made elsewhere (a test's) is compiled with ajv on its first call.
-const precompiled = new Map<object, ValidateFunction>(
-  ALL_TOOLS.map((t) => [t.inputSchema, (compiled as unknown as Record<string, ValidateFunction>)[validatorName(t.name)]!] as const).filter(([, v]) => v !== undefined),
-);
+const precompiled = new Map<object, ValidateFunction>();
+for (const tool of ALL_TOOLS) {
+  const v = (compiled as unknown as Record<string, ValidateFunction | undefined>)[validatorName(tool.name)];
+  if (v !== undefined) precompiled.set(tool.inputSchema, v);
+}
 let ajv: Ajv | undefined;
 const validators = new WeakMap<LoomTool, ValidateFunction>();
 
