@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { LoomError } from '../domain/errors.js';
 import { PLUGIN_API_VERSION } from '../plugins/api-version.js';
 import { checkPluginPackage, PLUGIN_ID_PATTERN } from '../plugins/host/manifest.js';
@@ -18,8 +18,24 @@ export const scaffoldApiRange = (api: string = PLUGIN_API_VERSION): string => {
   return `^${major}.${minor}.0`;
 };
 
-/** The files of a new plugin package, by path relative to its folder. */
-export function pluginScaffoldFiles(id: string, loomVersion: string): Record<string, string> {
+/**
+ * The Loom a new plugin's `npm install` links as its dev copy of `loom-agents`:
+ * the running Loom's folder when it is a clone or a folder of its own (not on
+ * the npm registry as far as Loom can tell offline: `^version` would be a 404
+ * there), null when it sits in a `node_modules` folder (installed from the
+ * registry, where the peer dependency resolves by itself).
+ */
+export function scaffoldLoomLink(loomRoot: string | null): string | null {
+  if (loomRoot === null || loomRoot.split(sep).includes('node_modules')) return null;
+  return loomRoot;
+}
+
+/**
+ * The files of a new plugin package, by path relative to its folder. With
+ * `loomLink` (see scaffoldLoomLink), `loom-agents` is also a devDependency on
+ * that folder, so `npm install && npm test` work at once.
+ */
+export function pluginScaffoldFiles(id: string, loomVersion: string, loomLink: string | null = null): Record<string, string> {
   const pkg = `loom-plugin-${id}`;
   const packageJson = {
     name: pkg,
@@ -34,11 +50,11 @@ export function pluginScaffoldFiles(id: string, loomVersion: string): Record<str
     scripts: { test: 'vitest run' },
     engines: { node: '>=20.19' },
     peerDependencies: { 'loom-agents': `^${loomVersion}` },
-    devDependencies: { vitest: SCAFFOLD_VITEST_VERSION },
+    devDependencies: { ...(loomLink === null ? {} : { 'loom-agents': `file:${loomLink}` }), vitest: SCAFFOLD_VITEST_VERSION },
   };
   return {
     'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
-    'README.md': readme(id, pkg),
+    'README.md': readme(id, pkg, loomLink),
     'index.js': indexJs(id),
     'skills/hello.md': skill(id),
     'workflows/hello.yaml': workflow(id),
@@ -47,7 +63,17 @@ export function pluginScaffoldFiles(id: string, loomVersion: string): Record<str
   };
 }
 
-function readme(id: string, pkg: string): string {
+function readme(id: string, pkg: string, loomLink: string | null): string {
+  const linked =
+    loomLink === null
+      ? ''
+      : `
+\`devDependencies\` links \`loom-agents\` to the Loom this package was made with (\`file:${loomLink}\`), so
+\`npm install\` works while that Loom is not on the npm registry, and the tests run against the Loom that
+will load the plugin. Someone else points it at their own Loom with \`npm i -D loom-agents@file:PATH\`
+(or \`npm i -D loom-agents@^VERSION\` once it is on npm). People who install the published plugin never
+get its devDependencies: they use their own Loom (the peer dependency).
+`;
   return `# ${pkg}
 
 A [Loom](https://www.npmjs.com/package/loom-agents) plugin. It contributes:
@@ -62,7 +88,7 @@ A [Loom](https://www.npmjs.com/package/loom-agents) plugin. It contributes:
 npm install
 npm test
 \`\`\`
-
+${linked}
 Try it in a Loom project without publishing: add this folder to the project's \`.loom/config.yaml\`
 
 \`\`\`yaml
@@ -254,7 +280,7 @@ export interface PluginScaffold {
  * parsers. A template that fails is Loom's bug: the folder is removed and the
  * command fails, rather than handing the user a broken package.
  */
-export function writePluginScaffold(parent: string, id: string, loomVersion: string): PluginScaffold {
+export function writePluginScaffold(parent: string, id: string, loomVersion: string, loomLink: string | null = null): PluginScaffold {
   if (typeof id !== 'string' || !new RegExp(PLUGIN_ID_PATTERN).test(id)) {
     throw new LoomError('VALIDATION_FAILED', `${JSON.stringify(String(id).slice(0, 80))} is not a plugin name`, {
       hint: 'a plugin name is its id: lower-case letters, digits and dashes, starting with a letter, at most 64 characters (e.g. jira-sync); the package is loom-plugin-NAME',
@@ -273,7 +299,7 @@ export function writePluginScaffold(parent: string, id: string, loomVersion: str
       details: { path: dir },
     });
   }
-  const files = pluginScaffoldFiles(id, loomVersion);
+  const files = pluginScaffoldFiles(id, loomVersion, loomLink);
   try {
     for (const [rel, text] of Object.entries(files)) {
       const path = join(dir, rel);
