@@ -188,6 +188,46 @@ describe('daemon protocol', () => {
     await late.close();
   });
 
+  it('a daemon whose code changed on disk stops at the next hello, and that client goes on with a daemon of the new code', async () => {
+    const path = socketPath();
+    let codeChanged = false;
+    const logged: string[] = [];
+    const stops: string[] = [];
+    let old!: DaemonServer;
+    old = await startDaemonServer({
+      socketPath: path, token: 't', api: Promise.resolve(api), events: Promise.resolve(bus), info, idleTimeoutMs: 60_000,
+      // As the daemon does: stop (closing the database), then free the socket.
+      onStop: (reason) => {
+        stops.push(reason);
+        void old.release();
+      },
+      log: (line) => logged.push(line),
+      staleCode: () => (codeChanged ? "Loom's code on disk changed since this daemon started" : null),
+    });
+    let spawned = 0;
+    const spawnDaemon = () => {
+      spawned++;
+      serve(path, 't').catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EADDRINUSE') throw e;
+      });
+    };
+    const before = new DaemonClient({ socketPath: path, token: 't', spawnDaemon });
+    const project = await before.createProject({ name: 'upgrade' });
+    expect(old.stats().requests).toBe(1);
+
+    codeChanged = true; // an upgrade or a rebuild
+    const after = new DaemonClient({ socketPath: path, token: 't', spawnDaemon });
+    const made = await after.createTask({ project_id: project.id, title: 'made by the new daemon', origin: { kind: 'test', id: 'x' } });
+    expect(stops).toEqual(['code changed']);
+    expect(logged.join('\n')).toContain("code on disk changed since this daemon started: stopping, so the next client starts a daemon that runs it");
+    expect(old.stats().requests).toBe(1); // the refused hello applied nothing
+    expect(spawned).toBeGreaterThanOrEqual(1);
+    // The client that connected before the change goes on with the new daemon too, nothing lost.
+    expect((await before.ready({ project_id: project.id })).map((t) => t.id)).toEqual([made.id]);
+    await before.close();
+    await after.close();
+  });
+
   it('pushes the committed events of a subscribed project, and only those', async () => {
     const path = socketPath();
     const server = await serve(path, 't');

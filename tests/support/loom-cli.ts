@@ -19,17 +19,17 @@ export interface CliResult {
  */
 export const LOOM_CALL_TIMEOUT_MS = 120_000;
 
-/** Runs the built `loom` binary as a user would, in `cwd`. */
+/** Runs the built `loom` binary (or `bin`, another installation's) as a user would, in `cwd`. */
 export function loom(
   cwd: string,
   args: string[],
   env: Record<string, string | undefined> = {},
-  { timeoutMs = LOOM_CALL_TIMEOUT_MS }: { timeoutMs?: number } = {},
+  { timeoutMs = LOOM_CALL_TIMEOUT_MS, bin = LOOM_BIN }: { timeoutMs?: number; bin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
-      [LOOM_BIN, ...args],
+      [bin, ...args],
       // maxBuffer: execFile's default (1 MiB of output) would cut a large `--json` answer short
       { cwd, env: { ...process.env, LOOM_DATABASE_URL: '', LOOM_PROJECT_DIR: '', ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {

@@ -275,14 +275,24 @@ export class DaemonClient implements LoomApi, EventSource {
     }
   }
 
-  /** The running daemon's facts, or null when none runs (never starts one). */
-  async info(): Promise<(DaemonInfo & { requests: number; connections: number }) | null> {
+  /**
+   * The running daemon's facts, or null when none runs (never starts one). A
+   * daemon that is stopping (asked to, idle, or its code changed on disk) is
+   * waited for: it is gone once it frees its socket.
+   */
+  async info(timeoutMs = 60_000): Promise<(DaemonInfo & { requests: number; connections: number }) | null> {
+    const deadline = Date.now() + timeoutMs;
     let c: Connection;
-    try {
-      c = await this.open();
-    } catch (e) {
-      if (notListening(e)) return null;
-      throw stopping(e) ? e : unavailable(e);
+    for (;;) {
+      try {
+        c = await this.open();
+        break;
+      } catch (e) {
+        if (notListening(e)) return null;
+        if (!stopping(e)) throw unavailable(e);
+        if (Date.now() >= deadline) throw e;
+        await sleep(50);
+      }
     }
     try {
       return (await c.request('daemon.status', {})) as DaemonInfo & { requests: number; connections: number };
@@ -316,7 +326,7 @@ export class DaemonClient implements LoomApi, EventSource {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       // A reset or refused hello means the daemon is going away right now: look again.
-      const info = await this.info().catch(() => 'closing' as const);
+      const info = await this.info(0).catch(() => 'closing' as const);
       if (info === null) return true;
       await sleep(50);
     }

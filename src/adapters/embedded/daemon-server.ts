@@ -32,10 +32,17 @@ export interface DaemonServerOptions {
   events: Promise<EventSource>;
   info: () => DaemonInfo;
   idleTimeoutMs: number;
-  onStop: (reason: 'idle' | 'requested') => void;
+  onStop: (reason: 'idle' | 'requested' | 'code changed') => void;
   log: (line: string) => void;
   /** Called on a refused hello: puts the token file right; true when it was rewritten (the client may read it again). */
   onBadToken?: () => boolean;
+  /**
+   * Asked at each client's hello: why the code this daemon runs is no longer
+   * the code on disk (Loom was upgraded or rebuilt since it started), or null.
+   * A stale daemon refuses that hello as stopping and stops, so the client
+   * starts one that runs the new code.
+   */
+  staleCode?: () => string | null;
 }
 
 export interface DaemonServer {
@@ -137,6 +144,21 @@ export function startDaemonServer(o: DaemonServerOptions): Promise<DaemonServer>
         }
         if (!authorised) {
           if (req.method === 'hello' && tokenOk((req.params as { token?: unknown })?.token)) {
+            let stale: string | null = null;
+            try {
+              stale = o.staleCode?.() ?? null;
+            } catch (e) {
+              o.log(`could not compare the code on disk: ${(e as Error).message}`);
+            }
+            if (stale !== null) {
+              // Told as any stopping daemon tells it: the client waits for the socket, then starts the next daemon.
+              o.log(`${stale}: stopping, so the next client starts a daemon that runs it`);
+              writeJsonLine(socket, { id: req.id, error: stoppingError() });
+              socket.end();
+              void drain();
+              o.onStop('code changed');
+              return;
+            }
             authorised = true;
             lastActivity = Date.now();
             writeJsonLine(socket, { id: req.id, result: { pid: process.pid } });

@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { daemonSocketPath, daemonToken, restoreDaemonToken } from '../../adapters/embedded/daemon-address.js';
 import { startDaemonServer, type DaemonInfo, type DaemonServer } from '../../adapters/embedded/daemon-server.js';
 import type { PglitePool } from '../../adapters/embedded/pglite-pool.js';
@@ -8,6 +10,28 @@ import { LoomApi } from '../../ports/loom-api.js';
 import type { EventSource } from '../../ports/loom-connector.js';
 import { loadConfig } from '../config.js';
 import type { LoomService } from '../loom-service.js';
+
+/**
+ * This file, which every build and every install of Loom writes anew: when what
+ * is on disk is no longer what this process loaded, Loom was upgraded or rebuilt.
+ */
+const CODE_FILE = fileURLToPath(import.meta.url);
+const codeStamp = (): string | null => {
+  try {
+    const s = statSync(CODE_FILE);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return null; // gone (mid-install): nothing newer to start yet
+  }
+};
+const CODE_AT_START = codeStamp();
+
+/** Why the daemon's code is stale, or null while the file on disk is the one it loaded. */
+export function staleCode(): string | null {
+  const now = codeStamp();
+  if (now === null || CODE_AT_START === null || now === CODE_AT_START) return null;
+  return `Loom's code on disk changed since this daemon started (an upgrade or a rebuild of ${CODE_FILE})`;
+}
 
 /**
  * The embedded daemon: the one process that owns a project's PGlite
@@ -91,6 +115,7 @@ export async function runDaemon(
       idleTimeoutMs: config.daemon.idle_timeout_seconds * 1000,
       onStop: (reason) => void stop(reason),
       log,
+      staleCode,
       onBadToken: () => {
         const restored = restoreDaemonToken(loomDir, token);
         if (restored) log('a client had no or another token: wrote .loom/daemon.token back');
