@@ -18,7 +18,7 @@ import { loomPackageRoot } from '../plugins/host/loom-link.js';
 import { loadConfig, PROJECT_CONFIG } from './config.js';
 import { installedIsPlugin, npmInstallUserPlugin, npmUninstallUserPlugin, parsePluginSpec, shellQuote } from './plugin-install.js';
 import { withDirLock } from './dir-lock.js';
-import { scaffoldLoomLink, writePluginScaffold } from './plugin-scaffold.js';
+import { writePluginScaffold } from './plugin-scaffold.js';
 import { addTrust, checkPluginId, configTrusts, removeTrust, userConfigPath } from './plugin-trust.js';
 import { listPlugins } from './plugins.js';
 
@@ -148,7 +148,7 @@ export async function removePlugin(s: PluginCommandScope, id: string): Promise<P
 }
 
 export function newPlugin(o: { cwd: string; name: string; dir?: string; loomVersion: string }): PluginNewResult {
-  const r = writePluginScaffold(resolve(o.cwd, o.dir ?? '.'), o.name, o.loomVersion, scaffoldLoomLink(loomPackageRoot()));
+  const r = writePluginScaffold(resolve(o.cwd, o.dir ?? '.'), o.name, o.loomVersion, loomPackageRoot());
   return {
     ...r,
     next_steps: [

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LoomError } from '../domain/errors.js';
 import { PLUGIN_API_VERSION } from '../plugins/api-version.js';
 import { checkPluginPackage, PLUGIN_ID_PATTERN } from '../plugins/host/manifest.js';
@@ -19,21 +19,12 @@ export const scaffoldApiRange = (api: string = PLUGIN_API_VERSION): string => {
 };
 
 /**
- * The Loom a new plugin's `npm install` links as its dev copy of `loom-agents`:
- * the running Loom's folder when it is a clone or a folder of its own (not on
- * the npm registry as far as Loom can tell offline: `^version` would be a 404
- * there), null when it sits in a `node_modules` folder (installed from the
- * registry, where the peer dependency resolves by itself).
- */
-export function scaffoldLoomLink(loomRoot: string | null): string | null {
-  if (loomRoot === null || loomRoot.split(sep).includes('node_modules')) return null;
-  return loomRoot;
-}
-
-/**
  * The files of a new plugin package, by path relative to its folder. With
- * `loomLink` (see scaffoldLoomLink), `loom-agents` is also a devDependency on
- * that folder, so `npm install && npm test` work at once.
+ * `loomLink` (the folder of the running Loom), `loom-agents` is also a
+ * devDependency on that folder: Loom is not on the npm registry, so the peer's
+ * `^version` alone makes the package's `npm install` fail (404), and the tests
+ * then run against the Loom that will load the plugin. (Once Loom is published,
+ * a Loom installed from the registry need not be linked.)
  */
 export function pluginScaffoldFiles(id: string, loomVersion: string, loomLink: string | null = null): Record<string, string> {
   const pkg = `loom-plugin-${id}`;
