@@ -32,6 +32,21 @@ describe('daemon protocol', () => {
     return s;
   };
 
+  /** A client's spawnDaemon that serves `path` in-process, counting the starts. */
+  const nextDaemon = (path: string) => {
+    const next = {
+      spawned: 0,
+      spawn: () => {
+        next.spawned++;
+        // Two clients may each start one: the second finds the socket taken and goes, as a real daemon does.
+        serve(path, 't').catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EADDRINUSE') throw e;
+        });
+      },
+    };
+    return next;
+  };
+
   beforeAll(async () => {
     pglite = await openTestPglite();
     await migrate(pglite.pool);
@@ -154,14 +169,8 @@ describe('daemon protocol', () => {
       ready: (i: Parameters<LoomApi['ready']>[0]) => new Promise<void>((r) => (answerReady = r)).then(() => api.ready(i)),
     });
     const old = await startDaemonServer({ socketPath: path, token: 't', api: Promise.resolve(slowApi), events: Promise.resolve(bus), info, idleTimeoutMs: 60_000, onStop: () => {}, log: () => {} });
-    let spawned = 0;
-    const spawnDaemon = () => {
-      spawned++;
-      // Two clients may each start one: the second finds the socket taken and goes, as a real daemon does.
-      serve(path, 't').catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EADDRINUSE') throw e;
-      });
-    };
+    const next = nextDaemon(path);
+    const spawnDaemon = next.spawn;
     const early = new DaemonClient({ socketPath: path, token: 't', spawnDaemon });
     const project = await early.createProject({ name: 'handover' });
     const inFlight = early.ready({ project_id: project.id });
@@ -173,7 +182,7 @@ describe('daemon protocol', () => {
     const lateCall = late.createTask({ project_id: project.id, title: 'made on the next daemon', origin: { kind: 'test', id: 'x' } });
     const retried = early.createTask({ project_id: project.id, title: 'refused, then made on the next daemon', origin: { kind: 'test', id: 'x' } });
     await new Promise((r) => setTimeout(r, 500)); // polls against the held socket
-    expect(spawned).toBe(0); // the socket is still held: no second owner while the first has the data open
+    expect(next.spawned).toBe(0); // the socket is still held: no second owner while the first has the data open
     expect(old.stats().requests).toBe(2); // createProject and ready: the later call was refused, not served
 
     answerReady();
@@ -181,7 +190,7 @@ describe('daemon protocol', () => {
     await draining;
     await old.release(); // its database is closed: the socket is free
     const [a, b] = await Promise.all([lateCall, retried]); // both waited, then went on with the next daemon
-    expect(spawned).toBeGreaterThanOrEqual(1);
+    expect(next.spawned).toBeGreaterThanOrEqual(1);
     const titles = (await late.ready({ project_id: project.id })).map((t) => t.title).sort();
     expect(titles).toEqual([a.title, b.title].sort()); // each made once
     await early.close();
@@ -204,13 +213,8 @@ describe('daemon protocol', () => {
       log: (line) => logged.push(line),
       staleCode: () => (codeChanged ? "Loom's code on disk changed since this daemon started" : null),
     });
-    let spawned = 0;
-    const spawnDaemon = () => {
-      spawned++;
-      serve(path, 't').catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EADDRINUSE') throw e;
-      });
-    };
+    const next = nextDaemon(path);
+    const spawnDaemon = next.spawn;
     const before = new DaemonClient({ socketPath: path, token: 't', spawnDaemon });
     const project = await before.createProject({ name: 'upgrade' });
     expect(old.stats().requests).toBe(1);
@@ -221,7 +225,7 @@ describe('daemon protocol', () => {
     expect(stops).toEqual(['code changed']);
     expect(logged.join('\n')).toContain("code on disk changed since this daemon started: stopping, so the next client starts a daemon that runs it");
     expect(old.stats().requests).toBe(1); // the refused hello applied nothing
-    expect(spawned).toBeGreaterThanOrEqual(1);
+    expect(next.spawned).toBeGreaterThanOrEqual(1);
     // The client that connected before the change goes on with the new daemon too, nothing lost.
     expect((await before.ready({ project_id: project.id })).map((t) => t.id)).toEqual([made.id]);
     await before.close();
