@@ -339,6 +339,8 @@ async function graphileDrain(url: string, pool: pg.Pool, batched: boolean): Prom
   // Its own pool, with an error listener: the runner's connections may outlive stop() until the database is dropped.
   const workerPool = new pg.Pool({ connectionString: url, max: C + 2 });
   workerPool.on('error', () => {});
+  // And on each client, as graphile-worker asks of a pool it is given (else it warns on stderr and adds its own).
+  workerPool.on('connect', (client) => client.on('error', () => {}));
   const meter = await costMeter(pool, N);
   const t0 = performance.now();
   const runner: Runner = await run({
