@@ -1,10 +1,12 @@
 /**
- * Loom upgraded (or rebuilt) under a running embedded daemon: the next command
- * finds the daemon's code changed on disk, the old daemon stops, and a daemon
- * of the new code serves that command, with the committed work intact. Run on
+ * Loom upgraded (or rebuilt) under a running embedded daemon: once the new code
+ * has been in place for a few seconds (an install or a build may still be
+ * writing), the next command finds the daemon's code changed on disk, the old
+ * daemon stops, and a daemon of the new code serves that command, with the
+ * committed work intact. Run on
  * a copy of the built package, so the test can replace its files.
  */
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +45,11 @@ describe('daemon after an upgrade', () => {
     const code = join(install, 'dist/src/app/entry/daemon-main.js');
     copyFileSync(code, `${code}.new`);
     renameSync(`${code}.new`, code);
+
+    // Within the first seconds the install may still be writing its other files: the old daemon serves on.
+    expect((await run(['list'])).map((t: { id: string }) => t.id)).toEqual([task.id]);
+    expect((await run(['daemon', 'status'])).pid).toBe(first.pid);
+    await until(() => Date.now() - statSync(code).ctimeMs >= 10_500, 'the new file to settle', 60_000);
 
     expect((await run(['list'])).map((t: { id: string }) => t.id)).toEqual([task.id]);
     await until(() => !isAlive(first.pid), 'the old daemon to exit', 60_000);

@@ -16,20 +16,26 @@ import type { LoomService } from '../loom-service.js';
  * is on disk is no longer what this process loaded, Loom was upgraded or rebuilt.
  */
 const CODE_FILE = fileURLToPath(import.meta.url);
-const codeStamp = (): string | null => {
+/**
+ * How long the new file must have been in place before the daemon gives way to
+ * it: a build or an install still writing the other files would otherwise have
+ * the next daemon load half of them. (ctime: npm sets every file's mtime to 1985.)
+ */
+const CODE_SETTLE_MS = 10_000;
+const codeStamp = (): { id: string; written: number } | null => {
   try {
     const s = statSync(CODE_FILE);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    return { id: `${s.ino}:${s.size}:${s.mtimeMs}`, written: s.ctimeMs };
   } catch {
     return null; // gone (mid-install): nothing newer to start yet
   }
 };
 const CODE_AT_START = codeStamp();
 
-/** Why the daemon's code is stale, or null while the file on disk is the one it loaded. */
-export function staleCode(): string | null {
-  const now = codeStamp();
-  if (now === null || CODE_AT_START === null || now === CODE_AT_START) return null;
+/** Why the daemon's code is stale, or null while the file on disk is the one it loaded (or is newer by less than CODE_SETTLE_MS). */
+export function staleCode(now = Date.now()): string | null {
+  const disk = codeStamp();
+  if (disk === null || CODE_AT_START === null || disk.id === CODE_AT_START.id || now - disk.written < CODE_SETTLE_MS) return null;
   return `Loom's code on disk changed since this daemon started (an upgrade or a rebuild of ${CODE_FILE})`;
 }
 
@@ -115,7 +121,7 @@ export async function runDaemon(
       idleTimeoutMs: config.daemon.idle_timeout_seconds * 1000,
       onStop: (reason) => void stop(reason),
       log,
-      staleCode,
+      staleCode: () => staleCode(),
       onBadToken: () => {
         const restored = restoreDaemonToken(loomDir, token);
         if (restored) log('a client had no or another token: wrote .loom/daemon.token back');
