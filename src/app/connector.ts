@@ -267,7 +267,8 @@ export class AppConnector implements LoomConnector {
         const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
         const text = yaml.dump({ project: { id: project.id, name: project.name, ...store }, ...existing }, { lineWidth: 100 });
         writeFileSync(configPath, `# Loom project configuration (see the README for every key)\n${text}`);
-        return { project, created: true, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir) };
+        const enclosing = enclosingProject(dir, this.o.env);
+        return { project, created: true, config_path: configPath, mode, claude_code: this.setUpClaudeCode(dir), ...(enclosing === null ? {} : { enclosing }) };
       });
     } finally {
       await api.close();
@@ -511,5 +512,19 @@ function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return 'the configured database URL';
+  }
+}
+
+/** The project of a folder above `dir`, if any: the one commands there used until `dir` got its own. */
+function enclosingProject(dir: string, env: NodeJS.ProcessEnv): { dir: string; project_id: string; name: string } | null {
+  const parent = dirname(dir);
+  if (parent === dir) return null;
+  const outer = findProjectDir(parent);
+  if (outer === null) return null;
+  try {
+    const project = loadConfig(outer, env).project;
+    return project === null ? null : { dir: outer, project_id: project.id, name: project.name };
+  } catch {
+    return null; // a broken config above is that project's problem, not this init's
   }
 }

@@ -107,6 +107,25 @@ describe('loom init wires Claude Code into an existing project (embedded)', () =
     expect(count(text, 'Our own rules')).toBe(1);
   });
 
+  it('init in a folder inside the project says a new project now takes over there, and how to go back', async () => {
+    const outer = await loomJson(dir, ['status'], env);
+    const sub = join(dir, 'packages', 'api');
+    mkdirSync(sub, { recursive: true });
+    expect((await loomJson(sub, ['status'], env)).project.id).toBe(outer.project.id); // found in the folder above
+
+    const text = await loom(sub, ['init'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`note    this folder is inside project init-cc (${outer.project.id}) of ${dir}: loom commands and sessions here now use the new project`);
+    expect(text.stdout).toContain(`\`loom daemon stop\`, then remove ${join(sub, '.loom')} (it holds nothing yet)`);
+    const again = await loomJson(sub, ['init'], env);
+    expect(again.created).toBe(false);
+    expect(again.enclosing).toBeUndefined(); // said once, when it was made
+    expect((await loomJson(sub, ['status'], env)).project.id).toBe(again.project.id);
+    expect(again.project.id).not.toBe(outer.project.id);
+    await loom(sub, ['daemon', 'stop'], env);
+    rmSync(join(dir, 'packages'), { recursive: true, force: true });
+  });
+
   it("the .mcp.json entry, spawned over stdio in the project, serves the loom tools", async () => {
     const names = await toolsServedBy(dir, env);
     expect(names).toContain('loom_claim');

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Command, Option } from 'clipanion';
 import { LoomCommand } from '../base-command.js';
 
@@ -34,6 +35,12 @@ export class InitCommand extends LoomCommand {
       ...(result.moved === undefined
         ? []
         : [`moved   ${result.moved.counts.task} tasks, ${result.moved.counts.dep} edges and ${result.moved.counts.event} events from the embedded store (.loom/data, kept as it was) to the server; its daemon was stopped`]),
+      ...(result.enclosing === undefined
+        ? []
+        : [
+            `note    this folder is inside project ${result.enclosing.name} (${result.enclosing.project_id}) of ${result.enclosing.dir}: loom commands and sessions here now use the new project, a task graph of its own`,
+            `        to use ${result.enclosing.name} here instead: ${result.mode === 'embedded' ? '`loom daemon stop`, then ' : ''}remove ${dirname(result.config_path)} (it holds nothing yet); commands look for a project in the folders above`,
+          ]),
       `config  ${result.config_path}`,
       `mode    ${result.mode}`,
       ...(result.claude_code === undefined
