@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import * as yaml from 'js-yaml';
 import { LoomError } from '../domain/errors.js';
@@ -9,6 +8,7 @@ import { DEFAULT_ORCHESTRATION, type OrchestrationPolicy } from '../domain/polic
 import { DEFAULT_TASK_SETTINGS } from './settings.js';
 import { validateConfigFile } from './config-validator.generated.js';
 import { describeErrors } from './describe-errors.js';
+import { isLoomHomeParent, PROJECT_CONFIG, userConfigPath } from './project-dir.js';
 import type { TaskSettings } from './use-cases/deps.js';
 
 /**
@@ -76,7 +76,7 @@ export interface LoomConfig {
 // compiling the schema as it starts cost ~100 ms of CPU (tests/unit/generated-validators.test.ts keeps it current).
 const validate = validateConfigFile as ((data: unknown) => data is LoomConfigFile) & { errors?: ErrorObject[] | null };
 
-export const PROJECT_CONFIG = join('.loom', 'config.yaml');
+export { findProjectDir, PROJECT_CONFIG } from './project-dir.js';
 
 function readConfigFile(path: string): LoomConfigFile {
   let parsed: unknown;
@@ -138,14 +138,6 @@ function envConfig(env: NodeJS.ProcessEnv): LoomConfigFile {
   return c;
 }
 
-/** The directory of the nearest `.loom/config.yaml` at or above `start`, or null. */
-export function findProjectDir(start: string): string | null {
-  for (let dir = resolve(start); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, PROJECT_CONFIG))) return dir;
-    if (dirname(dir) === dir) return null;
-  }
-}
-
 /**
  * `~/.loom/config.yaml`, then the project's `.loom/config.yaml`, then LOOM_*
  * variables; later sources override earlier ones key by key.
@@ -153,8 +145,9 @@ export function findProjectDir(start: string): string | null {
 export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.env): LoomConfig {
   const sources: string[] = [];
   const layers: LoomConfigFile[] = [];
-  const home = env.LOOM_HOME ?? join(env.HOME ?? homedir(), '.loom');
-  for (const path of [join(home, 'config.yaml'), join(projectDir, PROJECT_CONFIG)]) {
+  const user = userConfigPath(env);
+  // A project at the home folder would read the user config twice (it is both): the user folder is no project.
+  for (const path of isLoomHomeParent(projectDir, env) ? [user] : [user, join(projectDir, PROJECT_CONFIG)]) {
     if (existsSync(path)) {
       layers.push(readConfigFile(path));
       sources.push(path);

@@ -10,6 +10,7 @@ import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageM
 import type { PluginCommandScope } from './plugin-commands.js';
 import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig, type ProjectRecord } from './config.js';
+import { isLoomHomeParent, loomHome } from './project-dir.js';
 import { daemonClientFor, type EarlyDaemon } from './daemon-launch.js';
 import { withDirLock } from './dir-lock.js';
 
@@ -39,10 +40,10 @@ export class AppConnector implements LoomConnector {
     const given = explicit ?? this.o.env.LOOM_PROJECT_DIR;
     if (given !== undefined && given !== '') {
       const dir = resolve(this.o.cwd, given);
-      if (!existsSync(join(dir, PROJECT_CONFIG))) throw noProject(dir);
+      if (!existsSync(join(dir, PROJECT_CONFIG)) || isLoomHomeParent(dir, this.o.env)) throw noProject(dir);
       return dir;
     }
-    const found = findProjectDir(this.o.cwd);
+    const found = findProjectDir(this.o.cwd, this.o.env);
     if (found === null) throw noProject(this.o.cwd);
     return found;
   }
@@ -125,7 +126,7 @@ export class AppConnector implements LoomConnector {
 
   async projects(opts: { projectDir?: string } = {}): ReturnType<LoomConnector['projects']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
-    const found = findProjectDir(dir) ?? dir;
+    const found = findProjectDir(dir, this.o.env) ?? dir;
     const config = loadConfig(found, this.o.env);
     const { api, mode } = await this.apiFor(config, { anyStore: true });
     try {
@@ -182,7 +183,7 @@ export class AppConnector implements LoomConnector {
 
   async importProject(opts: { projectDir?: string; path: string }): ReturnType<LoomConnector['importProject']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
-    const found = findProjectDir(dir) ?? dir;
+    const found = findProjectDir(dir, this.o.env) ?? dir;
     const config = loadConfig(found, this.o.env);
     const { api, mode } = await this.apiFor(config, { anyStore: true });
     try {
@@ -195,6 +196,12 @@ export class AppConnector implements LoomConnector {
   async init(opts: { projectDir?: string; name?: string; project?: string }): ReturnType<LoomConnector['init']> {
     const dir = resolve(this.o.cwd, opts.projectDir ?? this.o.env.LOOM_PROJECT_DIR ?? '.');
     const loomDir = join(dir, '.loom');
+    if (isLoomHomeParent(dir, this.o.env)) {
+      throw new LoomError('VALIDATION_FAILED', `${loomDir} is your own Loom folder (your config, plugins, skills and workflows), so ${dir} cannot hold a project`, {
+        hint: 'run `loom init` in the project\'s own folder (a repository, say); commands find its project from any folder below it',
+        details: { path: dir, loom_home: loomHome(this.o.env) },
+      });
+    }
     checkMcpJson(dir); // refuse before anything is created, not halfway
     mkdirSync(loomDir, { recursive: true });
     // Where the team's own skills and workflows live (committed with the project).
@@ -519,7 +526,7 @@ function redactUrl(url: string): string {
 function enclosingProject(dir: string, env: NodeJS.ProcessEnv): { dir: string; project_id: string; name: string } | null {
   const parent = dirname(dir);
   if (parent === dir) return null;
-  const outer = findProjectDir(parent);
+  const outer = findProjectDir(parent, env);
   if (outer === null) return null;
   try {
     const project = loadConfig(outer, env).project;

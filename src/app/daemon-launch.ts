@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { daemonSocketPath, daemonToken } from '../adapters/embedded/daemon-address.js';
 import { DaemonClient } from '../adapters/embedded/daemon-client.js';
+import { findProjectDir, PROJECT_CONFIG, userConfigPath } from './project-dir.js';
 
 /**
  * A client of a project's daemon that starts one when none answers; light to
@@ -49,7 +50,6 @@ export interface EarlyDaemon {
 }
 
 /** `.loom/config.yaml`, as config.ts names it (not imported from there: it loads the config checks). */
-const PROJECT_CONFIG = join('.loom', 'config.yaml');
 const DATABASE_URL_KEY = /^\s*database_url\s*:/m;
 
 /**
@@ -68,15 +68,10 @@ export function reachDaemonEarly(o: { cwd: string; env: NodeJS.ProcessEnv; proje
       projectDir = resolve(o.cwd, o.projectDir);
       if (!existsSync(join(projectDir, PROJECT_CONFIG))) return null;
     } else {
-      for (let dir = resolve(o.cwd); ; dir = dirname(dir)) {
-        if (existsSync(join(dir, PROJECT_CONFIG))) {
-          projectDir = dir;
-          break;
-        }
-        if (dirname(dir) === dir) return null;
-      }
+      projectDir = findProjectDir(o.cwd, o.env);
+      if (projectDir === null) return null;
     }
-    const userConfig = join(o.env.LOOM_HOME ?? join(o.env.HOME ?? homedir(), '.loom'), 'config.yaml');
+    const userConfig = userConfigPath(o.env);
     if (existsSync(userConfig) && DATABASE_URL_KEY.test(readFileSync(userConfig, 'utf8'))) return null;
     const text = readFileSync(join(projectDir, PROJECT_CONFIG), 'utf8');
     if (DATABASE_URL_KEY.test(text)) return null;

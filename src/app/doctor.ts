@@ -19,7 +19,7 @@ export async function runDoctor(
     checks.push({ name, status: ok === 'warn' ? 'warn' : ok ? 'ok' : 'fail', detail, ...(fix === undefined ? {} : { fix }) });
 
   const given = o.projectDir ?? (o.env.LOOM_PROJECT_DIR || undefined); // an empty variable is unset
-  const dir = given === undefined ? findProjectDir(o.cwd) : resolve(o.cwd, given);
+  const dir = given === undefined ? findProjectDir(o.cwd, o.env) : resolve(o.cwd, given);
   if (dir === null) {
     add('project', false, `no .loom/config.yaml at or above ${o.cwd}`, 'run `loom init` in the project directory');
     return checks;

@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { LoomError } from '../domain/errors.js';
 import { PLUGIN_ID_PATTERN } from '../plugins/host/manifest.js';
+import { userConfigPath } from './project-dir.js';
 
-/** The user config file: `$LOOM_HOME/config.yaml` (default ~/.loom/config.yaml), read before the project's. */
-export const userConfigPath = (env: NodeJS.ProcessEnv): string => join(env.LOOM_HOME ?? join(env.HOME ?? homedir(), '.loom'), 'config.yaml');
+export { userConfigPath };
 
 /** A plugin id as config `plugins.trust` and the manifest accept it; anything else is refused before a file is touched. */
 export function checkPluginId(id: string): void {

@@ -5,7 +5,7 @@
  * malformed `.mcp.json` is refused and left as it was. The entry written is
  * what Claude Code will spawn, so the test spawns it too.
  */
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -218,5 +218,40 @@ describe('loom init in a fresh directory (server mode)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("names this machine's node and Loom");
     expect(r.stdout).toContain('npm i -D loom-agents');
+  });
+});
+
+describe('the home folder is not a project', () => {
+  let home: string;
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), 'loom-home-'));
+    // A user config, as `loom plugins trust` writes it: ~/.loom/config.yaml looks like a project's config.
+    mkdirSync(join(home, '.loom'));
+    writeFileSync(join(home, '.loom', 'config.yaml'), 'plugins: { trust: [] }\n');
+    mkdirSync(join(home, 'src', 'app'), { recursive: true });
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  const env = () => ({ HOME: home, LOOM_HOME: undefined, LOOM_DAEMON_IDLE_SECONDS: '60' });
+
+  it('a command in a folder below it with no project says so, naming that folder, and starts nothing in ~/.loom', async () => {
+    const app = join(home, 'src', 'app');
+    const r = await loom(app, ['create', 'lost task'], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`NO_PROJECT: no project here: run \`loom init\` (looked in ${app} and its parents)`);
+    const doctor = await loom(app, ['doctor'], env());
+    expect(doctor.stdout).toContain(`no .loom/config.yaml at or above ${app}`);
+    expect(readdirSync(join(home, '.loom')).sort()).toEqual(['config.yaml']); // no database, no daemon
+  });
+
+  it('loom init there is refused, and writes nothing', async () => {
+    const r = await loom(home, ['init'], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`VALIDATION_FAILED: ${join(home, '.loom')} is your own Loom folder`);
+    expect(readdirSync(home).sort()).toEqual(['.loom', 'src']);
+    expect(readdirSync(join(home, '.loom')).sort()).toEqual(['config.yaml']);
+    // In the repository's own folder it works, and commands below it find that project.
+    const made = await loomJson(join(home, 'src'), ['init', '--name', 'mine'], env());
+    expect((await loomJson(join(home, 'src', 'app'), ['status'], env())).project.id).toBe(made.project.id);
+    await loom(join(home, 'src'), ['daemon', 'stop'], env());
   });
 });

@@ -106,6 +106,24 @@ describe('config', () => {
     expect(findProjectDir(home)).toBeNull();
   });
 
+  it("never takes the home folder for a project: its .loom/config.yaml is the user's config", () => {
+    // HOME with a user config (as `loom plugins trust` writes it), and a repository below it with no project yet.
+    const userHome = join(project, 'me');
+    write(join(userHome, '.loom'), 'plugins: { trust: [example] }\n');
+    const repo = join(userHome, 'src', 'app');
+    mkdirSync(repo, { recursive: true });
+    const asUser = { HOME: userHome };
+    expect(findProjectDir(repo, asUser)).toBeNull();
+    expect(findProjectDir(userHome, asUser)).toBeNull();
+    // With LOOM_HOME elsewhere, ~/.loom is an ordinary folder, and a project there is found.
+    expect(findProjectDir(repo, { HOME: userHome, LOOM_HOME: home })).toBe(userHome);
+    // The user config is read once, not again as a project's.
+    expect(loadConfig(userHome, asUser).sources).toEqual([join(userHome, '.loom', 'config.yaml'), 'environment']);
+    // The repository's own project is found, above or at it.
+    write(join(repo, '.loom'), 'project: { id: prj-abc, name: demo }\n');
+    expect(findProjectDir(join(repo, 'lib'), asUser)).toBe(repo);
+  });
+
   describe('the serve section: token from a file or LOOM_TOKEN (the variable wins), where it came from', () => {
     it('defaults: no token, 127.0.0.1:7411', () => {
       expect(loadConfig(project, env()).serve).toEqual({ token: null, token_source: null, host: '127.0.0.1', port: 7411 });

@@ -1,11 +1,10 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { builtinSkillsDir, DirectorySkillSource } from '../../adapters/skills/directory-skill-source.js';
 import { SKILL_PRECEDENCE, type SkillSource } from '../../ports/skill-source.js';
 import { pluginSkillSources, type PluginScope } from '../plugins.js';
+import { loomHome } from '../project-dir.js';
 
-/** The user's Loom folder: LOOM_HOME, else ~/.loom (as config.ts reads it). */
-export const loomHome = (env: NodeJS.ProcessEnv): string => env.LOOM_HOME ?? join(env.HOME ?? homedir(), '.loom');
+export { loomHome };
 
 export const userSkillsDir = (env: NodeJS.ProcessEnv): string => join(loomHome(env), 'skills');
 export const projectSkillsDir = (projectDir: string): string => join(projectDir, '.loom', 'skills');
