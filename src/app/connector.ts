@@ -217,6 +217,7 @@ export class AppConnector implements LoomConnector {
       return await withDirLock(join(loomDir, 'init.lock'), async () => {
         const config = loadConfig(dir, this.o.env);
         let movedTasks: ImportResult | null = null;
+        let madeFromConfig = false;
         if (opts.project !== undefined) {
           // Reattach: the project must exist in this database; the config is rewritten to name it, other keys kept.
           const project = await api.getProject({ project_id: opts.project }).catch((e: unknown) => {
@@ -261,6 +262,7 @@ export class AppConnector implements LoomConnector {
                   return api.getProject({ project_id: config.project!.id });
                 }
               }
+              madeFromConfig = true;
               return api.createProject({ id: config.project!.id, name: config.project!.name });
             }
             throw e;
@@ -268,7 +270,15 @@ export class AppConnector implements LoomConnector {
           if (config.project.store !== store.store || config.project.store_id !== store.store_id) recordProject(configPath, { id: project.id, name: project.name, ...store });
           // The embedded daemon stops, so the processes that used it open the server on their next call.
           if (movedTasks !== null) await this.daemonStop({ projectDir: dir }).catch(() => undefined);
-          return { project, created: false, config_path: configPath, mode, ...(movedTasks === null ? {} : { moved: movedTasks }), claude_code: this.setUpClaudeCode(dir) };
+          return {
+            project,
+            created: madeFromConfig,
+            ...(madeFromConfig ? { from_config: true as const } : {}),
+            config_path: configPath,
+            mode,
+            ...(movedTasks === null ? {} : { moved: movedTasks }),
+            claude_code: this.setUpClaudeCode(dir),
+          };
         }
         const project = await api.createProject({ name: opts.name ?? basename(dir) });
         const existing = existsSync(configPath) ? ((yaml.load(readFileSync(configPath, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};

@@ -72,7 +72,7 @@ export class LoomService implements LoomApi {
     const project = await this.d.store.getProject(id);
     if (project === null) {
       throw new LoomError('PROJECT_NOT_FOUND', `no project ${id} in this database`, {
-        hint: 'run `loom init` in the project directory, or check project.id in .loom/config.yaml',
+        hint: "run `loom init` in the project directory: it makes the project in this store (empty: an embedded store, .loom/data, belongs to one clone on one machine and is not in git; to share one task graph between clones and machines, use server mode, see Storage modes in Loom's README); or check project.id in .loom/config.yaml",
         details: { project_id: id },
       });
     }

@@ -317,6 +317,8 @@ export interface LoomConnector {
     claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; mcp_portable: boolean; agents_md: 'created' | 'updated' | 'unchanged' };
     /** Moving an embedded project to a server (a database URL given): what was copied from .loom/data. */
     moved?: ImportResult;
+    /** Created with the id and name the config names, in a store that did not hold it (a fresh clone of an embedded project, say). */
+    from_config?: true;
     /** A new project made inside the folder of another: that project (commands under this folder now use the new one). */
     enclosing?: { dir: string; project_id: string; name: string };
   }>;

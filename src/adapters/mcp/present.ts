@@ -11,7 +11,7 @@ export interface ToolError {
 /** Where the API's hints speak to a person at a terminal, a model gets one in terms of its tools. */
 const MODEL_HINTS: Partial<Record<ErrorCode, string>> = {
   NO_PROJECT: 'run `loom init` in the project directory (a human may need to do it), then restart this MCP server',
-  PROJECT_NOT_FOUND: 'run `loom init` in the project directory, or check project.id in .loom/config.yaml',
+  PROJECT_NOT_FOUND: "run `loom init` in the project directory: it makes the project in this store (empty: an embedded store, .loom/data, belongs to one clone on one machine and is not in git; to share one task graph between clones and machines, use server mode, see Storage modes in Loom's README); or check project.id in .loom/config.yaml",
   LEASE_LOST:
     'the task went back to the queue: stop working on it and claim new work with loom_claim. Nothing you reported was recorded',
   TASK_NOT_FOUND: 'check the id with loom_ready or loom_status; ids look like loom-1a2b3c4d',

@@ -31,7 +31,9 @@ export class InitCommand extends LoomCommand {
     this.emit(result, () => [
       this.project !== undefined
         ? `attached to project ${result.project.name} (${result.project.id})${result.previous_project === undefined ? '' : `; the config named ${result.previous_project} before (still in the database)`}`
-        : `${result.created ? 'created project' : 'project already exists:'} ${result.project.name} (${result.project.id})`,
+        : result.from_config === true
+          ? `created project ${result.project.name} (${result.project.id}) in this ${result.mode === 'embedded' ? 'clone\'s embedded store (.loom/data, not in git: it starts empty in each clone)' : 'database'}, as .loom/config.yaml names it`
+          : `${result.created ? 'created project' : 'project already exists:'} ${result.project.name} (${result.project.id})`,
       ...(result.moved === undefined
         ? []
         : [`moved   ${result.moved.counts.task} tasks, ${result.moved.counts.dep} edges and ${result.moved.counts.event} events from the embedded store (.loom/data, kept as it was) to the server; its daemon was stopped`]),
