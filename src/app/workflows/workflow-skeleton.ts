@@ -28,7 +28,7 @@ inputs:
 steps:
   - id: plan                # a step id: lower case, digits and _ (no dashes)
     title: "Plan: {{ inputs.goal }}"
-    priority: p0            # p0 (most urgent) to p3
+    priority: p0            # p0 (most urgent), p1 (the default) or p2
     context:
       goal: "{{ inputs.goal }}"
       notes: Write down the approach; the next step reads your output.
