@@ -2,6 +2,7 @@
 // the user trusts the plugin (`loom plugins trust example`, or `plugins.trust: [example]` in a config file); the skills and
 // workflows load without it.
 import { definePlugin } from 'loom-agents/plugin';
+import { CLAUDE_OPTIONS_SCHEMA, claudeCommand } from './src/claude-runner.js';
 import { JSONL_OPTIONS_SCHEMA, JsonlNotifier } from './src/jsonl-notifier.js';
 
 /** @type {import('loom-agents/plugin').NotifierType<import('./src/jsonl-notifier.js').JsonlOptions>} */
@@ -13,4 +14,13 @@ const jsonl = {
   create: (options, ctx) => new JsonlNotifier(options, ctx),
 };
 
-export default definePlugin({ id: 'example', notifiers: [jsonl] });
+/** @type {import('loom-agents/plugin').RunnerType<import('./src/claude-runner.js').ClaudeOptions>} */
+const claude = {
+  type: 'claude',
+  description: 'Runs Claude Code headless (claude -p) on the task, with its JSON result as the output',
+  optionsSchema: CLAUDE_OPTIONS_SCHEMA,
+  // Called for each claimed task; Loom starts the command it returns (no shell) and records the outcome.
+  command: claudeCommand,
+};
+
+export default definePlugin({ id: 'example', notifiers: [jsonl], runners: [claude] });

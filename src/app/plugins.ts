@@ -5,9 +5,10 @@ import type { PluginInfo, PluginList, PluginNotifierState } from '../ports/loom-
 import { SKILL_PRECEDENCE, type SkillSource } from '../ports/skill-source.js';
 import type { WorkflowSource } from '../ports/workflow-source.js';
 import { PLUGIN_API_VERSION } from '../plugins/api-version.js';
-import type { NotifierType } from '../plugins/api.js';
+import type { NotifierType, RunnerType } from '../plugins/api.js';
 import { discoverPlugins, pluginIsActive } from '../plugins/host/discovery.js';
 import { loadAllPluginCode, resolvePluginNotifier } from '../plugins/host/notifiers.js';
+import { resolvePluginRunner } from '../plugins/host/runners.js';
 import { readPluginStatus } from './plugin-status.js';
 
 /** Config `plugins`: extra plugin package folders, and the ids whose code may run. */
@@ -81,7 +82,10 @@ export async function listPlugins(o: PluginScope & { notifications?: NotifiersCo
     const loaded = duplicate ? undefined : code.get(p.id);
     const codeProblems = loaded?.problems ?? [];
     const state: PluginInfo['code'] = p.main === null ? 'none' : !active ? 'not_used' : !p.trusted ? 'untrusted' : loaded?.plugin != null ? 'loaded' : 'failed';
-    const notifierTypes = [...(loaded?.notifierTypes ?? new Map<string, NotifierType>()).entries()].map(([type, t]) => ({ type, description: t.description, options_schema: t.optionsSchema as Record<string, unknown> }));
+    const described = (types: ReadonlyMap<string, NotifierType | RunnerType> | undefined) =>
+      [...(types ?? new Map<string, NotifierType>()).entries()].map(([type, t]) => ({ type, description: t.description, options_schema: t.optionsSchema as Record<string, unknown> }));
+    const notifierTypes = described(loaded?.notifierTypes);
+    const runnerTypes = described(loaded?.runnerTypes);
     const errors = [...p.errors, ...codeProblems];
     problems.push(...codeProblems);
     const notifiers: PluginNotifierState[] = [];
@@ -109,8 +113,8 @@ export async function listPlugins(o: PluginScope & { notifications?: NotifiersCo
       active,
       code: state,
       contributes: active
-        ? { skills: count(p.skills, ['.md']), workflows: count(p.workflows, YAML), code: p.main !== null, notifier_types: notifierTypes }
-        : { skills: 0, workflows: 0, code: false, notifier_types: [] },
+        ? { skills: count(p.skills, ['.md']), workflows: count(p.workflows, YAML), code: p.main !== null, notifier_types: notifierTypes, runner_types: runnerTypes }
+        : { skills: 0, workflows: 0, code: false, notifier_types: [], runner_types: [] },
       notifiers,
     };
   });
@@ -121,6 +125,15 @@ export async function listPlugins(o: PluginScope & { notifications?: NotifiersCo
     if ('problem' in resolved) problems.push(resolved.problem);
   }
   return { api_version: PLUGIN_API_VERSION, runtime_reported_at: runtime?.updated_at ?? null, plugins: infos, problems };
+}
+
+/**
+ * A plugin's runner type by name (`<plugin-id>/<type>`), its options checked:
+ * the trusted plugins' code is imported (once per process) to find it.
+ */
+export async function pluginRunner(o: PluginScope, name: string, options: Record<string, unknown>): Promise<ReturnType<typeof resolvePluginRunner>> {
+  const { plugins } = discoverFor(o);
+  return resolvePluginRunner(name, options, plugins, await loadAllPluginCode(plugins));
 }
 
 /** One log line for a process that serves plugin content: what was found and every problem (null: no plugins, no problems). */

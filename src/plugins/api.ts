@@ -26,8 +26,8 @@
  *   required, narrowing what Loom accepts (a stricter pattern) or widening what
  *   Loom hands a plugin in a way its code cannot ignore (a field of `Notifier`
  *   that changes meaning, a `LoomEvent` field removed or retyped).
- * - Minor: additions a plugin can ignore: a new kind of contribution (say agent
- *   runners), a new optional field, a new event type.
+ * - Minor: additions a plugin can ignore: a new kind of contribution (1.4:
+ *   agent runners), a new optional field, a new event type.
  * - Patch: fixes and documentation.
  *
  * This module imports nothing at run time but the version constant (a
@@ -105,11 +105,82 @@ export interface NotifierType<Options = Record<string, unknown>> {
   create(options: Options, ctx: NotifierContext): Notifier | Promise<Notifier>;
 }
 
+/** A claimed task as a runner type sees it (plain data, a copy). Since plugin API 1.4. */
+export interface RunnerTask {
+  readonly id: string;
+  readonly title: string;
+  readonly priority: 'p0' | 'p1' | 'p2';
+  readonly context: Readonly<Record<string, unknown>>;
+  /** The acceptance criteria, or null. */
+  readonly done_when: string | null;
+  readonly labels: readonly string[];
+  /** The epic it belongs to, or null. */
+  readonly parent_id: string | null;
+  /** This attempt, from 1. */
+  readonly attempt: number;
+  readonly max_attempts: number;
+}
+
+/** One job: a task claimed for an agent, to be turned into a command. Since plugin API 1.4. */
+export interface RunnerJob {
+  readonly task: RunnerTask;
+  /** The agent id the task is leased to (the job's `LOOM_AGENT_ID`). */
+  readonly agentId: string;
+  readonly projectId: string;
+  /** The project's directory: the job's working directory. */
+  readonly projectDir: string;
+}
+
+/** The process Loom starts for a job. Since plugin API 1.4. */
+export interface RunnerCommand {
+  /**
+   * The program and its arguments, started without a shell (nothing to quote, nothing
+   * expanded); the program is looked up on the job's PATH. At least the program; no NUL.
+   */
+  readonly argv: readonly string[];
+  /**
+   * Added to the job's environment, which already has `LOOM_TASK_ID`, `LOOM_TASK_TITLE`,
+   * `LOOM_LEASE_TOKEN`, `LOOM_AGENT_ID`, `LOOM_PROJECT_ID`, `LOOM_PROJECT_DIR`, `LOOM_BIN`
+   * and a `loom` command first on its PATH. Names are `[A-Za-z_][A-Za-z0-9_]*`; `LOOM_*` and
+   * `PATH` are Loom's and refused.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A way to run an agent on a task, for `loom orchestrate --runner <plugin-id>/<type>`
+ * (options: `--runner-options JSON`, checked against `optionsSchema` before anything is
+ * claimed). Since plugin API 1.4.
+ *
+ * The type only builds the command; Loom starts it as it starts `--run` commands, with
+ * the same guarantees: its own process group, heartbeats while it runs, and on a
+ * timeout, a shutdown or a lost lease the whole group killed and verified gone before
+ * anything is recorded. Exit 0 records done (stdout is the output when it is one JSON
+ * object; a job that reported itself with `loom done` keeps its report); any other exit
+ * is a retryable failure, or a rate limit (Claude Code's messages, as with `--run`).
+ */
+export interface RunnerType<Options = Record<string, unknown>> {
+  /** `[a-z][a-z0-9-]*`, unique within the plugin. */
+  readonly type: string;
+  /** One line, shown by `loom plugins info`. */
+  readonly description: string;
+  /** The options' JSON Schema (ajv, strict), as for notifier types. */
+  readonly optionsSchema: JsonSchema;
+  /**
+   * The command for one job: called once per claimed task, synchronously, just before it
+   * starts. It must not start anything itself. A throw, or a command that is not valid,
+   * fails that attempt as a command that could not start (not retried).
+   */
+  command(job: RunnerJob, options: Options): RunnerCommand;
+}
+
 /** What a plugin contributes. Skills and workflows are files named in package.json, not code. */
 export interface LoomPlugin {
   /** When given, must equal the package's `loom.id` (the namespace of everything it contributes). */
   readonly id?: string;
   readonly notifiers?: readonly NotifierType<any>[];
+  /** Agent runners (plugin API 1.4 and later: declare `"apiVersion": "^1.4.0"` when you use them). */
+  readonly runners?: readonly RunnerType<any>[];
 }
 
 const PLUGIN_BRAND = Symbol.for('loom.plugin');
@@ -135,9 +206,11 @@ export function definePlugin(def: LoomPlugin): DefinedPlugin {
     throw problem('id must match [a-z][a-z0-9-]* (at most 64 characters)', def.id);
   }
   const notifiers = def.notifiers === undefined ? undefined : checkNotifiers(def.notifiers);
+  const runners = def.runners === undefined ? undefined : checkRunners(def.runners);
   return Object.freeze({
     ...(def.id === undefined ? {} : { id: def.id }),
     ...(notifiers === undefined ? {} : { notifiers }),
+    ...(runners === undefined ? {} : { runners }),
     apiVersion: PLUGIN_API_VERSION,
     [PLUGIN_BRAND]: true as const,
   });
@@ -148,8 +221,9 @@ export function isLoomPlugin(value: unknown): value is DefinedPlugin {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PLUGIN_BRAND] === true;
 }
 
-const PLUGIN_KEYS: readonly string[] = ['id', 'notifiers'];
+const PLUGIN_KEYS: readonly string[] = ['id', 'notifiers', 'runners'];
 const NOTIFIER_KEYS: readonly string[] = ['type', 'description', 'optionsSchema', 'create'];
+const RUNNER_KEYS: readonly string[] = ['type', 'description', 'optionsSchema', 'command'];
 
 function checkNotifiers(list: unknown): readonly NotifierType[] {
   if (!Array.isArray(list)) throw problem('notifiers must be an array of notifier types', list);
@@ -157,21 +231,41 @@ function checkNotifiers(list: unknown): readonly NotifierType[] {
   const out = list.map((n: unknown, i): NotifierType => {
     const at = `notifiers[${i}]`;
     if (!isRecord(n)) throw problem(`${at} must be an object`, n);
-    for (const key of Object.keys(n)) {
-      if (!NOTIFIER_KEYS.includes(key)) throw problem(`${at}: unknown field "${key}"; a notifier type has ${NOTIFIER_KEYS.join(', ')}`);
-    }
-    const { type, description, optionsSchema, create } = n;
-    if (typeof type !== 'string' || !PLUGIN_NAME_PATTERN.test(type)) throw problem(`${at}.type must match [a-z][a-z0-9-]* (at most 64 characters)`, type);
-    if (seen.has(type)) throw problem(`${at}: two notifier types are named "${type}"; each needs its own type`);
-    seen.add(type);
-    if (typeof description !== 'string' || description.trim() === '' || /[\r\n]/.test(description)) {
-      throw problem(`${at} (${type}).description must be one non-empty line`, description);
-    }
-    if (!isRecord(optionsSchema)) throw problem(`${at} (${type}).optionsSchema must be a JSON Schema object, e.g. {type: 'object', properties: {}}`, optionsSchema);
-    if (typeof create !== 'function') throw problem(`${at} (${type}).create must be a function (options, ctx) => Notifier`, create);
-    return Object.freeze({ type, description, optionsSchema: frozenJson(optionsSchema, `${at} (${type}).optionsSchema`), create: create as NotifierType['create'] });
+    const common = checkContribution('notifier', at, n, NOTIFIER_KEYS, seen);
+    if (typeof n.create !== 'function') throw problem(`${at} (${common.type}).create must be a function (options, ctx) => Notifier`, n.create);
+    return Object.freeze({ ...common, create: n.create as NotifierType['create'] });
   });
   return Object.freeze(out);
+}
+
+/** The fields a notifier type and a runner type share: type, a one-line description, an options schema. */
+function checkContribution(kind: string, at: string, n: Record<string, unknown>, keys: readonly string[], seen: Set<string>): { type: string; description: string; optionsSchema: JsonSchema } {
+  for (const key of Object.keys(n)) {
+    if (!keys.includes(key)) throw problem(`${at}: unknown field "${key}"; a ${kind} type has ${keys.join(', ')}`);
+  }
+  const { type, description, optionsSchema } = n;
+  if (typeof type !== 'string' || !PLUGIN_NAME_PATTERN.test(type)) throw problem(`${at}.type must match [a-z][a-z0-9-]* (at most 64 characters)`, type);
+  if (seen.has(type)) throw problem(`${at}: two ${kind} types are named "${type}"; each needs its own type`);
+  seen.add(type);
+  if (typeof description !== 'string' || description.trim() === '' || /[\r\n]/.test(description)) {
+    throw problem(`${at} (${type}).description must be one non-empty line`, description);
+  }
+  if (!isRecord(optionsSchema)) throw problem(`${at} (${type}).optionsSchema must be a JSON Schema object, e.g. {type: 'object', properties: {}}`, optionsSchema);
+  return { type, description, optionsSchema: frozenJson(optionsSchema, `${at} (${type}).optionsSchema`) };
+}
+
+function checkRunners(list: unknown): readonly RunnerType[] {
+  if (!Array.isArray(list)) throw problem('runners must be an array of runner types', list);
+  const seen = new Set<string>();
+  return Object.freeze(
+    list.map((n: unknown, i): RunnerType => {
+      const at = `runners[${i}]`;
+      if (!isRecord(n)) throw problem(`${at} must be an object`, n);
+      const common = checkContribution('runner', at, n, RUNNER_KEYS, seen);
+      if (typeof n.command !== 'function') throw problem(`${at} (${common.type}).command must be a function (job, options) => {argv, env?}`, n.command);
+      return Object.freeze({ ...common, command: n.command as RunnerType['command'] });
+    }),
+  );
 }
 
 /** A deep-frozen copy of plain JSON data: the host compiles it later, so the author's object may not change it. */

@@ -205,7 +205,8 @@ export interface PluginInfo extends DiscoveredPlugin {
    * listing imports a trusted plugin's code to see what it contributes (no factory runs).
    */
   code: 'none' | 'untrusted' | 'loaded' | 'failed' | 'not_used';
-  contributes: { skills: number; workflows: number; code: boolean; notifier_types: PluginNotifierTypeInfo[] };
+  /** runner_types: for `loom orchestrate --runner` (plugin API 1.4), described as notifier types are. */
+  contributes: { skills: number; workflows: number; code: boolean; notifier_types: PluginNotifierTypeInfo[]; runner_types: PluginNotifierTypeInfo[] };
   /** The configured notifiers of its types. */
   notifiers: PluginNotifierState[];
 }
@@ -357,6 +358,9 @@ export interface LoomConnector {
     once?: boolean;
     intervalSeconds?: number;
     run?: string;
+    /** Instead of `run`: a plugin's runner type, `<plugin-id>/<type>`, and its options (checked against its schema). */
+    runner?: string;
+    runnerOptions?: Record<string, unknown>;
     concurrency?: number;
     timeoutSeconds?: number;
     exitWhenIdle?: boolean;

@@ -75,7 +75,7 @@ describe('the example plugin, packed and installed from its tarball', () => {
         trusted: false,
         active: true,
         code: 'untrusted',
-        contributes: { skills: 2, workflows: 1, code: true, notifier_types: [] },
+        contributes: { skills: 2, workflows: 1, code: true, notifier_types: [], runner_types: [] },
         notifiers: [expect.objectContaining({ name: 'audit', type: 'example/jsonl', state: 'not_startable' })],
       }),
     ]);
@@ -122,7 +122,7 @@ describe('the example plugin, packed and installed from its tarball', () => {
       expect.objectContaining({
         trusted: true,
         code: 'loaded',
-        contributes: expect.objectContaining({ notifier_types: [expect.objectContaining({ type: 'example/jsonl' })] }),
+        contributes: expect.objectContaining({ notifier_types: [expect.objectContaining({ type: 'example/jsonl' })], runner_types: [expect.objectContaining({ type: 'example/claude' })] }),
         notifiers: [expect.objectContaining({ name: 'audit', state: 'running', failures: 0, hangs: 0 })],
       }),
     );

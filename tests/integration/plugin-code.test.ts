@@ -103,7 +103,7 @@ describe('the plugin loader', () => {
       for (const variant of [{ ...p, trusted: false }, { ...p, api_fits: false }, { ...p, errors: [broken] }, { ...p, main: null }]) {
         const loaded = await loadPluginCode(variant);
         // import-throws would report PLUGIN_IMPORT_FAILED, code-good would write its marker, had either been imported.
-        expect(loaded).toEqual({ id, plugin: null, notifierTypes: new Map(), problems: [] });
+        expect(loaded).toEqual({ id, plugin: null, notifierTypes: new Map(), runnerTypes: new Map(), problems: [] });
       }
     }
     expect(imported()).toEqual([]);
@@ -182,6 +182,7 @@ describe('loom plugins list over code fixtures', () => {
           options_schema: { $id: 'https://loom.example/plugins/code-good/record-options.json', type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
         },
       ],
+      runner_types: [],
     });
     // The good plugin loads; only its second entry, whose options the schema refuses, cannot start.
     expect(row('code-good')).toEqual({ code: 'loaded', errors: ['PLUGIN_OPTIONS_INVALID'], notifiers: [['good', 'configured'], ['bad-options', 'not_startable']] });

@@ -152,7 +152,7 @@ describe('plugin discovery', () => {
     const config = loadConfig(dir, env);
     expect(config.plugins).toEqual({ paths: [join(FIXTURES, 'good')], trust: ['good'] });
     const list = await listPlugins({ projectDir: dir, env, plugins: config.plugins });
-    expect(list.plugins).toEqual([expect.objectContaining({ id: 'good', trusted: true, active: true, contributes: { skills: 1, workflows: 1, code: false, notifier_types: [] } })]);
+    expect(list.plugins).toEqual([expect.objectContaining({ id: 'good', trusted: true, active: true, contributes: { skills: 1, workflows: 1, code: false, notifier_types: [], runner_types: [] } })]);
     expect(loadConfig(temp('loom-plugins-noconfig-'), env).plugins).toEqual({ paths: [], trust: [] });
     writeFileSync(join(dir, '.loom', 'config.yaml'), 'plugins:\n  trust: ["Not An Id"]\n');
     expect(() => loadConfig(dir, env)).toThrow(/plugins\.trust/);

@@ -41,7 +41,7 @@ const plugin = {
   active: true,
   code: 'untrusted',
   notifiers: [],
-  contributes: { skills: 2, workflows: 1, code: true, notifier_types: [] },
+  contributes: { skills: 2, workflows: 1, code: true, notifier_types: [], runner_types: [] },
 } as unknown as PluginInfo;
 
 describe('loom plugins trust / untrust', () => {

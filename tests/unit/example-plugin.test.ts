@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parseSkillFile } from '../../src/app/skills/skill-file.js';
 import { parseWorkflowFile } from '../../src/app/workflows/workflow-file.js';
@@ -26,7 +27,8 @@ describe('examples/loom-plugin-example', () => {
   it('carries the plugin marker: the keyword, a loom field and Loom as a peer', () => {
     expect(pkg.name).toBe('loom-plugin-example');
     expect(pkg.keywords).toContain('loom-plugin');
-    expect(pkg.loom).toEqual({ apiVersion: '^1.0.0', id: 'example', skills: 'skills', workflows: 'workflows', main: 'index.js' });
+    // ^1.4.0: it contributes a runner, which came with plugin API 1.4.
+    expect(pkg.loom).toEqual({ apiVersion: '^1.4.0', id: 'example', skills: 'skills', workflows: 'workflows', main: 'index.js' });
     expect(PLUGIN_API_VERSION.startsWith('1.')).toBe(true);
     expect(pkg.peerDependencies['loom-agents']).toBe('^0.1.0');
   });
@@ -71,5 +73,20 @@ describe('examples/loom-plugin-example', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('has a claude runner whose options schema compiles and whose command is claude -p with the task', async () => {
+    const mod = (await import(join(ROOT, pkg.loom.main))) as { default: DefinedPlugin };
+    const claude = mod.default.runners?.find((r) => r.type === 'claude');
+    expect(claude).toBeDefined();
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(claude!.optionsSchema);
+    expect(validate({ model: 'sonnet', max_turns: 10, allowed_tools: ['Edit'] })).toBe(true);
+    expect(validate({ model: 'sonnet; rm -rf /' })).toBe(false);
+    expect(validate({ colour: 'red' })).toBe(false);
+    const job = { task: { id: 'loom-1a2b3c4d', title: 'Fix it', priority: 'p1', context: {}, done_when: null, labels: [], parent_id: null, attempt: 1, max_attempts: 3 }, agentId: 'a-0', projectId: 'prj-1', projectDir: '/x' } as const;
+    const { argv } = claude!.command(job, { model: 'sonnet' });
+    expect(argv.slice(0, 2)).toEqual(['claude', '-p']);
+    expect(argv[2]).toContain('Loom task loom-1a2b3c4d (attempt 1 of 3): Fix it');
+    expect(argv.slice(3)).toEqual(['--output-format', 'json', '--model', 'sonnet']);
   });
 });

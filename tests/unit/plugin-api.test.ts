@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Notifier as NotifierPort } from '../../src/ports/notifier.js';
-import { definePlugin, isLoomPlugin, PLUGIN_API_VERSION, type LoomPlugin, type Notifier, type NotifierType } from '../../src/plugins/api.js';
+import { definePlugin, isLoomPlugin, PLUGIN_API_VERSION, type LoomPlugin, type Notifier, type NotifierType, type RunnerType } from '../../src/plugins/api.js';
 
 const notifier = (over: Record<string, unknown> = {}): NotifierType =>
   ({
@@ -11,6 +11,15 @@ const notifier = (over: Record<string, unknown> = {}): NotifierType =>
     create: (_o: unknown, ctx: { name: string }) => ({ name: ctx.name, notify: async () => undefined }),
     ...over,
   }) as NotifierType;
+
+const runner = (over: Record<string, unknown> = {}): RunnerType =>
+  ({
+    type: 'claude',
+    description: 'Runs Claude Code headless on the task',
+    optionsSchema: { type: 'object', properties: { model: { type: 'string' } }, additionalProperties: false },
+    command: (job: { task: { title: string } }) => ({ argv: ['claude', '-p', job.task.title] }),
+    ...over,
+  }) as RunnerType;
 
 // The public Notifier and the port are one contract: a plugin's notifier is bound as the port.
 const _toPort = (n: Notifier): NotifierPort => n;
@@ -47,6 +56,19 @@ describe('definePlugin', () => {
     expect(p.notifiers?.[0]?.optionsSchema).toEqual({ type: 'object', properties: {} });
   });
 
+  it('takes runner types (API 1.4), frozen like notifier types, their command kept as given', () => {
+    const list = [runner()];
+    const p = definePlugin({ id: 'example', notifiers: [notifier()], runners: list });
+    list.push(runner({ type: 'second' }));
+    expect(p.runners).toHaveLength(1);
+    expect(Object.isFrozen(p.runners)).toBe(true);
+    expect(Object.isFrozen(p.runners?.[0])).toBe(true);
+    expect(Object.isFrozen(p.runners?.[0]?.optionsSchema.properties)).toBe(true);
+    const job = { task: { id: 'loom-1', title: 'Fix it', priority: 'p1', context: {}, done_when: null, labels: [], parent_id: null, attempt: 1, max_attempts: 3 }, agentId: 'a', projectId: 'p', projectDir: '/x' } as const;
+    expect(p.runners?.[0]?.command(job, {})).toEqual({ argv: ['claude', '-p', 'Fix it'] });
+    expect(definePlugin({}).runners).toBeUndefined();
+  });
+
   it('accepts a plugin with nothing but declarative content', () => {
     const p = definePlugin({});
     expect(isLoomPlugin(p)).toBe(true);
@@ -71,6 +93,12 @@ describe('definePlugin', () => {
     ['a boolean options schema', { notifiers: [notifier({ optionsSchema: true })] }, /optionsSchema must be a JSON Schema object/],
     ['no factory', { notifiers: [notifier({ create: 'make' })] }, /notifiers\[0\] \(jsonl\)\.create must be a function .*\(got "make"\)/],
     ['an unknown notifier field', { notifiers: [notifier({ name: 'x' })] }, /notifiers\[0\]: unknown field "name"/],
+    ['runners not a list', { runners: {} }, /runners must be an array of runner types/],
+    ['a runner type with a bad name', { runners: [runner({ type: 'Claude' })] }, /runners\[0\]\.type must match .*\(got "Claude"\)/],
+    ['two runner types with one name', { runners: [runner(), runner()] }, /runners\[1\]: two runner types are named "claude"/],
+    ['a runner without a command', { runners: [runner({ command: undefined })] }, /runners\[0\] \(claude\)\.command must be a function \(job, options\) => \{argv, env\?\}/],
+    ['a runner with a create (a notifier field)', { runners: [runner({ create: () => null })] }, /runners\[0\]: unknown field "create"; a runner type has type, description, optionsSchema, command/],
+    ['a runner with a two-line description', { runners: [runner({ description: 'a\nb' })] }, /runners\[0\] \(claude\)\.description must be one non-empty line/],
   ])('refuses %s with a message naming the field', (_what, def, message) => {
     expect(() => definePlugin(def as LoomPlugin)).toThrow(TypeError);
     expect(() => definePlugin(def as LoomPlugin)).toThrow(message);
@@ -78,8 +106,8 @@ describe('definePlugin', () => {
 });
 
 describe('PLUGIN_API_VERSION', () => {
-  it('is the semver 1.3.0 that plugins declare ranges against (1.1, 1.2 and 1.3: new event types, which notifiers may ignore)', () => {
-    expect(PLUGIN_API_VERSION).toBe('1.3.0');
+  it('is the semver 1.4.0 that plugins declare ranges against (1.1, 1.2 and 1.3: new event types, which notifiers may ignore; 1.4: runners)', () => {
+    expect(PLUGIN_API_VERSION).toBe('1.4.0');
     expect(PLUGIN_API_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

@@ -7,13 +7,22 @@ import { terminateGroup } from './process-group.js';
 import { TailBuffer } from './tail-buffer.js';
 import { expandTemplate } from './template.js';
 
+/** A job's command built by code (a plugin's runner type): started without a shell. */
+export interface JobCommand {
+  argv: [string, ...string[]];
+  /** Added to the job's environment (the LOOM_* variables are set over it). */
+  env: Record<string, string>;
+}
+
 export interface CommandRunnerOptions {
   /**
    * A shell command with `{task_id}`, `{title}`, `{lease_token}`, `{project_id}`, `{project_dir}`, `{agent_id}`
    * placeholders (bare or inside double quotes; see expandTemplate). Throws VALIDATION_FAILED when one sits
-   * where it cannot be quoted safely.
+   * where it cannot be quoted safely. Exactly one of `template` and `build`.
    */
-  template: string;
+  template?: string;
+  /** Instead of a template: each job's command, from code. A throw is the job's start failure (its message says why). */
+  build?: (job: RunJob) => JobCommand;
   /** Default `/bin/sh` (run as `SHELL -c COMMAND`). */
   shell?: string;
   /** The environment the LOOM_* variables are added to; default `process.env`. */
@@ -49,22 +58,39 @@ export class CommandRunner implements AgentRunner {
     this.shell = o.shell ?? '/bin/sh';
     this.shimDir = o.loomBin === undefined ? null : loomShim(o.loomBin);
     this.killGraceMs = o.killGraceMs ?? 5000;
+    if ((o.template === undefined) === (o.build === undefined)) throw new TypeError('CommandRunner takes a template or a build function, one of them');
     // A placeholder where it cannot be quoted safely is refused now, not at the first task.
-    expandTemplate(o.template, { task_id: '', title: '', lease_token: '', project_id: '', project_dir: '', agent_id: '' });
+    if (o.template !== undefined) expandTemplate(o.template, { task_id: '', title: '', lease_token: '', project_id: '', project_dir: '', agent_id: '' });
   }
 
   start(job: RunJob): RunningJob {
     if (!existsSync(job.project_dir)) return failedJob(`the project directory ${job.project_dir} does not exist`);
-    const command = expandTemplate(this.o.template, {
-      task_id: job.task.id,
-      title: job.task.title,
-      lease_token: job.lease_token,
-      project_id: job.project_id,
-      project_dir: job.project_dir,
-      agent_id: job.agent_id,
-    });
+    let program: string;
+    let args: string[];
+    let extra: Record<string, string> = {};
+    if (this.o.build !== undefined) {
+      try {
+        const built = this.o.build(job);
+        [program, ...args] = built.argv;
+        extra = built.env;
+      } catch (e) {
+        return failedJob((e as Error).message);
+      }
+    } else {
+      const command = expandTemplate(this.o.template!, {
+        task_id: job.task.id,
+        title: job.task.title,
+        lease_token: job.lease_token,
+        project_id: job.project_id,
+        project_dir: job.project_dir,
+        agent_id: job.agent_id,
+      });
+      program = this.shell;
+      args = ['-c', command];
+    }
     const env: NodeJS.ProcessEnv = {
       ...(this.o.env ?? process.env),
+      ...extra,
       LOOM_TASK_ID: job.task.id,
       LOOM_TASK_TITLE: job.task.title,
       LOOM_LEASE_TOKEN: job.lease_token,
@@ -76,15 +102,16 @@ export class CommandRunner implements AgentRunner {
     if (this.shimDir !== null) env.PATH = [this.shimDir, env.PATH ?? ''].filter((x) => x !== '').join(delimiter);
     let child: ChildProcess;
     try {
-      // detached: the shell leads a new process group (pgid = its pid).
-      child = spawn(this.shell, ['-c', command], { cwd: job.project_dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // detached: the shell (or the program) leads a new process group (pgid = its pid). The program is
+      // looked up on the job's PATH (env), where the `loom` shim comes first.
+      child = spawn(program, args, { cwd: job.project_dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
-      return failedJob(`could not start ${this.shell}: ${(e as Error).message}`);
+      return failedJob(`could not start ${program}: ${(e as Error).message}`);
     }
     if (child.pid === undefined) {
       // The failure arrives as an 'error' event.
       const result = new Promise<RunOutcome>((resolve) =>
-        child.once('error', (e) => resolve({ kind: 'spawn_failed', message: `could not start ${this.shell}: ${e.message}` })),
+        child.once('error', (e) => resolve({ kind: 'spawn_failed', message: `could not start ${program}: ${e.message}` })),
       );
       return { pid: undefined, result, kill: () => result.then(() => undefined) };
     }

@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
 import { CommandRunner } from '../../adapters/runner/command-runner.js';
+import { LoomError } from '../../domain/errors.js';
+import { runnerCommand, runnerJobOf } from '../../plugins/host/runners.js';
 import type { LoomConnector } from '../../ports/loom-connector.js';
 import type { TickReport } from '../../ports/loom-api.js';
 import { loadConfig } from '../config.js';
 import { startNotifiers } from '../notifications.js';
+import { pluginRunner } from '../plugins.js';
 import { dispatch, type DispatchResult } from '../orchestrator/dispatch.js';
 import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../orchestrator/rate-limit.js';
 
@@ -18,7 +21,8 @@ export type OrchestrateOptions = Parameters<LoomConnector['orchestrate']>[0] & {
  */
 export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOptions): Promise<{ ticks: number; dispatched: DispatchResult | null }> {
   // Built first: a bad template is refused before anything is claimed.
-  const runner = o.run === undefined ? null : new CommandRunner({ template: o.run, env: o.env, log: (line) => o.out(line), ...(o.loomBin === undefined ? {} : { loomBin: o.loomBin }) });
+  const common = { env: o.env, log: (line: string) => o.out(line), ...(o.loomBin === undefined ? {} : { loomBin: o.loomBin }) };
+  let runner = o.run === undefined ? null : new CommandRunner({ template: o.run, ...common });
   const { api, project, events } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
   const config = loadConfig(project.project_dir, o.env);
   const log = (line: string): void => o.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -48,12 +52,21 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
   let dispatched: DispatchResult | null = null;
   let timer: NodeJS.Timeout | undefined;
   try {
+    if (o.runner !== undefined) {
+      // A plugin's runner type, from the project's plugins: found and its options checked before anything is claimed.
+      const name = o.runner;
+      const found = await pluginRunner({ projectDir: project.project_dir, env: o.env, plugins: config.plugins }, name, o.runnerOptions ?? {});
+      if ('problem' in found) {
+        throw new LoomError('PLUGIN_RUNNER_UNAVAILABLE', `${found.problem.message} (${found.problem.code})`, { hint: found.problem.hint, details: { runner: name, problem: found.problem.code } });
+      }
+      runner = new CommandRunner({ build: (job) => runnerCommand(name, found.type, runnerJobOf(job), found.options), ...common });
+    }
     await tick();
-    if (o.once === true && o.run === undefined) return { ticks, dispatched };
+    if (o.once === true && runner === null) return { ticks, dispatched };
     timer = setInterval(() => void tick(), (o.intervalSeconds ?? config.orchestration.tick_seconds) * 1000);
     if (runner !== null) {
       const concurrency = o.concurrency ?? 1;
-      log(`dispatching ready tasks to \`${o.run}\`, ${concurrency} at a time${o.timeoutSeconds === undefined ? '' : `, ${o.timeoutSeconds}s each at most`}`);
+      log(`dispatching ready tasks to ${o.run === undefined ? `runner ${o.runner}` : `\`${o.run}\``}, ${concurrency} at a time${o.timeoutSeconds === undefined ? '' : `, ${o.timeoutSeconds}s each at most`}`);
       dispatched = await dispatch({
         api,
         projectId: project.project_id,

@@ -1,7 +1,7 @@
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
-import { isLoomPlugin, type DefinedPlugin, type NotifierType } from '../api.js';
+import { isLoomPlugin, type DefinedPlugin, type NotifierType, type RunnerType } from '../api.js';
 import { pluginIsActive } from './discovery.js';
 import { ensureLoomLink } from './loom-link.js';
 
@@ -12,6 +12,8 @@ export interface LoadedPluginCode {
   plugin: DefinedPlugin | null;
   /** Its notifier types by namespaced name, `<id>/<type>`. */
   notifierTypes: Map<string, NotifierType>;
+  /** Its runner types by namespaced name, `<id>/<type>`. */
+  runnerTypes: Map<string, RunnerType>;
   problems: PluginProblem[];
 }
 
@@ -39,7 +41,7 @@ export function clearLoadedPluginCode(): void {
  * load). Untrusted and inactive plugins are not imported at all.
  */
 export function loadPluginCode(p: DiscoveredPlugin, o: LoadOptions = {}): Promise<LoadedPluginCode> {
-  const empty = (problems: PluginProblem[] = []): LoadedPluginCode => ({ id: p.id, plugin: null, notifierTypes: new Map(), problems });
+  const empty = (problems: PluginProblem[] = []): LoadedPluginCode => ({ id: p.id, plugin: null, notifierTypes: new Map(), runnerTypes: new Map(), problems });
   if (p.main === null || !p.trusted || !pluginIsActive(p)) return Promise.resolve(empty());
   const key = `${p.dir}\0${p.main}`;
   let found = loaded.get(key);
@@ -48,7 +50,13 @@ export function loadPluginCode(p: DiscoveredPlugin, o: LoadOptions = {}): Promis
     const installed = join('node_modules', p.package);
     if (p.source === 'user' && p.dir.endsWith(`${sep}${installed}`)) ensureLoomLink(p.dir.slice(0, -installed.length - 1));
     found = importPlugin(p, p.main, o.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS).then(
-      (plugin) => ({ id: p.id, plugin, notifierTypes: new Map((plugin.notifiers ?? []).map((n) => [`${p.id}/${n.type}`, n])), problems: [] }),
+      (plugin) => ({
+        id: p.id,
+        plugin,
+        notifierTypes: new Map((plugin.notifiers ?? []).map((n) => [`${p.id}/${n.type}`, n])),
+        runnerTypes: new Map((plugin.runners ?? []).map((r) => [`${p.id}/${r.type}`, r])),
+        problems: [],
+      }),
       (problem: PluginProblem) => empty([problem]),
     );
     loaded.set(key, found);

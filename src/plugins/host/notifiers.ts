@@ -1,11 +1,10 @@
-import type { ValidateFunction } from 'ajv';
-import { newAjv } from './lazy-ajv.js';
 import type { LoomEvent } from '../../domain/events.js';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
 import type { Notifier } from '../../ports/notifier.js';
 import type { NotifierType } from '../api.js';
 import { pluginIsActive } from './discovery.js';
 import { loadPluginCode, oneLine, type LoadedPluginCode } from './loader.js';
+import { optionErrors, validatorOf } from './options.js';
 
 /** A config entry `notifications.notifiers[i]` whose type is a plugin's, `<id>/<type>`: its other keys are the options. */
 export interface PluginNotifierConfig {
@@ -48,24 +47,6 @@ const typeOf = (t: string): { id: string; type: string } => {
   return { id: t.slice(0, slash), type: t.slice(slash + 1) };
 };
 
-const compiled = new WeakMap<object, ValidateFunction | Error>();
-
-function validatorOf(t: NotifierType): ValidateFunction | Error {
-  let v = compiled.get(t.optionsSchema);
-  if (v === undefined) {
-    try {
-      // An Ajv of its own per schema: one shared instance keeps every schema's $id, so a second schema
-      // with a taken $id (the same plugin installed in two projects, or two plugins that copied one
-      // template) would not compile, and one plugin could stop another's notifiers.
-      v = newAjv({ allErrors: true, strict: true }).compile(t.optionsSchema);
-    } catch (e) {
-      v = e instanceof Error ? e : new Error(String(e));
-    }
-    compiled.set(t.optionsSchema, v);
-  }
-  return v;
-}
-
 /**
  * Resolves one configured plugin notifier against the discovered plugins and
  * their loaded code, and validates its options against the type's schema.
@@ -99,8 +80,7 @@ export function resolvePluginNotifier(
   }
   const options = structuredClone(c.options);
   if (!validate(options)) {
-    const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath === '' ? 'options' : e.instancePath.slice(1).replace(/\//g, '.')} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
-    return problem('PLUGIN_OPTIONS_INVALID', `its options do not fit ${c.type}: ${errors.join('; ')}`, `fix the entry in notifications.notifiers; \`loom plugins info ${id}\` shows the options of ${c.type}`);
+    return problem('PLUGIN_OPTIONS_INVALID', `its options do not fit ${c.type}: ${optionErrors(validate)}`, `fix the entry in notifications.notifiers; \`loom plugins info ${id}\` shows the options of ${c.type}`);
   }
   return { type: t, options };
 }

@@ -37,6 +37,7 @@ export class PluginsInfoCommand extends LoomCommand {
           ['main', p.main ?? undefined],
           ['contributes', contributes(p)],
           ...p.contributes.notifier_types.map((t): [string, string] => [`notifier type ${t.type}`, `${t.description}; options: ${describeOptions(t.options_schema)}`]),
+          ...p.contributes.runner_types.map((t): [string, string] => [`runner ${t.type}`, `${t.description}; options: ${describeOptions(t.options_schema)}; run: loom orchestrate --runner ${t.type}`]),
           ...p.notifiers.map((n): [string, string] => [
             `notifier ${n.name}`,
             `${n.type}: ${n.state}${n.failures + n.hangs === 0 ? '' : ` (${n.failures} failed, ${n.hangs} hung calls${n.last_error === null ? '' : `; last: ${n.last_error}`})`}`,

@@ -8,7 +8,9 @@ export function contributes(p: PluginInfo): string {
   if (!p.active) return p.errors.some((e) => e.code !== 'PLUGIN_API_MISMATCH') ? 'nothing (broken)' : 'nothing (API does not fit)';
   const parts = [`${p.contributes.skills} skill${p.contributes.skills === 1 ? '' : 's'}`, `${p.contributes.workflows} workflow${p.contributes.workflows === 1 ? '' : 's'}`];
   const types = p.contributes.notifier_types.length;
-  if (p.code === 'loaded') parts.push(types === 0 ? 'code' : `${types} notifier type${types === 1 ? '' : 's'}`);
+  const runners = p.contributes.runner_types.length;
+  const code = [...(types === 0 ? [] : [`${types} notifier type${types === 1 ? '' : 's'}`]), ...(runners === 0 ? [] : [`${runners} runner${runners === 1 ? '' : 's'}`])];
+  if (p.code === 'loaded') parts.push(code.length === 0 ? 'code' : code.join(', '));
   else if (p.code === 'untrusted') parts.push(`code (not run: untrusted: run \`loom plugins trust ${p.id}\`)`);
   else if (p.code === 'failed') parts.push('code (failed to load)');
   return parts.join(', ');
@@ -27,7 +29,7 @@ export class PluginsListCommand extends LoomCommand {
     details: `
       A plugin is an npm package with the keyword \`loom-plugin\` and a \`loom\` field in its package.json. Its skills and workflows (named \`<id>/<name>\`) are served when its plugin API range fits this Loom and its manifest has no error; a broken plugin is listed with its errors and skipped.
 
-      Its code (\`loom.main\`: notifier types) is imported only when you trust it (\`loom plugins trust ID\`); listing imports a trusted plugin's code to show its notifier types, and shows how its configured notifiers are doing as the daemon (or \`loom orchestrate\` in server mode) reports them. No code of an untrusted plugin runs.
+      Its code (\`loom.main\`: notifier types, runners) is imported only when you trust it (\`loom plugins trust ID\`); listing imports a trusted plugin's code to show its notifier types and runners, and shows how its configured notifiers are doing as the daemon (or \`loom orchestrate\` in server mode) reports them. No code of an untrusted plugin runs.
     `,
     examples: [
       ['Every plugin', '$0 plugins list'],
