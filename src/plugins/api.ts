@@ -168,7 +168,9 @@ export interface RunnerType<Options = Record<string, unknown>> {
   readonly optionsSchema: JsonSchema;
   /**
    * The command for one job: called once per claimed task, synchronously, just before it
-   * starts. It must not start anything itself. A throw, or a command that is not valid,
+   * starts, and once more when `loom orchestrate` starts, with a sample job (task id
+   * `loom-00000000`), to check that the program it names is installed before anything is
+   * claimed. It must not start anything itself. A throw, or a command that is not valid,
    * fails that attempt as a command that could not start (not retried).
    */
   command(job: RunnerJob, options: Options): RunnerCommand;

@@ -4,9 +4,10 @@
  * command the plugin builds (no shell; the job's LOOM_* environment and
  * lease are Loom's) and records done with its output. Before anything is
  * claimed, an untrusted plugin, an unknown runner and options that do not fit
- * are refused with PLUGIN_RUNNER_UNAVAILABLE; a type that throws or builds a
- * command Loom will not start fails that task (a dead letter), and the run
- * says so.
+ * are refused with PLUGIN_RUNNER_UNAVAILABLE, as is a type that builds a
+ * command Loom will not start, or names a program that is not installed, for a
+ * sample task; a type that throws for one task fails that task (a dead
+ * letter), and the run says so.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,11 +48,11 @@ describe('loom orchestrate --runner (a plugin runner, built binary, embedded)', 
 
     expect((await run(['plugins', 'trust', 'code-runner'])).code).toBe(0);
     const info = await json(['plugins', 'info', 'code-runner']);
-    expect(info.contributes.runner_types.map((t: { type: string }) => t.type)).toEqual(['code-runner/echo', 'code-runner/throws', 'code-runner/sets-loom-env', 'code-runner/async']);
+    expect(info.contributes.runner_types.map((t: { type: string }) => t.type)).toEqual(['code-runner/echo', 'code-runner/throws', 'code-runner/missing-program', 'code-runner/sets-loom-env', 'code-runner/async']);
     const text = await run(['plugins', 'info', 'code-runner']);
     expect(text.stdout).toContain('runner code-runner/echo');
     expect(text.stdout).toContain('run: loom orchestrate --runner code-runner/echo');
-    expect((await run(['plugins', 'list'])).stdout).toContain('4 runners');
+    expect((await run(['plugins', 'list'])).stdout).toContain('5 runners');
     await run(['cancel', task.id]);
   }, TEST_TIMEOUT_MS);
 
@@ -102,17 +103,28 @@ describe('loom orchestrate --runner (a plugin runner, built binary, embedded)', 
   }, TEST_TIMEOUT_MS);
 
   it.each([
-    ['code-runner/throws', 'runner code-runner/throws threw building the command: boom: no command for you'],
-    ['code-runner/sets-loom-env', "runner code-runner/sets-loom-env built a command Loom will not start: env LOOM_LEASE_TOKEN is Loom's to set"],
+    ['code-runner/sets-loom-env', "runner code-runner/sets-loom-env built a command Loom will not start: env LOOM_LEASE_TOKEN is Loom's to set (asked about a sample task before claiming anything)"],
     ['code-runner/async', 'runner code-runner/async built a command Loom will not start: it returned a promise'],
-  ])('%s: the task fails as a command that could not start (a dead letter), and the run exits 3', async (runner, reason) => {
+    ['code-runner/missing-program', 'runner code-runner/missing-program runs loom-test-no-such-program, which is not on the PATH; nothing was claimed'],
+  ])('%s: refused when orchestrate starts (asked about a sample task), with nothing claimed', async (runner, message) => {
     const task = await json(['create', `for ${runner}`]);
     const r = await orchestrate(runner);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`PLUGIN_RUNNER_UNAVAILABLE: ${message}`);
+    expect((await json(['status', task.id])).task.status).toBe('pending');
+    await run(['cancel', task.id]);
+  }, TEST_TIMEOUT_MS);
+
+  it('a runner that throws for one task fails that task as a command that could not start (a dead letter), runs the others, and the run exits 3', async () => {
+    const bad = await json(['create', 'explode on this one']);
+    const good = await json(['create', 'an ordinary task']);
+    const r = await orchestrate('code-runner/throws');
     expect(r.code).toBe(3);
-    expect(r.stdout).toContain(`dead letters: ${task.id}`);
-    const failed = (await json(['status', task.id])).task;
+    expect(r.stdout).toContain(`dead letters: ${bad.id}`);
+    const failed = (await json(['status', bad.id])).task;
     expect(failed.status).toBe('failed');
-    expect(failed.failure_reason).toContain(reason);
+    expect(failed.failure_reason).toContain('runner code-runner/throws threw building the command: boom: no command for "explode on this one"');
+    expect((await json(['status', good.id])).task.status).toBe('done');
   }, TEST_TIMEOUT_MS);
 
   it("the example plugin's claude runner: claude -p with the task, its JSON result the output and its cost the usage", async () => {

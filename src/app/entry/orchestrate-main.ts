@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { CommandRunner } from '../../adapters/runner/command-runner.js';
 import { LoomError } from '../../domain/errors.js';
-import { runnerCommand, runnerJobOf } from '../../plugins/host/runners.js';
+import { programFound, runnerCommand, runnerJobOf, SAMPLE_RUNNER_JOB } from '../../plugins/host/runners.js';
 import type { LoomConnector } from '../../ports/loom-connector.js';
 import type { TickReport } from '../../ports/loom-api.js';
 import { loadConfig } from '../config.js';
@@ -58,6 +58,20 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
       const found = await pluginRunner({ projectDir: project.project_dir, env: o.env, plugins: config.plugins }, name, o.runnerOptions ?? {});
       if ('problem' in found) {
         throw new LoomError('PLUGIN_RUNNER_UNAVAILABLE', `${found.problem.message} (${found.problem.code})`, { hint: found.problem.hint, details: { runner: name, problem: found.problem.code } });
+      }
+      // Asked once about a sample task: a runner that cannot build a command, or whose program is not
+      // installed, would otherwise turn every task it is given into a dead letter.
+      let program: string;
+      try {
+        program = runnerCommand(name, found.type, { ...SAMPLE_RUNNER_JOB, projectId: project.project_id, projectDir: project.project_dir }, found.options).argv[0];
+      } catch (e) {
+        throw new LoomError('PLUGIN_RUNNER_UNAVAILABLE', `${(e as Error).message} (asked about a sample task before claiming anything)`, { hint: `report it to the plugin's author; \`loom plugins info ${name.split('/')[0]}\` shows the plugin`, details: { runner: name } });
+      }
+      if (program !== 'loom' && !programFound(program, project.project_dir, o.env.PATH)) {
+        throw new LoomError('PLUGIN_RUNNER_UNAVAILABLE', `runner ${name} runs ${program}, which is not ${program.includes('/') ? 'an executable file' : 'on the PATH'}; nothing was claimed`, {
+          hint: `install ${program}, or give its path in --runner-options if the runner takes one (\`loom plugins info ${name.split('/')[0]}\` shows its options)`,
+          details: { runner: name, program },
+        });
       }
       runner = new CommandRunner({ build: (job) => runnerCommand(name, found.type, runnerJobOf(job), found.options), ...common });
     }

@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import type { RunJob } from '../../ports/agent-runner.js';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
 import type { RunnerJob, RunnerType } from '../api.js';
@@ -79,6 +81,44 @@ export function runnerJobOf(job: RunJob): RunnerJob {
     projectId: job.project_id,
     projectDir: job.project_dir,
   };
+}
+
+/**
+ * The job a runner type is asked about once before anything is claimed, to
+ * find out which program it runs (and that it builds a command at all).
+ */
+export const SAMPLE_RUNNER_JOB: RunnerJob = {
+  task: {
+    id: 'loom-00000000',
+    title: 'A sample task: Loom checks the runner before it claims anything',
+    priority: 'p1',
+    context: {},
+    done_when: null,
+    labels: [],
+    parent_id: null,
+    attempt: 1,
+    max_attempts: 3,
+  },
+  agentId: 'runner-check',
+  projectId: 'prj-000000000000',
+  projectDir: '.',
+};
+
+/**
+ * Whether `program` can be started from `cwd` with this PATH: a path (with a
+ * slash) that is an executable file, or a name found executable on the PATH.
+ */
+export function programFound(program: string, cwd: string, path: string | undefined): boolean {
+  const executable = (file: string): boolean => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (program.includes('/')) return executable(resolve(cwd, program));
+  return (path ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, program)));
 }
 
 /**
