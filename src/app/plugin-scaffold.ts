@@ -31,7 +31,7 @@ export function pluginScaffoldFiles(id: string, loomVersion: string, loomLink: s
   const packageJson = {
     name: pkg,
     version: '0.1.0',
-    description: `A Loom plugin: the ${id}/hello skill and workflow, and a JSONL file notifier.`,
+    description: `A Loom plugin: the ${id}/hello skill and workflow, a JSONL file notifier and a runner.`,
     keywords: ['loom-plugin'],
     license: 'MIT',
     type: 'module',
@@ -71,7 +71,9 @@ A [Loom](https://www.npmjs.com/package/loom-agents) plugin. It contributes:
 
 - the skill \`${id}/hello\` (\`skills/hello.md\`),
 - the workflow \`${id}/hello\` (\`workflows/hello.yaml\`),
-- the notifier type \`${id}/jsonl\` (\`index.js\`): appends each event routed to it to a file, one JSON line each.
+- the notifier type \`${id}/jsonl\` (\`index.js\`): appends each event routed to it to a file, one JSON line each;
+- the runner \`${id}/script\` (\`index.js\`): \`loom orchestrate --runner ${id}/script --runner-options '{"script": "scripts/agent.mjs"}'\`
+  runs \`node SCRIPT TASK_ID TITLE\` for each ready task (the script reports by its exit code and stdout, or with \`loom done\`).
 
 ## Develop
 
@@ -155,7 +157,29 @@ const jsonl = {
   },
 };
 
-export default definePlugin({ id: '${id}', notifiers: [jsonl] });
+/**
+ * A runner: \`loom orchestrate --runner ${id}/script\` hands each ready task to a Node script
+ * of the project. It only builds the command; Loom starts it (no shell), heartbeats the
+ * task's lease while it runs, and records done (exit 0, stdout as the output) or a failure.
+ * @type {import('loom-agents/plugin').RunnerType<{ script: string }>}
+ */
+const script = {
+  type: 'script',
+  description: 'Runs node SCRIPT TASK_ID TITLE in the project for each ready task',
+  optionsSchema: {
+    type: 'object',
+    properties: { script: { type: 'string', minLength: 1, description: 'The script, relative to the project' } },
+    required: ['script'],
+    additionalProperties: false,
+  },
+  // Called for each claimed task (and once at start with a sample task); must only build the command.
+  command: (job, options) => ({
+    argv: [process.execPath, options.script, job.task.id, job.task.title],
+    env: { TASK_ATTEMPT: String(job.task.attempt) }, // LOOM_* and PATH are Loom's own
+  }),
+};
+
+export default definePlugin({ id: '${id}', notifiers: [jsonl], runners: [script] });
 `;
 }
 
@@ -246,6 +270,13 @@ describe('${id} plugin', () => {
     await notifier.close();
     const lines = readFileSync(join(projectDir, 'out', 'events.jsonl'), 'utf8').trim().split('\\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual([event]);
+  });
+
+  it('the script runner builds node SCRIPT TASK_ID TITLE, the title as one argument', () => {
+    const type = plugin.runners.find((r) => r.type === 'script');
+    const job = { task: { id: 'loom-1a2b3c4d', title: 'Fix "it"; now', priority: 'p1', context: {}, done_when: null, labels: [], parent_id: null, attempt: 2, max_attempts: 3 }, agentId: 'a-0', projectId: 'demo', projectDir: '/src/app' };
+    expect(type.command(job, { script: 'scripts/agent.mjs' })).toEqual({ argv: [process.execPath, 'scripts/agent.mjs', 'loom-1a2b3c4d', 'Fix "it"; now'], env: { TASK_ATTEMPT: '2' } });
+    expect(type.optionsSchema.required).toEqual(['script']);
   });
 
   it('refuses unknown options in its schema', () => {

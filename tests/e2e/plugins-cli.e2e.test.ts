@@ -138,7 +138,7 @@ describe('loom plugins trust / untrust / add / remove / new (built binary)', () 
     expect(project.stdout).toContain('npm i -D loom-plugin-example');
   }, TEST_TIMEOUT_MS);
 
-  it("new writes a plugin whose own test passes and whose skill and workflow Loom serves", async () => {
+  it("new writes a plugin whose own test passes and whose skill, workflow and runner Loom serves", async () => {
     const s = scene('plugins:\n  paths: [./loom-plugin-demo]\n');
     const made = await s.json(['plugins', 'new', 'demo']);
     const pkg = join(s.dir, 'loom-plugin-demo');
@@ -162,7 +162,7 @@ describe('loom plugins trust / untrust / add / remove / new (built binary)', () 
     expect(install.code).toBe(0);
     expect(lstatSync(join(pkg, 'node_modules', 'loom-agents')).isSymbolicLink()).toBe(true);
     const test = await npm(['test']);
-    expect(test.out).toMatch(/4 passed/);
+    expect(test.out).toMatch(/5 passed/);
     expect(test.code).toBe(0);
 
     await s.json(['init', '--name', 'plugins-cli-e2e']);
@@ -172,5 +172,15 @@ describe('loom plugins trust / untrust / add / remove / new (built binary)', () 
     expect(workflow.code).toBe(0);
     expect(workflow.stdout).toContain('demo/hello');
     expect(workflow.stdout).toContain('source        plugin:demo');
+
+    // Its runner, once trusted, runs a script of the project on each ready task.
+    expect((await s.run(['plugins', 'trust', 'demo'])).code).toBe(0);
+    mkdirSync(join(s.dir, 'scripts'));
+    writeFileSync(join(s.dir, 'scripts', 'agent.mjs'), 'const [id, title] = process.argv.slice(2);\nprocess.stdout.write(JSON.stringify({ id, title, attempt: process.env.TASK_ATTEMPT }));\n');
+    const task = await s.json(['create', 'Greet the team']);
+    const ran = await s.run(['orchestrate', '--runner', 'demo/script', '--runner-options', '{"script": "scripts/agent.mjs"}', '--exit-when-idle', '--timeout', '60']);
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expect((await s.json(['status', task.id])).task).toMatchObject({ status: 'done', output: { id: task.id, title: 'Greet the team', attempt: '1' } });
   }, TEST_TIMEOUT_MS);
 });

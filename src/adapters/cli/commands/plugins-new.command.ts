@@ -8,7 +8,7 @@ export class PluginsNewCommand extends LoomCommand {
     category: 'Plugins',
     description: 'Write a new plugin package, ready to test and publish, to DIR/loom-plugin-NAME',
     details: `
-      NAME is the plugin's id (lower-case letters, digits and dashes): its skills and workflows are named \`NAME/...\`. The package has a skill, a workflow, a JSONL notifier (code: it runs once trusted), a vitest test and a README; it is checked as Loom loads plugins before the command succeeds. A folder that exists and is not empty is refused.
+      NAME is the plugin's id (lower-case letters, digits and dashes): its skills and workflows are named \`NAME/...\`. The package has a skill, a workflow, a JSONL notifier and a runner (code: they run once trusted), a vitest test and a README; it is checked as Loom loads plugins before the command succeeds. A folder that exists and is not empty is refused.
     `,
     examples: [
       ['A plugin with id jira-sync in ./loom-plugin-jira-sync', '$0 plugins new jira-sync'],
