@@ -3,8 +3,8 @@
  * has been in place for a few seconds (an install or a build may still be
  * writing), the next command finds the daemon's code changed on disk, the old
  * daemon stops, and a daemon of the new code serves that command, with the
- * committed work intact. Run on
- * a copy of the built package, so the test can replace its files.
+ * committed work intact. Run on a copy of the built package, so the test can
+ * replace its files. And a copy that was never built says so.
  */
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,5 +63,21 @@ describe('daemon after an upgrade', () => {
     // The new daemon's code is what is on disk: it stays.
     await run(['create', 'made after the upgrade']);
     expect((await run(['daemon', 'status'])).pid).toBe(second.pid);
+  });
+});
+
+describe('a clone that was never built', () => {
+  it('says NOT_BUILT and how to build, not a module-resolution stack trace', async () => {
+    const install = mkdtempSync(join(tmpdir(), 'loom-unbuilt-'));
+    try {
+      for (const part of ['package.json', 'bin']) cpSync(join(ROOT, part), join(install, part), { recursive: true });
+      const r = await loom(install, ['status'], {}, { bin: join(install, 'bin', 'loom.js') });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`NOT_BUILT: Loom's compiled code is missing (${join(install, 'dist', 'src', 'app', 'entry', 'main.js')})`);
+      expect(r.stderr).toContain('hint: run `npm run build` in');
+      expect(r.stderr).not.toContain('ERR_MODULE_NOT_FOUND');
+    } finally {
+      rmSync(install, { recursive: true, force: true });
+    }
   });
 });
