@@ -71,6 +71,14 @@ export const CONFIG_SCHEMA = {
         max_lease_expiries: positiveInt,
         agent_idle_after_seconds: positiveInt,
         agent_gone_after_seconds: positiveInt,
+        // Options of plugin runners by name (`loom orchestrate --runner NAME` without --runner-options);
+        // each is checked against its runner's schema when it is used.
+        runner_options: {
+          type: 'object',
+          maxProperties: 100,
+          propertyNames: { pattern: '^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$' },
+          additionalProperties: { type: 'object' },
+        },
       },
     },
     mcp: {

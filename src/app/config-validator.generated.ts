@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validateConfigFile = validate10;
-const schema11 = {"type":"object","additionalProperties":false,"properties":{"project":{"type":"object","additionalProperties":false,"required":["id","name"],"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"name":{"type":"string","minLength":1},"store":{"enum":["embedded","server"]},"store_id":{"type":"string","pattern":"^[0-9a-f-]{36}$"}}},"database_url":{"type":"string","pattern":"^postgres(ql)?://"},"redis_url":{"type":"string","pattern":"^rediss?://"},"redis":{"type":"object","additionalProperties":false,"properties":{"key_prefix":{"type":"string","pattern":"^[!-~]{1,100}$"},"cache":{"type":"boolean"}}},"tasks":{"type":"object","additionalProperties":false,"properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":100},"lease_seconds":{"type":"integer","minimum":1,"maximum":86400},"failure_policy":{"enum":["block","cancel"]},"max_context_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"max_output_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"retry":{"type":"object","additionalProperties":false,"properties":{"base_ms":{"type":"integer","minimum":1},"factor":{"type":"number","minimum":1},"max_ms":{"type":"integer","minimum":1}}}}},"daemon":{"type":"object","additionalProperties":false,"properties":{"idle_timeout_seconds":{"type":"integer","minimum":1},"shared_buffers_mb":{"type":"integer","minimum":1,"maximum":1024}}},"notifications":{"type":"object","additionalProperties":false,"properties":{"notifiers":{"type":"array","maxItems":100,"items":{"type":"object","required":["name","type"],"maxProperties":64,"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,63}$"},"type":{"anyOf":[{"enum":["console","webhook"]},{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"}]}},"if":{"properties":{"type":{"enum":["console","webhook"]}}},"then":{"additionalProperties":false,"properties":{"name":true,"type":true,"url":{"type":"string","pattern":"^https?://[^\\s]+$"},"secret":{"type":"string","minLength":1},"timeout_ms":{"type":"integer","minimum":100,"maximum":120000},"retries":{"type":"integer","minimum":0,"maximum":20}},"if":{"properties":{"type":{"const":"webhook"}}},"then":{"required":["url","secret"],"properties":{"url":true,"secret":true}},"else":{"properties":{"url":false,"secret":false,"timeout_ms":false,"retries":false}}}}},"routes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["notifier","events"],"properties":{"notifier":{"type":"string","minLength":1},"events":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"}}}}}}},"plugins":{"type":"object","additionalProperties":false,"properties":{"paths":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1024},"maxItems":100},"trust":{"type":"array","items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}$"},"maxItems":100,"uniqueItems":true}}},"orchestration":{"type":"object","additionalProperties":false,"properties":{"tick_seconds":{"type":"integer","minimum":1},"stuck_after_seconds":{"type":"integer","minimum":1},"max_lease_expiries":{"type":"integer","minimum":1},"agent_idle_after_seconds":{"type":"integer","minimum":1},"agent_gone_after_seconds":{"type":"integer","minimum":1}}},"mcp":{"type":"object","additionalProperties":false,"properties":{"tools":{"type":"array","items":{"enum":["core","planning","admin"]},"minItems":1,"uniqueItems":true}}},"serve":{"type":"object","additionalProperties":false,"properties":{"token":{"type":"string","pattern":"^[!-~]{16,512}$"},"host":{"type":"string","minLength":1,"maxLength":255},"port":{"type":"integer","minimum":0,"maximum":65535}}}}};
+const schema11 = {"type":"object","additionalProperties":false,"properties":{"project":{"type":"object","additionalProperties":false,"required":["id","name"],"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"name":{"type":"string","minLength":1},"store":{"enum":["embedded","server"]},"store_id":{"type":"string","pattern":"^[0-9a-f-]{36}$"}}},"database_url":{"type":"string","pattern":"^postgres(ql)?://"},"redis_url":{"type":"string","pattern":"^rediss?://"},"redis":{"type":"object","additionalProperties":false,"properties":{"key_prefix":{"type":"string","pattern":"^[!-~]{1,100}$"},"cache":{"type":"boolean"}}},"tasks":{"type":"object","additionalProperties":false,"properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":100},"lease_seconds":{"type":"integer","minimum":1,"maximum":86400},"failure_policy":{"enum":["block","cancel"]},"max_context_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"max_output_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"retry":{"type":"object","additionalProperties":false,"properties":{"base_ms":{"type":"integer","minimum":1},"factor":{"type":"number","minimum":1},"max_ms":{"type":"integer","minimum":1}}}}},"daemon":{"type":"object","additionalProperties":false,"properties":{"idle_timeout_seconds":{"type":"integer","minimum":1},"shared_buffers_mb":{"type":"integer","minimum":1,"maximum":1024}}},"notifications":{"type":"object","additionalProperties":false,"properties":{"notifiers":{"type":"array","maxItems":100,"items":{"type":"object","required":["name","type"],"maxProperties":64,"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,63}$"},"type":{"anyOf":[{"enum":["console","webhook"]},{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"}]}},"if":{"properties":{"type":{"enum":["console","webhook"]}}},"then":{"additionalProperties":false,"properties":{"name":true,"type":true,"url":{"type":"string","pattern":"^https?://[^\\s]+$"},"secret":{"type":"string","minLength":1},"timeout_ms":{"type":"integer","minimum":100,"maximum":120000},"retries":{"type":"integer","minimum":0,"maximum":20}},"if":{"properties":{"type":{"const":"webhook"}}},"then":{"required":["url","secret"],"properties":{"url":true,"secret":true}},"else":{"properties":{"url":false,"secret":false,"timeout_ms":false,"retries":false}}}}},"routes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["notifier","events"],"properties":{"notifier":{"type":"string","minLength":1},"events":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"}}}}}}},"plugins":{"type":"object","additionalProperties":false,"properties":{"paths":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1024},"maxItems":100},"trust":{"type":"array","items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}$"},"maxItems":100,"uniqueItems":true}}},"orchestration":{"type":"object","additionalProperties":false,"properties":{"tick_seconds":{"type":"integer","minimum":1},"stuck_after_seconds":{"type":"integer","minimum":1},"max_lease_expiries":{"type":"integer","minimum":1},"agent_idle_after_seconds":{"type":"integer","minimum":1},"agent_gone_after_seconds":{"type":"integer","minimum":1},"runner_options":{"type":"object","maxProperties":100,"propertyNames":{"pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"},"additionalProperties":{"type":"object"}}}},"mcp":{"type":"object","additionalProperties":false,"properties":{"tools":{"type":"array","items":{"enum":["core","planning","admin"]},"minItems":1,"uniqueItems":true}}},"serve":{"type":"object","additionalProperties":false,"properties":{"token":{"type":"string","pattern":"^[!-~]{16,512}$"},"host":{"type":"string","minLength":1,"maxLength":255},"port":{"type":"integer","minimum":0,"maximum":65535}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -19,7 +19,7 @@ const pattern6 = new RegExp("^[a-z0-9][a-z0-9_-]{0,63}$", "u");
 const pattern7 = new RegExp("^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$", "u");
 const pattern8 = new RegExp("^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$", "u");
 const pattern9 = new RegExp("^[a-z][a-z0-9-]{0,63}$", "u");
-const pattern10 = new RegExp("^[!-~]{16,512}$", "u");
+const pattern11 = new RegExp("^[!-~]{16,512}$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1441,7 +1441,7 @@ if(data.orchestration !== undefined){
 let data48 = data.orchestration;
 if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
 for(const key10 in data48){
-if(!(((((key10 === "tick_seconds") || (key10 === "stuck_after_seconds")) || (key10 === "max_lease_expiries")) || (key10 === "agent_idle_after_seconds")) || (key10 === "agent_gone_after_seconds"))){
+if(!((((((key10 === "tick_seconds") || (key10 === "stuck_after_seconds")) || (key10 === "max_lease_expiries")) || (key10 === "agent_idle_after_seconds")) || (key10 === "agent_gone_after_seconds")) || (key10 === "runner_options"))){
 const err109 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err109];
@@ -1577,9 +1577,11 @@ errors++;
 }
 }
 }
-}
-else {
-const err120 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data48.runner_options !== undefined){
+let data54 = data48.runner_options;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(Object.keys(data54).length > 100){
+const err120 = {instancePath:instancePath+"/orchestration/runner_options",schemaPath:"#/properties/orchestration/properties/runner_options/maxProperties",keyword:"maxProperties",params:{limit: 100},message:"must NOT have more than 100 properties"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1588,13 +1590,11 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-if(data.mcp !== undefined){
-let data54 = data.mcp;
-if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
 for(const key11 in data54){
-if(!(key11 === "tools")){
-const err121 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+const _errs120 = errors;
+if(typeof key11 === "string"){
+if(!pattern7.test(key11)){
+const err121 = {instancePath:instancePath+"/orchestration/runner_options",schemaPath:"#/properties/orchestration/properties/runner_options/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"+"\"",propertyName:key11};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1604,11 +1604,9 @@ vErrors.push(err121);
 errors++;
 }
 }
-if(data54.tools !== undefined){
-let data55 = data54.tools;
-if(Array.isArray(data55)){
-if(data55.length < 1){
-const err122 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+var valid29 = _errs120 === errors;
+if(!valid29){
+const err122 = {instancePath:instancePath+"/orchestration/runner_options",schemaPath:"#/properties/orchestration/properties/runner_options/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1617,11 +1615,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-const len5 = data55.length;
-for(let i6=0; i6<len5; i6++){
-let data56 = data55[i6];
-if(!(((data56 === "core") || (data56 === "planning")) || (data56 === "admin"))){
-const err123 = {instancePath:instancePath+"/mcp/tools/" + i6,schemaPath:"#/properties/mcp/properties/tools/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.mcp.properties.tools.items.enum},message:"must be equal to one of the allowed values"};
+}
+for(const key12 in data54){
+let data55 = data54[key12];
+if(!(data55 && typeof data55 == "object" && !Array.isArray(data55))){
+const err123 = {instancePath:instancePath+"/orchestration/runner_options/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/orchestration/properties/runner_options/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1631,14 +1629,9 @@ vErrors.push(err123);
 errors++;
 }
 }
-let i7 = data55.length;
-let j1;
-if(i7 > 1){
-outer0:
-for(;i7--;){
-for(j1 = i7; j1--;){
-if(func0(data55[i7], data55[j1])){
-const err124 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i7+" are identical)"};
+}
+else {
+const err124 = {instancePath:instancePath+"/orchestration/runner_options",schemaPath:"#/properties/orchestration/properties/runner_options/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1646,14 +1639,11 @@ else {
 vErrors.push(err124);
 }
 errors++;
-break outer0;
-}
-}
 }
 }
 }
 else {
-const err125 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err125 = {instancePath:instancePath+"/orchestration",schemaPath:"#/properties/orchestration/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1663,9 +1653,12 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
-else {
-const err126 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.mcp !== undefined){
+let data56 = data.mcp;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+for(const key13 in data56){
+if(!(key13 === "tools")){
+const err126 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1675,12 +1668,11 @@ vErrors.push(err126);
 errors++;
 }
 }
-if(data.serve !== undefined){
-let data57 = data.serve;
-if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
-for(const key12 in data57){
-if(!(((key12 === "token") || (key12 === "host")) || (key12 === "port"))){
-const err127 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(data56.tools !== undefined){
+let data57 = data56.tools;
+if(Array.isArray(data57)){
+if(data57.length < 1){
+const err127 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1689,12 +1681,11 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-if(data57.token !== undefined){
-let data58 = data57.token;
-if(typeof data58 === "string"){
-if(!pattern10.test(data58)){
-const err128 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/pattern",keyword:"pattern",params:{pattern: "^[!-~]{16,512}$"},message:"must match pattern \""+"^[!-~]{16,512}$"+"\""};
+const len5 = data57.length;
+for(let i6=0; i6<len5; i6++){
+let data58 = data57[i6];
+if(!(((data58 === "core") || (data58 === "planning")) || (data58 === "admin"))){
+const err128 = {instancePath:instancePath+"/mcp/tools/" + i6,schemaPath:"#/properties/mcp/properties/tools/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.mcp.properties.tools.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1704,8 +1695,14 @@ vErrors.push(err128);
 errors++;
 }
 }
-else {
-const err129 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let i7 = data57.length;
+let j1;
+if(i7 > 1){
+outer0:
+for(;i7--;){
+for(j1 = i7; j1--;){
+if(func0(data57[i7], data57[j1])){
+const err129 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i7+" are identical)"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1713,13 +1710,14 @@ else {
 vErrors.push(err129);
 }
 errors++;
+break outer0;
 }
 }
-if(data57.host !== undefined){
-let data59 = data57.host;
-if(typeof data59 === "string"){
-if(func3(data59) > 255){
-const err130 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+}
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/mcp/tools",schemaPath:"#/properties/mcp/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1728,8 +1726,10 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(func3(data59) < 1){
-const err131 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/mcp",schemaPath:"#/properties/mcp/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1739,8 +1739,12 @@ vErrors.push(err131);
 errors++;
 }
 }
-else {
-const err132 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.serve !== undefined){
+let data59 = data.serve;
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+for(const key14 in data59){
+if(!(((key14 === "token") || (key14 === "host")) || (key14 === "port"))){
+const err132 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1750,10 +1754,11 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data57.port !== undefined){
-let data60 = data57.port;
-if(!(((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60))) && (isFinite(data60)))){
-const err133 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data59.token !== undefined){
+let data60 = data59.token;
+if(typeof data60 === "string"){
+if(!pattern11.test(data60)){
+const err133 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/pattern",keyword:"pattern",params:{pattern: "^[!-~]{16,512}$"},message:"must match pattern \""+"^[!-~]{16,512}$"+"\""};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1762,9 +1767,9 @@ vErrors.push(err133);
 }
 errors++;
 }
-if((typeof data60 == "number") && (isFinite(data60))){
-if(data60 > 65535 || isNaN(data60)){
-const err134 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+else {
+const err134 = {instancePath:instancePath+"/serve/token",schemaPath:"#/properties/serve/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1773,8 +1778,12 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(data60 < 0 || isNaN(data60)){
-const err135 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data59.host !== undefined){
+let data61 = data59.host;
+if(typeof data61 === "string"){
+if(func3(data61) > 255){
+const err135 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1783,11 +1792,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err136 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(func3(data61) < 1){
+const err136 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1797,14 +1803,72 @@ vErrors.push(err136);
 errors++;
 }
 }
-}
 else {
-const err137 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err137 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err137];
 }
 else {
 vErrors.push(err137);
+}
+errors++;
+}
+}
+if(data59.port !== undefined){
+let data62 = data59.port;
+if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
+const err138 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+if((typeof data62 == "number") && (isFinite(data62))){
+if(data62 > 65535 || isNaN(data62)){
+const err139 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+if(data62 < 0 || isNaN(data62)){
+const err140 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err141 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+}
+}
+else {
+const err142 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
 }
 errors++;
 }

@@ -46,6 +46,7 @@ export interface LoomConfigFile {
     max_lease_expiries?: number;
     agent_idle_after_seconds?: number;
     agent_gone_after_seconds?: number;
+    runner_options?: Record<string, Record<string, unknown>>;
   };
 }
 
@@ -61,8 +62,8 @@ export interface LoomConfig {
   mcp: { tools: string[] | undefined };
   /** `loom serve`: the bearer token (LOOM_TOKEN wins), where it came from, and where to listen. */
   serve: { token: string | null; token_source: string | null; host: string; port: number };
-  /** How often the reconcile tick runs. */
-  orchestration: { tick_seconds: number };
+  /** How often the reconcile tick runs; the options of plugin runners by name (the user's and the project's, the project's winning per runner). */
+  orchestration: { tick_seconds: number; runner_options: Record<string, Record<string, unknown>> };
   /** Notifiers and which events each gets (the project file's section replaces the user file's). */
   notifications: NotifiersConfigFile;
   /** Plugins: extra package folders (resolved against the project) and the trusted ids. */
@@ -164,7 +165,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       mcp: { ...acc.mcp, ...l.mcp },
       serve: { ...acc.serve, ...l.serve },
       redis: { ...acc.redis, ...l.redis },
-      orchestration: { ...acc.orchestration, ...l.orchestration },
+      orchestration: { ...acc.orchestration, ...l.orchestration, runner_options: { ...acc.orchestration?.runner_options, ...l.orchestration?.runner_options } },
       // Trust adds up: an id the user trusted in ~/.loom/config.yaml stays trusted in a project whose config trusts others.
       plugins: { ...acc.plugins, ...l.plugins, ...(acc.plugins?.trust === undefined && l.plugins?.trust === undefined ? {} : { trust: [...new Set([...(acc.plugins?.trust ?? []), ...(l.plugins?.trust ?? [])])] }) },
     }),
@@ -193,7 +194,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       host: merged.serve?.host ?? '127.0.0.1',
       port: merged.serve?.port ?? 7411,
     },
-    orchestration: { tick_seconds: merged.orchestration?.tick_seconds ?? 5 },
+    orchestration: { tick_seconds: merged.orchestration?.tick_seconds ?? 5, runner_options: merged.orchestration?.runner_options ?? {} },
     notifications: merged.notifications ?? {},
     plugins: { paths: merged.plugins?.paths ?? [], trust: merged.plugins?.trust ?? [] },
     sources,

@@ -358,7 +358,7 @@ export interface LoomConnector {
     once?: boolean;
     intervalSeconds?: number;
     run?: string;
-    /** Instead of `run`: a plugin's runner type, `<plugin-id>/<type>`, and its options (checked against its schema). */
+    /** Instead of `run`: a plugin's runner type, `<plugin-id>/<type>`, and its options (checked against its schema; absent: config `orchestration.runner_options[runner]`, else none). */
     runner?: string;
     runnerOptions?: Record<string, unknown>;
     concurrency?: number;

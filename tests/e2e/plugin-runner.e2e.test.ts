@@ -9,7 +9,7 @@
  * sample task; a type that throws for one task fails that task (a dead
  * letter), and the run says so.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +85,7 @@ describe('loom orchestrate --runner (a plugin runner, built binary, embedded)', 
     const r = await orchestrate('code-runner/echo', ['--runner-options', '{"greeting":"hello"}', '--concurrency', '2']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('dispatching ready tasks to runner code-runner/echo, 2 at a time');
+    expect(r.stdout).toContain('dispatching ready tasks to runner code-runner/echo (options from --runner-options), 2 at a time');
     expect(r.stdout).toContain('runner finished: done 2, failed 0');
     const status = await json(['status']);
     const first = (await json(['status', a.id])).task;
@@ -100,6 +100,19 @@ describe('loom orchestrate --runner (a plugin runner, built binary, embedded)', 
     });
     expect(first.output.agent_id).toMatch(/^runner-.+-\d+-0$/);
     expect((await json(['status', b.id])).task.output).toMatchObject({ greeting: 'hello', title: 'second', task_id: b.id });
+  }, TEST_TIMEOUT_MS);
+
+  it('takes the runner options from orchestration.runner_options in the config when --runner-options is not given', async () => {
+    appendFileSync(join(dir, '.loom', 'config.yaml'), 'orchestration:\n  runner_options:\n    code-runner/echo: { greeting: from the config }\n');
+    const task = await json(['create', 'configured']);
+    const r = await orchestrate('code-runner/echo');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('dispatching ready tasks to runner code-runner/echo (options from orchestration.runner_options in the config)');
+    expect((await json(['status', task.id])).task.output).toMatchObject({ greeting: 'from the config', task_id: task.id });
+    // The flag still wins.
+    const flagged = await json(['create', 'flagged']);
+    expect((await orchestrate('code-runner/echo', ['--runner-options', '{"greeting":"from the flag"}'])).code).toBe(0);
+    expect((await json(['status', flagged.id])).task.output).toMatchObject({ greeting: 'from the flag' });
   }, TEST_TIMEOUT_MS);
 
   it.each([

@@ -106,6 +106,22 @@ describe('config', () => {
     expect(findProjectDir(home)).toBeNull();
   });
 
+  it('merges plugin runner options by runner: the project wins per runner, the user keeps the others', () => {
+    write(home, 'orchestration:\n  runner_options:\n    example/claude: { model: opus }\n    other/x: { a: 1 }\n');
+    write(join(project, '.loom'), 'orchestration:\n  tick_seconds: 2\n  runner_options:\n    example/claude: { model: sonnet, max_turns: 9 }\n');
+    const c = loadConfig(project, env());
+    expect(c.orchestration).toEqual({ tick_seconds: 2, runner_options: { 'example/claude': { model: 'sonnet', max_turns: 9 }, 'other/x': { a: 1 } } });
+    expect(loadConfig(home, env()).orchestration.runner_options).toEqual({ 'example/claude': { model: 'opus' }, 'other/x': { a: 1 } });
+    // A name that is not <plugin-id>/<type>, or options that are not an object, name the key.
+    write(join(project, '.loom'), 'orchestration:\n  runner_options:\n    Claude: {}\n');
+    expect(() => loadConfig(project, env())).toThrowError(/runner_options/);
+    write(join(project, '.loom'), 'orchestration:\n  runner_options:\n    example/claude: sonnet\n');
+    expect(() => loadConfig(project, env())).toThrowError(/runner_options/);
+    write(join(project, '.loom'), 'orchestration:\n  runner_options:\n    __proto__: { polluted: true }\n');
+    expect(() => loadConfig(project, env())).toThrowError(/runner_options/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it("never takes the home folder for a project: its .loom/config.yaml is the user's config", () => {
     // HOME with a user config (as `loom plugins trust` writes it), and a repository below it with no project yet.
     const userHome = join(project, 'me');

@@ -36,7 +36,7 @@ export class OrchestrateCommand extends LoomCommand {
   interval = Option.String('--interval', { description: 'Seconds between ticks' });
   run = Option.String('--run', { description: 'Command template run for each ready task' });
   runner = Option.String('--runner', { description: "A plugin's runner for each ready task, PLUGIN/TYPE (instead of --run)" });
-  runnerOptions = Option.String('--runner-options', { description: 'The runner\'s options as a JSON object (with --runner)' });
+  runnerOptions = Option.String('--runner-options', { description: 'The runner\'s options as a JSON object (with --runner; default: orchestration.runner_options in the config)' });
   concurrency = Option.String('--concurrency', { description: 'Most tasks running at once (with --run; default 1)' });
   timeout = Option.String('--timeout', { description: 'Seconds a task may run before its process tree is killed (with --run)' });
   exitWhenIdle = Option.Boolean('--exit-when-idle', false, { description: 'Stop once nothing is ready, claimed or waiting to retry (with --run)' });
@@ -62,7 +62,7 @@ export class OrchestrateCommand extends LoomCommand {
       exitWhenIdle: this.exitWhenIdle,
       ...(interval === undefined ? {} : { intervalSeconds: interval }),
       ...(this.run === undefined ? {} : { run: this.run }),
-      ...(this.runner === undefined ? {} : { runner: this.runner, runnerOptions: runnerOptions ?? {} }),
+      ...(this.runner === undefined ? {} : { runner: this.runner, ...(runnerOptions === undefined ? {} : { runnerOptions }) }),
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
       ...(this.agent === undefined ? {} : { agentId: this.agent }),
