@@ -51,12 +51,14 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
 
   let dispatched: DispatchResult | null = null;
   let timer: NodeJS.Timeout | undefined;
+  let runs = o.run === undefined ? '' : `\`${o.run}\``; // what the dispatch log line names
   try {
     if (o.runner !== undefined) {
       // A plugin's runner type, from the project's plugins: found and its options checked before anything is claimed.
       const name = o.runner;
       const configured = Object.hasOwn(config.orchestration.runner_options, name) ? config.orchestration.runner_options[name] : undefined;
       const found = await pluginRunner({ projectDir: project.project_dir, env: o.env, plugins: config.plugins }, name, o.runnerOptions ?? configured ?? {});
+      runs = `runner ${name}${o.runnerOptions !== undefined ? ' (options from --runner-options)' : configured !== undefined ? ' (options from orchestration.runner_options in the config)' : ''}`;
       if ('problem' in found) {
         throw new LoomError('PLUGIN_RUNNER_UNAVAILABLE', `${found.problem.message} (${found.problem.code})`, { hint: found.problem.hint, details: { runner: name, problem: found.problem.code } });
       }
@@ -81,8 +83,7 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
     timer = setInterval(() => void tick(), (o.intervalSeconds ?? config.orchestration.tick_seconds) * 1000);
     if (runner !== null) {
       const concurrency = o.concurrency ?? 1;
-      const optionsFrom = o.runner === undefined ? '' : o.runnerOptions !== undefined ? ' (options from --runner-options)' : Object.hasOwn(config.orchestration.runner_options, o.runner) ? ' (options from orchestration.runner_options in the config)' : '';
-      log(`dispatching ready tasks to ${o.run === undefined ? `runner ${o.runner}${optionsFrom}` : `\`${o.run}\``}, ${concurrency} at a time${o.timeoutSeconds === undefined ? '' : `, ${o.timeoutSeconds}s each at most`}`);
+      log(`dispatching ready tasks to ${runs}, ${concurrency} at a time${o.timeoutSeconds === undefined ? '' : `, ${o.timeoutSeconds}s each at most`}`);
       dispatched = await dispatch({
         api,
         projectId: project.project_id,

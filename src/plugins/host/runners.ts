@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { RunJob } from '../../ports/agent-runner.js';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
-import type { RunnerJob, RunnerType } from '../api.js';
+import { PLUGIN_NAME_PATTERN, type RunnerJob, type RunnerType } from '../api.js';
 import { pluginIsActive } from './discovery.js';
 import { oneLine, type LoadedPluginCode } from './loader.js';
 import { optionErrors, validatorOf } from './options.js';
@@ -30,18 +30,20 @@ export function resolvePluginRunner(
   code: ReadonlyMap<string, LoadedPluginCode>,
 ): { type: RunnerType; options: Record<string, unknown> } | { problem: PluginProblem } {
   const slash = name.indexOf('/');
+  // What a user may type is checked before it is echoed or looked up: a name, not a path or a page of text.
+  const wellFormed = slash > 0 && PLUGIN_NAME_PATTERN.test(name.slice(0, slash)) && PLUGIN_NAME_PATTERN.test(name.slice(slash + 1));
   const id = slash < 0 ? name : name.slice(0, slash);
   const type = slash < 0 ? '' : name.slice(slash + 1);
   const p = plugins.find((x) => x.id === id && !x.errors.some((e) => e.code === 'PLUGIN_DUPLICATE_ID'));
   const problem = (code: string, message: string, hint: string): { problem: PluginProblem } => ({
-    problem: { package: p?.package ?? id, id, field: '--runner', code, message: `runner ${name} cannot be used: ${message}`, hint, severity: 'error' },
+    problem: { package: p?.package ?? id, id, field: '--runner', code, message: `runner ${wellFormed ? name : JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name)} cannot be used: ${message}`, hint, severity: 'error' },
   });
   const runnersOf = (): string[] => [...(code.values())].flatMap((l) => [...l.runnerTypes.keys()]);
   const known = (): string => {
     const all = runnersOf();
     return all.length === 0 ? 'no installed plugin contributes a runner (`loom plugins list`)' : `the runners of your trusted plugins: ${all.join(', ')}`;
   };
-  if (slash < 0 || type === '') return problem('PLUGIN_RUNNER_UNKNOWN', 'a plugin runner is named <plugin-id>/<type>', known());
+  if (!wellFormed) return problem('PLUGIN_RUNNER_UNKNOWN', 'a plugin runner is named <plugin-id>/<type>, each lower-case letters, digits and dashes', known());
   if (p === undefined) return problem('PLUGIN_RUNNER_UNKNOWN', `no plugin with the id "${id}" is installed`, `install it (\`loom plugins add NAME\`), or fix the name; ${known()}`);
   if (!pluginIsActive(p)) return problem('PLUGIN_RUNNER_UNAVAILABLE', `plugin ${id} is not in use (${p.errors[0]?.code ?? 'its plugin API range does not fit'})`, `see \`loom plugins info ${id}\``);
   if (p.main === null) return problem('PLUGIN_RUNNER_UNKNOWN', `plugin ${id} has no code, so no runners`, known());
