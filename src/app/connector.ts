@@ -293,9 +293,11 @@ export class AppConnector implements LoomConnector {
   }
 
   /** The `.mcp.json` entry that starts `loom mcp`, and the AGENTS.md section on how to use Loom. */
-  private setUpClaudeCode(dir: string): { mcp_json: FileChange; mcp_portable: boolean; agents_md: FileChange } {
+  private setUpClaudeCode(dir: string): { mcp_json: FileChange; mcp_portable: boolean; loom_dir?: string; agents_md: FileChange } {
     const { portable, ...entry } = mcpServerEntry(this.loomBin(), this.o.env, dir);
-    return { mcp_json: writeMcpJson(dir, entry), mcp_portable: portable, agents_md: writeAgentsMd(dir) };
+    // not portable: the entry is [node, <loom>/bin/loom.js, mcp]
+    const loomDir = portable ? undefined : dirname(dirname(entry.args[0]!));
+    return { mcp_json: writeMcpJson(dir, entry), mcp_portable: portable, ...(loomDir === undefined ? {} : { loom_dir: loomDir }), agents_md: writeAgentsMd(dir) };
   }
 
   async migrate(opts: { projectDir?: string } = {}): Promise<{ applied: string[]; version: number }> {

@@ -314,8 +314,11 @@ export interface LoomConnector {
     config_path: string;
     mode: StorageMode;
     /** What init did to the Claude Code files of the project. */
-    /** mcp_portable: false when .mcp.json had to name this machine's node and Loom (a teammate's clone cannot use it). */
-    claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; mcp_portable: boolean; agents_md: 'created' | 'updated' | 'unchanged' };
+    /**
+     * mcp_portable: false when .mcp.json had to name this machine's node and Loom (a teammate's clone cannot use it);
+     * loom_dir is then the folder of the Loom that was named (where `npm link` puts it on the PATH).
+     */
+    claude_code: { mcp_json: 'created' | 'updated' | 'unchanged'; mcp_portable: boolean; loom_dir?: string; agents_md: 'created' | 'updated' | 'unchanged' };
     /** Moving an embedded project to a server (a database URL given): what was copied from .loom/data. */
     moved?: ImportResult;
     /** Created with the id and name the config names, in a store that did not hold it (a fresh clone of an embedded project, say). */

@@ -66,12 +66,12 @@ describe('loom init wires Claude Code into an existing project (embedded)', () =
   it('run twice: one loom entry in .mcp.json, the other server untouched', async () => {
     const first = await loomJson(dir, ['init', '--name', 'init-cc'], env);
     expect(first.created).toBe(true);
-    expect(first.claude_code).toEqual({ mcp_json: 'updated', mcp_portable: false, agents_md: 'updated' });
+    expect(first.claude_code).toEqual({ mcp_json: 'updated', mcp_portable: false, loom_dir: ROOT, agents_md: 'updated' });
     const afterFirst = readFileSync(join(dir, '.mcp.json'), 'utf8');
 
     const second = await loomJson(dir, ['init'], env);
     expect(second.created).toBe(false);
-    expect(second.claude_code).toEqual({ mcp_json: 'unchanged', mcp_portable: false, agents_md: 'unchanged' });
+    expect(second.claude_code).toEqual({ mcp_json: 'unchanged', mcp_portable: false, loom_dir: ROOT, agents_md: 'unchanged' });
     const text = readFileSync(join(dir, '.mcp.json'), 'utf8');
     expect(text).toBe(afterFirst);
 
@@ -217,7 +217,10 @@ describe('loom init in a fresh directory (server mode)', () => {
     const r = await loom(dir, ['init'], { LOOM_DATABASE_URL: db.url });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("names this machine's node and Loom");
-    expect(r.stdout).toContain('npm i -D loom-agents');
+    // loom-agents is not on the npm registry: the fix names this Loom's folder, where `npm link` works
+    expect(r.stdout).toContain(`put loom on the PATH (\`npm link\` in ${ROOT};`);
+    expect(r.stdout).not.toContain('npm i -D loom-agents');
+    expect((await loomJson(dir, ['init'], { LOOM_DATABASE_URL: db.url })).claude_code).toEqual(expect.objectContaining({ mcp_portable: false, loom_dir: ROOT }));
   });
 });
 

@@ -25,7 +25,7 @@ import { clearLoadedPluginCode, loadPluginCode } from '../../src/plugins/host/lo
 import { startPluginNotifiers, type PluginNotifierConfig, type PluginNotifierStatus } from '../../src/plugins/host/notifiers.js';
 import type { DiscoveredPlugin, PluginInfo, PluginProblem } from '../../src/ports/loom-connector.js';
 import type { Notifier } from '../../src/ports/notifier.js';
-import { loom } from '../support/loom-cli.js';
+import { loom, ROOT } from '../support/loom-cli.js';
 import { event } from '../notifiers/support.js';
 import { installPlugins } from '../support/plugin-project.js';
 import { until } from '../support/until.js';
@@ -150,7 +150,7 @@ describe('the plugin loader', () => {
     const loaded = await loadPluginCode(p!);
     expect(loaded.plugin).toBeNull();
     expect(loaded.problems).toEqual([
-      expect.objectContaining({ code: 'PLUGIN_IMPORT_FAILED', message: expect.stringContaining('loom-agents'), hint: expect.stringContaining('npm i -D loom-agents') }),
+      expect.objectContaining({ code: 'PLUGIN_IMPORT_FAILED', message: expect.stringContaining('loom-agents'), hint: expect.stringContaining(`npm i -D loom-agents@file:${ROOT}`) }),
     ]);
   });
 });

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { DiscoveredPlugin, PluginProblem } from '../../ports/loom-connector.js';
 import { isLoomPlugin, type DefinedPlugin, type NotifierType, type RunnerType } from '../api.js';
 import { pluginIsActive } from './discovery.js';
-import { ensureLoomLink } from './loom-link.js';
+import { ensureLoomLink, loomPackageRoot } from './loom-link.js';
 
 /** What importing one trusted plugin's code gave: its definition, or why there is none. */
 export interface LoadedPluginCode {
@@ -87,7 +87,8 @@ async function importPlugin(p: DiscoveredPlugin, main: string, timeoutMs: number
       'PLUGIN_IMPORT_FAILED',
       `${p.package}: importing ${main} failed: ${oneLine(e)}; its code is skipped`,
       missingApi
-        ? 'the plugin imports loom-agents/plugin, which is not installed beside it: install loom-agents in the same project (npm i -D loom-agents), or add the plugin with `loom plugins add`'
+        ? // loom-agents is not on the npm registry: name the running Loom's folder
+          `the plugin imports loom-agents/plugin, which is not installed beside it: install this Loom in the same project (npm i -D loom-agents@file:${loomPackageRoot() ?? 'PATH-OF-YOUR-LOOM'}), or add the plugin with \`loom plugins add\``
         : 'report it to the plugin author, or `loom plugins untrust ' + p.id + '` to stop loading its code',
     );
   } finally {

@@ -53,7 +53,8 @@ export class InitCommand extends LoomCommand {
               ? []
               : [
                   'note    .mcp.json names this machine\'s node and Loom by absolute path, so a teammate\'s clone cannot start it:',
-                  '        `npm i -D loom-agents` in the project (then `loom init` again writes `npx --no loom mcp`), or install loom on the PATH',
+                  // loom-agents is not on the npm registry: `npm i -D loom-agents` would fail (404)
+                  `        put loom on the PATH (\`npm link\` in ${result.claude_code.loom_dir ?? 'your Loom checkout'}; each teammate in theirs), then \`loom init\` again writes plain \`loom mcp\``,
                 ]),
           ]),
       '',
