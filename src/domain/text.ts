@@ -20,10 +20,27 @@ function whatIsWrong(s: string): string | null {
     : `contains a lone surrogate (U+${m[0].charCodeAt(0).toString(16).toUpperCase()} without its pair) ${at}: send well-formed Unicode text`;
 }
 
+/**
+ * Keys that change an object's prototype when JavaScript code merges the
+ * value into another object (a deep merge, Object.assign): `__proto__`
+ * anywhere, and `prototype` under a `constructor` key (the other classic
+ * path). Loom hands contexts, outputs and options to plugin code, so such
+ * input is refused at the edge; `constructor` or `prototype` alone are
+ * ordinary words and stay allowed.
+ */
+function pollutingKey(key: string, path: string): string | null {
+  if (key === '__proto__') return 'the key "__proto__" is refused (merged into an object by JavaScript code, it would change that object\'s prototype): rename it';
+  if (key === 'prototype' && (path === 'constructor' || path.endsWith('.constructor'))) {
+    return 'the key "prototype" under a "constructor" key is refused (merged by JavaScript code, it would change a prototype): rename one of them';
+  }
+  return null;
+}
+
 const shown = (key: string): string => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}...` : key);
 
 /**
- * The first string (or object key) in `value` that cannot be stored, or a
+ * The first string (or object key) in `value` that cannot be stored, a key
+ * that could pollute a prototype (`__proto__`, `constructor.prototype`), or a
  * nesting deeper than MAX_JSON_DEPTH, described with its path (`context.a.b`);
  * null when everything is storable. Iterative, so hostile nesting cannot
  * overflow the stack.
@@ -47,6 +64,8 @@ export function findUnsafeText(value: unknown, root = ''): string | null {
     for (const [key, item] of Object.entries(v)) {
       const wrong = whatIsWrong(key);
       if (wrong !== null) return `${name(path)}: the key ${shown(key)} ${wrong}`;
+      const polluting = pollutingKey(key, path);
+      if (polluting !== null) return `${name(path)}: ${polluting}`;
       stack.push({ v: item, path: path === '' ? key : `${path}.${key}`, depth: depth + 1 });
     }
   }

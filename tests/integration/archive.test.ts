@@ -78,7 +78,7 @@ describe('export and import between the embedded store and Postgres', () => {
     projectId = (await api.createProject({ name: 'moving house' })).id;
     const p = projectId;
     const epic = await api.createTask({ project_id: p, title: 'the epic', origin: ORIGIN, priority: 'p1', epic: true });
-    const a = await api.createTask({ project_id: p, title: 'design', origin: ORIGIN, parent_id: epic.id, labels: ['area:db'], context: { notes: 'ünïcode ✓', n: 1 } });
+    const a = await api.createTask({ project_id: p, title: 'design', origin: ORIGIN, parent_id: epic.id, labels: ['area:db'], context: { notes: 'ünïcode ✓', n: 1, constructor: 'Parser', prototype: 'figma.com/file/1' } }); // words as keys round-trip
     const b = await api.createTask({ project_id: p, title: 'build', origin: ORIGIN, parent_id: epic.id, depends_on: [a.id] });
     const c = await api.createTask({ project_id: p, title: 'ship', origin: ORIGIN, depends_on: [b.id, a.id] });
     const d = await api.createTask({ project_id: p, title: 'flaky', origin: ORIGIN, max_attempts: 1 });
@@ -242,6 +242,7 @@ describe('export and import between the embedded store and Postgres', () => {
       ['a NUL in a title', (l) => l.map((x, i) => (i === taskLine(l, ids.a!) ? x.replace('"title":"design"', '"title":"de\\u0000sign"') : x)), 'IMPORT_INVALID'],
       ['a lone surrogate', (l) => l.map((x, i) => (i === taskLine(l, ids.a!) ? x.replace('"title":"design"', '"title":"\\ud800"') : x)), 'IMPORT_INVALID'],
       ['a __proto__ key in a context', (l) => l.map((x, i) => (i === taskLine(l, ids.a!) ? x.replace('"context":{', '"context":{"__proto__":{"x":1},') : x)), 'IMPORT_INVALID'],
+      ['a constructor.prototype path in a context', (l) => l.map((x, i) => (i === taskLine(l, ids.a!) ? x.replace('"context":{', '"context":{"more":{"constructor":{"prototype":{"x":1}}},') : x)), 'IMPORT_INVALID'],
       ['a status the schema does not allow', (l) => l.map((x, i) => (i === taskLine(l, ids.c!) ? x.replace(/"status":"\w+"/, '"status":"bogus"') : x)), 'IMPORT_INVALID'],
       ['a field this store does not know', (l) => l.map((x, i) => (i === taskLine(l, ids.c!) ? x.replace('{"task":{', '{"task":{"sneaky":1,') : x)), 'IMPORT_INVALID'],
       ['an edge to a task that is not in the file', (l) => [...l.filter((x) => !x.startsWith('{"escalation"') && !x.startsWith('{"agent"') && !x.startsWith('{"message"') && !x.startsWith('{"event"')), `{"dep":{"task_id":"${ids.c}","depends_on":"loom-00000000","inherited":false}}`], 'IMPORT_INVALID'],

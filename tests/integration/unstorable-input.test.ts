@@ -1,6 +1,6 @@
 /**
- * Text Postgres cannot store (NUL, lone surrogates), JSON nested too deep and
- * bodies over their limits are refused at the edge with VALIDATION_FAILED
+ * Text Postgres cannot store (NUL, lone surrogates), JSON nested too deep,
+ * prototype-polluting keys and bodies over their limits are refused at the edge with VALIDATION_FAILED
  * naming the field, in every method that writes, and nothing is written: on
  * real Postgres (where the driver would silently turn a lone surrogate into
  * U+FFFD in plain text columns) and on the embedded store alike.
@@ -69,6 +69,10 @@ const CASES: Case[] = [
   ['a message recipient with a lone surrogate', (api, f) => api.sendMessage({ project_id: f.p, from_agent: 'a', to_agent: LOW, body: 'hi' }), 'to_agent'],
   ['an inbox read by an agent id with NUL', (api, f) => api.inbox({ project_id: f.p, agent_id: NUL }), 'agent_id'],
   ['a resolution note with NUL', (api, f) => api.resolveEscalation({ project_id: f.p, escalation_id: f.escalation, action: 'unblock', note: NUL }), 'note'],
+  // keys a deep merge in a plugin would turn into prototype pollution (the import refuses them too)
+  ['a context with a __proto__ key', (api, f) => api.createTask({ project_id: f.p, title: 't', origin: ORIGIN, context: JSON.parse('{"a": {"__proto__": {"polluted": true}}}') }), 'context.a: the key "__proto__"'],
+  ['a done output with constructor.prototype', (api, f) => api.done({ ...lease(f), output: JSON.parse('{"constructor": {"prototype": {"polluted": true}}}') }), 'output.constructor: the key "prototype"'],
+  ['an update of the context with a __proto__ key', (api, f) => api.updateTask({ project_id: f.p, task_id: f.task, context: JSON.parse('{"__proto__": {}}') }), 'context: the key "__proto__"'],
   ['a resolution output over the limit', (api, f) => api.resolveEscalation({ project_id: f.p, escalation_id: f.escalation, action: 'done', output: { x: 'y'.repeat(LIMIT) } }), `at most ${LIMIT}`],
 ];
 

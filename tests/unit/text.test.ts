@@ -16,7 +16,7 @@ describe('findUnsafeText', () => {
     ['control characters other than NUL', { t: 'tab\there\u0001\u007f' }],
     ['non-characters U+FFFE and U+FFFF', { t: '\ufffe\uffff' }],
     ['nesting at the limit', { c: deep(MAX_JSON_DEPTH - 1) }],
-    ['a __proto__ key (an own property, stored as text)', JSON.parse('{"__proto__": {"polluted": true}}')],
+    ['the words constructor and prototype as keys', { constructor: 'Parser', prototype: 'figma.com/file/1', c: { constructor: { name: 'x' } } }],
   ])('accepts %s', (_label, value) => {
     expect(findUnsafeText(value)).toBeNull();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -32,6 +32,11 @@ describe('findUnsafeText', () => {
     ['a bad key', { context: { 'k\u0000ey': 1 } }, 'context: the key "k\\u0000ey" contains a NUL'],
     ['a bad key at the top', { ['\ud800']: 1 }, 'input: the key "\\ud800" contains a lone surrogate'],
     ['nesting past the limit', { c: deep(MAX_JSON_DEPTH + 1) }, `nested deeper than ${MAX_JSON_DEPTH} levels`],
+    // what a deep merge in plugin code would turn into prototype pollution
+    ['a __proto__ key at the top', JSON.parse('{"__proto__": {"polluted": true}}'), 'input: the key "__proto__" is refused'],
+    ['a __proto__ key deep down', JSON.parse('{"context": {"a": [{"__proto__": {"polluted": true}}]}}'), 'context.a[0]: the key "__proto__" is refused'],
+    ['constructor.prototype', JSON.parse('{"context": {"constructor": {"prototype": {"polluted": true}}}}'), 'context.constructor: the key "prototype" under a "constructor" key is refused'],
+    ['constructor.prototype at the top', JSON.parse('{"constructor": {"prototype": {}}}'), 'constructor: the key "prototype"'],
   ])('refuses %s, naming where', (_label, value, says) => {
     expect(findUnsafeText(value)).toContain(says);
   });

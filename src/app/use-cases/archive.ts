@@ -131,7 +131,8 @@ export function parseArchive(text: string): ArchiveRows {
     }
     const row = (record as Record<string, unknown>)[kind];
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalid(`line ${n}: the ${kind} is not an object`, FIX, { line: n });
-    const unsafe = findUnsafeText(row, kind) ?? refusedKey(row, kind);
+    // the same check as every input (NUL, lone surrogates, depth, `__proto__`): what Loom accepted, it imports
+    const unsafe = findUnsafeText(row, kind);
     if (unsafe !== null) throw invalid(`line ${n}: ${unsafe}`, FIX, { line: n });
     const validate = validateRow[kind];
     if (!validate(row)) throw invalid(`line ${n}: ${ajv.errorsText(validate.errors, { dataVar: kind })}`, FIX, { line: n });
@@ -147,20 +148,6 @@ export function parseArchive(text: string): ArchiveRows {
   }
   if (!h.events && rows.event.length > 0) throw invalid('the header says the file has no events, but it has event rows', FIX);
   return { schema: h.schema, project: h.project, events: h.events, rows };
-}
-
-/** `__proto__`, `constructor` and `prototype` as keys anywhere in a row: refused, as everywhere input is read. */
-function refusedKey(value: unknown, root: string): string | null {
-  const stack: Array<{ v: unknown; path: string }> = [{ v: value, path: root }];
-  while (stack.length > 0) {
-    const { v, path } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    for (const [k, item] of Object.entries(v)) {
-      if (k === '__proto__' || k === 'constructor' || k === 'prototype') return `${path}: the key "${k}" is refused`;
-      stack.push({ v: item, path: `${path}.${k}` });
-    }
-  }
-  return null;
 }
 
 const countsOf = (a: ArchiveRows): Record<ArchiveKind, number> => Object.fromEntries(ARCHIVE_KINDS.map((k) => [k, a.rows[k].length])) as Record<ArchiveKind, number>;

@@ -37,13 +37,13 @@ export class OrchestrateCommand extends LoomCommand {
   run = Option.String('--run', { description: 'Command template run for each ready task' });
   runner = Option.String('--runner', { description: "A plugin's runner for each ready task, PLUGIN/TYPE (instead of --run)" });
   runnerOptions = Option.String('--runner-options', { description: 'The runner\'s options as a JSON object (with --runner; default: orchestration.runner_options in the config)' });
-  concurrency = Option.String('--concurrency', { description: 'Most tasks running at once (with --run; default 1)' });
-  timeout = Option.String('--timeout', { description: 'Seconds a task may run before its process tree is killed (with --run)' });
-  exitWhenIdle = Option.Boolean('--exit-when-idle', false, { description: 'Stop once nothing is ready, claimed or waiting to retry (with --run)' });
+  concurrency = Option.String('--concurrency', { description: 'Most tasks running at once (with --run or --runner; default 1)' });
+  timeout = Option.String('--timeout', { description: 'Seconds a task may run before its process tree is killed (with --run or --runner)' });
+  exitWhenIdle = Option.Boolean('--exit-when-idle', false, { description: 'Stop once nothing is ready, claimed or waiting to retry (with --run or --runner)' });
   agent = Option.String('--agent', { description: 'Agent id prefix of the runner (default runner-HOST-PID)' });
-  rateLimitExitCode = Option.Array('--rate-limit-exit-code', { description: 'An exit code of the agent command meaning "rate-limited" (with --run; repeatable)' });
-  rateLimitPattern = Option.String('--rate-limit-pattern', { description: 'A regular expression on the end of the output meaning "rate-limited"; a group (?<reset>...) may give the reset time (with --run)' });
-  rateLimitWait = Option.String('--rate-limit-wait', { description: 'Seconds to pause when a rate limit names no reset time (with --run; default 300)' });
+  rateLimitExitCode = Option.Array('--rate-limit-exit-code', { description: 'An exit code of the agent command meaning "rate-limited" (with --run or --runner; repeatable)' });
+  rateLimitPattern = Option.String('--rate-limit-pattern', { description: 'A regular expression on the end of the output meaning "rate-limited"; a group (?<reset>...) may give the reset time (with --run or --runner)' });
+  rateLimitWait = Option.String('--rate-limit-wait', { description: 'Seconds to pause when a rate limit names no reset time (with --run or --runner; default 300)' });
 
   async execute(): Promise<number> {
     const interval = parsePositiveInt('--interval', this.interval);
