@@ -9,6 +9,7 @@ import { EventBus } from '../ports/event-bus.js';
 import type { DaemonStatus, EventSource, LoomConnector, ProjectContext, StorageMode } from '../ports/loom-connector.js';
 import type { PluginCommandScope } from './plugin-commands.js';
 import { checkMcpJson, mcpServerEntry, writeAgentsMd, writeMcpJson, type FileChange } from './claude-code-setup.js';
+import { guardSchema } from './schema-guard.js';
 import { findProjectDir, loadConfig, PROJECT_CONFIG, type LoomConfig, type ProjectRecord } from './config.js';
 import { isLoomHomeParent, loomHome } from './project-dir.js';
 import { daemonClientFor, type EarlyDaemon } from './daemon-launch.js';
@@ -79,7 +80,7 @@ export class AppConnector implements LoomConnector {
     if (early !== null && config.database_url !== null) await early.close().catch(() => undefined);
     if (config.database_url !== null) {
       // Server mode only: the embedded CLI never loads the driver or the container.
-      const [{ default: pg }, { ensureSchema, storeIdentity }, { createContainer, createServerContainer, SERVER_MODE }] = await Promise.all([
+      const [{ default: pg }, { ensureSchema, schemaVersion, storeIdentity }, { createContainer, createServerContainer, SERVER_MODE }] = await Promise.all([
         import('pg'),
         import('../adapters/postgres/migrator.js'),
         import('./service-factory.js'),
@@ -87,8 +88,9 @@ export class AppConnector implements LoomConnector {
       const pool = new pg.Pool({ connectionString: config.database_url, max: 10 });
       pool.on('error', () => {}); // an idle connection dropped (server restart): the next query reconnects
       let storeId: string;
+      let codeVersion: number;
       try {
-        await ensureSchema(pool);
+        codeVersion = await ensureSchema(pool);
         storeId = await storeIdentity(pool);
         if (o.anyStore !== true) checkStoreId(config, storeId);
       } catch (e) {
@@ -104,7 +106,9 @@ export class AppConnector implements LoomConnector {
         config.redis_url === null
           ? createContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf })
           : await createServerContainer(pool, { ...SERVER_MODE, settings: config.tasks, skills, projectDirOf, redis: { url: config.redis_url, keyPrefix: config.redis.key_prefix, cache: config.redis.cache } });
-      return { api: container.get(LoomApi), mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null, store_id: storeId };
+      // A newer Loom on another machine may migrate the database while this process runs.
+      const api = guardSchema(container.get(LoomApi), { codeVersion, databaseVersion: () => schemaVersion(pool) });
+      return { api, mode: 'server', events: container.get(EventBus), redis: config.redis_url !== null, store_id: storeId };
     }
     const client = early ?? this.daemonClient(config.project_dir);
     await client.connect();

@@ -43,9 +43,12 @@ export default class SummaryReporter implements Reporter {
           failures.push(`  ${file(m)} > ${t.fullName}\n${(result.errors ?? []).map((e) => digest(e)).join('\n')}`);
         } else skipped++;
       }
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) {
-        failed++; // a file that failed to load
-        failures.push(`  ${file(m)} (did not load)\n${m.errors().map((e) => digest(e)).join('\n')}`);
+      const tests = [...m.children.allTests()];
+      if (m.state() === 'failed' && !tests.some((t) => t.result().state === 'failed')) {
+        // a file that failed to load, or whose hook (beforeAll...) failed and skipped its tests
+        failed++;
+        const errors = [...m.errors(), ...[...m.children.allSuites()].flatMap((s) => s.errors())];
+        failures.push(`  ${file(m)} (${tests.length === 0 ? 'did not load' : 'a hook failed'})\n${errors.map((e) => digest(e)).join('\n')}`);
       }
     }
     if (modules.length > 20) {

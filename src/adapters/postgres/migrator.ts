@@ -94,12 +94,13 @@ export async function schemaVersion(pool: pg.Pool): Promise<number> {
   }
 }
 
-/** Brings the schema up to date at start-up, refusing a database ahead of this code. */
-export async function ensureSchema(pool: pg.Pool, migrations = loadMigrations()): Promise<void> {
+/** Brings the schema up to date at start-up, refusing a database ahead of this code; gives this code's schema version. */
+export async function ensureSchema(pool: pg.Pool, migrations = loadMigrations()): Promise<number> {
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
   const current = await schemaVersion(pool);
   if (current > latest) throw migrationAhead(current, latest);
   if (current < latest) await migrate(pool, migrations);
+  return latest;
 }
 
 function migrationAhead(db: number, code: number): LoomError {
