@@ -20,7 +20,7 @@ export function guardSchema(api: LoomApi, o: { codeVersion: number; databaseVers
     const db = await o.databaseVersion().catch(() => null);
     if (db === null || db <= o.codeVersion) throw error;
     throw new LoomError('MIGRATION_AHEAD', `a newer Loom migrated the database (schema version ${db}) while this process ran with schema version ${o.codeVersion}; this call needs the newer code`, {
-      hint: 'restart this process with the newer Loom (upgrade loom-agents on this machine first): `loom serve`, `loom orchestrate`, `loom dashboard`, and in Claude Code the loom MCP server (/mcp, reconnect); nothing was written',
+      hint: 'restart this process with the newer Loom (upgrade Loom on this machine first): `loom serve`, `loom orchestrate`, `loom dashboard`, and in Claude Code the loom MCP server (/mcp, reconnect); nothing was written',
       cause: error,
       details: { database_version: db, code_version: o.codeVersion },
     });
