@@ -22,6 +22,7 @@ export interface Lease {
   expires_at: string; // ISO 8601
 }
 
+/** A JSON object: a task's context or output, an event's payload. */
 export type JsonObject = Record<string, unknown>;
 
 export interface Project {

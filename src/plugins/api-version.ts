@@ -4,4 +4,4 @@
  * plugin (a range that does not admit it: listed, contributing nothing); see
  * src/plugins/api.ts for what counts as a breaking change.
  */
-export const PLUGIN_API_VERSION = '1.4.0';
+export const PLUGIN_API_VERSION = '1.5.0';

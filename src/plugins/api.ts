@@ -30,18 +30,27 @@
  *   agent runners), a new optional field, a new event type.
  * - Patch: fixes and documentation.
  *
+ * **The contract on file.** `src/plugins/plugin-api.api.md` is API
+ * Extractor's report of every declaration this entry exports (with the types
+ * they reach). A test fails when the built API differs from it, and
+ * `npm run api:report` rewrites it only after PLUGIN_API_VERSION has moved:
+ * by a minor when declarations were only added, by a major when one was
+ * removed or changed. So the API cannot change without its version, and the
+ * report's diff shows reviewers what changed.
+ *
  * This module imports nothing at run time but the version constant (a
  * dependency-cruiser rule keeps it so): a plugin loading it pulls in none of
  * Loom's internals.
  *
  * @packageDocumentation
  */
-import type { LoomEvent } from '../domain/events.js';
+import type { EventType, LoomEvent, NewEvent } from '../domain/events.js';
+import type { JsonObject } from '../domain/task.js';
 import { PLUGIN_API_VERSION } from './api-version.js';
 
 export { PLUGIN_API_VERSION };
-/** An event of a project's log, exactly as notifiers receive it. */
-export type { LoomEvent };
+// The event types notifiers receive (EventType, NewEvent and JsonObject exported by name since 1.5).
+export type { EventType, JsonObject, LoomEvent, NewEvent };
 
 /** A plugin id and a notifier type name: kebab-case, at most 64 characters. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
@@ -107,25 +116,33 @@ export interface NotifierType<Options = Record<string, unknown>> {
 
 /** A claimed task as a runner type sees it (plain data, a copy). Since plugin API 1.4. */
 export interface RunnerTask {
+  /** `loom-` and 8 hex digits. */
   readonly id: string;
+  /** One line, at most 500 characters: user text (quote it wherever a shell or a prompt reads it). */
   readonly title: string;
+  /** p0 is the most urgent. */
   readonly priority: 'p0' | 'p1' | 'p2';
+  /** What the planner left for the agent (files, inputs, constraints): user JSON. */
   readonly context: Readonly<Record<string, unknown>>;
   /** The acceptance criteria, or null. */
   readonly done_when: string | null;
+  /** Lower-case tags, e.g. `area:auth`. */
   readonly labels: readonly string[];
   /** The epic it belongs to, or null. */
   readonly parent_id: string | null;
   /** This attempt, from 1. */
   readonly attempt: number;
+  /** Attempts it may have before it becomes a dead letter. */
   readonly max_attempts: number;
 }
 
 /** One job: a task claimed for an agent, to be turned into a command. Since plugin API 1.4. */
 export interface RunnerJob {
+  /** The claimed task. */
   readonly task: RunnerTask;
   /** The agent id the task is leased to (the job's `LOOM_AGENT_ID`). */
   readonly agentId: string;
+  /** `prj-` and 12 hex digits (the job's `LOOM_PROJECT_ID`). */
   readonly projectId: string;
   /** The project's directory: the job's working directory. */
   readonly projectDir: string;
@@ -180,6 +197,7 @@ export interface RunnerType<Options = Record<string, unknown>> {
 export interface LoomPlugin {
   /** When given, must equal the package's `loom.id` (the namespace of everything it contributes). */
   readonly id?: string;
+  /** Notifier types, configured as `<plugin-id>/<type>` in `notifications.notifiers`. */
   readonly notifiers?: readonly NotifierType<any>[];
   /** Agent runners (plugin API 1.4 and later: declare `"apiVersion": "^1.4.0"` when you use them). */
   readonly runners?: readonly RunnerType<any>[];

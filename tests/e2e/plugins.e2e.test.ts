@@ -38,7 +38,7 @@ describe('loom plugins (built binary, embedded project)', () => {
 
   it('plugins list shows the good plugin untrusted with what it contributes, and the out-of-range one with its code', async () => {
     const list = await json(['plugins', 'list', '--json']);
-    expect(list.api_version).toBe('1.4.0');
+    expect(list.api_version).toBe('1.5.0');
     expect(list.plugins).toEqual([
       expect.objectContaining({ id: 'good', package: 'loom-plugin-good', version: '1.2.0', source: 'path', api_fits: true, trusted: false, active: true, contributes: { skills: 1, workflows: 1, code: false, notifier_types: [], runner_types: [] }, code: 'none', notifiers: [], errors: [] }),
       expect.objectContaining({ id: 'api-out-of-range', api_fits: false, active: false, contributes: { skills: 0, workflows: 0, code: false, notifier_types: [], runner_types: [] }, code: 'none' }),

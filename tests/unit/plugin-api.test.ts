@@ -106,8 +106,8 @@ describe('definePlugin', () => {
 });
 
 describe('PLUGIN_API_VERSION', () => {
-  it('is the semver 1.4.0 that plugins declare ranges against (1.1, 1.2 and 1.3: new event types, which notifiers may ignore; 1.4: runners)', () => {
-    expect(PLUGIN_API_VERSION).toBe('1.4.0');
+  it('is the semver 1.5.0 that plugins declare ranges against (1.1, 1.2 and 1.3: new event types, which notifiers may ignore; 1.4: runners; 1.5: the event types exported by name)', () => {
+    expect(PLUGIN_API_VERSION).toBe('1.5.0');
     expect(PLUGIN_API_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

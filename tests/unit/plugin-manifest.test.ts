@@ -27,7 +27,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const pkg = (loom: unknown, extra: Record<string, unknown> = {}) => ({ name: 'loom-plugin-review', version: '1.0.0', keywords: ['loom-plugin'], ...(loom === undefined ? {} : { loom }), ...extra });
 
 describe('plugin manifest', () => {
-  it('has host plugin API 1.4.0', () => expect(PLUGIN_API_VERSION).toBe('1.4.0'));
+  it('has host plugin API 1.5.0', () => expect(PLUGIN_API_VERSION).toBe('1.5.0'));
 
   it('accepts a valid manifest, resolving its paths inside the package', () => {
     const r = checkPluginPackage(pkgDir, pkg({ apiVersion: '^1.0.0', id: 'rev', skills: 'skills', workflows: './workflows', main: 'main.js' }));
@@ -92,12 +92,13 @@ describe('plugin manifest', () => {
     ['^1.2.0', true],
     ['^1.3.0', true],
     ['^1.4.0', true],
-    ['^1.5.0', false],
+    ['^1.5.0', true],
+    ['^1.6.0', false],
     ['~1.2.0', false],
     ['~1.1.0', false],
     ['~1.0.0', false],
     ['~0.9.0', false],
-  ])('API range %s fits 1.4.0: %s', (range, fits) => {
+  ])('API range %s fits 1.5.0: %s', (range, fits) => {
     const r = checkPluginPackage(pkgDir, pkg({ apiVersion: range }));
     expect(r.api_fits).toBe(fits);
     expect(r.errors.map((e) => e.code)).toEqual(fits ? [] : ['PLUGIN_API_MISMATCH']);
