@@ -105,7 +105,7 @@ export async function ensureSchema(pool: pg.Pool, migrations = loadMigrations())
 
 function migrationAhead(db: number, code: number): LoomError {
   return new LoomError('MIGRATION_AHEAD', `the database is at schema version ${db}, newer than this Loom (${code})`, {
-    hint: 'a newer Loom migrated this database; upgrade loom-agents instead of running an older version against it',
+    hint: 'a newer Loom migrated this database: upgrade Loom here (the loom-agents package, or your Loom checkout: git pull, npm run build) instead of running an older version against it',
     details: { database_version: db, code_version: code },
   });
 }
