@@ -449,6 +449,11 @@ export class AppConnector implements LoomConnector {
     return removePlugin(this.pluginScope(opts.projectDir), opts.id);
   }
 
+  async pluginsCheck(opts: Parameters<LoomConnector['pluginsCheck']>[0]): ReturnType<LoomConnector['pluginsCheck']> {
+    const { checkPluginDir } = await import('./plugin-check.js');
+    return checkPluginDir({ cwd: this.o.cwd, ...(opts.dir === undefined ? {} : { dir: opts.dir }), code: opts.code === true });
+  }
+
   async pluginsNew(opts: Parameters<LoomConnector['pluginsNew']>[0]): ReturnType<LoomConnector['pluginsNew']> {
     const { newPlugin } = await import('./plugin-commands.js');
     return newPlugin({ cwd: this.o.cwd, name: opts.name, ...(opts.dir === undefined ? {} : { dir: opts.dir }), loomVersion: this.o.version ?? '0.1.0' });

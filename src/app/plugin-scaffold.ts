@@ -38,7 +38,8 @@ export function pluginScaffoldFiles(id: string, loomVersion: string, loomLink: s
     exports: './index.js',
     files: ['index.js', 'skills', 'workflows', 'README.md'],
     loom: { apiVersion: scaffoldApiRange(), id, skills: 'skills', workflows: 'workflows', main: 'index.js' },
-    scripts: { test: 'vitest run' },
+    // check: Loom's own check of the package, as it loads plugins (loom-agents' bin, from the devDependency)
+    scripts: { test: 'vitest run', check: 'loom plugins check --code' },
     engines: { node: '>=20.19' },
     peerDependencies: { 'loom-agents': `^${loomVersion}` },
     devDependencies: { ...(loomLink === null ? {} : { 'loom-agents': `file:${loomLink}` }), vitest: SCAFFOLD_VITEST_VERSION },
@@ -80,6 +81,7 @@ A [Loom](https://www.npmjs.com/package/loom-agents) plugin. It contributes:
 \`\`\`sh
 npm install
 npm test
+npm run check    # loom plugins check --code: the package as Loom loads it (manifest, skills and workflows with file and line, code)
 \`\`\`
 ${linked}
 Try it in a Loom project without publishing: add this folder to the project's \`.loom/config.yaml\`
@@ -115,6 +117,7 @@ notifications:
 
 \`\`\`sh
 npm test
+npm run check
 npm pack --dry-run      # check the files that ship (package.json "files")
 npm publish
 \`\`\`
@@ -265,7 +268,8 @@ describe('${id} plugin', () => {
     dirs.push(projectDir);
     const type = plugin.notifiers.find((n) => n.type === 'jsonl');
     const notifier = await type.create({ path: 'out/events.jsonl' }, { name: 'audit', projectDir, log: () => {} });
-    const event = { id: 1, project_id: 'demo', at: new Date().toISOString(), type: 'task.created', task_id: 'loom-1', data: {} };
+    // a LoomEvent as notifiers receive it (see the LoomEvent type of loom-agents/plugin)
+    const event = { id: 1, project_id: 'prj-0123456789ab', at: new Date().toISOString(), type: 'task.created', task_id: 'loom-1a2b3c4d', agent_id: null, payload: { title: 'Write the spec' } };
     await notifier.notify(event);
     await notifier.close();
     const lines = readFileSync(join(projectDir, 'out', 'events.jsonl'), 'utf8').trim().split('\\n');

@@ -293,6 +293,45 @@ export interface PluginNewResult {
   next_steps: string[];
 }
 
+/** A problem `loom plugins check` found, with the file and line for a skill or workflow file. */
+export interface PluginCheckProblem {
+  code: string;
+  message: string;
+  hint: string;
+  severity: 'error' | 'warning';
+  /** Relative to the package folder. */
+  file?: string;
+  line?: number;
+}
+
+/** `loom plugins check`: a plugin package checked as Loom loads it, before it is installed anywhere. */
+export interface PluginCheckResult {
+  /** The package folder (absolute). */
+  dir: string;
+  /** null when the folder is not a Loom plugin at all (see problems). */
+  package: string | null;
+  id: string | null;
+  version: string | null;
+  /** The plugin API range its manifest asks for. */
+  api_version: string | null;
+  /** This Loom's plugin API version, and whether the range admits it. */
+  host_api_version: string;
+  api_fits: boolean;
+  /** Its code: none (no main), not_checked (without --code nothing of it runs), loaded, or failed (see problems). */
+  code: 'none' | 'not_checked' | 'loaded' | 'failed';
+  /** Names of the skills and workflows that parse (namespaced `<id>/<name>`). */
+  skills: string[];
+  workflows: string[];
+  /** With --code: the notifier and runner types it contributes (`<id>/<type>`). */
+  notifier_types: string[];
+  runner_types: string[];
+  problems: PluginCheckProblem[];
+  /** How the check went about it (say, loom-agents given to code that had none beside it). */
+  notes: string[];
+  /** No error among the problems (warnings allowed). */
+  ok: boolean;
+}
+
 /**
  * What the driving adapters (CLI, MCP) need from the composition root:
  * open a project's API in the configured storage mode, and the operator
@@ -393,6 +432,8 @@ export interface LoomConnector {
   pluginsRemove(opts: { projectDir?: string; id: string }): Promise<PluginRemoveResult>;
   /** `loom plugins new`: writes a plugin package skeleton (checked as Loom loads it) to DIR/loom-plugin-NAME. */
   pluginsNew(opts: { name: string; dir?: string }): Promise<PluginNewResult>;
+  /** `loom plugins check`: the plugin package in DIR checked as Loom loads it (its code imported only with `code`). */
+  pluginsCheck(opts: { dir?: string; code?: boolean }): Promise<PluginCheckResult>;
   /** `loom demo`: a small project worked by three simulated agents over MCP; prints through `out`. */
   runDemo(opts: { dir?: string; out: (line: string) => void }): Promise<{ complete: boolean; dir: string }>;
   /** `loom up`: Postgres and Redis in Docker for this project, migrated, their URLs written to the config; prints through `out`. */

@@ -164,6 +164,11 @@ describe('loom plugins trust / untrust / add / remove / new (built binary)', () 
     const test = await npm(['test']);
     expect(test.out).toMatch(/5 passed/);
     expect(test.code).toBe(0);
+    // Loom's own check of the package, through the loom of its devDependency
+    const check = await npm(['run', 'check']);
+    expect(check.out).toContain('code        loaded: 1 notifier type (demo/jsonl), 1 runner type (demo/script)');
+    expect(check.out).toContain('ok: Loom loads it as it is');
+    expect(check.code).toBe(0);
 
     await s.json(['init', '--name', 'plugins-cli-e2e']);
     const skills = await s.json(['skills', 'list']);

@@ -10,7 +10,7 @@ describe('shell completion', () => {
     expect(top).toEqual(expect.arrayContaining(['create', 'claim', 'plugins', 'workflow', 'dep', 'completion']));
     expect(top).not.toContain('__complete'); // not a command for people
     expect(complete(commands, ['cl'])).toEqual(['claim']);
-    expect(complete(commands, ['plugins', ''])).toEqual(['add', 'info', 'list', 'new', 'remove', 'trust', 'untrust']);
+    expect(complete(commands, ['plugins', ''])).toEqual(['add', 'check', 'info', 'list', 'new', 'remove', 'trust', 'untrust']);
     expect(complete(commands, ['dep', 'a'])).toEqual(['add']);
     expect(complete(commands, ['nope', ''])).toEqual([]);
   });

@@ -33,6 +33,7 @@ import { OrchestrateCommand } from './commands/orchestrate.command.js';
 import { PluginsInfoCommand } from './commands/plugins-info.command.js';
 import { PluginsListCommand } from './commands/plugins-list.command.js';
 import { PluginsAddCommand } from './commands/plugins-add.command.js';
+import { PluginsCheckCommand } from './commands/plugins-check.command.js';
 import { PluginsNewCommand } from './commands/plugins-new.command.js';
 import { PluginsRemoveCommand } from './commands/plugins-remove.command.js';
 import { PluginsTrustCommand } from './commands/plugins-trust.command.js';
@@ -126,6 +127,7 @@ export const COMMANDS: ReadonlyArray<CommandClass<LoomCliContext>> = [
   PluginsAddCommand,
   PluginsRemoveCommand,
   PluginsNewCommand,
+  PluginsCheckCommand,
   WorkflowListCommand,
   WorkflowShowCommand,
   WorkflowNewCommand,

@@ -74,7 +74,7 @@ export const COMMAND_LOADERS: ReadonlyMap<string, () => Promise<Commands>> = new
     return [m0.ProjectListCommand, m1.ProjectRemoveCommand];
   }],
   ['plugins', async () => {
-    const [m0, m1, m2, m3, m4, m5, m6] = await Promise.all([
+    const [m0, m1, m2, m3, m4, m5, m6, m7] = await Promise.all([
       import('./commands/plugins-list.command.js'),
       import('./commands/plugins-info.command.js'),
       import('./commands/plugins-trust.command.js'),
@@ -82,8 +82,9 @@ export const COMMAND_LOADERS: ReadonlyMap<string, () => Promise<Commands>> = new
       import('./commands/plugins-add.command.js'),
       import('./commands/plugins-remove.command.js'),
       import('./commands/plugins-new.command.js'),
+      import('./commands/plugins-check.command.js'),
     ]);
-    return [m0.PluginsListCommand, m1.PluginsInfoCommand, m2.PluginsTrustCommand, m3.PluginsUntrustCommand, m4.PluginsAddCommand, m5.PluginsRemoveCommand, m6.PluginsNewCommand];
+    return [m0.PluginsListCommand, m1.PluginsInfoCommand, m2.PluginsTrustCommand, m3.PluginsUntrustCommand, m4.PluginsAddCommand, m5.PluginsRemoveCommand, m6.PluginsNewCommand, m7.PluginsCheckCommand];
   }],
   ['workflow', async () => {
     const [m0, m1, m2, m3, m4, m5] = await Promise.all([
