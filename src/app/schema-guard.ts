@@ -25,13 +25,31 @@ export function guardSchema(api: LoomApi, o: { codeVersion: number; databaseVers
       details: { database_version: db, code_version: o.codeVersion },
     });
   };
+  return mapErrors(api, explain);
+}
+
+/**
+ * The api with every call's rejection shown to `seen` first; the caller still
+ * gets it. A long-running process uses it to stop on MIGRATION_AHEAD (its
+ * supervisor then restarts it with the newer Loom) instead of failing every
+ * call from then on.
+ */
+export function watchErrors(api: LoomApi, seen: (error: unknown) => void): LoomApi {
+  return mapErrors(api, async (error) => {
+    seen(error);
+    throw error;
+  });
+}
+
+/** Each method's rejection goes through `map` (which rethrows what the caller gets); `close` is left alone. */
+function mapErrors(api: LoomApi, map: (error: unknown) => Promise<never>): LoomApi {
   return new Proxy(api, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver) as unknown;
       if (typeof value !== 'function' || key === 'close') return value;
       return (...args: unknown[]) => {
         const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return result instanceof Promise ? result.catch(explain) : result;
+        return result instanceof Promise ? result.catch(map) : result;
       };
     },
   });

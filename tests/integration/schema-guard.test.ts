@@ -17,6 +17,7 @@ import { LoomError } from '../../src/domain/errors.js';
 import type { LoomApi } from '../../src/ports/loom-api.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { ROOT } from '../support/loom-cli.js';
+import { until } from '../support/until.js';
 
 const BUILT_MAIN = join(ROOT, 'dist', 'src', 'app', 'entry', 'main.js');
 
@@ -37,6 +38,7 @@ describe('a server-mode process whose database a newer Loom migrated', () => {
   let admin: pg.Pool;
   let dir: string;
   let api: LoomApi;
+  let connector: AppConnector;
   let projectId: string;
 
   beforeAll(async () => {
@@ -45,7 +47,7 @@ describe('a server-mode process whose database a newer Loom migrated', () => {
     dir = mkdtempSync(join(tmpdir(), 'loom-schema-guard-'));
     const env = { ...process.env, LOOM_DATABASE_URL: db.url, LOOM_REDIS_URL: '', HOME: dir, LOOM_HOME: join(dir, 'home') };
     delete (env as Record<string, string | undefined>).LOOM_PROJECT_DIR;
-    const connector = new AppConnector({ env, cwd: dir, daemonEntry: BUILT_MAIN });
+    connector = new AppConnector({ env, cwd: dir, daemonEntry: BUILT_MAIN });
     projectId = (await connector.init({ projectDir: dir, name: 'guarded' })).project.id;
     ({ api } = await connector.open({ projectDir: dir }));
   });
@@ -84,5 +86,21 @@ describe('a server-mode process whose database a newer Loom migrated', () => {
     expect(e.details).toEqual({ database_version: latest + 1, code_version: latest });
     // Nothing was written by the refused call.
     expect((await api.status({ project_id: projectId, task_id: t.id })).task.status).toBe('pending');
+  });
+
+  it('loom orchestrate stops, as on SIGTERM, and fails with MIGRATION_AHEAD once its tick meets the newer schema', async () => {
+    // Started before the upgrade (a process refuses a database already ahead at start-up).
+    await admin.query('DELETE FROM loom_migrations WHERE version > $1', [latest]);
+    const lines: string[] = [];
+    const run = connector.orchestrate({ projectDir: dir, intervalSeconds: 1, out: (l) => lines.push(l) });
+    run.catch(() => undefined); // awaited below
+    await until(() => lines.some((l) => l.includes('reconciling every')), 'the reconcile loop to start', 60_000);
+    // Then the newer Loom migrates, changing what the tick reads.
+    const started = Date.now();
+    await admin.query(`INSERT INTO loom_migrations (version, name) VALUES ($1, $2)`, [latest + 1, `${latest + 1}_from_a_newer_loom`]);
+    await admin.query('ALTER TABLE tasks RENAME COLUMN lease_expires_at TO lease_ends_at');
+    await expect(run).rejects.toMatchObject({ code: 'MIGRATION_AHEAD', hint: expect.stringMatching(/restart this process/) });
+    expect(Date.now() - started).toBeLessThan(60_000); // it stopped by itself (a reconcile loop runs until told)
+    expect(lines.join('\n')).toMatch(/a newer Loom migrated the database .*: stopping/);
   });
 });

@@ -7,6 +7,7 @@ import type { TickReport } from '../../ports/loom-api.js';
 import { loadConfig } from '../config.js';
 import { startNotifiers } from '../notifications.js';
 import { pluginRunner } from '../plugins.js';
+import { watchErrors } from '../schema-guard.js';
 import { dispatch, type DispatchResult } from '../orchestrator/dispatch.js';
 import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../orchestrator/rate-limit.js';
 
@@ -23,14 +24,25 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
   // Built first: a bad template is refused before anything is claimed.
   const common = { env: o.env, log: (line: string) => o.out(line), ...(o.loomBin === undefined ? {} : { loomBin: o.loomBin }) };
   let runner = o.run === undefined ? null : new CommandRunner({ template: o.run, ...common });
-  const { api, project, events } = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
+  const controller = new AbortController();
+  const opened = await connector.open(o.projectDir === undefined ? {} : { projectDir: o.projectDir });
+  const { project, events } = opened;
   const config = loadConfig(project.project_dir, o.env);
   const log = (line: string): void => o.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
-  const router = project.mode === 'server' ? startNotifiers(config, events, log) : undefined; // embedded: the daemon owns them
-  const controller = new AbortController();
+  // A newer Loom migrated the database under this process (server mode): stop as on SIGTERM, then fail with
+  // MIGRATION_AHEAD, so that a supervisor restarts it with the newer code instead of every call failing from now on.
+  let fatal: LoomError | null = null;
+  const api = watchErrors(opened.api, (e) => {
+    if (fatal !== null || !LoomError.is(e) || e.code !== 'MIGRATION_AHEAD') return;
+    fatal = e;
+    log(`${e.message}: stopping (${e.hint ?? 'restart it with the newer Loom'})`);
+    controller.abort();
+  });
   const abort = (): void => controller.abort();
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
+
+  const router = project.mode === 'server' ? startNotifiers(config, events, log) : undefined; // embedded: the daemon owns them
 
   let ticks = 0;
   let ticking = false;
@@ -79,7 +91,10 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
       runner = new CommandRunner({ build: (job) => runnerCommand(name, found.type, runnerJobOf(job), found.options), ...common });
     }
     await tick();
-    if (o.once === true && runner === null) return { ticks, dispatched };
+    if (o.once === true && runner === null) {
+      if (fatal !== null) throw fatal;
+      return { ticks, dispatched };
+    }
     timer = setInterval(() => void tick(), (o.intervalSeconds ?? config.orchestration.tick_seconds) * 1000);
     if (runner !== null) {
       const concurrency = o.concurrency ?? 1;
@@ -108,6 +123,7 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
       log(`reconciling every ${o.intervalSeconds ?? config.orchestration.tick_seconds}s; Ctrl-C stops`);
       await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
     }
+    if (fatal !== null) throw fatal;
     return { ticks, dispatched };
   } finally {
     if (timer !== undefined) clearInterval(timer);
