@@ -299,3 +299,43 @@ describe('loom serve (embedded mode)', () => {
     }
   });
 });
+
+describe('loom serve while a newer Loom migrates its database', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let serve: ServeProcess | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase('serve_upgrade');
+    dir = mkdtempSync(join(tmpdir(), 'loom-serve-upgrade-'));
+    await loomJson(dir, ['init', '--name', 'upgraded'], { LOOM_DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    if (serve !== undefined && serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers the call that meets the newer schema with MIGRATION_AHEAD, then stops, exit 1, for its supervisor to restart it with the newer Loom', async () => {
+    let ready: any;
+    ({ proc: serve, ready } = await ServeProcess.start(dir, { LOOM_DATABASE_URL: db.url, LOOM_TOKEN: TOKEN }));
+    const s = await session(ready.url, 'upgrade-client');
+    const t = await s.ok('loom_create', { title: 'before the upgrade' });
+    // What a newer Loom's migration might do: a new version, and a column the old code names renamed.
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query(`INSERT INTO loom_migrations (version, name) VALUES (9000, '9000_from_a_newer_loom')`);
+      await admin.query('ALTER TABLE escalations RENAME COLUMN message TO message_text');
+    } finally {
+      await admin.end();
+    }
+    const r = await s.call('loom_escalate', { task_id: t.task.id, message: 'help' });
+    expect(r.isError).toBe(true);
+    expect(r.data.error).toMatchObject({ code: 'MIGRATION_AHEAD', hint: expect.stringContaining('restart this process') });
+    await s.client.close().catch(() => undefined);
+    const code = await Promise.race([serve.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 30_000))]);
+    expect(code).toBe(1);
+    expect(serve.stderr).toContain('MIGRATION_AHEAD');
+    expect(serve.stderr).toMatch(/stopping/);
+  });
+});

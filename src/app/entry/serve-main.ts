@@ -8,6 +8,7 @@ import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { LoomConnector, ServeHttpOptions } from '../../ports/loom-connector.js';
 import { loadConfig, PROJECT_CONFIG } from '../config.js';
+import { watchErrors } from '../schema-guard.js';
 import { projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
 import { watchSkillFolders } from '../skills/skill-watcher.js';
 
@@ -39,7 +40,18 @@ export async function serveMcpHttp(
   const port = o.port ?? config.serve.port;
   const host = o.host ?? config.serve.host;
 
-  const { api, events, project } = await connector.open({ projectDir: o.projectDir });
+  const opened = await connector.open({ projectDir: o.projectDir });
+  const { events, project } = opened;
+  // A newer Loom migrated the database under this server: stop as on SIGTERM, then fail with MIGRATION_AHEAD,
+  // so that its supervisor restarts it with the newer code (clients reconnect) instead of calls failing from now on.
+  let fatal: LoomError | null = null;
+  let stopForUpgrade: (() => void) | null = null;
+  const api = watchErrors(opened.api, (e) => {
+    if (fatal !== null || !LoomError.is(e) || e.code !== 'MIGRATION_AHEAD') return;
+    fatal = e;
+    o.log(`${e.message}: stopping (${e.hint ?? 'restart it with the newer Loom'})`);
+    stopForUpgrade?.();
+  });
   try {
     const { name } = await api.getProject({ project_id: project.project_id });
     await tick(api, project.project_id, o.log);
@@ -91,10 +103,13 @@ export async function serveMcpHttp(
       };
       process.on('SIGINT', onInt);
       process.on('SIGTERM', onTerm);
+      stopForUpgrade = () => done('MIGRATION_AHEAD');
+      if (fatal !== null) done('MIGRATION_AHEAD'); // met before the server was up
     });
     o.log(`stopping (${why}): ${http.sessions().length} session(s) open`);
     skillWatch.close();
     await http.close();
+    if (fatal !== null) throw fatal;
     return { sessions: http.opened };
   } finally {
     await api.close().catch(() => undefined);
