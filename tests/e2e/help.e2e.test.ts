@@ -45,7 +45,7 @@ describe('loom help (built binary)', () => {
         'COMP_WORDS=(loom create --d); COMP_CWORD=2; _loom_complete; echo "${COMPREPLY[*]}"',
       ].join('\n');
       const out = execFileSync('bash', ['-c', script], { env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` }, encoding: 'utf8', timeout: 60_000 });
-      expect(out.trim().split('\n')).toEqual(['add info list new remove trust untrust', '--depends-on --done-when']);
+      expect(out.trim().split('\n')).toEqual(['add check info list new remove trust untrust', '--depends-on --done-when']);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
