@@ -92,6 +92,20 @@ export const CONFIG_SCHEMA = {
       properties: {
         // Sent in an HTTP header: printable ASCII, no spaces; long enough not to be guessed.
         token: { type: 'string', pattern: '^[!-~]{16,512}$' },
+        // Named tokens, one per person or machine, stored as SHA-256 hashes (safe in a committed file): each can be revoked alone.
+        tokens: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'sha256'],
+            properties: {
+              name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+              sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            },
+          },
+        },
         host: { type: 'string', minLength: 1, maxLength: 255 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
       },

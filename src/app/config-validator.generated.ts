@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validateConfigFile = validate10;
-const schema11 = {"type":"object","additionalProperties":false,"properties":{"project":{"type":"object","additionalProperties":false,"required":["id","name"],"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"name":{"type":"string","minLength":1},"store":{"enum":["embedded","server"]},"store_id":{"type":"string","pattern":"^[0-9a-f-]{36}$"}}},"database_url":{"type":"string","pattern":"^postgres(ql)?://"},"redis_url":{"type":"string","pattern":"^rediss?://"},"redis":{"type":"object","additionalProperties":false,"properties":{"key_prefix":{"type":"string","pattern":"^[!-~]{1,100}$"},"cache":{"type":"boolean"}}},"tasks":{"type":"object","additionalProperties":false,"properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":100},"lease_seconds":{"type":"integer","minimum":1,"maximum":86400},"failure_policy":{"enum":["block","cancel"]},"max_context_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"max_output_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"retry":{"type":"object","additionalProperties":false,"properties":{"base_ms":{"type":"integer","minimum":1},"factor":{"type":"number","minimum":1},"max_ms":{"type":"integer","minimum":1}}}}},"daemon":{"type":"object","additionalProperties":false,"properties":{"idle_timeout_seconds":{"type":"integer","minimum":1},"shared_buffers_mb":{"type":"integer","minimum":1,"maximum":1024}}},"notifications":{"type":"object","additionalProperties":false,"properties":{"notifiers":{"type":"array","maxItems":100,"items":{"type":"object","required":["name","type"],"maxProperties":64,"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,63}$"},"type":{"anyOf":[{"enum":["console","webhook"]},{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"}]}},"if":{"properties":{"type":{"enum":["console","webhook"]}}},"then":{"additionalProperties":false,"properties":{"name":true,"type":true,"url":{"type":"string","pattern":"^https?://[^\\s]+$"},"secret":{"type":"string","minLength":1},"timeout_ms":{"type":"integer","minimum":100,"maximum":120000},"retries":{"type":"integer","minimum":0,"maximum":20}},"if":{"properties":{"type":{"const":"webhook"}}},"then":{"required":["url","secret"],"properties":{"url":true,"secret":true}},"else":{"properties":{"url":false,"secret":false,"timeout_ms":false,"retries":false}}}}},"routes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["notifier","events"],"properties":{"notifier":{"type":"string","minLength":1},"events":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"}}}}}}},"plugins":{"type":"object","additionalProperties":false,"properties":{"paths":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1024},"maxItems":100},"trust":{"type":"array","items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}$"},"maxItems":100,"uniqueItems":true}}},"orchestration":{"type":"object","additionalProperties":false,"properties":{"tick_seconds":{"type":"integer","minimum":1},"stuck_after_seconds":{"type":"integer","minimum":1},"max_lease_expiries":{"type":"integer","minimum":1},"agent_idle_after_seconds":{"type":"integer","minimum":1},"agent_gone_after_seconds":{"type":"integer","minimum":1},"runner_options":{"type":"object","maxProperties":100,"propertyNames":{"pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"},"additionalProperties":{"type":"object"}}}},"mcp":{"type":"object","additionalProperties":false,"properties":{"tools":{"type":"array","items":{"enum":["core","planning","admin"]},"minItems":1,"uniqueItems":true}}},"serve":{"type":"object","additionalProperties":false,"properties":{"token":{"type":"string","pattern":"^[!-~]{16,512}$"},"host":{"type":"string","minLength":1,"maxLength":255},"port":{"type":"integer","minimum":0,"maximum":65535}}}}};
+const schema11 = {"type":"object","additionalProperties":false,"properties":{"project":{"type":"object","additionalProperties":false,"required":["id","name"],"properties":{"id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"name":{"type":"string","minLength":1},"store":{"enum":["embedded","server"]},"store_id":{"type":"string","pattern":"^[0-9a-f-]{36}$"}}},"database_url":{"type":"string","pattern":"^postgres(ql)?://"},"redis_url":{"type":"string","pattern":"^rediss?://"},"redis":{"type":"object","additionalProperties":false,"properties":{"key_prefix":{"type":"string","pattern":"^[!-~]{1,100}$"},"cache":{"type":"boolean"}}},"tasks":{"type":"object","additionalProperties":false,"properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":100},"lease_seconds":{"type":"integer","minimum":1,"maximum":86400},"failure_policy":{"enum":["block","cancel"]},"max_context_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"max_output_bytes":{"type":"integer","minimum":1024,"maximum":1048576},"retry":{"type":"object","additionalProperties":false,"properties":{"base_ms":{"type":"integer","minimum":1},"factor":{"type":"number","minimum":1},"max_ms":{"type":"integer","minimum":1}}}}},"daemon":{"type":"object","additionalProperties":false,"properties":{"idle_timeout_seconds":{"type":"integer","minimum":1},"shared_buffers_mb":{"type":"integer","minimum":1,"maximum":1024}}},"notifications":{"type":"object","additionalProperties":false,"properties":{"notifiers":{"type":"array","maxItems":100,"items":{"type":"object","required":["name","type"],"maxProperties":64,"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,63}$"},"type":{"anyOf":[{"enum":["console","webhook"]},{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"}]}},"if":{"properties":{"type":{"enum":["console","webhook"]}}},"then":{"additionalProperties":false,"properties":{"name":true,"type":true,"url":{"type":"string","pattern":"^https?://[^\\s]+$"},"secret":{"type":"string","minLength":1},"timeout_ms":{"type":"integer","minimum":100,"maximum":120000},"retries":{"type":"integer","minimum":0,"maximum":20}},"if":{"properties":{"type":{"const":"webhook"}}},"then":{"required":["url","secret"],"properties":{"url":true,"secret":true}},"else":{"properties":{"url":false,"secret":false,"timeout_ms":false,"retries":false}}}}},"routes":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["notifier","events"],"properties":{"notifier":{"type":"string","minLength":1},"events":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$"}}}}}}},"plugins":{"type":"object","additionalProperties":false,"properties":{"paths":{"type":"array","items":{"type":"string","minLength":1,"maxLength":1024},"maxItems":100},"trust":{"type":"array","items":{"type":"string","pattern":"^[a-z][a-z0-9-]{0,63}$"},"maxItems":100,"uniqueItems":true}}},"orchestration":{"type":"object","additionalProperties":false,"properties":{"tick_seconds":{"type":"integer","minimum":1},"stuck_after_seconds":{"type":"integer","minimum":1},"max_lease_expiries":{"type":"integer","minimum":1},"agent_idle_after_seconds":{"type":"integer","minimum":1},"agent_gone_after_seconds":{"type":"integer","minimum":1},"runner_options":{"type":"object","maxProperties":100,"propertyNames":{"pattern":"^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$"},"additionalProperties":{"type":"object"}}}},"mcp":{"type":"object","additionalProperties":false,"properties":{"tools":{"type":"array","items":{"enum":["core","planning","admin"]},"minItems":1,"uniqueItems":true}}},"serve":{"type":"object","additionalProperties":false,"properties":{"token":{"type":"string","pattern":"^[!-~]{16,512}$"},"tokens":{"type":"array","maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","sha256"],"properties":{"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]{0,63}$"},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}}},"host":{"type":"string","minLength":1,"maxLength":255},"port":{"type":"integer","minimum":0,"maximum":65535}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -20,6 +20,8 @@ const pattern7 = new RegExp("^[a-z][a-z0-9-]{0,63}/[a-z][a-z0-9-]{0,63}$", "u");
 const pattern8 = new RegExp("^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$", "u");
 const pattern9 = new RegExp("^[a-z][a-z0-9-]{0,63}$", "u");
 const pattern11 = new RegExp("^[!-~]{16,512}$", "u");
+const pattern12 = new RegExp("^[a-z0-9][a-z0-9._-]{0,63}$", "u");
+const pattern13 = new RegExp("^[0-9a-f]{64}$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1743,7 +1745,7 @@ if(data.serve !== undefined){
 let data59 = data.serve;
 if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
 for(const key14 in data59){
-if(!(((key14 === "token") || (key14 === "host")) || (key14 === "port"))){
+if(!((((key14 === "token") || (key14 === "tokens")) || (key14 === "host")) || (key14 === "port"))){
 const err132 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err132];
@@ -1779,11 +1781,11 @@ vErrors.push(err134);
 errors++;
 }
 }
-if(data59.host !== undefined){
-let data61 = data59.host;
-if(typeof data61 === "string"){
-if(func3(data61) > 255){
-const err135 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(data59.tokens !== undefined){
+let data61 = data59.tokens;
+if(Array.isArray(data61)){
+if(data61.length > 1000){
+const err135 = {instancePath:instancePath+"/serve/tokens",schemaPath:"#/properties/serve/properties/tokens/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1792,8 +1794,12 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(func3(data61) < 1){
-const err136 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const len6 = data61.length;
+for(let i8=0; i8<len6; i8++){
+let data62 = data61[i8];
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(data62.name === undefined){
+const err136 = {instancePath:instancePath+"/serve/tokens/" + i8,schemaPath:"#/properties/serve/properties/tokens/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1802,9 +1808,8 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-else {
-const err137 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data62.sha256 === undefined){
+const err137 = {instancePath:instancePath+"/serve/tokens/" + i8,schemaPath:"#/properties/serve/properties/tokens/items/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1813,11 +1818,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-if(data59.port !== undefined){
-let data62 = data59.port;
-if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
-const err138 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key15 in data62){
+if(!((key15 === "name") || (key15 === "sha256"))){
+const err138 = {instancePath:instancePath+"/serve/tokens/" + i8,schemaPath:"#/properties/serve/properties/tokens/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1826,9 +1829,12 @@ vErrors.push(err138);
 }
 errors++;
 }
-if((typeof data62 == "number") && (isFinite(data62))){
-if(data62 > 65535 || isNaN(data62)){
-const err139 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data62.name !== undefined){
+let data63 = data62.name;
+if(typeof data63 === "string"){
+if(!pattern12.test(data63)){
+const err139 = {instancePath:instancePath+"/serve/tokens/" + i8+"/name",schemaPath:"#/properties/serve/properties/tokens/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]{0,63}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1837,8 +1843,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(data62 < 0 || isNaN(data62)){
-const err140 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err140 = {instancePath:instancePath+"/serve/tokens/" + i8+"/name",schemaPath:"#/properties/serve/properties/tokens/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1848,10 +1855,11 @@ vErrors.push(err140);
 errors++;
 }
 }
-}
-}
-else {
-const err141 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data62.sha256 !== undefined){
+let data64 = data62.sha256;
+if(typeof data64 === "string"){
+if(!pattern13.test(data64)){
+const err141 = {instancePath:instancePath+"/serve/tokens/" + i8+"/sha256",schemaPath:"#/properties/serve/properties/tokens/items/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1861,14 +1869,131 @@ vErrors.push(err141);
 errors++;
 }
 }
-}
 else {
-const err142 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err142 = {instancePath:instancePath+"/serve/tokens/" + i8+"/sha256",schemaPath:"#/properties/serve/properties/tokens/items/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err142];
 }
 else {
 vErrors.push(err142);
+}
+errors++;
+}
+}
+}
+else {
+const err143 = {instancePath:instancePath+"/serve/tokens/" + i8,schemaPath:"#/properties/serve/properties/tokens/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/serve/tokens",schemaPath:"#/properties/serve/properties/tokens/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+if(data59.host !== undefined){
+let data65 = data59.host;
+if(typeof data65 === "string"){
+if(func3(data65) > 255){
+const err145 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+if(func3(data65) < 1){
+const err146 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+else {
+const err147 = {instancePath:instancePath+"/serve/host",schemaPath:"#/properties/serve/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+}
+if(data59.port !== undefined){
+let data66 = data59.port;
+if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
+const err148 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+if((typeof data66 == "number") && (isFinite(data66))){
+if(data66 > 65535 || isNaN(data66)){
+const err149 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+if(data66 < 0 || isNaN(data66)){
+const err150 = {instancePath:instancePath+"/serve/port",schemaPath:"#/properties/serve/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err151 = {instancePath:instancePath+"/serve",schemaPath:"#/properties/serve/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+}
+else {
+const err152 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
 }
 errors++;
 }

@@ -36,7 +36,7 @@ export interface LoomConfigFile {
   tasks?: Partial<Omit<TaskSettings, 'retry'>> & { retry?: Partial<TaskSettings['retry']> };
   daemon?: { idle_timeout_seconds?: number; shared_buffers_mb?: number };
   mcp?: { tools?: string[] };
-  serve?: { token?: string; host?: string; port?: number };
+  serve?: { token?: string; tokens?: ServeToken[]; host?: string; port?: number };
   notifications?: NotifiersConfigFile;
   /** Plugin package folders to load (relative to the project), and the plugin ids whose code may run. */
   plugins?: { paths?: string[]; trust?: string[] };
@@ -60,8 +60,11 @@ export interface LoomConfig {
   /** shared_buffers_mb: the embedded Postgres's buffer cache; absent, the store's default (DEFAULT_SHARED_BUFFERS_MB, pglite-pool.ts). */
   daemon: { idle_timeout_seconds: number; shared_buffers_mb?: number };
   mcp: { tools: string[] | undefined };
-  /** `loom serve`: the bearer token (LOOM_TOKEN wins), where it came from, and where to listen. */
-  serve: { token: string | null; token_source: string | null; host: string; port: number };
+  /**
+   * `loom serve`: the bearer token (LOOM_TOKEN wins), where it came from, the named tokens (by hash: every
+   * config file's, a later file's entry replacing an earlier one of the same name), and where to listen.
+   */
+  serve: { token: string | null; token_source: string | null; tokens: ServeToken[]; host: string; port: number };
   /** How often the reconcile tick runs; the options of plugin runners by name (the user's and the project's, the project's winning per runner). */
   orchestration: { tick_seconds: number; runner_options: Record<string, Record<string, unknown>> };
   /** Notifiers and which events each gets (the project file's section replaces the user file's). */
@@ -96,6 +99,14 @@ function readConfigFile(path: string): LoomConfigFile {
   if (!validate(parsed)) {
     throw new LoomError('CONFIG_INVALID', `${path}: ${describeErrors(validate.errors, '(top level)')}`, {
       hint: 'fix the key named above; see the README for every config key',
+      details: { file: path },
+    });
+  }
+  const names = (parsed.serve?.tokens ?? []).map((t) => t.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new LoomError('CONFIG_INVALID', `${path}: serve.tokens names "${twice}" twice`, {
+      hint: 'give each token its own name (one per person or machine), or remove the older entry',
       details: { file: path },
     });
   }
@@ -163,7 +174,8 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
       tasks: { ...acc.tasks, ...l.tasks, retry: { ...acc.tasks?.retry, ...l.tasks?.retry } },
       daemon: { ...acc.daemon, ...l.daemon },
       mcp: { ...acc.mcp, ...l.mcp },
-      serve: { ...acc.serve, ...l.serve },
+      // Named tokens add up across files (a project's list beside a user's); the same name: the later file's.
+      serve: { ...acc.serve, ...l.serve, ...(acc.serve?.tokens === undefined && l.serve?.tokens === undefined ? {} : { tokens: mergeTokens(acc.serve?.tokens, l.serve?.tokens) }) },
       redis: { ...acc.redis, ...l.redis },
       orchestration: { ...acc.orchestration, ...l.orchestration, runner_options: { ...acc.orchestration?.runner_options, ...l.orchestration?.runner_options } },
       // Trust adds up: an id the user trusted in ~/.loom/config.yaml stays trusted in a project whose config trusts others.
@@ -191,6 +203,7 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
     serve: {
       token: merged.serve?.token ?? null,
       token_source: tokenSource(layers, sources),
+      tokens: merged.serve?.tokens ?? [],
       host: merged.serve?.host ?? '127.0.0.1',
       port: merged.serve?.port ?? 7411,
     },
@@ -199,6 +212,18 @@ export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.
     plugins: { paths: merged.plugins?.paths ?? [], trust: merged.plugins?.trust ?? [] },
     sources,
   };
+}
+
+/** A named token of `loom serve`, as config holds it: its SHA-256 (hex), never the token. */
+export interface ServeToken {
+  name: string;
+  sha256: string;
+}
+
+function mergeTokens(a: ServeToken[] | undefined, b: ServeToken[] | undefined): ServeToken[] {
+  const byName = new Map<string, ServeToken>();
+  for (const t of [...(a ?? []), ...(b ?? [])]) byName.set(t.name, t);
+  return [...byName.values()];
 }
 
 /** Which layer the serve token came from: LOOM_TOKEN or a file's path. */

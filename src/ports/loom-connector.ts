@@ -96,8 +96,10 @@ export interface ServeInfo {
   port: number;
   project: { id: string; name: string };
   mode: StorageMode;
-  /** Where the bearer token came from: `LOOM_TOKEN` or a config file's path. */
-  token_source: string;
+  /** Where the bearer token came from: `LOOM_TOKEN` or a config file's path (null: named tokens only). */
+  token_source: string | null;
+  /** The names of the named tokens it also accepts (serve.tokens). */
+  token_names: string[];
 }
 
 export interface ServeHttpOptions {

@@ -8,7 +8,7 @@
  * without a token `loom serve` refuses to start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { LOOM_BIN, loom, loomJson } from '../support/loom-cli.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
+import { until } from '../support/until.js';
 
 const TOKEN = 'e2e-token-0123456789abcdef0123456789abcdef';
 const INIT = {
@@ -337,5 +338,53 @@ describe('loom serve while a newer Loom migrates its database', () => {
     expect(code).toBe(1);
     expect(serve.stderr).toContain('MIGRATION_AHEAD');
     expect(serve.stderr).toMatch(/stopping/);
+  });
+});
+
+describe('loom serve with named tokens (serve.tokens: one per person, by hash)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let serve: ServeProcess | undefined;
+  const made: Record<string, { token: string; sha256: string }> = {};
+  beforeAll(async () => {
+    db = await createTestDatabase('serve_named');
+    dir = mkdtempSync(join(tmpdir(), 'loom-serve-named-'));
+    await loomJson(dir, ['init', '--name', 'named'], { LOOM_DATABASE_URL: db.url });
+    for (const name of ['alice', 'bob']) {
+      const t = await loomJson(dir, ['serve', '--new-token', '--name', name]);
+      expect(t).toMatchObject({ name, token: expect.stringMatching(/^[0-9a-f]{64}$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      made[name] = t;
+    }
+    // The hashes go in the project's committed config; no token itself is stored anywhere.
+    appendFileSync(join(dir, '.loom', 'config.yaml'), `serve:\n  tokens:\n${Object.entries(made).map(([name, t]) => `    - { name: ${name}, sha256: ${t.sha256} }`).join('\n')}\n`);
+  });
+  afterAll(async () => {
+    if (serve !== undefined && serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts each named token and only those; a session stays with the token that opened it', async () => {
+    let ready: any;
+    ({ proc: serve, ready } = await ServeProcess.start(dir, { LOOM_DATABASE_URL: db.url }));
+    expect(ready).toMatchObject({ token_source: null, token_names: ['alice', 'bob'] });
+    const as = (name: string) => ({ authorization: `Bearer ${made[name]!.token}` });
+    const alice = await post(ready.url, as('alice'), INIT);
+    expect(alice.status).toBe(200);
+    expect((await post(ready.url, as('bob'), INIT)).status).toBe(200);
+    for (const wrong of [`Bearer ${made.alice!.sha256}`, `Bearer ${TOKEN}`, 'Bearer ']) expect((await post(ready.url, { authorization: wrong }, INIT)).status).toBe(401);
+    // alice's session, asked with bob's token: not found (a session is bound to its token)
+    const opened = await fetch(ready.url, { method: 'POST', headers: { ...HEADERS, ...as('alice') }, body: JSON.stringify(INIT) });
+    const sid = opened.headers.get('mcp-session-id')!;
+    await opened.text();
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
+    const withSession = (name: string) => ({ ...as(name), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
+    expect((await post(ready.url, withSession('bob'), list)).status).toBe(404);
+    expect((await post(ready.url, withSession('alice'), list)).status).toBe(200);
+    // The server log says whose token opened it.
+    await post(ready.url, withSession('alice'), { jsonrpc: '2.0', method: 'notifications/initialized' });
+    await until(() => /opened \(project .*, token alice\)/.test(serve!.stderr), 'the session-opened log line', 30_000);
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toBe(0);
   });
 });

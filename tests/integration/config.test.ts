@@ -142,20 +142,52 @@ describe('config', () => {
 
   describe('the serve section: token from a file or LOOM_TOKEN (the variable wins), where it came from', () => {
     it('defaults: no token, 127.0.0.1:7411', () => {
-      expect(loadConfig(project, env()).serve).toEqual({ token: null, token_source: null, host: '127.0.0.1', port: 7411 });
+      expect(loadConfig(project, env()).serve).toEqual({ token: null, token_source: null, tokens: [], host: '127.0.0.1', port: 7411 });
     });
 
     it('takes the token from the user file, the project file over it, and LOOM_TOKEN over both; host and port key by key', () => {
       write(home, 'serve:\n  token: user-token-0123456789\n  host: 0.0.0.0\n');
-      expect(loadConfig(project, env()).serve).toEqual({ token: 'user-token-0123456789', token_source: join(home, 'config.yaml'), host: '0.0.0.0', port: 7411 });
+      expect(loadConfig(project, env()).serve).toEqual({ token: 'user-token-0123456789', token_source: join(home, 'config.yaml'), tokens: [], host: '0.0.0.0', port: 7411 });
       write(join(project, '.loom'), 'serve:\n  token: project-token-0123456789\n  port: 8080\n');
       expect(loadConfig(project, env()).serve).toEqual({
         token: 'project-token-0123456789',
         token_source: join(project, '.loom', 'config.yaml'),
+        tokens: [],
         host: '0.0.0.0',
         port: 8080,
       });
       expect(loadConfig(project, env({ LOOM_TOKEN: 'env-token-0123456789abc' })).serve).toMatchObject({ token: 'env-token-0123456789abc', token_source: 'LOOM_TOKEN', port: 8080 });
+    });
+
+    it('named tokens (serve.tokens, by hash) add up across the files; the same name: the later file; no token itself is needed', () => {
+      const h = (c: string) => c.repeat(64);
+      write(home, `serve:\n  tokens:\n    - { name: alice, sha256: ${h('a')} }\n    - { name: bob, sha256: ${h('b')} }\n`);
+      write(join(project, '.loom'), `serve:\n  tokens:\n    - { name: bob, sha256: ${h('c')} }\n    - { name: ci.runner-1, sha256: ${h('d')} }\n`);
+      expect(loadConfig(project, env()).serve).toMatchObject({
+        token: null,
+        tokens: [
+          { name: 'alice', sha256: h('a') },
+          { name: 'bob', sha256: h('c') },
+          { name: 'ci.runner-1', sha256: h('d') },
+        ],
+      });
+    });
+
+    it('refuses a named token twice in one file, a bad name or a hash that is not 64 hex digits, naming the file', () => {
+      const file = join(project, '.loom', 'config.yaml');
+      for (const [text, says] of [
+        [`serve:\n  tokens:\n    - { name: bob, sha256: ${'a'.repeat(64)} }\n    - { name: bob, sha256: ${'b'.repeat(64)} }\n`, 'serve.tokens names "bob" twice'],
+        [`serve:\n  tokens:\n    - { name: Bob, sha256: ${'a'.repeat(64)} }\n`, 'serve.tokens'],
+        [`serve:\n  tokens:\n    - { name: ../bob, sha256: ${'a'.repeat(64)} }\n`, 'serve.tokens'],
+        [`serve:\n  tokens:\n    - { name: bob, sha256: ${'A'.repeat(64)} }\n`, 'serve.tokens'],
+        [`serve:\n  tokens:\n    - { name: bob, sha256: the-token-itself-0123456789 }\n`, 'serve.tokens'],
+        [`serve:\n  tokens:\n    - { name: bob }\n`, 'serve.tokens'],
+        [`serve:\n  tokens:\n    - { name: bob, sha256: ${'a'.repeat(64)}, __proto__: { x: 1 } }\n`, 'serve.tokens'],
+      ] as const) {
+        write(join(project, '.loom'), text);
+        expect(() => loadConfig(project, env()), text).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(says) }));
+        expect(() => loadConfig(project, env())).toThrow(expect.objectContaining({ message: expect.stringContaining(file) }));
+      }
     });
 
     it('refuses a short or spaced token, a bad port and unknown keys, naming the file and key', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { DashboardAuth, sameOrigin, sessionCookie } from '../../src/adapters/dashboard/dashboard-auth.js';
@@ -37,6 +38,23 @@ describe('dashboard sign-in', () => {
     expect(sameOrigin(req({ host: '127.0.0.1:7411', origin: 'http://evil.example' }))).toBe(false);
     expect(sameOrigin(req({ host: '127.0.0.1:7411' }))).toBe(false);
     expect(sameOrigin(req({ host: '127.0.0.1:7411', origin: 'null' }))).toBe(false);
+  });
+});
+
+describe('dashboard sign-in with the named tokens of loom serve (serve.tokens: hashes)', () => {
+  const sha = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
+  it('takes each named token, and the unnamed one beside them; nothing else', () => {
+    const auth = new DashboardAuth('s3cret-token-0123456789', Date.now, [sha('alice-token-0123456789'), sha('bob-token-0123456789')]);
+    for (const ok of ['s3cret-token-0123456789', 'alice-token-0123456789', 'bob-token-0123456789']) expect(auth.matches(ok)).toBe(true);
+    for (const wrong of [undefined, '', 'carol-token-0123456789', sha('alice-token-0123456789')]) expect(auth.matches(wrong)).toBe(false);
+    expect(auth.bearer(req({ authorization: 'Bearer bob-token-0123456789' }))).toBe(true);
+  });
+
+  it('named tokens only: no unnamed secret', () => {
+    const auth = new DashboardAuth(null, Date.now, [sha('alice-token-0123456789')]);
+    expect(auth.matches('alice-token-0123456789')).toBe(true);
+    expect(auth.matches('')).toBe(false);
+    expect(() => new DashboardAuth(null, Date.now, [])).toThrow();
   });
 });
 

@@ -23,16 +23,20 @@ export interface DashboardSession {
  * constant time.
  */
 export class DashboardAuth {
-  private readonly expected: Buffer;
+  private readonly expected: Buffer[];
   private readonly sessions = new Map<string, DashboardSession>();
 
-  constructor(secret: string, private readonly now: () => number = Date.now) {
-    this.expected = sha256(secret);
+  /** `hashes`: more secrets by their SHA-256 (hex), the named tokens of `loom serve`. */
+  constructor(secret: string | null, private readonly now: () => number = Date.now, hashes: readonly string[] = []) {
+    this.expected = [...(secret === null ? [] : [sha256(secret)]), ...hashes.map((h) => Buffer.from(h, 'hex'))];
+    if (this.expected.length === 0) throw new Error('DashboardAuth needs a secret');
   }
 
-  /** Whether `candidate` is the secret (hashing both sides gives equal lengths). */
+  /** Whether `candidate` is a secret (hashing gives equal lengths; every one is compared, whichever matches). */
   matches(candidate: string | undefined): boolean {
-    const same = timingSafeEqual(sha256(candidate ?? ''), this.expected);
+    const sent = sha256(candidate ?? '');
+    let same = false;
+    for (const e of this.expected) same = timingSafeEqual(sent, e) || same;
     return candidate !== undefined && candidate !== '' && same;
   }
 

@@ -38,8 +38,10 @@ export interface DashboardOptions {
   events: EventSource;
   project: ProjectContext;
   pictures: GraphPictures;
-  /** What a browser must present once: the random token of `loom dashboard`, or the `loom serve` bearer token. */
-  secret: string;
+  /** What a browser must present once: the random token of `loom dashboard`, or the `loom serve` bearer token (null: named tokens only). */
+  secret: string | null;
+  /** More secrets, by their SHA-256 (hex): the named tokens of `loom serve` (serve.tokens). */
+  secretHashes?: readonly string[];
   /** Accept the secret as `?token=` on the page URL (`loom dashboard` prints such a URL); otherwise only the login form. */
   tokenInUrl: boolean;
   /** Tells what happened, never with a token or cookie in it. */
@@ -90,7 +92,7 @@ const EPIC = /^loom-[0-9a-f]{8}$/;
  * validated and refused exactly as the CLI's are.
  */
 export function createDashboard(o: DashboardOptions): Dashboard {
-  const auth = new DashboardAuth(o.secret);
+  const auth = new DashboardAuth(o.secret, undefined, o.secretHashes);
   const log = o.log ?? (() => {});
   const projectId = o.project.project_id;
   const newest = new NewestEvent(o.api, projectId);

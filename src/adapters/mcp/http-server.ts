@@ -22,8 +22,10 @@ export interface LoomHttpServerOptions {
   events: EventSource;
   /** The project served at `/mcp`; others of the same database are at `/projects/<id>/mcp`. */
   project: ProjectContext;
-  /** The bearer token every request must carry. */
-  token: string;
+  /** The bearer token (null: only named tokens); every request must carry it or one of `tokens`. */
+  token: string | null;
+  /** Named tokens, by their SHA-256 (hex): one per person or machine. A session stays with the name that opened it. */
+  tokens?: ReadonlyArray<{ name: string; sha256: string }>;
   version: string;
   toolGroups?: string[];
   log?: (line: string) => void;
@@ -86,6 +88,8 @@ interface HttpError {
 interface Session {
   id: string;
   project_id: string;
+  /** The name of the token that opened it (`token`: the unnamed one); requests with another get SESSION_NOT_FOUND. */
+  token_name: string;
   transport: StreamableHTTPServerTransport;
   mcp: LoomMcpServer;
   opened_at: string;
@@ -107,7 +111,12 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
   const log = o.log ?? (() => {});
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const idleMs = o.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
-  const expected = sha256(o.token);
+  /** Every accepted token's hash, with its name; at least one (a server without a token does not start). */
+  const expected: Array<{ name: string; hash: Buffer }> = [
+    ...(o.token === null ? [] : [{ name: 'token', hash: sha256(o.token) }]),
+    ...(o.tokens ?? []).map((t) => ({ name: t.name, hash: Buffer.from(t.sha256, 'hex') })),
+  ];
+  if (expected.length === 0) throw new Error('createLoomHttpServer needs a token or named tokens');
   const sessions = new Map<string, Session>();
   const known = new Map<string, Promise<ProjectContext>>([[o.project.project_id, Promise.resolve(o.project)]]);
   /** POSTs not yet answered in full: close() waits for them. */
@@ -115,11 +124,14 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
   let opened = 0;
   let stopping = false;
 
-  const authorized = (header: string | undefined): boolean => {
+  /** The name of the token a request carries, or null. */
+  const authorized = (header: string | undefined): string | null => {
     const match = header === undefined ? null : BEARER.exec(header);
-    // Hashing both sides gives equal lengths, and the comparison runs whatever was sent.
-    const same = timingSafeEqual(sha256(match?.[1] ?? ''), expected);
-    return match !== null && same;
+    // Hashing gives equal lengths; every entry is compared, whatever was sent and whichever matches.
+    const sent = sha256(match?.[1] ?? '');
+    let name: string | null = null;
+    for (const e of expected) if (timingSafeEqual(sent, e.hash) && name === null) name = e.name;
+    return match === null ? null : name;
   };
 
   /** The project of a path: the served one at /mcp, another at /projects/<id>/mcp; null for any other path. */
@@ -166,10 +178,11 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     return p;
   };
 
-  const openSession = async (project: ProjectContext, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+  const openSession = async (project: ProjectContext, tokenName: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
     const session: Session = {
       id: '',
       project_id: project.project_id,
+      token_name: tokenName,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
         maxRequestBodySize: maxBody,
@@ -201,7 +214,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     const own = session.mcp.server.oninitialized;
     session.mcp.server.oninitialized = () => {
       own?.();
-      log(`session ${short(session.id)} opened (project ${session.project_id}, agent ${session.mcp.session.agentId})`);
+      log(`session ${short(session.id)} opened (project ${session.project_id}, agent ${session.mcp.session.agentId}${session.token_name === 'token' ? '' : `, token ${session.token_name}`})`);
     };
     await session.mcp.server.connect(session.transport);
     try {
@@ -224,11 +237,12 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (o.pages?.owns(req.url) === true && !stopping) return o.pages.handle(req, res);
-    if (!authorized(req.headers.authorization)) {
+    const tokenName = authorized(req.headers.authorization);
+    if (tokenName === null) {
       return reply(res, 401, {
         code: 'UNAUTHORIZED',
         message: 'missing or wrong bearer token',
-        hint: 'send "Authorization: Bearer <token>" with the token `loom serve` was started with (LOOM_TOKEN or serve.token)',
+        hint: 'send "Authorization: Bearer <token>" with a token this server accepts (LOOM_TOKEN or serve.token where it runs, or your own of serve.tokens)',
       }, { 'www-authenticate': 'Bearer realm="loom"' }, true);
     }
     if (stopping) return reply(res, 503, { code: 'SHUTTING_DOWN', message: 'the server is stopping', hint: 'connect again once it is back' }, {}, true);
@@ -258,8 +272,8 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     if (header !== undefined) {
       const id = Array.isArray(header) ? header[0]! : header;
       const session = sessions.get(id);
-      // A session belongs to the project it was opened on: on any other project's path it does not exist.
-      if (session === undefined || session.project_id !== projectId) {
+      // A session belongs to the project it was opened on, and to the token that opened it: elsewhere it does not exist.
+      if (session === undefined || session.project_id !== projectId || session.token_name !== tokenName) {
         return reply(res, 404, {
           code: 'SESSION_NOT_FOUND',
           message: `no session ${id} for project ${projectId}`,
@@ -293,7 +307,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     }
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
-    await openSession(project, req, res, body);
+    await openSession(project, tokenName, req, res, body);
   };
 
   const server = createServer((req, res) => {

@@ -13,10 +13,10 @@ import { projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
 import { watchSkillFolders } from '../skills/skill-watcher.js';
 
 export const tokenRequired = (): LoomError =>
-  new LoomError('TOKEN_REQUIRED', 'loom serve needs a bearer token, and none is set (LOOM_TOKEN, or serve.token in a config file)', {
+  new LoomError('TOKEN_REQUIRED', 'loom serve needs a bearer token, and none is set (LOOM_TOKEN, serve.token or serve.tokens in a config file)', {
     hint:
       '`loom serve --new-token` prints a fresh one; then `export LOOM_TOKEN=<token>` in the shell that runs loom serve, ' +
-      'or put it under `serve: {token: <token>}` in ~/.loom/config.yaml',
+      'or put it under `serve: {token: <token>}` in ~/.loom/config.yaml; `loom serve --new-token --name NAME` makes one per person (serve.tokens)',
   });
 
 /**
@@ -33,7 +33,8 @@ export async function serveMcpHttp(
 ): Promise<{ sessions: number }> {
   const config = loadConfig(o.projectDir, o.env);
   const token = config.serve.token;
-  if (token === null) throw tokenRequired();
+  const named = config.serve.tokens;
+  if (token === null && named.length === 0) throw tokenRequired();
   if (config.serve.token_source === join(o.projectDir, PROJECT_CONFIG)) {
     o.log(`warning: the token is in ${config.serve.token_source}, a file that is usually committed; prefer LOOM_TOKEN or ~/.loom/config.yaml`);
   }
@@ -61,6 +62,7 @@ export async function serveMcpHttp(
       events,
       project,
       token,
+      tokens: named,
       version: o.version,
       log: o.log,
       prepareProject: (id) => tick(api, id, o.log),
@@ -69,7 +71,7 @@ export async function serveMcpHttp(
       metrics: async (projectId) => ({ contentType: prometheus.contentType, body: await prometheus.render([await api.metrics({ project_id: projectId })]) }),
       ...(config.mcp.tools === undefined ? {} : { toolGroups: config.mcp.tools }),
       // The dashboard at /dashboard: a login form takes the same token once and gives a cookie.
-      pages: createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, tokenInUrl: false, log: o.log }),
+      pages: createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, secretHashes: named.map((t) => t.sha256), tokenInUrl: false, log: o.log }),
     });
     let bound: { host: string; port: number };
     try {
@@ -91,7 +93,8 @@ export async function serveMcpHttp(
       port: bound.port,
       project: { id: project.project_id, name },
       mode: project.mode,
-      token_source: config.serve.token_source ?? 'LOOM_TOKEN',
+      token_source: config.serve.token_source,
+      token_names: named.map((t) => t.name),
     });
     const why = await new Promise<string>((resolve) => {
       const onInt = (): void => done('SIGINT');
