@@ -8,7 +8,7 @@
  * without a token `loom serve` refuses to start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -384,6 +384,27 @@ describe('loom serve with named tokens (serve.tokens: one per person, by hash)',
     // The server log says whose token opened it.
     await post(ready.url, withSession('alice'), { jsonrpc: '2.0', method: 'notifications/initialized' });
     await until(() => /opened \(project .*, token alice\)/.test(serve!.stderr), 'the session-opened log line', 30_000);
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toBe(0);
+  });
+
+  it('a config edit revokes a named token without a restart: its requests get 401, its sessions close; the others keep working', async () => {
+    let ready: any;
+    ({ proc: serve, ready } = await ServeProcess.start(dir, { LOOM_DATABASE_URL: db.url }));
+    const as = (name: string) => ({ authorization: `Bearer ${made[name]!.token}` });
+    // alice's own session, over the SDK, with her token
+    const transport = new StreamableHTTPClientTransport(new URL(ready.url), { requestInit: { headers: as('alice') } });
+    const client = new Client({ name: 'alice', version: '1.0.0' });
+    client.onerror = () => {};
+    await client.connect(transport);
+    await client.callTool({ name: 'loom_ready', arguments: {} });
+    const config = join(dir, '.loom', 'config.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/ {4}- \{ name: alice, [^\n]*\n/, ''));
+    await until(() => /tokens reloaded from the config: bob; 1 session\(s\) of tokens no longer accepted closed/.test(serve!.stderr), 'the reload', 60_000, 50);
+    expect(serve.stderr).toMatch(/closed: its token \(alice\) is no longer accepted/);
+    expect((await post(ready.url, as('alice'), INIT)).status).toBe(401);
+    expect((await post(ready.url, as('bob'), INIT)).status).toBe(200);
+    await client.close().catch(() => undefined);
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
   });

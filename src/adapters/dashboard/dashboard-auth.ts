@@ -23,13 +23,20 @@ export interface DashboardSession {
  * constant time.
  */
 export class DashboardAuth {
-  private readonly expected: Buffer[];
+  private expected: Buffer[] = [];
   private readonly sessions = new Map<string, DashboardSession>();
 
   /** `hashes`: more secrets by their SHA-256 (hex), the named tokens of `loom serve`. */
   constructor(secret: string | null, private readonly now: () => number = Date.now, hashes: readonly string[] = []) {
-    this.expected = [...(secret === null ? [] : [sha256(secret)]), ...hashes.map((h) => Buffer.from(h, 'hex'))];
-    if (this.expected.length === 0) throw new Error('DashboardAuth needs a secret');
+    this.reset(secret, hashes);
+  }
+
+  /** New secrets (a config reload): every session ends, so a browser signed in with a revoked token is out. */
+  reset(secret: string | null, hashes: readonly string[] = []): void {
+    const expected = [...(secret === null ? [] : [sha256(secret)]), ...hashes.map((h) => Buffer.from(h, 'hex'))];
+    if (expected.length === 0) throw new Error('DashboardAuth needs a secret');
+    this.expected = expected;
+    this.sessions.clear();
   }
 
   /** Whether `candidate` is a secret (hashing gives equal lengths; every one is compared, whichever matches). */

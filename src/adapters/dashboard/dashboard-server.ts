@@ -57,6 +57,8 @@ export interface Dashboard {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Ends open event streams. */
   close(): void;
+  /** New secrets (a config reload of `loom serve`): every browser session and event stream ends; they sign in again. */
+  setSecrets(secret: string | null, hashes: readonly string[]): void;
 }
 
 interface HttpError {
@@ -247,6 +249,11 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       }
     },
     close() {
+      for (const s of streams) s.destroy();
+      streams.clear();
+    },
+    setSecrets(secret, hashes) {
+      auth.reset(secret, hashes);
       for (const s of streams) s.destroy();
       streams.clear();
     },

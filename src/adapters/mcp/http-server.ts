@@ -74,6 +74,11 @@ export interface LoomHttpServer {
   readonly opened: number;
   /** Tells every open session that the prompt list changed (a skill file changed). */
   promptsChanged(): void;
+  /**
+   * Replaces the accepted tokens (a config reload): from the next request on only these are taken, and every
+   * session opened with a token no longer accepted (its name gone, or its hash changed) is closed. Gives their number.
+   */
+  setTokens(token: string | null, tokens: ReadonlyArray<{ name: string; sha256: string }>): number;
   /** Refuses new requests, lets calls in flight finish (up to the grace), closes every session and connection. */
   close(): Promise<void>;
 }
@@ -90,6 +95,8 @@ interface Session {
   project_id: string;
   /** The name of the token that opened it (`token`: the unnamed one); requests with another get SESSION_NOT_FOUND. */
   token_name: string;
+  /** That token's hash (hex): a reload that changes it closes the session. */
+  token_hash: string;
   transport: StreamableHTTPServerTransport;
   mcp: LoomMcpServer;
   opened_at: string;
@@ -112,11 +119,12 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const idleMs = o.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
   /** Every accepted token's hash, with its name; at least one (a server without a token does not start). */
-  const expected: Array<{ name: string; hash: Buffer }> = [
-    ...(o.token === null ? [] : [{ name: 'token', hash: sha256(o.token) }]),
-    ...(o.tokens ?? []).map((t) => ({ name: t.name, hash: Buffer.from(t.sha256, 'hex') })),
-  ];
-  if (expected.length === 0) throw new Error('createLoomHttpServer needs a token or named tokens');
+  const accepted = (token: string | null, tokens: ReadonlyArray<{ name: string; sha256: string }>): Array<{ name: string; hash: Buffer }> => {
+    const list = [...(token === null ? [] : [{ name: 'token', hash: sha256(token) }]), ...tokens.map((t) => ({ name: t.name, hash: Buffer.from(t.sha256, 'hex') }))];
+    if (list.length === 0) throw new Error('createLoomHttpServer needs a token or named tokens');
+    return list;
+  };
+  let expected = accepted(o.token, o.tokens ?? []);
   const sessions = new Map<string, Session>();
   const known = new Map<string, Promise<ProjectContext>>([[o.project.project_id, Promise.resolve(o.project)]]);
   /** POSTs not yet answered in full: close() waits for them. */
@@ -124,14 +132,14 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
   let opened = 0;
   let stopping = false;
 
-  /** The name of the token a request carries, or null. */
-  const authorized = (header: string | undefined): string | null => {
+  /** The name and hash of the token a request carries, or null. */
+  const authorized = (header: string | undefined): { name: string; hash: string } | null => {
     const match = header === undefined ? null : BEARER.exec(header);
     // Hashing gives equal lengths; every entry is compared, whatever was sent and whichever matches.
     const sent = sha256(match?.[1] ?? '');
-    let name: string | null = null;
-    for (const e of expected) if (timingSafeEqual(sent, e.hash) && name === null) name = e.name;
-    return match === null ? null : name;
+    let found: { name: string; hash: string } | null = null;
+    for (const e of expected) if (timingSafeEqual(sent, e.hash) && found === null) found = { name: e.name, hash: e.hash.toString('hex') };
+    return match === null ? null : found;
   };
 
   /** The project of a path: the served one at /mcp, another at /projects/<id>/mcp; null for any other path. */
@@ -178,11 +186,12 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     return p;
   };
 
-  const openSession = async (project: ProjectContext, tokenName: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+  const openSession = async (project: ProjectContext, token: { name: string; hash: string }, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
     const session: Session = {
       id: '',
       project_id: project.project_id,
-      token_name: tokenName,
+      token_name: token.name,
+      token_hash: token.hash,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
         maxRequestBodySize: maxBody,
@@ -237,8 +246,8 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (o.pages?.owns(req.url) === true && !stopping) return o.pages.handle(req, res);
-    const tokenName = authorized(req.headers.authorization);
-    if (tokenName === null) {
+    const token = authorized(req.headers.authorization);
+    if (token === null) {
       return reply(res, 401, {
         code: 'UNAUTHORIZED',
         message: 'missing or wrong bearer token',
@@ -273,7 +282,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
       const id = Array.isArray(header) ? header[0]! : header;
       const session = sessions.get(id);
       // A session belongs to the project it was opened on, and to the token that opened it: elsewhere it does not exist.
-      if (session === undefined || session.project_id !== projectId || session.token_name !== tokenName) {
+      if (session === undefined || session.project_id !== projectId || session.token_name !== token.name) {
         return reply(res, 404, {
           code: 'SESSION_NOT_FOUND',
           message: `no session ${id} for project ${projectId}`,
@@ -307,7 +316,7 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     }
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
-    await openSession(project, tokenName, req, res, body);
+    await openSession(project, token, req, res, body);
   };
 
   const server = createServer((req, res) => {
@@ -354,6 +363,18 @@ export function createLoomHttpServer(o: LoomHttpServerOptions): LoomHttpServer {
     },
     promptsChanged() {
       for (const s of sessions.values()) s.mcp.promptsChanged();
+    },
+    setTokens(token, tokens) {
+      expected = accepted(token, tokens);
+      const still = new Set(expected.map((e) => `${e.name}\u0000${e.hash.toString('hex')}`));
+      let closed = 0;
+      for (const s of [...sessions.values()]) {
+        if (still.has(`${s.token_name}\u0000${s.token_hash}`)) continue;
+        closed++;
+        log(`session ${short(s.id)} closed: its token (${s.token_name}) is no longer accepted`);
+        void s.mcp.close().catch(() => undefined);
+      }
+      return closed;
     },
     close() {
       closing ??= (async () => {

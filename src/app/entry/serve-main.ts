@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createDashboard } from '../../adapters/dashboard/dashboard-server.js';
@@ -9,7 +10,7 @@ import type { LoomApi } from '../../ports/loom-api.js';
 import type { LoomConnector, ServeHttpOptions } from '../../ports/loom-connector.js';
 import { loadConfig, PROJECT_CONFIG } from '../config.js';
 import { watchErrors } from '../schema-guard.js';
-import { projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
+import { loomHome, projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
 import { watchSkillFolders } from '../skills/skill-watcher.js';
 
 export const tokenRequired = (): LoomError =>
@@ -57,6 +58,8 @@ export async function serveMcpHttp(
     const { name } = await api.getProject({ project_id: project.project_id });
     await tick(api, project.project_id, o.log);
     const prometheus = new PrometheusMetrics();
+    // The dashboard at /dashboard: a login form takes the same token once and gives a cookie.
+    const dashboard = createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, secretHashes: named.map((t) => t.sha256), tokenInUrl: false, log: o.log });
     const http = createLoomHttpServer({
       api,
       events,
@@ -70,8 +73,7 @@ export async function serveMcpHttp(
       toolLatency: prometheus,
       metrics: async (projectId) => ({ contentType: prometheus.contentType, body: await prometheus.render([await api.metrics({ project_id: projectId })]) }),
       ...(config.mcp.tools === undefined ? {} : { toolGroups: config.mcp.tools }),
-      // The dashboard at /dashboard: a login form takes the same token once and gives a cookie.
-      pages: createDashboard({ api, events, project, pictures: new VizGraphPictures(), secret: token, secretHashes: named.map((t) => t.sha256), tokenInUrl: false, log: o.log }),
+      pages: dashboard,
     });
     let bound: { host: string; port: number };
     try {
@@ -96,6 +98,29 @@ export async function serveMcpHttp(
       token_source: config.serve.token_source,
       token_names: named.map((t) => t.name),
     });
+    // The tokens are read again when a config file changes (a named token added or revoked), without a restart.
+    let current = tokenKey(token, named);
+    const reload = (): void => {
+      let next: ReturnType<typeof loadConfig>['serve'];
+      try {
+        next = loadConfig(o.projectDir, o.env).serve;
+      } catch (e) {
+        o.log(`config changed but cannot be read; the tokens are unchanged: ${(e as Error).message}`);
+        return;
+      }
+      const key = tokenKey(next.token, next.tokens);
+      if (key === current) return; // another setting changed: those need a restart
+      if (next.token === null && next.tokens.length === 0) {
+        o.log('config changed and now names no token; the tokens are unchanged (stop the server to stop serving)');
+        return;
+      }
+      current = key;
+      const closed = http.setTokens(next.token, next.tokens);
+      dashboard.setSecrets(next.token, next.tokens.map((t) => t.sha256));
+      const names = [...(next.token === null ? [] : ['the token']), ...next.tokens.map((t) => t.name)];
+      o.log(`tokens reloaded from the config: ${names.join(', ')}; ${closed} session(s) of tokens no longer accepted closed; dashboard sign-ins ended`);
+    };
+    const configWatch = watchSkillFolders([join(o.projectDir, '.loom'), loomHome(o.env)], reload, (f) => f === 'config.yaml');
     const why = await new Promise<string>((resolve) => {
       const onInt = (): void => done('SIGINT');
       const onTerm = (): void => done('SIGTERM');
@@ -109,6 +134,7 @@ export async function serveMcpHttp(
       stopForUpgrade = () => done('MIGRATION_AHEAD');
       if (fatal !== null) done('MIGRATION_AHEAD'); // met before the server was up
     });
+    configWatch.close();
     o.log(`stopping (${why}): ${http.sessions().length} session(s) open`);
     skillWatch.close();
     await http.close();
@@ -117,6 +143,11 @@ export async function serveMcpHttp(
   } finally {
     await api.close().catch(() => undefined);
   }
+}
+
+/** What identifies a set of accepted tokens (the unnamed one by its hash: no token text is kept). */
+function tokenKey(token: string | null, tokens: ReadonlyArray<{ name: string; sha256: string }>): string {
+  return JSON.stringify([token === null ? null : createHash('sha256').update(token, 'utf8').digest('hex'), tokens.map((t) => [t.name, t.sha256])]);
 }
 
 /** One reconcile tick of a project: crash recovery before its tools are served. */

@@ -4,12 +4,12 @@ const DEBOUNCE_MS = 150;
 const RETRY_MS = 2_000;
 
 /**
- * Watches skill folders and calls `onChange` once per burst of edits
+ * Watches skill folders (or, with `isWatched`, other files of some folders) and calls `onChange` once per burst of edits
  * (debounced). A missing folder is looked for again every few seconds, and a
  * folder removed and made again is watched again: `loom mcp` picks up a new
  * or edited skill without a restart.
  */
-export function watchSkillFolders(dirs: readonly string[], onChange: () => void): { close(): void } {
+export function watchSkillFolders(dirs: readonly string[], onChange: () => void, isWatched: (file: string) => boolean = (f) => f.endsWith('.md')): { close(): void } {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   const watchers = new Map<string, FSWatcher>();
@@ -43,7 +43,7 @@ export function watchSkillFolders(dirs: readonly string[], onChange: () => void)
     }
     try {
       const w = watch(dir, { persistent: false }, (_event, file) => {
-        if (file === null || file.endsWith('.md')) changed();
+        if (file === null || isWatched(file)) changed();
       });
       w.on('error', () => {
         w.close();

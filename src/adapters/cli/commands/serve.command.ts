@@ -15,7 +15,7 @@ export class ServeCommand extends LoomCommand {
     details: `
       Speaks MCP over Streamable HTTP with the same tools and \`notifications/loom/task_event\` as \`loom mcp\`, for agents on other machines sharing one server. The project of this directory is served at \`/mcp\`; any other project of the same database at \`/projects/<project_id>/mcp\`. A session stays bound to the project it was opened on.
 
-      Every request must carry \`Authorization: Bearer <token>\`; the token comes from \`LOOM_TOKEN\` or \`serve.token\` in a config file (\`--new-token\` prints a fresh one), or is one of the named tokens of \`serve.tokens\`, one per person or machine, kept there by their SHA-256 (\`--new-token --name NAME\` prints one and its entry); removing an entry and restarting revokes that one alone, and a session stays with the token that opened it. Without any token configured it refuses to start. Plain HTTP: beyond a trusted network, put TLS (a reverse proxy) or a tunnel in front.
+      Every request must carry \`Authorization: Bearer <token>\`; the token comes from \`LOOM_TOKEN\` or \`serve.token\` in a config file (\`--new-token\` prints a fresh one), or is one of the named tokens of \`serve.tokens\`, one per person or machine, kept there by their SHA-256 (\`--new-token --name NAME\` prints one and its entry); the tokens are read again when a config file changes, so removing an entry revokes that one alone at once (its sessions are closed), and a session stays with the token that opened it. Without any token configured it refuses to start. Plain HTTP: beyond a trusted network, put TLS (a reverse proxy) or a tunnel in front.
 
       Listens on \`serve.host\`:\`serve.port\` (default 127.0.0.1:7411). Stops on SIGINT/SIGTERM: calls in flight finish, then sessions close.
     `,
@@ -48,7 +48,7 @@ export class ServeCommand extends LoomCommand {
         '  serve:',
         '    tokens:',
         `      - { name: ${this.name}, sha256: ${sha256} }`,
-        `Restart \`loom serve\` to accept it; remove the entry (and restart) to revoke ${this.name} alone.`,
+        `A running \`loom serve\` takes it as soon as the file is saved; removing the entry revokes ${this.name} alone.`,
       ]);
       return 0;
     }
