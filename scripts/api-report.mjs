@@ -56,19 +56,35 @@ export function bumpNeeded(previous, next) {
   return { needed, done, removed, added };
 }
 
-function run() {
+/**
+ * The report of the built API, as API Extractor writes it (to its temp folder only: `localBuild: false`),
+ * with the messages it gave; null when the build is missing.
+ */
+export function builtReport() {
   const config = ExtractorConfig.loadFileAndPrepare(join(ROOT, 'api-extractor.json'));
-  if (!existsSync(config.mainEntryPointFilePath)) {
-    process.stderr.write(`api:report: ${config.mainEntryPointFilePath} is missing: run \`npm run build\` first\n`);
+  if (!existsSync(config.mainEntryPointFilePath)) return null;
+  const messages = [];
+  const result = Extractor.invoke(config, {
+    localBuild: false,
+    messageCallback: (m) => {
+      if (m.logLevel === 'error' || m.logLevel === 'warning') messages.push(m.text);
+      m.logLevel = 'none';
+    },
+  });
+  return { text: readFileSync(join(config.reportTempFolder, config.reportConfigs[0].fileName), 'utf8'), changed: result.apiReportChanged, succeeded: result.succeeded, messages };
+}
+
+function run() {
+  const built = builtReport();
+  if (built === null) {
+    process.stderr.write('api:report: dist/src/plugins/api.d.ts is missing: run `npm run build` first\n');
     return 2;
   }
-  // localBuild: false writes the new report to the temp folder only; this script decides whether it replaces the committed one.
-  const result = Extractor.invoke(config, { localBuild: false, showVerboseMessages: false, messageCallback: (m) => (m.logLevel = 'none') });
-  if (!result.succeeded && !result.apiReportChanged) {
-    process.stderr.write(`api:report: API Extractor failed (${result.errorCount} errors)\n`);
+  if (!built.succeeded && !built.changed) {
+    process.stderr.write(`api:report: API Extractor failed: ${built.messages.join('; ')}\n`);
     return 2;
   }
-  const next = readFileSync(join(config.reportTempFolder, config.reportConfigs[0].fileName), 'utf8');
+  const next = built.text;
   const previous = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : null;
   if (previous === next) {
     process.stdout.write('api:report: src/plugins/plugin-api.api.md is current\n');

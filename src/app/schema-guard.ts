@@ -29,16 +29,22 @@ export function guardSchema(api: LoomApi, o: { codeVersion: number; databaseVers
 }
 
 /**
- * The api with every call's rejection shown to `seen` first; the caller still
- * gets it. A long-running process uses it to stop on MIGRATION_AHEAD (its
- * supervisor then restarts it with the newer Loom) instead of failing every
- * call from then on.
+ * For a long-running, supervised process (`loom orchestrate`, `loom serve`): the api, watched for the first
+ * MIGRATION_AHEAD any call answers, which is logged and handed to `stop` once. The process then stops as on
+ * SIGTERM and fails with `ahead()`, so that its supervisor restarts it with the newer Loom instead of every
+ * call failing from then on. The caller still gets each rejection.
  */
-export function watchErrors(api: LoomApi, seen: (error: unknown) => void): LoomApi {
-  return mapErrors(api, async (error) => {
-    seen(error);
+export function stopOnUpgrade(api: LoomApi, o: { log: (line: string) => void; stop: () => void }): { api: LoomApi; ahead: () => LoomError | null } {
+  let ahead: LoomError | null = null;
+  const watched = mapErrors(api, async (error) => {
+    if (ahead === null && LoomError.is(error) && error.code === 'MIGRATION_AHEAD') {
+      ahead = error;
+      o.log(`${error.message}: stopping (${error.hint ?? 'restart it with the newer Loom'})`);
+      o.stop();
+    }
     throw error;
   });
+  return { api: watched, ahead: () => ahead };
 }
 
 /** Each method's rejection goes through `map` (which rethrows what the caller gets); `close` is left alone. */

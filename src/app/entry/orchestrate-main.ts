@@ -7,7 +7,7 @@ import type { TickReport } from '../../ports/loom-api.js';
 import { loadConfig } from '../config.js';
 import { startNotifiers } from '../notifications.js';
 import { pluginRunner } from '../plugins.js';
-import { watchErrors } from '../schema-guard.js';
+import { stopOnUpgrade } from '../schema-guard.js';
 import { dispatch, type DispatchResult } from '../orchestrator/dispatch.js';
 import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../orchestrator/rate-limit.js';
 
@@ -29,15 +29,8 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
   const { project, events } = opened;
   const config = loadConfig(project.project_dir, o.env);
   const log = (line: string): void => o.out(`${new Date().toISOString().slice(11, 19)} ${line}`);
-  // A newer Loom migrated the database under this process (server mode): stop as on SIGTERM, then fail with
-  // MIGRATION_AHEAD, so that a supervisor restarts it with the newer code instead of every call failing from now on.
-  let fatal: LoomError | null = null;
-  const api = watchErrors(opened.api, (e) => {
-    if (fatal !== null || !LoomError.is(e) || e.code !== 'MIGRATION_AHEAD') return;
-    fatal = e;
-    log(`${e.message}: stopping (${e.hint ?? 'restart it with the newer Loom'})`);
-    controller.abort();
-  });
+  // A newer Loom migrated the database under this process (server mode): stop as on SIGTERM, then fail.
+  const { api, ahead } = stopOnUpgrade(opened.api, { log, stop: () => controller.abort() });
   const abort = (): void => controller.abort();
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
@@ -92,7 +85,7 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
     }
     await tick();
     if (o.once === true && runner === null) {
-      if (fatal !== null) throw fatal;
+      throwIfAhead(ahead());
       return { ticks, dispatched };
     }
     timer = setInterval(() => void tick(), (o.intervalSeconds ?? config.orchestration.tick_seconds) * 1000);
@@ -123,7 +116,7 @@ export async function runOrchestrator(connector: LoomConnector, o: OrchestrateOp
       log(`reconciling every ${o.intervalSeconds ?? config.orchestration.tick_seconds}s; Ctrl-C stops`);
       await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
     }
-    if (fatal !== null) throw fatal;
+    throwIfAhead(ahead());
     return { ticks, dispatched };
   } finally {
     if (timer !== undefined) clearInterval(timer);
@@ -139,4 +132,8 @@ function describe(r: TickReport): string {
     .filter(([, ids]) => (ids as string[]).length > 0)
     .map(([k, ids]) => `${k.replace(/_/g, ' ')} ${(ids as string[]).length}`)
     .join(', ');
+}
+
+function throwIfAhead(e: LoomError | null): void {
+  if (e !== null) throw e;
 }

@@ -9,7 +9,7 @@ import { LoomError } from '../../domain/errors.js';
 import type { LoomApi } from '../../ports/loom-api.js';
 import type { LoomConnector, ServeHttpOptions } from '../../ports/loom-connector.js';
 import { loadConfig, PROJECT_CONFIG } from '../config.js';
-import { watchErrors } from '../schema-guard.js';
+import { stopOnUpgrade } from '../schema-guard.js';
 import { loomHome, projectSkillsDir, userSkillsDir } from '../skills/skill-sources.js';
 import { watchSkillFolders } from '../skills/skill-watcher.js';
 
@@ -44,16 +44,10 @@ export async function serveMcpHttp(
 
   const opened = await connector.open({ projectDir: o.projectDir });
   const { events, project } = opened;
-  // A newer Loom migrated the database under this server: stop as on SIGTERM, then fail with MIGRATION_AHEAD,
-  // so that its supervisor restarts it with the newer code (clients reconnect) instead of calls failing from now on.
-  let fatal: LoomError | null = null;
+  // A newer Loom migrated the database under this server: stop as on SIGTERM (calls in flight finish, clients
+  // reconnect to the restarted one), then fail with MIGRATION_AHEAD.
   let stopForUpgrade: (() => void) | null = null;
-  const api = watchErrors(opened.api, (e) => {
-    if (fatal !== null || !LoomError.is(e) || e.code !== 'MIGRATION_AHEAD') return;
-    fatal = e;
-    o.log(`${e.message}: stopping (${e.hint ?? 'restart it with the newer Loom'})`);
-    stopForUpgrade?.();
-  });
+  const { api, ahead } = stopOnUpgrade(opened.api, { log: o.log, stop: () => stopForUpgrade?.() });
   try {
     const { name } = await api.getProject({ project_id: project.project_id });
     await tick(api, project.project_id, o.log);
@@ -132,13 +126,14 @@ export async function serveMcpHttp(
       process.on('SIGINT', onInt);
       process.on('SIGTERM', onTerm);
       stopForUpgrade = () => done('MIGRATION_AHEAD');
-      if (fatal !== null) done('MIGRATION_AHEAD'); // met before the server was up
+      if (ahead() !== null) done('MIGRATION_AHEAD'); // met before the server was up
     });
     configWatch.close();
     o.log(`stopping (${why}): ${http.sessions().length} session(s) open`);
     skillWatch.close();
     await http.close();
-    if (fatal !== null) throw fatal;
+    const upgraded = ahead();
+    if (upgraded !== null) throw upgraded;
     return { sessions: http.opened };
   } finally {
     await api.close().catch(() => undefined);
