@@ -87,14 +87,8 @@ export async function checkPluginDir(o: { cwd: string; dir?: string; code: boole
   const found = first.plugins[0];
   const problems: PluginCheckProblem[] = first.problems.map((p) => ownProblem(p, dir));
   if (found === undefined) {
-    if (problems.length === 0) {
-      problems.push({
-        code: 'PLUGIN_MANIFEST_INVALID',
-        message: `${dir} is not a Loom plugin: its package.json has no "loom-plugin" keyword`,
-        hint: 'add "keywords": ["loom-plugin"] and a "loom" field ({"apiVersion": "^1.0.0", "id": ..., "skills": ..., "workflows": ..., "main": ...}); see the README, Writing a plugin',
-        severity: 'error',
-      });
-    }
+    // discovery reports a package without the keyword; should it ever not, say so all the same
+    if (problems.length === 0) problems.push(ownProblem({ code: 'PLUGIN_NOT_A_PLUGIN', message: '', hint: '', severity: 'error' }, dir));
     return { dir, package: null, id: null, version: null, api_version: null, host_api_version: PLUGIN_API_VERSION, api_fits: false, code: 'not_checked', skills: [], workflows: [], notifier_types: [], runner_types: [], problems, notes: [], ok: false };
   }
   const notes: string[] = [];
